@@ -1,0 +1,84 @@
+"""Trackio with its local store: TRACKIO_DIR=<dir>, one SQLite file per project
+(<dir>/bench.db), a row per logged step with the metrics as a JSON blob, written
+by a background sender thread.
+
+trackio.Api has no history reader; the CLI (`trackio get metric`) and the
+dashboard read through trackio.sqlite_storage.SQLiteStorage, which is used here.
+"""
+
+import os
+
+from ._disk import sqlite_size, tree_size
+
+NAME = "trackio"
+MODULE = "trackio"
+READ_API = "trackio.sqlite_storage.SQLiteStorage.get_logs / get_metric_values (what `trackio get metric` uses)"
+STORE_DESC = "SQLite <dir>/<project>.db: one row per step in `metrics`, values as a JSON text blob"
+
+_trackio = None
+
+
+def _mod():
+    global _trackio
+    if _trackio is None:
+        import trackio
+
+        _trackio = trackio
+    return _trackio
+
+
+def env(d):
+    return {
+        "TRACKIO_DIR": d,
+        "HF_HUB_OFFLINE": "1",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
+
+
+def empty_run_code(d):
+    # TRACKIO_DIR (set in the environment) decides where the store lives.
+    return "import trackio\ntrackio.init(project='bench')\ntrackio.finish()\n"
+
+
+def init(project, d, config):
+    return _mod().init(project=project, config=config)
+
+
+def log_fn(run):
+    return run.log
+
+
+def finish(run):
+    _mod().finish()
+
+
+def run_id(run):
+    return run.id
+
+
+def _storage():
+    from trackio.sqlite_storage import SQLiteStorage
+
+    return SQLiteStorage
+
+
+def count_points(d, project, rid, keys):
+    n = 0
+    for row in _storage().get_logs(project, run_id=rid):
+        for k in keys:
+            if k in row:
+                n += 1
+    return n
+
+
+def read_metric(d, project, rid, key):
+    return len(_storage().get_metric_values(project, None, key, run_id=rid))
+
+
+def disk(d):
+    return {"store": sqlite_size(os.path.join(d, "bench.db")), "total": tree_size(d)}
+
+
+def teardown():
+    pass

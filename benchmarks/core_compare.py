@@ -1,0 +1,920 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark of the core logging path: tracklet vs wandb (offline)
+vs MLflow (local SQLite store) vs Trackio (local store).
+
+    bash benchmarks/setup_compare.sh                      # once: benchmarks/.venv-compare
+    benchmarks/.venv-compare/bin/python benchmarks/core_compare.py          # full run
+    benchmarks/.venv-compare/bin/python benchmarks/core_compare.py --quick  # 1-2 repeats
+
+Every measurement runs in a fresh child process (benchmarks/_workloads/child.py,
+or `python -c` for import and whole-process timings) with its own store in a
+temp dir, tools interleaved round-robin (the starting tool rotates every
+repetition), repeated and summarised by the median. A tool that fails, or that
+runs out of its time budget, is reported as such with its error.
+
+Nothing reaches the network: wandb runs with WANDB_MODE=offline, MLflow against
+sqlite:///<tmp>/mlflow.db, Trackio with TRACKIO_DIR=<tmp> and the Hugging Face
+hub offline, telemetry is off for every tool, and HOME points into the temp dir
+so no tool can find a stored credential. With --no-network every child also
+runs inside `unshare -n` (an empty network namespace; needs root).
+
+Writes RESULTS.md (ratios first, then absolute numbers, tracklet's targets,
+limits and failures, machine, versions, method) and the raw measurements next
+to it as RESULTS.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+from _workloads import TOOLS, load  # noqa: E402
+
+CHILD = os.path.join(HERE, "_workloads", "child.py")
+DEFAULT_PY = os.path.join(HERE, ".venv-compare", "bin", "python")
+BULK_POINTS_PER_STEP = 3
+
+# ------------------------------------------------------------------ arguments
+
+
+def _kv_list(values, conv, what):
+    out = {}
+    for item in values or []:
+        for part in item.split(","):
+            if not part:
+                continue
+            tool, sep, val = part.partition("=")
+            if not sep or tool not in TOOLS:
+                raise SystemExit(f"bad {what} {part!r}: expected TOOL=VALUE with TOOL in {TOOLS}")
+            out[tool] = conv(val)
+    return out
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of %(default)s")
+    p.add_argument("--quick", action="store_true", help="2 repeats of the light scenarios, 1 of the heavy ones")
+    p.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"), help="Markdown report (default benchmarks/RESULTS.md); raw JSON goes next to it")
+    p.add_argument("--repeats", type=int, help="repetitions of init/log (default 5, --quick 2)")
+    p.add_argument("--heavy-repeats", type=int, help="repetitions of the 200k-step write/read (default 3, --quick 1)")
+    p.add_argument("--mem-repeats", type=int, help="repetitions of the 1M-step memory run (default 1)")
+    p.add_argument("--import-repeats", type=int, help="`python -c 'import X'` samples, best taken (default 10, --quick 5)")
+    p.add_argument("--log-calls", type=int, default=20_000, help="log() calls timed one by one (default %(default)s)")
+    p.add_argument("--bulk-steps", type=int, default=200_000, help="steps x 3 metrics for write/finish/readable/read (default %(default)s)")
+    p.add_argument("--mem-steps", type=int, default=1_000_000, help="steps x 3 metrics for the memory run (default %(default)s)")
+    p.add_argument("--log-deadline", type=float, default=30.0, help="seconds a tool may spend in the log() loop before it is cut short (default %(default)s)")
+    p.add_argument("--bulk-deadline", type=float, default=90.0, help="same for the 200k-step loop (default %(default)s)")
+    p.add_argument("--mem-deadline", type=float, default=240.0, help="same for the 1M-step loop (default %(default)s)")
+    p.add_argument("--read-timeout", type=float, default=120.0, help="how long to poll for the 200k-step run to become readable (default %(default)s)")
+    p.add_argument("--max-steps-for", action="append", metavar="TOOL=N", help="cap the 200k/1M-step runs of TOOL at N steps (repeatable)")
+    p.add_argument("--timeout-for", action="append", metavar="TOOL=S", help="loop deadline in seconds for TOOL in every scenario (repeatable)")
+    p.add_argument("--child-timeout", type=float, default=600.0, help="hard limit on one child process; it is killed and reported as timed out (default %(default)s)")
+    p.add_argument("--scenarios", default="import,init,log,bulk,read,mem", help="subset to run (default %(default)s)")
+    p.add_argument("--python", default=None, help=f"interpreter with the tools installed (default {os.path.relpath(DEFAULT_PY, REPO)})")
+    p.add_argument("--no-network", action="store_true", help="run every child in `unshare -n` (root only)")
+    p.add_argument("--keep-tmp", action="store_true", help="keep the temp stores (their path is printed)")
+    a = p.parse_args(argv)
+    a.tools = [t.strip() for t in a.tools.split(",") if t.strip()]
+    for t in a.tools:
+        if t not in TOOLS:
+            p.error(f"unknown tool {t!r}; known: {', '.join(TOOLS)}")
+    a.scenarios = {s.strip() for s in a.scenarios.split(",") if s.strip()}
+    if a.repeats is None:
+        a.repeats = 2 if a.quick else 5
+    if a.heavy_repeats is None:
+        a.heavy_repeats = 1 if a.quick else min(3, a.repeats)
+    if a.mem_repeats is None:
+        a.mem_repeats = 1
+    if a.import_repeats is None:
+        a.import_repeats = 5 if a.quick else 10
+    a.max_steps_for = _kv_list(a.max_steps_for, int, "--max-steps-for")
+    a.timeout_for = _kv_list(a.timeout_for, float, "--timeout-for")
+    a.python = a.python or (DEFAULT_PY if os.path.exists(DEFAULT_PY) else None)
+    if not a.python:
+        p.error(f"{os.path.relpath(DEFAULT_PY)} missing: run `bash benchmarks/setup_compare.sh` first, or pass --python")
+    return a
+
+
+# ------------------------------------------------------------------ processes
+
+
+class Runner:
+    def __init__(self, args, tmp_root):
+        self.a = args
+        self.tmp = tmp_root
+        self.home = os.path.join(tmp_root, "home")
+        os.makedirs(self.home, exist_ok=True)
+        self.seq = 0
+        self.prefix = []
+        if args.no_network:
+            if not shutil.which("unshare") or subprocess.run(["unshare", "-n", "true"]).returncode:
+                raise SystemExit("--no-network: `unshare -n` is not available here (needs root)")
+            self.prefix = ["unshare", "-n"]
+
+    def base_env(self):
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("WANDB_", "MLFLOW_", "TRACKIO_", "TRACKLET_", "HF_", "PYTHON"))
+        }
+        env.update(
+            HOME=self.home,
+            XDG_CONFIG_HOME=os.path.join(self.home, ".config"),
+            XDG_CACHE_HOME=os.path.join(self.home, ".cache"),
+            XDG_DATA_HOME=os.path.join(self.home, ".local", "share"),
+            HF_HOME=os.path.join(self.home, "hf"),
+            HF_HUB_OFFLINE="1",
+            HF_HUB_DISABLE_TELEMETRY="1",
+            DO_NOT_TRACK="true",
+            MLFLOW_DISABLE_TELEMETRY="true",
+            WANDB_MODE="offline",
+            WANDB_ERROR_REPORTING="false",
+            WANDB_SILENT="true",
+            GRADIO_ANALYTICS_ENABLED="False",
+            PYTHONNOUSERSITE="1",
+            PYTHONDONTWRITEBYTECODE="",
+        )
+        env.pop("PYTHONDONTWRITEBYTECODE")
+        return env
+
+    def new_dir(self, tool, label):
+        self.seq += 1
+        d = os.path.join(self.tmp, f"{self.seq:04d}-{tool}-{label}")
+        os.makedirs(d)
+        return d
+
+    def spawn(self, cmd, cwd, env, timeout=None):
+        """Run cmd in its own session; returns dict(rc, wall_s, timed_out, out_tail)."""
+        timeout = timeout or self.a.child_timeout
+        log_path = os.path.join(self.tmp, f"child-{self.seq:04d}-{time.monotonic_ns()}.log")
+        with open(log_path, "wb") as log:
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(
+                self.prefix + cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+            timed_out = False
+            try:
+                rc = proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                _killpg(proc.pid)
+                rc = proc.wait()
+            wall = time.perf_counter() - t0
+        _killpg(proc.pid)  # helpers a tool left behind in the child's session
+        with open(log_path, "rb") as f:
+            f.seek(max(0, os.path.getsize(log_path) - 3000))
+            tail = f.read().decode("utf-8", "replace")
+        return {"rc": rc, "wall_s": wall, "timed_out": timed_out, "timeout_s": timeout, "out_tail": tail}
+
+    def child(self, tool, scenario, d, timeout=None, **opts):
+        ad = load(tool)
+        env = self.base_env()
+        env.update(ad.env(d))
+        result = os.path.join(self.tmp, f"result-{self.seq:04d}-{tool}-{scenario}-{time.monotonic_ns()}.json")
+        cmd = [self.a.python, CHILD, tool, scenario, result, f"dir={d}"]
+        cmd += [f"{k}={v}" for k, v in opts.items()]
+        p = self.spawn(cmd, d, env, timeout)
+        rec = {"wall_s": p["wall_s"]}
+        if os.path.exists(result):
+            with open(result) as f:
+                rec.update(json.load(f))
+            os.unlink(result)
+            if p["rc"] != 0 and rec.get("ok"):
+                rec["exit_code"] = p["rc"]
+                rec["exit_note"] = f"result written, but the process exited {p['rc']}: {_last_line(p['out_tail'])}"
+        elif p["timed_out"]:
+            rec.update(ok=False, timed_out=True, error=f"timed out after {p['timeout_s']:.0f} s (killed)")
+        else:
+            rec.update(ok=False, error=f"exited {p['rc']} without a result: {_last_line(p['out_tail'])}", output=p["out_tail"][-1500:])
+        return rec
+
+    def python_c(self, tool, code, d):
+        env = self.base_env()
+        if tool:
+            env.update(load(tool).env(d))
+        p = self.spawn([self.a.python, "-c", code], d, env)
+        rec = {"wall_s": p["wall_s"], "ok": p["rc"] == 0 and not p["timed_out"]}
+        if not rec["ok"]:
+            rec["error"] = (
+                f"timed out after {p['timeout_s']:.0f} s" if p["timed_out"]
+                else f"exited {p['rc']}: {_last_line(p['out_tail'])}"
+            )
+            rec["output"] = p["out_tail"][-1500:]
+        return rec
+
+
+def _killpg(pid):
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _last_line(text):
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1][-400:] if lines else "(no output)"
+
+
+# ------------------------------------------------------------------ the run
+
+
+class Bench:
+    def __init__(self, args):
+        self.a = args
+        self.tmp = tempfile.mkdtemp(prefix="tracklet-bench-")
+        self.r = Runner(args, self.tmp)
+        self.records = []  # every measurement: {tool, scenario, variant, rep, ok, ...}
+        self.notes = []
+        self.bulk_limited = {}  # tool -> record of a bulk run cut short by its deadline
+        self.bulk_dirs = {}  # (tool, rep) -> (dir, run_id)
+
+    def order(self, rep):
+        tools = list(self.a.tools)
+        k = rep % len(tools)
+        return tools[k:] + tools[:k]
+
+    def add(self, tool, scenario, variant, rep, rec):
+        rec = dict(rec, tool=tool, scenario=scenario, variant=variant, rep=rep)
+        self.records.append(rec)
+        status = "ok" if rec.get("ok") else f"FAILED: {rec.get('error', '')[:160]}"
+        if rec.get("ok") and rec.get("limited"):
+            status = "ok (cut short by its deadline)"
+        print(f"  [{scenario}/{variant} rep {rep + 1}] {tool:9s} {rec.get('wall_s', 0):8.2f} s  {status}", flush=True)
+        return rec
+
+    def deadline(self, tool, default):
+        return self.a.timeout_for.get(tool, default)
+
+    def steps(self, tool, default):
+        return min(default, self.a.max_steps_for.get(tool, default))
+
+    # scenario 1
+    def run_import(self):
+        n = self.a.import_repeats
+        print(f"import: best of {n}, `python -c 'import X'` vs `python -c pass`", flush=True)
+        for i in range(n):
+            for tool in [None] + self.order(i):
+                d = self.r.new_dir(tool or "bare", "import")
+                code = f"import {load(tool).MODULE}" if tool else "pass"
+                rec = self.r.python_c(tool, code, d)
+                self.records.append(dict(rec, tool=tool or "bare", scenario="import", variant="import", rep=i))
+                if not rec["ok"]:
+                    print(f"  import {tool}: FAILED {rec['error']}", flush=True)
+                shutil.rmtree(d, ignore_errors=True)
+
+    # scenario 2
+    def run_init(self, rep):
+        d = self.r.new_dir("bare", "proc")
+        rec = self.r.python_c(None, "pass", d)
+        self.records.append(dict(rec, tool="bare", scenario="proc", variant="bare", rep=rep))
+        for tool in self.order(rep):
+            ad = load(tool)
+            d = self.r.new_dir(tool, "proc")
+            code = ad.empty_run_code(d)
+            self.add(tool, "proc", "fresh", rep, self.r.python_c(tool, code, d))
+            self.add(tool, "proc", "existing", rep, self.r.python_c(tool, code, d))
+            d2 = self.r.new_dir(tool, "init")
+            self.add(tool, "init", "fresh", rep, self.r.child(tool, "init", d2))
+            self.add(tool, "init", "existing", rep, self.r.child(tool, "init", d2))
+            shutil.rmtree(d, ignore_errors=True)
+            shutil.rmtree(d2, ignore_errors=True)
+
+    # scenario 3
+    def run_log(self, rep):
+        for tool in self.order(rep):
+            d = self.r.new_dir(tool, "log")
+            self.add(tool, "log", "log", rep, self.r.child(
+                tool, "log", d, n=self.a.log_calls, deadline=self.deadline(tool, self.a.log_deadline)))
+            shutil.rmtree(d, ignore_errors=True)
+
+    # scenarios 4, 7
+    def run_bulk(self, rep):
+        for tool in self.order(rep):
+            d = self.r.new_dir(tool, "bulk")
+            rec = self.r.child(
+                tool, "bulk", d, n=self.steps(tool, self.a.bulk_steps),
+                deadline=self.deadline(tool, self.a.bulk_deadline), read_timeout=self.a.read_timeout)
+            if rec.get("ok"):
+                try:
+                    rec["disk"] = load(tool).disk(d)
+                except Exception as e:  # noqa: BLE001
+                    rec["disk_error"] = f"{type(e).__name__}: {e}"
+                if rec.get("limited"):
+                    self.bulk_limited.setdefault(tool, rec)
+                self.bulk_dirs[(tool, rep)] = (d, rec["run_id"])
+            else:
+                shutil.rmtree(d, ignore_errors=True)
+            self.add(tool, "bulk", "bulk", rep, rec)
+
+    # scenario 5
+    def run_read(self, rep):
+        for tool in self.order(rep):
+            if (tool, rep) not in self.bulk_dirs:
+                self.add(tool, "read", "read", rep, {"ok": False, "error": "no store to read: the 200k-step write failed"})
+                continue
+            d, rid = self.bulk_dirs.pop((tool, rep))
+            self.add(tool, "read", "read", rep, self.r.child(tool, "read", d, run_id=rid, key="loss"))
+            shutil.rmtree(d, ignore_errors=True)
+
+    # scenario 6
+    def run_mem(self, rep):
+        for tool in self.order(rep):
+            n = self.steps(tool, self.a.mem_steps)
+            lim = self.bulk_limited.get(tool)
+            if lim is not None and tool not in self.a.max_steps_for:
+                rate = lim["loop_s"] / max(lim["steps"], 1)
+                est = rate * n
+                msg = (f"skipped: its {lim['steps_requested']:,}-step run was cut short by the deadline "
+                       f"({lim['steps']:,} steps in {lim['loop_s']:.0f} s), so {n:,} steps would take "
+                       f"about {est / 60:.0f} min of logging alone")
+                self.add(tool, "mem", "steps", rep, {"ok": False, "skipped": True, "error": msg})
+                continue
+            d = self.r.new_dir(tool, "mem0")
+            self.add(tool, "mem", "empty", rep, self.r.child(tool, "mem", d, n=0))
+            shutil.rmtree(d, ignore_errors=True)
+            d = self.r.new_dir(tool, "mem")
+            rec = self.r.child(tool, "mem", d, n=n, deadline=self.deadline(tool, self.a.mem_deadline))
+            if rec.get("ok"):
+                rec["disk"] = load(tool).disk(d)
+            self.add(tool, "mem", "steps", rep, rec)
+            shutil.rmtree(d, ignore_errors=True)
+
+    def run(self):
+        a = self.a
+        sc = a.scenarios
+        if "import" in sc:
+            self.run_import()
+        reps = max(a.repeats if sc & {"init", "log"} else 0,
+                   a.heavy_repeats if sc & {"bulk", "read"} else 0,
+                   a.mem_repeats if "mem" in sc else 0)
+        for rep in range(reps):
+            print(f"repetition {rep + 1}/{reps} (order: {', '.join(self.order(rep))})", flush=True)
+            if rep < a.repeats:
+                if "init" in sc:
+                    self.run_init(rep)
+                if "log" in sc:
+                    self.run_log(rep)
+            if rep < a.heavy_repeats and sc & {"bulk", "read"}:
+                self.run_bulk(rep)
+                if "read" in sc:
+                    self.run_read(rep)
+                else:
+                    for (tool, r), (d, _rid) in list(self.bulk_dirs.items()):
+                        shutil.rmtree(d, ignore_errors=True)
+                        del self.bulk_dirs[(tool, r)]
+            if rep < a.mem_repeats and "mem" in sc:
+                self.run_mem(rep)
+
+
+# ------------------------------------------------------------------ summary
+
+
+def _ok(records, tool, scenario, variant=None):
+    return [r for r in records if r["tool"] == tool and r["scenario"] == scenario
+            and (variant is None or r["variant"] == variant) and r.get("ok")]
+
+
+def _failed(records, tool, scenario, variant=None):
+    return [r for r in records if r["tool"] == tool and r["scenario"] == scenario
+            and (variant is None or r["variant"] == variant) and not r.get("ok")]
+
+
+class Cell:
+    """One summarised number: value (None when unavailable) and how it was had."""
+
+    def __init__(self, value=None, n=0, lo=None, hi=None, note=None, limited=False, failed=None):
+        self.value, self.n, self.lo, self.hi = value, n, lo, hi
+        self.note, self.limited, self.failed = note, limited, failed
+
+
+def _med(vals):
+    vals = [v for v in vals if v is not None]
+    if not vals:
+        return None
+    return Cell(statistics.median(vals), len(vals), min(vals), max(vals))
+
+
+METRICS = [
+    # key, label, unit, target (tracklet), lower-is-better, normalised (comparable when cut short)
+    ("import_ms", "`import` (best, above bare python)", "ms", 50, True),
+    ("init_ms", "init() call, 10-key config, existing store", "ms", 20, True),
+    ("init_fresh_ms", "init() call, first run in a new store", "ms", None, True),
+    ("proc_ms", "empty run, process start to exit, above bare python", "ms", 100, True),
+    ("proc_fresh_ms", "same, first run in a new store", "ms", None, True),
+    ("log_median_us", "log() of 10 floats, median per call", "µs", 10, True),
+    ("log_p99_us", "log() of 10 floats, p99 per call", "µs", 50, True),
+    ("bulk_us_step", "200k steps x 3 floats: loop time per step", "µs", None, True),
+    ("bulk_loop_s", "200k steps x 3 floats: logging loop", "s", None, False),
+    ("bulk_finish_s", "200k steps: finish()", "s", None, False),
+    ("readable_s", "600k points readable after finish() returns", "s", 2, False),
+    ("read_s", "read 200k-point history of one metric (fresh process)", "s", 0.5, False),
+    ("rss_mb", "peak RSS, 1M steps x 3 minus empty run (python process)", "MB", 50, False),
+    ("helper_rss_mb", "peak RSS of helper processes, 1M-step run", "MB", None, False),
+    ("mem_finish_s", "1M steps: finish()", "s", None, False),
+    ("mem_loop_s", "1M steps x 3 floats: logging loop", "s", None, False),
+    ("bytes_point", "store bytes per scalar point (after the 200k-step run)", "B", 40, True),
+    ("wal_bytes_point", "write-ahead-log bytes per point (tracklet runs/)", "B", None, True),
+    ("total_bytes_point", "whole run directory bytes per point", "B", None, True),
+]
+METRIC = {m[0]: m for m in METRICS}
+
+
+def summarise(records, tools):
+    cells = {}
+    bare_imp = [r["wall_s"] for r in records if r["tool"] == "bare" and r["scenario"] == "import" and r.get("ok")]
+    bare_proc = [r["wall_s"] for r in records if r["tool"] == "bare" and r["scenario"] == "proc" and r.get("ok")]
+    bare_imp_best = min(bare_imp) if bare_imp else None
+    bare_proc_med = statistics.median(bare_proc) if bare_proc else None
+
+    def failcell(fails):
+        if not fails:
+            return Cell()
+        f = fails[0]
+        return Cell(failed=f.get("error", "failed"), note="skipped" if f.get("skipped") else None)
+
+    for t in tools:
+        c = {}
+        imp = _ok(records, t, "import")
+        if imp and bare_imp_best is not None:
+            walls = [r["wall_s"] for r in imp]
+            c["import_ms"] = Cell((min(walls) - bare_imp_best) * 1e3, len(walls),
+                                  (min(walls) - bare_imp_best) * 1e3, (max(walls) - bare_imp_best) * 1e3)
+        else:
+            c["import_ms"] = failcell(_failed(records, t, "import"))
+        for key, variant in (("init_ms", "existing"), ("init_fresh_ms", "fresh")):
+            cell = _med([r["init_s"] * 1e3 for r in _ok(records, t, "init", variant)])
+            c[key] = cell or failcell(_failed(records, t, "init", variant))
+        for key, variant in (("proc_ms", "existing"), ("proc_fresh_ms", "fresh")):
+            rs = _ok(records, t, "proc", variant)
+            if rs and bare_proc_med is not None:
+                c[key] = _med([(r["wall_s"] - bare_proc_med) * 1e3 for r in rs])
+            else:
+                c[key] = failcell(_failed(records, t, "proc", variant))
+        logs = _ok(records, t, "log")
+        for key, field in (("log_median_us", "median_us"), ("log_p99_us", "p99_us")):
+            cell = _med([r[field] for r in logs])
+            if cell:
+                if any(r.get("limited") for r in logs):
+                    cell.limited = True
+                    cell.note = f"{min(r['calls'] for r in logs):,} calls (time budget)"
+            c[key] = cell or failcell(_failed(records, t, "log"))
+        bulk = _ok(records, t, "bulk")
+        limited = any(r.get("limited") for r in bulk)
+        lim_note = (f"{min(r['steps'] for r in bulk):,} of {bulk[0]['steps_requested']:,} steps (time budget)"
+                    if limited else None)
+        for key, field, norm in (("bulk_us_step", "loop_us_per_step", True), ("bulk_loop_s", "loop_s", False),
+                                 ("bulk_finish_s", "finish_s", False)):
+            cell = _med([r[field] for r in bulk])
+            if cell and limited and not norm:
+                cell.limited, cell.note = True, lim_note
+            c[key] = cell or failcell(_failed(records, t, "bulk"))
+        readable = [r for r in bulk if r.get("readable_s") is not None]
+        if readable:
+            cell = _med([r["readable_s"] for r in readable])
+            if limited:
+                cell.limited, cell.note = True, lim_note
+            if len(readable) < len(bulk):
+                cell.note = (cell.note + "; " if cell.note else "") + f"{len(bulk) - len(readable)} run(s) never complete"
+            c["readable_s"] = cell
+        elif bulk:
+            c["readable_s"] = Cell(failed=bulk[0].get("readable_error", "never readable"))
+        else:
+            c["readable_s"] = failcell(_failed(records, t, "bulk"))
+        reads = _ok(records, t, "read")
+        cell = _med([r["read_s"] for r in reads])
+        if cell:
+            pts = min(r["points"] for r in reads)
+            if limited or pts < (bulk[0]["steps_requested"] if bulk else 0):
+                cell.limited, cell.note = True, f"{pts:,} points"
+        c["read_s"] = cell or failcell(_failed(records, t, "read"))
+        disks = [r for r in bulk if "disk" in r]
+        pts = [r["steps"] * BULK_POINTS_PER_STEP for r in disks]
+        for key, field in (("bytes_point", "store"), ("wal_bytes_point", "wal"), ("total_bytes_point", "total")):
+            vals = [r["disk"][field] / p for r, p in zip(disks, pts) if field in r["disk"] and p]
+            cell = _med(vals)
+            c[key] = cell or (Cell() if key == "wal_bytes_point" and disks else failcell(_failed(records, t, "bulk")))
+        empty = _ok(records, t, "mem", "empty")
+        full = _ok(records, t, "mem", "steps")
+        if empty and full:
+            e = statistics.median(r["rss_self_bytes"] for r in empty)
+            cell = _med([(r["rss_self_bytes"] - e) / 1e6 for r in full])
+            h = _med([r["rss_children_bytes"] / 1e6 for r in full])
+            fin = _med([r["finish_s"] for r in full])
+            loop = _med([r["loop_s"] for r in full])
+            if any(r.get("limited") for r in full):
+                note = f"{min(r['steps'] for r in full):,} of {full[0]['steps_requested']:,} steps"
+                for x in (cell, fin, loop):
+                    x.limited, x.note = True, note
+            c["rss_mb"], c["helper_rss_mb"], c["mem_finish_s"], c["mem_loop_s"] = cell, h, fin, loop
+        else:
+            f = failcell(_failed(records, t, "mem", "steps") or _failed(records, t, "mem", "empty"))
+            for k in ("rss_mb", "helper_rss_mb", "mem_finish_s", "mem_loop_s"):
+                c[k] = f
+        cells[t] = c
+    return cells, {"bare_import_best_s": bare_imp_best, "bare_proc_median_s": bare_proc_med}
+
+
+# ------------------------------------------------------------------ report
+
+
+def _fmt(v, unit):
+    if v is None:
+        return "—"
+    a = abs(v)
+    if unit == "s":
+        return f"{v:.3f} s" if a < 10 else f"{v:.1f} s"
+    if unit == "B":
+        return f"{v:.1f} B" if a < 100 else f"{v:,.0f} B"
+    if a >= 100:
+        return f"{v:,.0f} {unit}"
+    if a >= 10:
+        return f"{v:.1f} {unit}"
+    return f"{v:.2f} {unit}"
+
+
+def _short_err(s, n=70):
+    s = " ".join(str(s).split())
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def render(a, cells, base, tools, env_info, started, elapsed, footnotes_from_records):
+    ref = "tracklet" if "tracklet" in tools else None
+    lines = []
+    w = lines.append
+    cmd = " ".join(shlex.quote(x) for x in env_info["argv"])
+    w("# Core logging path: tracklet vs wandb (offline) vs MLflow (local) vs Trackio (local)")
+    w("")
+    w(f"Command (run from {env_info['cwd']}):")
+    w("")
+    w("```")
+    w(cmd)
+    w("```")
+    w("")
+    w(f"Run {started} on `{env_info['machine']['host_summary']}`; took {elapsed / 60:.1f} min. "
+      f"Repetitions: init/log {a.repeats}, 200k-step write/read {a.heavy_repeats}, 1M-step memory {a.mem_repeats}, "
+      f"import best of {a.import_repeats}{' (--quick)' if a.quick else ''}. Every number is the median over repetitions "
+      f"(import: best), each measured in a fresh process with its own store.")
+    w("")
+    footnotes = []
+
+    def note_ref(text):
+        if text not in footnotes:
+            footnotes.append(text)
+        return f"[^{footnotes.index(text) + 1}]"
+
+    # ratios
+    w("## Ratios")
+    w("")
+    if ref:
+        w("Each tool's number divided by tracklet's (lower is better in every row, so **×8.0 means 8 times slower "
+          "or bigger than tracklet**). `≥` marks a tool whose run was cut short by its time budget: it stored fewer "
+          "points than the others, so its full-size figure would be at least as large.")
+    else:
+        w("tracklet was not measured; each number is divided by the best tool's number in its row.")
+    w("")
+    ratio_keys = ["import_ms", "init_ms", "proc_ms", "log_median_us", "log_p99_us", "bulk_us_step",
+                  "bulk_finish_s", "readable_s", "read_s", "rss_mb", "mem_finish_s", "bytes_point"]
+    w("| metric | " + " | ".join(tools) + " |")
+    w("|---|" + "---:|" * len(tools))
+    for key in ratio_keys:
+        _k, label, unit, _target, _norm = METRIC[key]
+        row = []
+        if ref:
+            refc = cells[ref][key]
+            refv = refc.value
+        else:
+            vals = [cells[t][key].value for t in tools if cells[t][key].value is not None and cells[t][key].value > 0]
+            refv = min(vals) if vals else None
+            refc = None
+        for t in tools:
+            c = cells[t][key]
+            if c.value is None:
+                row.append("failed" if c.failed and not c.note else (c.note or "—"))
+            elif t == ref:
+                row.append("1 (" + _fmt(c.value, unit) + ")")
+            elif refv is None or refv <= 0 or (refc is not None and refc.value is None):
+                row.append("—")
+            else:
+                r = c.value / refv
+                row.append(("≥" if c.limited else "") + (f"×{r:,.0f}" if r >= 100 else f"×{r:.1f}" if r >= 10 else f"×{r:.2f}"))
+        w(f"| {label} | " + " | ".join(row) + " |")
+    w("")
+
+    # absolute
+    w("## Absolute numbers")
+    w("")
+    w("Median (range over repetitions in brackets when there was more than one). `—` = not applicable.")
+    w("")
+    w("| metric | " + " | ".join(tools) + " |")
+    w("|---|" + "---:|" * len(tools))
+    for key, label, unit, _target, _norm in METRICS:
+        if key == "wal_bytes_point" and all(cells[t][key].value is None for t in tools):
+            continue
+        row = []
+        for t in tools:
+            c = cells[t][key]
+            if c.value is None:
+                if c.failed:
+                    tag = "skipped" if c.note == "skipped" else "**failed**"
+                    row.append(f"{tag}{note_ref(f'{t}, {label}: {c.failed}')}")
+                else:
+                    row.append("—")
+                continue
+            s = _fmt(c.value, unit)
+            if c.n > 1 and c.lo is not None and key not in ("import_ms",):
+                s += f" ({_fmt(c.lo, unit).split()[0]}–{_fmt(c.hi, unit)})"
+            if c.limited or c.note:
+                s += note_ref(f"{t}, {label}: {c.note}" if c.note else f"{t}: cut short by its time budget")
+            row.append(s)
+        w(f"| {label} | " + " | ".join(row) + " |")
+    w("")
+    b = base
+    if b["bare_import_best_s"] is not None:
+        w(f"Bare `python -c pass`: best {b['bare_import_best_s'] * 1e3:.1f} ms; median {b['bare_proc_median_s'] * 1e3:.1f} ms "
+          "(subtracted from the import and whole-process rows)." if b["bare_proc_median_s"] is not None else
+          f"Bare `python -c pass`: best {b['bare_import_best_s'] * 1e3:.1f} ms (subtracted from the import row).")
+        w("")
+
+    # targets
+    if "tracklet" in tools:
+        w("## tracklet against its targets")
+        w("")
+        w("| metric | target | tracklet | |")
+        w("|---|---:|---:|---|")
+        for key, label, unit, target, _norm in METRICS:
+            if target is None:
+                continue
+            c = cells["tracklet"][key]
+            if c.value is None:
+                verdict = "**not measured**" + (f": {_short_err(c.failed, 120)}" if c.failed else "")
+                val = "—"
+            else:
+                val = _fmt(c.value, unit)
+                verdict = "meets" if c.value <= target and not c.limited else "**MISSES**"
+            w(f"| {label} | ≤ {_fmt(target, unit)} | {val} | {verdict} |")
+        w("")
+
+    # failures and limits
+    w("## Failures, limits and skipped measurements")
+    w("")
+    probs = footnotes_from_records
+    if probs:
+        for p in probs:
+            w(f"- {p}")
+    else:
+        w("None: every measurement of every tool completed.")
+    w("")
+
+    # machine and versions
+    m = env_info["machine"]
+    w("## Machine")
+    w("")
+    for k, v in m["items"]:
+        w(f"- {k}: {v}")
+    w("")
+    w("## Versions")
+    w("")
+    w("| package | version |")
+    w("|---|---|")
+    for k, v in env_info["versions"]:
+        w(f"| {k} | {v} |")
+    w("")
+
+    # how each tool ran
+    w("## How each tool is run, stored and read")
+    w("")
+    for t in tools:
+        ad = load(t)
+        w(f"- **{t}**: store: {ad.STORE_DESC}. Read API timed: {ad.READ_API}.")
+    w("")
+    w("## Method")
+    w("")
+    w(f"""- **import**: wall time of `python -c "import X"` minus `python -c pass`, best of {a.import_repeats}, interleaved.
+- **init**: time of the init call alone, in a process that has already imported the tool, with a 10-key config
+  (MLflow: `set_experiment` + `start_run` + `log_params`). "existing store": the second run written to the store
+  (what every run after the first sees); "new store": the first run, which creates the store.
+- **empty run, process**: wall time of `python -c "import X; init; finish"` until the process has exited, minus the
+  median `python -c pass`.
+- **log()**: {a.log_calls:,} calls of `log({{10 floats}}, step=i)`, each timed with `perf_counter_ns` (the dict is
+  built outside the timed region); median and p99 of the calls. A tool still looping after {a.log_deadline:.0f} s
+  is stopped and its statistics are taken over the calls it made.
+- **200k steps**: {a.bulk_steps:,} steps of `log({{3 floats}}, step=i)`; the whole loop is timed, then `finish()`,
+  then the tool's reader is polled (a fresh reader every poll) until all points are returned; "readable" is the
+  time from `finish()` returning to the end of the first complete read. Loop budget {a.bulk_deadline:.0f} s.
+- **read**: a fresh process reads the full history of one metric of that run (time of the read call, reader
+  construction included, import excluded).
+- **memory**: `ru_maxrss` of the child process after a {a.mem_steps:,}-step x 3-metric run minus that of an empty
+  run; helper processes (wandb-core) are reported separately, from `RUSAGE_CHILDREN` after `wandb.teardown()`.
+  Loop budget {a.mem_deadline:.0f} s; a tool whose 200k-step run already ran out of its budget is skipped.
+- **disk**: the tool's store after the 200k-step run, divided by the points written (tracklet's SQLite store and its
+  write-ahead logs under `runs/` are reported separately); "whole run directory" counts every file the run left.
+- Each tool runs with its defaults apart from what keeps it local and quiet (offline mode, store location,
+  telemetry and error reporting off). HOME points into the temp dir, so no stored credential is found.""")
+    w("")
+    if footnotes:
+        for i, text in enumerate(footnotes, 1):
+            w(f"[^{i}]: {_short_err(text, 600)}")
+        w("")
+    return "\n".join(lines)
+
+
+def problems(records, tools):
+    out = []
+    seen = set()
+    for r in records:
+        t = r["tool"]
+        if t == "bare":
+            continue
+        key = None
+        if not r.get("ok"):
+            key = (t, r["scenario"], r["variant"], r.get("error"))
+            msg = f"**{t}**, {r['scenario']}/{r['variant']}: {_short_err(r.get('error', 'failed'), 500)}"
+        elif r.get("limited"):
+            key = (t, r["scenario"], r["variant"], "limited")
+            what = "calls" if r["scenario"] == "log" else "steps"
+            done = r.get("calls", r.get("steps"))
+            req = r.get("calls_requested", r.get("steps_requested"))
+            msg = (f"**{t}**, {r['scenario']}: cut short by its time budget after {done:,} of {req:,} {what} "
+                   f"({r['loop_s']:.0f} s of logging)")
+        elif r.get("exit_note"):
+            key = (t, r["scenario"], r["variant"], "exit")
+            msg = f"**{t}**, {r['scenario']}/{r['variant']}: {_short_err(r['exit_note'], 400)}"
+        elif r["scenario"] == "bulk" and r.get("readable_error"):
+            key = (t, "bulk", "readable")
+            msg = f"**{t}**, readable after finish: {r['readable_error']}"
+        if key and key not in seen:
+            seen.add(key)
+            out.append(msg)
+    return out
+
+
+# ------------------------------------------------------------------ environment
+
+
+def machine_info(py):
+    items = []
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal"):
+                    mem = int(line.split()[1]) / 1024 / 1024
+                    break
+    except OSError:
+        pass
+    ncpu = os.cpu_count()
+    items.append(("CPU", f"{cpu}, {ncpu} logical cores (os.cpu_count)"))
+    if mem:
+        items.append(("memory", f"{mem:.1f} GiB"))
+    items.append(("OS", f"{platform.platform()}"))
+    try:
+        la = os.getloadavg()
+        items.append(("load average at start", f"{la[0]:.2f} {la[1]:.2f} {la[2]:.2f}"))
+    except OSError:
+        pass
+    tmp = tempfile.gettempdir()
+    try:
+        fs = subprocess.run(["df", "-PT", tmp], capture_output=True, text=True).stdout.splitlines()[-1].split()
+        items.append(("temp dir (stores)", f"{tmp} on {fs[1]} ({fs[0]})"))
+    except Exception:  # noqa: BLE001
+        items.append(("temp dir (stores)", tmp))
+    pyv = subprocess.run([py, "-c", "import sys, sqlite3; print(sys.version.split()[0], sqlite3.sqlite_version)"],
+                         capture_output=True, text=True).stdout.split()
+    items.append(("Python", f"{pyv[0] if pyv else '?'} ({py})"))
+    summary = f"{cpu}, {ncpu} cores" + (f", {mem:.0f} GiB" if mem else "")
+    return {"items": items, "host_summary": summary, "sqlite": pyv[1] if len(pyv) > 1 else "?",
+            "python": pyv[0] if pyv else "?"}
+
+
+def versions(py, tools, sqlite_version, python_version):
+    code = (
+        "import importlib.metadata as m, json\n"
+        "out = {}\n"
+        "for n in ['tracklet', 'wandb', 'mlflow', 'mlflow-skinny', 'trackio', 'sqlalchemy', 'protobuf', 'orjson', 'psutil']:\n"
+        "    try: out[n] = m.version(n)\n"
+        "    except m.PackageNotFoundError: out[n] = None\n"
+        "print(json.dumps(out))\n"
+    )
+    res = subprocess.run([py, "-c", code], capture_output=True, text=True)
+    try:
+        v = json.loads(res.stdout)
+    except ValueError:
+        v = {}
+    rows = []
+    for n in ("tracklet", "wandb", "mlflow", "trackio"):
+        ver = v.get(n) or "not installed"
+        if n == "tracklet" and v.get(n):
+            ver += f" (editable, {_git_rev()})"
+        if n in tools or n == "tracklet":
+            rows.append((n, ver))
+    for n in ("mlflow-skinny", "sqlalchemy", "protobuf", "orjson", "psutil"):
+        if v.get(n):
+            rows.append((n, v[n]))
+    rows.append(("python", python_version))
+    rows.append(("SQLite (python's sqlite3)", sqlite_version))
+    return rows
+
+
+def _display_path(path):
+    rel = os.path.relpath(path, os.getcwd())
+    return rel if not rel.startswith("../..") else path
+
+
+def _display_cwd():
+    cwd = os.getcwd()
+    if os.path.abspath(cwd) == REPO:
+        return "the repository root"
+    rel = os.path.relpath(cwd, REPO)
+    return f"`{rel}` in the repository" if not rel.startswith("..") else f"`{cwd}`"
+
+
+def _git_rev():
+    try:
+        rev = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+        if rev.returncode != 0:
+            return "no commit yet"
+        dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--", "core_client", "pyproject.toml"],
+                               capture_output=True, text=True).stdout.strip()
+        return f"git {rev.stdout.strip()}" + (" + uncommitted changes" if dirty else "")
+    except OSError:
+        return "git unavailable"
+
+
+# ------------------------------------------------------------------ main
+
+
+def main(argv=None):
+    a = parse_args(argv)
+    started = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    t0 = time.time()
+    machine = machine_info(a.python)
+    env_info = {
+        "argv": [_display_path(sys.executable)] + (sys.argv if argv is None else [sys.argv[0]] + list(argv)),
+        "cwd": _display_cwd(),
+        "machine": machine,
+        "versions": versions(a.python, a.tools, machine["sqlite"], machine["python"]),
+    }
+    print(f"tools: {', '.join(a.tools)}; python: {a.python}", flush=True)
+    for k, v in env_info["versions"]:
+        print(f"  {k}: {v}", flush=True)
+    b = Bench(a)
+    print(f"stores under {b.tmp}", flush=True)
+    interrupted = False
+    try:
+        b.run()
+    except KeyboardInterrupt:
+        interrupted = True
+        print("interrupted: writing what was measured so far", flush=True)
+    finally:
+        if not a.keep_tmp:
+            shutil.rmtree(b.tmp, ignore_errors=True)
+    elapsed = time.time() - t0
+    cells, base = summarise(b.records, a.tools)
+    probs = problems(b.records, a.tools)
+    if interrupted:
+        probs.insert(0, "**The run was interrupted**: some measurements are missing.")
+    md = render(a, cells, base, a.tools, env_info, started, elapsed, probs)
+    out = a.out
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, "w") as f:
+        f.write(md)
+    raw = os.path.splitext(out)[0] + ".json"
+    with open(raw, "w") as f:
+        json.dump({"argv": env_info["argv"], "started": started, "elapsed_s": elapsed,
+                   "machine": machine, "versions": env_info["versions"], "baseline": base,
+                   "records": b.records}, f, indent=1, default=str)
+    print(f"wrote {out} and {raw} ({elapsed / 60:.1f} min)")
+    return 1 if interrupted else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

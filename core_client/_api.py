@@ -1,0 +1,464 @@
+"""``tracklet.Api``: read runs, configs, summaries and history back from the store.
+
+Every query first catches the store up with the WALs beside it, so a run that was
+killed before its records were ingested still shows everything it acknowledged.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import re
+from datetime import datetime, timezone
+from typing import Any, Iterator, Sequence
+
+from ._errors import UsageError
+
+__all__ = ["Api", "ApiRun"]
+
+_NAN = float("nan")
+
+
+def _nan(v: Any) -> Any:
+    return _NAN if v is None else v  # SQLite stores NaN as NULL; nothing else is NULL there
+
+
+class Api:
+    """Query the local store in ``dir`` (default ``TRACKLET_DIR`` or ``./tracklet``).
+
+    Example:
+        >>> api = tracklet.Api()
+        >>> run = api.run("llm-finetuning/abc123xy")
+        >>> [row["train/loss"] for row in run.scan_history(keys=["train/loss"])]
+    """
+
+    def __init__(self, dir: str | None = None, overrides: dict[str, Any] | None = None, timeout: float | None = None) -> None:
+        from ._settings import resolve_settings
+
+        given = dir or (overrides or {}).get("dir")
+        self._root = resolve_settings({"dir": given}).dir
+        self._engine: Any = None
+
+    @property
+    def dir(self) -> str:
+        return self._root
+
+    def _db(self) -> Any:
+        from ._store import catch_up, open_local
+
+        if self._engine is None:
+            if not os.path.isdir(self._root):
+                raise UsageError(f"no tracklet store at {self._root}; pass dir= or set TRACKLET_DIR to where your runs are")
+            self._engine = open_local(self._root)
+        catch_up(self._engine, self._root)
+        return self._engine
+
+    # -- runs --------------------------------------------------------------------------------
+    def runs(
+        self,
+        path: str | None = None,
+        filters: dict[str, Any] | None = None,
+        order: str = "-created_at",
+        per_page: int | None = None,
+    ) -> list["ApiRun"]:
+        """Runs of a project (``"project"`` or ``"entity/project"``; None: every project), filtered and sorted.
+
+        ``filters`` is MongoDB-style as in wandb: ``{"state": "finished"}``,
+        ``{"config.lr": {"$lt": 1e-3}}``, ``{"tags": {"$in": ["baseline"]}}``, ``{"$or": [...]}``.
+        ``order`` is a field with ``-`` (descending) or ``+``: ``"-summary.val/loss"``.
+        """
+        from sqlalchemy import select
+
+        from ._store import _schema as S
+
+        engine = self._db()
+        q = select(S.runs, S.projects.c.name.label("project_name"), S.projects.c.entity.label("project_entity")).join(
+            S.projects, S.projects.c.id == S.runs.c.project_id
+        )
+        if path:
+            entity, project = _split_project(path)
+            q = q.where(S.projects.c.name == project)
+            if entity is not None:
+                q = q.where(S.projects.c.entity == entity)
+        with engine.connect() as conn:
+            rows = conn.execute(q).mappings().all()
+            conn.rollback()
+        found = [ApiRun(self, dict(r)) for r in rows]
+        if filters:
+            found = [r for r in found if _matches(r._doc(), filters)]
+        return _sorted(found, order)
+
+    def run(self, path: str) -> "ApiRun":
+        """One run by ``"project/run_id"``, ``"entity/project/run_id"`` or ``"run_id"``."""
+        from sqlalchemy import select
+
+        from ._store import _schema as S
+
+        if not isinstance(path, str) or not path.strip("/"):
+            raise UsageError(f"Api.run() takes 'project/run_id'; got {path!r}")
+        parts = path.strip("/").split("/")
+        if len(parts) > 3:
+            raise UsageError(f"Api.run() takes 'project/run_id' or 'entity/project/run_id'; got {path!r}")
+        run_id = parts[-1]
+        engine = self._db()
+        q = (
+            select(S.runs, S.projects.c.name.label("project_name"), S.projects.c.entity.label("project_entity"))
+            .join(S.projects, S.projects.c.id == S.runs.c.project_id)
+            .where(S.runs.c.run_id == run_id)
+        )
+        with engine.connect() as conn:
+            row = conn.execute(q).mappings().first()
+            conn.rollback()
+        if row is None:
+            raise UsageError(f"no run {run_id!r} in {self._root}; list runs with: tracklet runs --dir {self._root}")
+        run = ApiRun(self, dict(row))
+        if len(parts) >= 2 and parts[-2] != run.project:
+            raise UsageError(f"run {run_id!r} belongs to project {run.project!r}, not {parts[-2]!r}")
+        return run
+
+    def projects(self) -> list[dict[str, Any]]:
+        """Every project in the store with its run count."""
+        from sqlalchemy import func, select
+
+        from ._store import _schema as S
+
+        engine = self._db()
+        q = (
+            select(S.projects.c.entity, S.projects.c.name, S.projects.c.created_at, func.count(S.runs.c.pk).label("runs"))
+            .select_from(S.projects.outerjoin(S.runs, S.runs.c.project_id == S.projects.c.id))
+            .group_by(S.projects.c.id)
+            .order_by(S.projects.c.name)
+        )
+        with engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(q).mappings()]
+            conn.rollback()
+        return rows
+
+
+def _split_project(path: str) -> tuple[str | None, str]:
+    parts = path.strip("/").split("/")
+    if len(parts) == 1:
+        return None, parts[0]
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    raise UsageError(f"a project path is 'project' or 'entity/project'; got {path!r}")
+
+
+class ApiRun:
+    """A stored run: its attributes, config, summary, and history."""
+
+    def __init__(self, api: Api, row: dict[str, Any]) -> None:
+        self._api = api
+        self._row = row
+
+    # -- attributes ----------------------------------------------------------------------------
+    id = property(lambda self: self._row["run_id"])
+    name = property(lambda self: self._row["name"])
+    display_name = name
+    project = property(lambda self: self._row["project_name"])
+    entity = property(lambda self: self._row["project_entity"] or None)
+    state = property(lambda self: self._row["state"])
+    tags = property(lambda self: list(self._row["tags"] or []))
+    notes = property(lambda self: self._row["notes"])
+    group = property(lambda self: self._row["group_name"])
+    job_type = property(lambda self: self._row["job_type"])
+    config = property(lambda self: dict(self._row["config"] or {}))
+    summary = property(lambda self: dict(self._row["summary"] or {}))
+    metadata = property(lambda self: self._row["environment"])
+    start_time = property(lambda self: self._row["created_at"])
+    heartbeat_at = property(lambda self: self._row["heartbeat_at"])
+    exit_code = property(lambda self: self._row["exit_code"])
+    error = property(lambda self: self._row["error"])
+    last_step = property(lambda self: self._row["last_step"])
+    lastHistoryStep = last_step  # noqa: N815 - wandb's name
+
+    @property
+    def path(self) -> list[str]:
+        return [p for p in (self.entity, self.project, self.id) if p]
+
+    @property
+    def created_at(self) -> str:
+        return datetime.fromtimestamp(self._row["created_at"], tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    @property
+    def runtime(self) -> float:
+        end = self._row["finished_at"] or self._row["heartbeat_at"] or self._row["created_at"]
+        return max(0.0, end - self._row["created_at"])
+
+    @property
+    def dir(self) -> str:
+        return os.path.join(self._api.dir, "runs", self.id)
+
+    def metric_definitions(self) -> list[dict[str, Any]]:
+        return list(self._row["metric_defs"] or [])
+
+    def _doc(self) -> dict[str, Any]:
+        r = self._row
+        return {
+            "id": r["run_id"],
+            "name": r["name"],
+            "display_name": r["name"],
+            "state": r["state"],
+            "group": r["group_name"],
+            "job_type": r["job_type"],
+            "tags": r["tags"] or [],
+            "notes": r["notes"],
+            "created_at": r["created_at"],
+            "config": r["config"] or {},
+            "summary": r["summary"] or {},
+            "summary_metrics": r["summary"] or {},
+        }
+
+    def __repr__(self) -> str:
+        return f"<ApiRun {'/'.join(self.path)} ({self.state})>"
+
+    # -- history -------------------------------------------------------------------------------
+    def _keys(self, conn: Any) -> dict[str, int]:
+        return {
+            name: kid
+            for kid, name in conn.exec_driver_sql("SELECT key_id, name FROM run_keys WHERE run_pk = ?", (self._row["pk"],))
+        }
+
+    def keys(self) -> list[str]:
+        """Every metric name this run logged (history and system)."""
+        with self._api._db().connect() as conn:
+            names = sorted(self._keys(conn))
+            conn.rollback()
+        return names
+
+    def scan_history(
+        self,
+        keys: Sequence[str] | None = None,
+        page_size: int | None = None,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every history row, unsampled, in step order, with ``_step``, ``_timestamp`` and ``_runtime``.
+
+        With ``keys``, only the steps that have all of them (as in wandb).
+        """
+        if isinstance(keys, str):
+            raise UsageError(f"keys must be a list of metric names; got the string {keys!r} (write keys=[{keys!r}])")
+        engine = self._api._db()
+        pk, created = self._row["pk"], self._row["created_at"]
+        lo = -(2**63) if min_step is None else int(min_step)
+        hi = 2**63 - 1 if max_step is None else int(max_step)
+        with engine.connect() as conn:
+            known = self._keys(conn)
+            if keys is None:
+                wanted = {n: k for n, k in known.items() if not n.startswith("system/")}
+            else:
+                if any(k not in known for k in keys):
+                    conn.rollback()
+                    return
+                wanted = {k: known[k] for k in keys}
+            cursors = []
+            for name, kid in wanted.items():
+                for table, fix in (("history", _nan), ("history_values", _json_value)):
+                    cur = conn.exec_driver_sql(
+                        f"SELECT step, ts, value FROM {table} WHERE run_pk = ? AND key_id = ? AND step >= ? AND step <= ? ORDER BY step",
+                        (pk, kid, lo, hi),
+                    )
+                    cursors.append((name, fix, cur))
+            need = len(wanted) if keys is not None else 1
+            if len(wanted) == 1 and keys is not None:
+                name = next(iter(wanted))
+                for _, fix, cur in cursors:
+                    for step, ts, value in cur:
+                        yield {"_step": step, "_timestamp": created + ts / 1000.0, "_runtime": ts / 1000.0, name: fix(value)}
+                conn.rollback()
+                return
+            streams = [_tagged(name, fix, cur) for name, fix, cur in cursors]
+            row: dict[str, Any] | None = None
+            count = 0
+            last_ts = 0
+            for step, ts, name, value in heapq.merge(*streams, key=lambda e: e[0]):
+                if row is None or step != row["_step"]:
+                    if row is not None and count >= need:
+                        yield _finish_row(row, last_ts, created)
+                    row, count, last_ts = {"_step": step}, 0, ts
+                row[name] = value
+                count += 1
+                last_ts = max(last_ts, ts)
+            if row is not None and count >= need:
+                yield _finish_row(row, last_ts, created)
+            conn.rollback()
+
+    def history(
+        self,
+        samples: int = 500,
+        keys: Sequence[str] | None = None,
+        x_axis: str = "_step",
+        pandas: bool = True,
+        stream: str = "default",
+    ) -> Any:
+        """Up to ``samples`` rows spread evenly over the run (first and last kept).
+
+        A pandas DataFrame when pandas is installed and ``pandas=True``, else a list of dicts.
+        ``stream="system"`` gives the system metrics instead, by time.
+        """
+        if stream == "system":
+            rows = self._system_rows(keys)
+        elif stream == "default":
+            rows = list(self.scan_history(keys=keys))
+        else:
+            raise UsageError(f"stream must be 'default' or 'system'; got {stream!r}")
+        if x_axis != "_step" and rows:
+            rows = [r for r in rows if x_axis in r]
+        if samples and len(rows) > samples:
+            if samples == 1:
+                rows = rows[-1:]
+            else:
+                last = len(rows) - 1
+                rows = [rows[round(i * last / (samples - 1))] for i in range(samples)]
+        if pandas:
+            try:
+                import pandas as pd
+            except ImportError:
+                return rows
+            return pd.DataFrame(rows)
+        return rows
+
+    def _system_rows(self, keys: Sequence[str] | None) -> list[dict[str, Any]]:
+        engine = self._api._db()
+        pk, created = self._row["pk"], self._row["created_at"]
+        with engine.connect() as conn:
+            known = {n: k for n, k in self._keys(conn).items() if n.startswith("system/")}
+            if keys is not None:
+                known = {n: k for n, k in known.items() if n in keys}
+            names = {k: n for n, k in known.items()}
+            by_ts: dict[int, dict[str, Any]] = {}
+            if names:
+                marks = ",".join("?" * len(names))
+                for kid, ts, value in conn.exec_driver_sql(
+                    f"SELECT key_id, ts, value FROM system_metrics WHERE run_pk = ? AND key_id IN ({marks}) ORDER BY ts",
+                    (pk, *names),
+                ):
+                    by_ts.setdefault(ts, {})[names[kid]] = _nan(value)
+            conn.rollback()
+        return [{"_timestamp": created + ts / 1000.0, "_runtime": ts / 1000.0, **v} for ts, v in sorted(by_ts.items())]
+
+    def logs(self) -> list[dict[str, Any]]:
+        """The console output the run printed, as ``{"t", "stream", "text"}`` records in order."""
+        engine = self._api._db()
+        with engine.connect() as conn:
+            out = [
+                {"t": t, "stream": s, "text": x}
+                for t, s, x in conn.exec_driver_sql(
+                    "SELECT ts, stream, text FROM run_logs WHERE run_pk = ? ORDER BY seq", (self._row["pk"],)
+                )
+            ]
+            conn.rollback()
+        return out
+
+    def output(self) -> str:
+        """The console output as one text."""
+        return "".join(r["text"] for r in self.logs())
+
+
+def _tagged(name: str, fix: Any, cur: Any) -> Iterator[tuple[int, int, str, Any]]:
+    for step, ts, value in cur:
+        yield step, ts, name, fix(value)
+
+
+def _finish_row(row: dict[str, Any], ts: int, created: float) -> dict[str, Any]:
+    row["_timestamp"] = created + ts / 1000.0
+    row["_runtime"] = ts / 1000.0
+    return row
+
+
+def _json_value(v: Any) -> Any:
+    import json
+
+    return json.loads(v) if isinstance(v, str) else v
+
+
+# -- filters and ordering -----------------------------------------------------------------------------
+def _lookup(doc: dict[str, Any], field: str) -> Any:
+    if field.startswith(("config.", "summary.", "summary_metrics.")):
+        section, rest = field.split(".", 1)
+        value: Any = doc[section]
+        if rest in value:  # keys may contain dots or slashes themselves
+            value = value[rest]
+        else:
+            for part in rest.split("."):
+                if isinstance(value, dict) and part in value:
+                    value = value[part]
+                else:
+                    return _MISSING
+        if isinstance(value, dict) and set(value) == {"value"}:  # wandb's config.x.value form
+            value = value["value"]
+        return value
+    if field.endswith(".value") and field.startswith("config."):
+        return _lookup(doc, field[: -len(".value")])
+    return doc.get(field, _MISSING)
+
+
+_MISSING = object()
+
+
+def _compare(value: Any, cond: Any) -> bool:
+    if not isinstance(cond, dict) or not any(str(k).startswith("$") for k in cond):
+        if isinstance(value, list) and not isinstance(cond, list):
+            return cond in value
+        return value == cond
+    for op, arg in cond.items():
+        try:
+            if op == "$eq":
+                ok = value == arg or (isinstance(value, list) and arg in value)
+            elif op == "$ne":
+                ok = value != arg
+            elif op == "$gt":
+                ok = value is not _MISSING and value is not None and value > arg
+            elif op == "$gte":
+                ok = value is not _MISSING and value is not None and value >= arg
+            elif op == "$lt":
+                ok = value is not _MISSING and value is not None and value < arg
+            elif op == "$lte":
+                ok = value is not _MISSING and value is not None and value <= arg
+            elif op == "$in":
+                ok = any(v in arg for v in value) if isinstance(value, list) else value in arg
+            elif op == "$nin":
+                ok = not (any(v in arg for v in value) if isinstance(value, list) else value in arg)
+            elif op == "$exists":
+                ok = (value is not _MISSING) == bool(arg)
+            elif op == "$regex":
+                ok = isinstance(value, str) and re.search(arg, value) is not None
+            else:
+                raise UsageError(f"unknown filter operator {op!r}; use $eq $ne $gt $gte $lt $lte $in $nin $exists $regex")
+        except TypeError:
+            ok = False
+        if not ok:
+            return False
+    return True
+
+
+def _matches(doc: dict[str, Any], filters: dict[str, Any]) -> bool:
+    for field, cond in filters.items():
+        if field == "$and":
+            if not all(_matches(doc, f) for f in cond):
+                return False
+        elif field == "$or":
+            if not any(_matches(doc, f) for f in cond):
+                return False
+        elif field == "$not":
+            if _matches(doc, cond):
+                return False
+        elif not _compare(_lookup(doc, field), cond):
+            return False
+    return True
+
+
+def _sorted(found: list[ApiRun], order: str | None) -> list[ApiRun]:
+    if not order:
+        return found
+    desc = order.startswith("-")
+    field = order.lstrip("+-")
+    present = [(r, _lookup(r._doc(), field)) for r in found]
+    with_value = [(r, v) for r, v in present if v is not _MISSING and v is not None]
+    without = [r for r, v in present if v is _MISSING or v is None]
+    try:
+        with_value.sort(key=lambda rv: rv[1], reverse=desc)
+    except TypeError:
+        with_value.sort(key=lambda rv: str(rv[1]), reverse=desc)
+    return [r for r, _ in with_value] + without

@@ -1,0 +1,69 @@
+"""The run's background thread: environment at start, system metrics every interval, heartbeats."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from ._errors import warn_once
+from ._wal import RecordType
+
+if TYPE_CHECKING:
+    from ._run import Run
+
+__all__ = ["HEARTBEAT_EVERY", "Background"]
+
+HEARTBEAT_EVERY = 30.0
+
+
+class Background:
+    """Owns one daemon thread per run; ``stop()`` ends it within a second or two."""
+
+    def __init__(self, run: "Run", interval: float) -> None:
+        self._run = run
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._main, name=f"tracklet-{run.id}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout=5)
+
+    def _main(self) -> None:
+        run = self._run
+        try:
+            from ._system import capture_environment
+
+            # recorded even when finish() is already waiting: a short run keeps its environment too
+            run._record_json(RecordType.ENVIRONMENT, capture_environment(run.dir))
+        except Exception as e:
+            warn_once("environment", f"tracklet: could not record the environment of run {run.id}: {e!r}")
+        sampler = None
+        if self._interval > 0:
+            try:
+                from ._system import SystemSampler
+
+                sampler = SystemSampler(run.dir or ".")
+            except Exception as e:
+                warn_once("system-metrics", f"tracklet: system metrics are off for this process: {e!r}")
+        tick = min(self._interval, HEARTBEAT_EVERY) if sampler is not None else HEARTBEAT_EVERY
+        last_sample = last_beat = time.monotonic()
+        while not self._stop.wait(tick):
+            now = time.monotonic()
+            try:
+                if sampler is not None and now - last_sample >= self._interval - 0.05:
+                    run._record_system(time.time(), sampler.sample())
+                    last_sample = last_beat = now
+                if now - last_beat >= HEARTBEAT_EVERY - 0.05:
+                    run._record_json(RecordType.HEARTBEAT, {"t": time.time()})
+                    last_beat = now
+                from ._local import reap_workers
+
+                reap_workers()
+            except Exception as e:
+                warn_once(f"background:{type(e).__name__}", f"tracklet: background sampling failed: {e!r}")

@@ -1,0 +1,50 @@
+"""The exceptions tracklet raises, and the one-warning-per-cause helper.
+
+    TrackletError
+     ├── UsageError   (also a ValueError: bad input, raised at the call)
+     ├── StoreError   (the store could not be opened, read or written)
+     └── SyncError    (records could not be moved from a write-ahead log into a store)
+
+Background failures never raise into training code: they become one
+``TrackletWarning`` per cause that says what happened and where the data is.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+
+__all__ = ["StoreError", "SyncError", "TrackletError", "TrackletWarning", "UsageError"]
+
+
+class TrackletError(Exception):
+    """Base class of every error tracklet raises."""
+
+
+class UsageError(TrackletError, ValueError):
+    """Bad input to the API: the message names the value and the fix."""
+
+
+class StoreError(TrackletError):
+    """The store could not be opened, read or written."""
+
+
+class SyncError(TrackletError):
+    """Records could not be moved from a write-ahead log into a store."""
+
+
+class TrackletWarning(UserWarning):
+    """Something went wrong in the background; training goes on."""
+
+
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def warn_once(cause: str, message: str) -> None:
+    """Warn about ``cause`` the first time it happens in this process, then stay quiet."""
+    with _warned_lock:
+        if cause in _warned:
+            return
+        _warned.add(cause)
+    warnings.warn(message, TrackletWarning, stacklevel=3)

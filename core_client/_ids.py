@@ -1,0 +1,47 @@
+"""Run ids and generated run names."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from ._errors import UsageError
+
+__all__ = ["check_run_id", "new_run_id", "run_name_for"]
+
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+_ADJECTIVES = (
+    "amber autumn bold brisk calm clever cosmic crisp dapper daring dawn deep eager earnest fancy "
+    "fearless fluent gentle glad golden grand hardy hazy honest icy jolly keen kind lively lucid lunar "
+    "mellow misty noble olive polar proud quiet rapid rosy royal rustic serene sharp silent sleek "
+    "smooth snowy solar spry steady stellar stoic sunny swift tidy vivid warm wild windy wise young zesty"
+).split()
+_NOUNS = (
+    "anchor aurora badger bay beacon birch breeze brook canyon cedar cliff cloud comet coral crane "
+    "creek delta dune eagle ember falcon fern field fjord flame forest galaxy glade grove harbor hawk "
+    "heron hill island lake lantern leaf lynx maple meadow mesa moon moss nebula oak ocean orbit otter "
+    "peak pine planet pond prairie quartz rain reef ridge river sky snow spark spring star stone storm "
+    "summit sun thunder tide valley wave willow wind"
+).split()
+
+
+def new_run_id() -> str:
+    """Eight random characters from ``[a-z0-9]``: about 2.8e12 ids."""
+    return "".join(_ALPHABET[b % 36] for b in os.urandom(8))
+
+
+def check_run_id(run_id: str) -> str:
+    if not _ID_RE.match(run_id):
+        raise UsageError(
+            f"run id {run_id!r} is not allowed: use 1-64 letters, digits, '-', '_' or '.', "
+            "starting with a letter or digit"
+        )
+    return run_id
+
+
+def run_name_for(run_id: str) -> str:
+    """A readable name derived from the id, e.g. ``swift-river-4k2a``."""
+    n = int.from_bytes(run_id.encode(), "big")
+    return f"{_ADJECTIVES[n % len(_ADJECTIVES)]}-{_NOUNS[(n // 97) % len(_NOUNS)]}-{run_id[:4]}"

@@ -1,0 +1,251 @@
+"""``tracklet.init`` and the module-level ``log``/``finish``/``config``/``summary`` that follow the current run."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+import sys
+import time
+from typing import Any, Mapping, Sequence
+
+from ._errors import UsageError
+from ._ids import check_run_id, new_run_id, run_name_for
+from ._run import Run, _NullWriter
+from ._settings import resolve_settings
+from ._wal import RecordType, WalWriter
+
+__all__ = ["define_metric", "finish", "init", "log"]
+
+_current: Run | None = None
+
+
+class _PreInit:
+    """Stands in for ``tracklet.config`` / ``tracklet.summary`` before ``init``: any use says what to do."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def _fail(self, *args: Any, **kwargs: Any) -> Any:
+        raise UsageError(f"tracklet.{self._name} is used before tracklet.init(); call tracklet.init() first")
+
+    __getitem__ = __setitem__ = __contains__ = __iter__ = __len__ = _fail
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        self._fail()
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        if attr == "_name":
+            object.__setattr__(self, attr, value)
+        else:
+            self._fail()
+
+    def __repr__(self) -> str:
+        return f"<tracklet.{self._name} before tracklet.init()>"
+
+
+def _publish(run: Run | None) -> None:
+    """Point ``tracklet.run``, ``tracklet.config`` and ``tracklet.summary`` at ``run``."""
+    global _current
+    _current = run
+    package = sys.modules.get(__package__)
+    if package is not None:
+        package.run = run
+        package.config = run.config if run is not None else _PreInit("config")
+        package.summary = run.summary if run is not None else _PreInit("summary")
+
+
+def init(
+    project: str | None = None,
+    name: str | None = None,
+    config: Any = None,
+    tags: Sequence[str] | None = None,
+    notes: str | None = None,
+    group: str | None = None,
+    job_type: str | None = None,
+    dir: str | None = None,
+    mode: str | None = None,
+    id: str | None = None,
+    resume: bool | str | None = None,
+    entity: str | None = None,
+    reinit: bool | None = None,
+    console: str | None = None,
+    config_exclude_keys: Sequence[str] | None = None,
+    config_include_keys: Sequence[str] | None = None,
+    allow_val_change: bool | None = None,
+    silent: bool | None = None,
+    **unsupported: Any,
+) -> Run:
+    """Start a run and make it the current one; arguments fall back to ``TRACKLET_*`` variables.
+
+    Example:
+        >>> run = tracklet.init(project="llm-finetuning", config={"lora_r": 16})
+
+    Args:
+        project: the project the run belongs to (``entity/project`` also works).
+        dir: where the store lives (default ``./tracklet``, or ``TRACKLET_DIR``).
+        mode: ``local`` (default), ``offline`` (write-ahead log only) or ``disabled``.
+        id, resume: continue run ``id``; resume is ``"allow"``, ``"must"``, ``"never"`` or True.
+    Raises:
+        UsageError: bad arguments, or a resume request that cannot be met.
+    """
+    _check_unsupported(unsupported)
+    settings = resolve_settings(
+        {
+            "project": project,
+            "entity": entity,
+            "name": name,
+            "id": id,
+            "resume": resume,
+            "tags": tags,
+            "notes": notes,
+            "group": group,
+            "job_type": job_type,
+            "mode": mode,
+            "dir": dir,
+            "console": console,
+            "silent": silent,
+        }
+    )
+    if _current is not None and not _current.finished:
+        _current.finish()  # as wandb does by default: one current run per process
+    config_values = _select_config(config, config_include_keys, config_exclude_keys)
+
+    if settings.mode == "disabled":
+        run_id = settings.id or new_run_id()
+        run = Run(settings, run_id, settings.name or run_name_for(run_id), None, _NullWriter(), time.time())
+        run.config.update(config_values, allow_val_change=True)
+        _publish(run)
+        return run
+
+    from ._resume import prepare_run
+
+    run = prepare_run(settings, config_values)
+    _publish(run)
+    _install_exit_hooks()
+    return run
+
+
+# wandb.init arguments that have no meaning for a local store; accepted so wandb scripts run unchanged
+_WANDB_ONLY = frozenset(
+    ("save_code", "sync_tensorboard", "monitor_gym", "settings", "anonymous", "magic", "force", "tensorboard")
+)
+
+
+def _check_unsupported(args: dict[str, Any]) -> None:
+    unknown = sorted(set(args) - _WANDB_ONLY)
+    if unknown:
+        raise TypeError(f"tracklet.init() got unexpected keyword arguments: {', '.join(unknown)}")
+    if args:
+        from ._errors import warn_once
+
+        names = ", ".join(sorted(args))
+        warn_once(f"init-ignored:{names}", f"tracklet: init() ignores the wandb-only arguments {names}.")
+
+
+def _select_config(config: Any, include: Sequence[str] | None, exclude: Sequence[str] | None) -> dict[str, Any]:
+    from ._config import config_items
+
+    values = config_items(config)
+    if include:
+        values = {k: v for k, v in values.items() if k in set(include)}
+    if exclude:
+        values = {k: v for k, v in values.items() if k not in set(exclude)}
+    return values
+
+
+def start_new_run(settings: Any, run_id: str, created_at: float, resumed_from: Any = None) -> Run:
+    """Open the WAL, write the RUN record, and start background capture (used by ``prepare_run``)."""
+    runs_dir = os.path.join(settings.dir, "runs")
+    run_dir = os.path.join(runs_dir, run_id)
+    try:
+        os.makedirs(run_dir, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot create the run folder {run_dir}: {e}. Pass dir= or set TRACKLET_DIR to a writable folder.") from None
+    path = os.path.join(run_dir, "run.tlog")
+    if resumed_from is None:
+        writer = WalWriter(path)
+    else:
+        writer = WalWriter(path, next_seq=resumed_from.next_seq, offset=resumed_from.end_offset)
+    name = settings.name or (resumed_from.name if resumed_from else None) or run_name_for(run_id)
+    run = Run(settings, run_id, name, run_dir, writer, created_at)
+    record = {
+        "run_id": run_id,
+        "project": settings.project,
+        "entity": settings.entity,
+        "name": name,
+        "tags": list(settings.tags),
+        "notes": settings.notes,
+        "group": settings.group,
+        "job_type": settings.job_type,
+        "mode": settings.mode,
+        "created_at": created_at,
+        "t": time.time(),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "resumed": resumed_from is not None,
+    }
+    writer.append_json(RecordType.RUN, record)
+    return run
+
+
+_hooks_installed = False
+
+
+def _install_exit_hooks() -> None:
+    global _hooks_installed
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+    previous = sys.excepthook
+
+    def excepthook(exc_type: Any, exc: Any, tb: Any) -> None:
+        run = _current
+        if run is not None and not run.finished:
+            run._error = f"{exc_type.__name__}: {exc}" if str(exc) else exc_type.__name__
+        previous(exc_type, exc, tb)
+
+    sys.excepthook = excepthook
+    atexit.register(_finish_at_exit)
+
+
+def _finish_at_exit() -> None:
+    run = _current
+    if run is not None and not run.finished:
+        run.finish(exit_code=1 if run._error else 0)
+
+
+# -- module-level functions that follow the current run ------------------------------------------
+def _require_run(what: str) -> Run:
+    if _current is None:
+        raise UsageError(f"tracklet.{what}() needs a run: call tracklet.init() first")
+    return _current
+
+
+def log(data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+    """``log`` on the current run (see ``Run.log``)."""
+    run = _current
+    if run is None:
+        _require_run("log")
+    run.log(data, step=step, commit=commit)
+
+
+def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
+    """Finish the current run, if there is one."""
+    run = _current
+    if run is not None:
+        run.finish(exit_code=exit_code, quiet=quiet)
+        _publish(None)
+
+
+def define_metric(
+    name: str,
+    step_metric: str | None = None,
+    summary: str | None = None,
+    goal: str | None = None,
+    hidden: bool = False,
+) -> Any:
+    """``define_metric`` on the current run (see ``Run.define_metric``)."""
+    return _require_run("define_metric").define_metric(name, step_metric, summary, goal, hidden)

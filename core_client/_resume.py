@@ -1,0 +1,165 @@
+"""Start a run, new or resumed: a resumed run reads its own WAL back to continue where it stopped."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._errors import UsageError
+from ._ids import check_run_id, new_run_id
+from ._summary import MetricDef
+from ._wal import RecordType, WalReader, decode_history, decode_key
+
+__all__ = ["ReplayState", "pid_alive", "prepare_run", "replay"]
+
+
+@dataclass
+class ReplayState:
+    """What a run's WAL says about it, enough to continue it."""
+
+    run_id: str = ""
+    name: str | None = None
+    created_at: float = 0.0
+    next_seq: int = 1
+    end_offset: int = 0
+    next_step: int = 0
+    key_ids: dict[str, int] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    metric_defs: list[MetricDef] = field(default_factory=list)
+    running: bool = False
+    pid: int | None = None
+    host: str | None = None
+
+
+def replay(path: str) -> ReplayState:
+    """Read a whole WAL (stopping at a torn tail) into a ``ReplayState``."""
+    st = ReplayState()
+    names: dict[int, str] = {}
+    last_seq = 0
+    for rec in WalReader(path).records():
+        last_seq = rec.seq
+        st.end_offset = rec.end
+        rt = rec.type
+        if rt == RecordType.HISTORY:
+            step, _, pairs, tail = decode_history(rec.payload)
+            if step + 1 > st.next_step:
+                st.next_step = step + 1
+            for kid, value in pairs:
+                st.summary[names[kid]] = value
+            if tail:
+                for kid, value in tail.items():
+                    st.summary[names[kid]] = value
+        elif rt == RecordType.KEY:
+            kid, name = decode_key(rec.payload)
+            names[kid] = name
+            st.key_ids[name] = kid
+        elif rt == RecordType.RUN:
+            obj = rec.json()
+            if not st.run_id:
+                st.run_id = obj["run_id"]
+                st.created_at = obj["created_at"]
+            st.name = obj.get("name") or st.name
+            st.running, st.pid, st.host = True, obj.get("pid"), obj.get("host")
+        elif rt == RecordType.CONFIG:
+            obj = rec.json()
+            if "replace" in obj:
+                st.config = dict(obj["replace"])
+            st.config.update(obj.get("set", {}))
+        elif rt == RecordType.SUMMARY:
+            obj = rec.json()
+            if "replace" in obj:
+                st.summary = dict(obj["replace"])
+            st.summary.update(obj.get("set", {}))
+            for key in obj.get("del", []):
+                st.summary.pop(key, None)
+        elif rt == RecordType.METRIC:
+            obj = rec.json()
+            st.metric_defs.append(
+                MetricDef(obj["name"], obj.get("step_metric"), tuple(obj.get("summary") or ()), obj.get("goal"), bool(obj.get("hidden")))
+            )
+        elif rt == RecordType.UPDATE:
+            st.name = rec.json().get("name", st.name)
+        elif rt == RecordType.EXIT:
+            st.running = False
+    st.next_seq = last_seq + 1
+    return st
+
+
+def pid_alive(pid: int | None, host: str | None) -> bool | None:
+    """True/False for a process on this host; None when it runs elsewhere (cannot tell)."""
+    if pid is None or host != socket.gethostname():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return None
+    return True
+
+
+def prepare_run(settings: Any, config_values: dict[str, Any]) -> Any:
+    """Create the run's folder and WAL (or reopen them to resume), then start background capture."""
+    from ._init import start_new_run
+
+    run_id = check_run_id(settings.id) if settings.id else new_run_id()
+    path = os.path.join(settings.dir, "runs", run_id, "run.tlog")
+    exists = settings.id is not None and os.path.exists(path)
+    if settings.resume == "must" and not exists:
+        raise UsageError(
+            f"resume='must' but there is no run {run_id!r} in {settings.dir}. "
+            "Check the id and dir=, or use resume='allow' to start it fresh."
+        )
+    if exists and settings.resume in (None, "never"):
+        raise UsageError(
+            f"run {run_id!r} already exists in {settings.dir}. Pass resume='allow' to continue it, "
+            "or leave id= out for a new run."
+        )
+    state = None
+    created_at = time.time()
+    if exists:
+        state = replay(path)
+        if state.running and state.pid != os.getpid() and pid_alive(state.pid, state.host):
+            raise UsageError(
+                f"run {run_id!r} is still running in process {state.pid} on {state.host}; "
+                "a run can be continued only after that process ends."
+            )
+        created_at = state.created_at or created_at
+
+    run = start_new_run(settings, run_id, created_at, resumed_from=state)
+    if state is not None:
+        run._key_ids.update(state.key_ids)
+        run._step = state.next_step
+        run.config._items.update(state.config)
+        for mdef in state.metric_defs:
+            run._metric_defs.append(mdef)
+            for key in state.key_ids:
+                if mdef.matches(key):
+                    run.summary.apply_def(key, mdef)
+        run.summary.restore(state.summary)
+    run.config.update(config_values, allow_val_change=state is not None)
+
+    if settings.mode == "local":
+        from ._local import register_active_run
+
+        register_active_run(settings.dir, run_id)
+    if not settings.silent:
+        from ._messages import init_message
+
+        init_message(run)
+    from ._background import Background
+
+    run._background = Background(run, settings.system_interval)
+    run._background.start()
+    if settings.console != "off":
+        from ._console import ConsoleCapture
+
+        run._console = ConsoleCapture(run)
+        run._console.start()
+    return run

@@ -1,0 +1,488 @@
+"""``Run``: what ``tracklet.init`` returns. ``log`` encodes a record and writes it to the run's WAL.
+
+The training thread never waits for the store: each call appends one record to
+``runs/<id>/run.tlog`` with a single ``write(2)`` and returns. A separate process
+(``_ingest_worker``) or any later reader moves records into the store.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import weakref
+from typing import TYPE_CHECKING, Any, Mapping
+
+from ._config import Config
+from ._errors import UsageError, warn_once
+from ._summary import MetricDef, Summary, parse_metric_def
+from ._wal import RecordType, WalWriter
+
+if TYPE_CHECKING:
+    from ._background import Background
+    from ._console import ConsoleCapture
+    from ._settings import Settings
+
+__all__ = ["Run"]
+
+_live_runs: "weakref.WeakSet[Run]" = weakref.WeakSet()
+
+
+def _forget_runs_in_child() -> None:
+    # A forked child (a DataLoader worker, say) shares the parent's WAL file descriptor;
+    # writing from it would interleave sequence numbers, so its runs go quiet.
+    for run in list(_live_runs):
+        run._closed = "fork"
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_runs_in_child)
+
+
+class _NullWriter:
+    """The writer of a disabled run: accepts every record and keeps none."""
+
+    path = None
+    offset = 0
+    seq = 1
+    error = None
+    pending_bytes = 0
+    dropped = 0
+
+    def append(self, rtype: int, payload: bytes) -> int:
+        return 0
+
+    def append_json(self, rtype: int, obj: Any) -> int:
+        return 0
+
+    def append_history(self, step: int, t: float, pairs: list, tail: bytes | None) -> None:
+        pass
+
+    def append_key(self, key_id: int, name: str) -> None:
+        pass
+
+    def append_system(self, t: float, pairs: list) -> None:
+        pass
+
+    def flush(self) -> bool:
+        return True
+
+    def sync(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _flatten(data: Mapping, prefix: str, out: dict[str, Any]) -> None:
+    for key, value in data.items():
+        if not isinstance(key, str):
+            raise UsageError(
+                f"log() keys must be strings; got {key!r} of type {type(key).__name__}"
+                + (f" inside {prefix[:-1]!r}" if prefix else "")
+            )
+        if not key:
+            raise UsageError("log() keys must not be empty")
+        if isinstance(value, Mapping):
+            _flatten(value, f"{prefix}{key}/", out)
+        else:
+            out[prefix + key] = value
+
+
+def _as_number(key: str, value: Any) -> Any:
+    """A scalar as int/float, or None when it is not a number (strings, media)."""
+    if isinstance(value, (float, int)):
+        return value if type(value) in (float, int) else (float(value) if isinstance(value, float) else int(value))
+    item = getattr(value, "item", None)
+    if callable(item) and not isinstance(value, (str, bytes)):
+        try:
+            number = item()
+        except (ValueError, RuntimeError) as e:
+            shape = getattr(value, "shape", None)
+            raise UsageError(
+                f"log() value for {key!r} is a {type(value).__name__} of shape {tuple(shape) if shape is not None else '?'}, "
+                f"not a scalar ({e}). Log a number, e.g. tensor.mean().item()"
+            ) from None
+        if isinstance(number, (bool, int, float)):
+            return number
+        raise UsageError(f"log() value for {key!r}: {type(value).__name__}.item() gave {type(number).__name__}, not a number")
+    return None
+
+
+class Run:
+    """A single run: ``log`` metrics, read and set ``config`` and ``summary``, then ``finish``.
+
+    Example:
+        >>> run = tracklet.init(project="llm-finetuning", config={"lr": 2e-4})
+        >>> run.log({"train/loss": 0.5})
+        >>> run.finish()
+    """
+
+    def __init__(
+        self,
+        settings: "Settings",
+        run_id: str,
+        name: str,
+        run_dir: str | None,
+        writer: WalWriter | _NullWriter,
+        created_at: float,
+    ) -> None:
+        self._settings = settings
+        self._id = run_id
+        self._name = name
+        self._dir = run_dir
+        self._writer = writer
+        self._created_at = created_at
+        self._lock = threading.RLock()
+        self._key_ids: dict[str, int] = {}
+        self._step = 0
+        self._closed: str | None = None  # None while live; "finished" or "fork" after
+        self._metric_defs: list[MetricDef] = []
+        self._warned_steps = False
+        self._error: str | None = None
+        self._tags = tuple(settings.tags)
+        self._notes = settings.notes
+        self._group = settings.group
+        self._job_type = settings.job_type
+        self._background: Background | None = None
+        self._console: ConsoleCapture | None = None
+        self._on_finish: list[Any] = []
+        self.config = Config(on_change=self._record_config)
+        self.summary = Summary(on_set=self._record_summary)
+        _live_runs.add(self)
+
+    # -- identity ------------------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = str(value)
+        self._record_update(name=self._name)
+
+    @property
+    def project(self) -> str:
+        return self._settings.project
+
+    @property
+    def entity(self) -> str | None:
+        return self._settings.entity
+
+    @property
+    def path(self) -> str:
+        """``project/run_id`` (``entity/project/run_id`` with an entity), as ``Api().run()`` takes it."""
+        prefix = f"{self.entity}/" if self.entity else ""
+        return f"{prefix}{self.project}/{self._id}"
+
+    @property
+    def dir(self) -> str | None:
+        """The run's folder on disk (None for a disabled run)."""
+        return self._dir
+
+    @property
+    def mode(self) -> str:
+        return self._settings.mode
+
+    @property
+    def disabled(self) -> bool:
+        return self._settings.mode == "disabled"
+
+    @property
+    def offline(self) -> bool:
+        return self._settings.mode == "offline"
+
+    @property
+    def step(self) -> int:
+        """The step the next ``log()`` without ``step=`` writes to."""
+        return self._step
+
+    @property
+    def start_time(self) -> float:
+        return self._created_at
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return self._tags
+
+    @tags.setter
+    def tags(self, value: Any) -> None:
+        from ._settings import _as_tags
+
+        self._tags = _as_tags(value)
+        self._record_update(tags=list(self._tags))
+
+    @property
+    def notes(self) -> str | None:
+        return self._notes
+
+    @notes.setter
+    def notes(self, value: str | None) -> None:
+        self._notes = value
+        self._record_update(notes=value)
+
+    @property
+    def group(self) -> str | None:
+        return self._group
+
+    @property
+    def job_type(self) -> str | None:
+        return self._job_type
+
+    @property
+    def url(self) -> str | None:
+        return None if self._dir is None else f"file://{self._dir}"
+
+    # -- logging -------------------------------------------------------------------------------
+    def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+        """Record metrics for one step; nested dicts become ``a/b`` keys.
+
+        Args:
+            data: metric name to value: numbers, numpy/torch scalars, strings, nested dicts.
+            step: the step to record at; default is the current step. A lower step than the
+                current one is stored as well (charts sort by step).
+            commit: False keeps the current step open for more keys; the default moves on.
+
+        Raises:
+            UsageError: a non-string key, or a value that is neither a number nor a string.
+        """
+        if self._closed is not None:
+            self._log_after_close()
+            return
+        if type(data) is not dict and not isinstance(data, Mapping):
+            raise UsageError(f"log() takes a dict of metrics; got {type(data).__name__}")
+        t = time.time()
+        ids = self._key_ids
+        pairs: list | None = []
+        append = pairs.append
+        for key, value in data.items():
+            tv = type(value)
+            if tv is float or tv is int:
+                kid = ids.get(key)
+                if kid is not None:
+                    append(kid)
+                    append(value)
+                    continue
+            pairs = None
+            break
+        late = False
+        with self._lock:
+            if pairs is None:
+                pairs, tail, flat = self._encode_slow(data)
+            else:
+                tail, flat = None, data
+            cur = self._step
+            if step is None:
+                s = cur
+                if commit is not False:
+                    self._step = cur + 1
+            else:
+                s = step if type(step) is int else self._check_step(step)
+                if s >= cur:
+                    self._step = s + 1 if commit else s
+                elif not self._warned_steps:
+                    self._warned_steps = late = True
+            self._writer.append_history(s, t, pairs, tail)
+        if self._writer.error is not None:
+            self._report_write_error()
+        if late:
+            warn_once(
+                f"step-order:{self._id}",
+                f"tracklet: log() at step {s} is lower than the current step {cur}; it is stored "
+                "(charts sort by step). This is said once per run.",
+            )
+        self.summary.observe(flat)
+
+    def _check_step(self, step: Any) -> int:
+        try:
+            s = step.__index__()
+        except (AttributeError, TypeError):
+            raise UsageError(f"step must be an int; got {step!r} of type {type(step).__name__}") from None
+        if s < 0:
+            raise UsageError(f"step must be >= 0; got {s}")
+        return s
+
+    def _encode_slow(self, data: Mapping) -> tuple[list, bytes | None, dict[str, Any]]:
+        """Flatten and validate everything first, so bad input leaves nothing half-written."""
+        flat: dict[str, Any] = {}
+        _flatten(data, "", flat)
+        scalars: dict[str, Any] = {}
+        others: dict[str, Any] = {}
+        for key, value in flat.items():
+            number = _as_number(key, value)
+            if number is not None:
+                scalars[key] = number
+            elif isinstance(value, str):
+                others[key] = value
+            else:
+                raise UsageError(
+                    f"log() value for {key!r} is a {type(value).__name__}; tracklet logs numbers "
+                    "(int, float, bool, numpy and torch scalars) and strings"
+                )
+        pairs: list = []
+        for key, number in scalars.items():
+            pairs.append(self._key_id(key))
+            pairs.append(float(number) if type(number) is bool else number)
+        tail = None
+        if others:
+            import json
+
+            tail = json.dumps({str(self._key_id(k)): v for k, v in others.items()}, separators=(",", ":")).encode()
+        scalars.update(others)
+        return pairs, tail, scalars
+
+    def _key_id(self, key: str) -> int:
+        kid = self._key_ids.get(key)
+        if kid is None:
+            kid = self._key_ids[key] = len(self._key_ids) + 1
+            self._writer.append_key(kid, key)
+            for mdef in self._metric_defs:
+                if mdef.matches(key):
+                    self.summary.apply_def(key, mdef)
+        return kid
+
+    def _log_after_close(self) -> None:
+        if self._closed == "fork":
+            warn_once(
+                "log-in-fork",
+                f"tracklet: log() in a forked child process (pid {os.getpid()}) is ignored; "
+                "log from the process that called tracklet.init().",
+            )
+        else:
+            warn_once(
+                f"log-after-finish:{self._id}",
+                f"tracklet: log() after run {self._id} finished is ignored; call tracklet.init() for a new run.",
+            )
+
+    def define_metric(
+        self,
+        name: str,
+        step_metric: str | None = None,
+        summary: str | None = None,
+        goal: str | None = None,
+        hidden: bool = False,
+        **_ignored: Any,
+    ) -> MetricDef:
+        """Say how a metric (or ``prefix/*`` family) is summarised and which metric is its x-axis.
+
+        Example:
+            >>> run.define_metric("val/*", step_metric="epoch")
+            >>> run.define_metric("val/loss", summary="min", goal="minimize")
+        """
+        mdef = parse_metric_def(name, step_metric, summary, goal, hidden)
+        with self._lock:
+            self._metric_defs.append(mdef)
+            if not self.disabled:
+                self._writer.append_json(RecordType.METRIC, mdef.to_json())
+            for key in self._key_ids:
+                if mdef.matches(key):
+                    self.summary.apply_def(key, mdef)
+            if mdef.step_metric is not None:
+                self._key_id(mdef.step_metric)
+        return mdef
+
+    # -- records other than history --------------------------------------------------------------
+    def _record_config(self, changed: dict[str, Any]) -> None:
+        with self._lock:
+            if self._closed is None:
+                self._writer.append_json(RecordType.CONFIG, {"set": changed})
+
+    def _record_summary(self, values: dict[str, Any], deleted: list[str]) -> None:
+        with self._lock:
+            if self._closed is None:
+                self._writer.append_json(RecordType.SUMMARY, {"set": values, "del": deleted})
+
+    def _record_update(self, **changes: Any) -> None:
+        with self._lock:
+            if self._closed is None:
+                self._writer.append_json(RecordType.UPDATE, changes)
+
+    def _record_output(self, stream: str, text: str) -> None:
+        with self._lock:
+            if self._closed is None:
+                self._writer.append_json(RecordType.OUTPUT, {"t": time.time(), "stream": stream, "text": text})
+
+    def _record_system(self, t: float, values: dict[str, float]) -> None:
+        with self._lock:
+            if self._closed is None and values:
+                pairs: list = []
+                for key, value in values.items():
+                    pairs.append(self._key_id(key))
+                    pairs.append(float(value))
+                self._writer.append_system(t, pairs)
+
+    def _record_json(self, rtype: int, obj: Any) -> None:
+        with self._lock:
+            if self._closed in (None, "finishing"):
+                self._writer.append_json(rtype, obj)
+
+    def _report_write_error(self) -> None:
+        w = self._writer
+        warn_once(
+            f"wal-write:{self._id}",
+            f"tracklet: cannot write to {w.path} ({w.error}). Training goes on; "
+            f"{w.pending_bytes} bytes of records wait in memory and are written when the disk "
+            "has room (beyond 64 MB the oldest are dropped).",
+        )
+
+    # -- ending ----------------------------------------------------------------------------------
+    def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:
+        """End the run: write the final record, stop background work, and say where the data is."""
+        with self._lock:
+            if self._closed is not None:
+                return
+            self._closed = "finishing"
+        if self._console is not None:
+            self._console.stop()
+        if self._background is not None:
+            self._background.stop()
+        code = 0 if exit_code is None else int(exit_code)
+        state = "finished" if code == 0 and self._error is None else "failed"
+        with self._lock:
+            w = self._writer
+            w.append_json(RecordType.CONFIG, {"replace": self.config.as_dict()})
+            w.append_json(RecordType.SUMMARY, {"replace": self.summary.as_dict()})
+            w.append_json(
+                RecordType.EXIT,
+                {"t": time.time(), "exit_code": code, "state": state, "error": self._error},
+            )
+            w.flush()
+            w.sync()
+            lost = w.pending_bytes
+            w.close()
+            self._closed = "finished"
+        for callback in self._on_finish:
+            try:
+                callback(self)
+            except Exception as e:  # a tracking failure never escapes into the user's script
+                warn_once(f"finish-callback:{e!r}", f"tracklet: while finishing run {self._id}: {e!r}")
+        if lost:
+            warn_once(
+                f"finish-lost:{self._id}",
+                f"tracklet: run {self._id} ended with {lost} bytes of records that could not be "
+                f"written to {w.path}; they are lost.",
+            )
+        if not (self._settings.silent if quiet is None else quiet) and not self.disabled:
+            from ._messages import finish_message
+
+            finish_message(self, state)
+
+    @property
+    def finished(self) -> bool:
+        return self._closed == "finished"
+
+    def __enter__(self) -> "Run":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        if exc is not None:
+            self._error = f"{exc_type.__name__}: {exc}"
+        self.finish(exit_code=1 if exc is not None else 0)
+        return False
+
+    def __repr__(self) -> str:
+        return f"<tracklet.Run {self.path} name={self._name!r} mode={self.mode}>"

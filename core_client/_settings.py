@@ -1,0 +1,189 @@
+"""Settings, read at call time by one resolver: arguments, then environment, then file, then defaults.
+
+The settings file is INI, ``$TRACKLET_CONFIG_FILE`` or ``~/.config/tracklet/settings.ini``,
+with the same names as the ``init`` arguments in a ``[default]`` section::
+
+    [default]
+    project = llm-finetuning
+    dir = /data/tracklet
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ._errors import UsageError
+
+__all__ = ["MODES", "Settings", "resolve_settings"]
+
+MODES = ("local", "offline", "disabled")
+RESUME = ("allow", "must", "never")
+
+# setting name -> environment variable
+ENV = {
+    "project": "TRACKLET_PROJECT",
+    "entity": "TRACKLET_ENTITY",
+    "name": "TRACKLET_RUN_NAME",
+    "id": "TRACKLET_RUN_ID",
+    "resume": "TRACKLET_RESUME",
+    "tags": "TRACKLET_TAGS",
+    "notes": "TRACKLET_NOTES",
+    "group": "TRACKLET_RUN_GROUP",
+    "job_type": "TRACKLET_JOB_TYPE",
+    "mode": "TRACKLET_MODE",
+    "dir": "TRACKLET_DIR",
+    "console": "TRACKLET_CONSOLE",
+    "system_interval": "TRACKLET_SYSTEM_INTERVAL",
+    "silent": "TRACKLET_SILENT",
+}
+
+DEFAULTS: dict[str, Any] = {
+    "project": "uncategorized",
+    "entity": None,
+    "name": None,
+    "id": None,
+    "resume": None,
+    "tags": (),
+    "notes": None,
+    "group": None,
+    "job_type": None,
+    "mode": "local",
+    "dir": "tracklet",
+    "console": "auto",
+    "system_interval": 10.0,
+    "silent": False,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs to know about where and how to record."""
+
+    project: str
+    entity: str | None
+    name: str | None
+    id: str | None
+    resume: str | None
+    tags: tuple[str, ...]
+    notes: str | None
+    group: str | None
+    job_type: str | None
+    mode: str
+    dir: str
+    console: str
+    system_interval: float
+    silent: bool
+    sources: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+def settings_file() -> str:
+    return os.environ.get("TRACKLET_CONFIG_FILE") or os.path.join(
+        os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config"),
+        "tracklet",
+        "settings.ini",
+    )
+
+
+def _read_file() -> dict[str, str]:
+    path = settings_file()
+    if not os.path.isfile(path):
+        return {}
+    import configparser
+
+    parser = configparser.ConfigParser()
+    try:
+        parser.read(path, encoding="utf-8")
+    except configparser.Error as e:
+        raise UsageError(f"Cannot read tracklet settings file {path}: {e}. Fix or remove it.") from None
+    return dict(parser["default"]) if parser.has_section("default") else {}
+
+
+def _as_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise UsageError(f"{name}={value!r} is not a yes/no value; use true or false")
+
+
+def _as_tags(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(t.strip() for t in value.split(",") if t.strip())
+    tags = tuple(value)
+    for t in tags:
+        if not isinstance(t, str):
+            raise UsageError(f"tags must be strings; got {t!r} of type {type(t).__name__}")
+    return tags
+
+
+def resolve_settings(args: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Resolve every setting from ``args`` (None means not given), the environment, the file, defaults."""
+    args = args or {}
+    environ = os.environ if environ is None else environ
+    from_file: dict[str, str] | None = None
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name, default in DEFAULTS.items():
+        if args.get(name) is not None:
+            values[name], sources[name] = args[name], "argument"
+        elif environ.get(ENV[name]):
+            values[name], sources[name] = environ[ENV[name]], ENV[name]
+        else:
+            if from_file is None:
+                from_file = _read_file()
+            if from_file.get(name):
+                values[name], sources[name] = from_file[name], settings_file()
+            else:
+                values[name], sources[name] = default, "default"
+
+    mode = str(values["mode"]).lower()
+    if mode == "online":
+        mode = "local"
+    if mode not in MODES:
+        raise UsageError(f"mode={values['mode']!r} (from {sources['mode']}) is not one of {', '.join(MODES)}")
+    resume = values["resume"]
+    if resume is True or (isinstance(resume, str) and resume.lower() in ("true", "1", "yes")):
+        resume = "allow"
+    elif resume is False or (isinstance(resume, str) and resume.lower() in ("false", "0", "no", "")):
+        resume = None
+    elif resume is not None:
+        resume = str(resume).lower()
+        if resume not in RESUME:
+            raise UsageError(f"resume={values['resume']!r} is not one of {', '.join(RESUME)} (or True)")
+    project = str(values["project"])
+    if not project or project.count("/") > 1 or project.startswith("/") or project.endswith("/"):
+        raise UsageError(f"project={project!r} must be a name, or entity/name")
+    entity = values["entity"]
+    if "/" in project:
+        entity, project = project.split("/", 1)
+    console = str(values["console"]).lower()
+    if console not in ("auto", "off", "wrap"):
+        raise UsageError(f"console={values['console']!r} is not one of auto, wrap, off")
+    try:
+        interval = float(values["system_interval"])
+    except (TypeError, ValueError):
+        raise UsageError(f"system_interval={values['system_interval']!r} is not a number of seconds") from None
+    return Settings(
+        project=project,
+        entity=entity,
+        name=None if values["name"] is None else str(values["name"]),
+        id=None if values["id"] is None else str(values["id"]),
+        resume=resume,
+        tags=_as_tags(values["tags"]),
+        notes=values["notes"],
+        group=values["group"],
+        job_type=values["job_type"],
+        mode=mode,
+        dir=os.path.abspath(os.path.expanduser(str(values["dir"]))),
+        console=console,
+        system_interval=interval,
+        silent=_as_bool("silent", values["silent"]),
+        sources=sources,
+    )

@@ -1,0 +1,87 @@
+"""Bringing a store up to date with the WALs beside it, and telling crashed runs from running ones."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable
+
+from sqlalchemy import Engine, select
+
+from .._errors import SyncError, warn_once
+from .._resume import pid_alive
+from . import _schema as S
+from ._engine import write_transaction
+from ._ingest import ingest_run, read_run_record
+
+__all__ = ["STALE_AFTER", "catch_up", "mark_crashed"]
+
+# A run whose log has been silent this long, with no exit record, has crashed. Live runs
+# write a heartbeat at least every 30 s.
+STALE_AFTER = 120.0
+
+
+def catch_up(engine: Engine, root: str, include_offline: bool = False) -> int:
+    """Ingest what local runs under ``root/runs`` wrote but the store lacks; returns records ingested."""
+    runs_dir = os.path.join(root, "runs")
+    try:
+        entries = os.listdir(runs_dir)
+    except FileNotFoundError:
+        return 0
+    with engine.connect() as conn:
+        known = {r.run_id: r for r in conn.execute(select(S.runs.c.run_id, S.runs.c.wal_offset, S.runs.c.mode))}
+        conn.rollback()
+    total = 0
+    for run_id in entries:
+        wal = os.path.join(runs_dir, run_id, "run.tlog")
+        try:
+            size = os.path.getsize(wal)
+        except OSError:
+            continue
+        row = known.get(run_id)
+        if row is not None:
+            if size <= row.wal_offset:
+                continue
+        else:
+            try:
+                first = read_run_record(wal)
+            except ValueError:
+                continue
+            if first is None or (first.get("mode") == "offline" and not include_offline):
+                continue
+        try:
+            total += ingest_run(engine, wal, run_id)
+        except SyncError as e:
+            warn_once(f"catch-up:{wal}", f"tracklet: skipped {wal}: {e}")
+    mark_crashed(engine, root)
+    return total
+
+
+def mark_crashed(engine: Engine, root: str, is_alive: Callable[[Any, Any], bool | None] = pid_alive) -> int:
+    """Mark ``running`` runs whose process is gone (or whose log went silent) as ``crashed``."""
+    now = time.time()
+    crashed = []
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(S.runs.c.pk, S.runs.c.run_id, S.runs.c.pid, S.runs.c.host, S.runs.c.heartbeat_at).where(S.runs.c.state == "running")
+        ).all()
+        conn.rollback()
+    for r in rows:
+        alive = is_alive(r.pid, r.host)
+        if alive:
+            continue
+        wal = os.path.join(root, "runs", r.run_id, "run.tlog")
+        try:
+            silent_for = now - os.path.getmtime(wal)
+        except OSError:
+            silent_for = now - (r.heartbeat_at or 0.0)
+        if alive is False or silent_for > STALE_AFTER:
+            crashed.append(r.pk)
+    if crashed:
+        with write_transaction(engine) as conn:
+            conn.execute(
+                S.runs.update()
+                .where(S.runs.c.pk.in_(crashed), S.runs.c.state == "running")
+                .values(state="crashed", updated_at=now)
+            )
+    return len(crashed)

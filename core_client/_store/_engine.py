@@ -1,0 +1,90 @@
+"""Opening a store: the engine, SQLite's pragmas, and the schema check."""
+
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy.exc import OperationalError
+
+from .._errors import StoreError
+from . import _schema as S
+
+__all__ = ["DB_FILE", "make_engine", "write_transaction"]
+
+DB_FILE = "tracklet.db"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``sqlite:///path`` or ``postgresql://...``, with the schema in place."""
+    if url.startswith("sqlite:"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+            dbapi_conn.isolation_level = None  # transactions are begun below, not by pysqlite
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: ingest batches touch many pages
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            # A writer takes SQLite's write lock up front, so two processes never both
+            # read an offset and then both write the rows after it.
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
+
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    _ensure_schema(engine, url)
+    return engine
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """``with write_transaction(engine) as conn:``: a transaction that holds the write lock."""
+    with engine.connect() as conn:
+        conn.execution_options(write=True)
+        with conn.begin():
+            yield conn
+
+
+def _ensure_schema(engine: Engine, url: str) -> None:
+    try:
+        with engine.connect() as conn:
+            try:
+                version = conn.execute(select(S.meta.c.value).where(S.meta.c.key == "schema_version")).scalar()
+            except OperationalError:
+                version = None
+                conn.rollback()
+            else:
+                conn.rollback()
+        if version is not None:
+            if int(version) > S.SCHEMA_VERSION:
+                raise StoreError(
+                    f"the store at {url} has schema version {version}, newer than this tracklet knows "
+                    f"({S.SCHEMA_VERSION}). Upgrade tracklet: pip install -U tracklet"
+                )
+            return
+        for attempt in range(5):
+            try:
+                with write_transaction(engine) as conn:
+                    S.metadata.create_all(conn)
+                    exists = conn.execute(select(S.meta.c.value).where(S.meta.c.key == "schema_version")).scalar()
+                    if exists is None:
+                        conn.execute(S.meta.insert().values(key="schema_version", value=str(S.SCHEMA_VERSION)))
+                return
+            except OperationalError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+    except OperationalError as e:
+        raise StoreError(f"cannot open the store at {url}: {e.orig}") from None

@@ -1,0 +1,136 @@
+"""The store's tables (SQLAlchemy Core), shared by SQLite and PostgreSQL.
+
+History is clustered by ``(run_pk, key_id, step)`` so one curve of one run is one range
+scan. Times inside a run are integer milliseconds since the run's ``created_at``, which
+keeps a scalar point near 25 bytes on disk.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = ["SCHEMA_VERSION", "history", "history_values", "meta", "metadata", "projects", "run_keys", "run_logs", "runs", "system_metrics"]
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+meta = Table(
+    "tracklet_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("entity", String(128), nullable=False, default=""),
+    Column("name", String(128), nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("entity", "name", name="uq_projects_entity_name"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("pk", Integer, primary_key=True),
+    Column("run_id", String(64), nullable=False, unique=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("name", String(256)),
+    Column("group_name", String(256)),
+    Column("job_type", String(128)),
+    Column("tags", JSON, nullable=False, default=list),
+    Column("notes", Text),
+    Column("mode", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("heartbeat_at", Float),
+    Column("finished_at", Float),
+    Column("exit_code", Integer),
+    Column("error", Text),
+    Column("host", String(256)),
+    Column("pid", Integer),
+    Column("config", JSON, nullable=False, default=dict),
+    Column("summary", JSON, nullable=False, default=dict),
+    Column("summary_state", JSON, nullable=False, default=dict),
+    Column("metric_defs", JSON, nullable=False, default=list),
+    Column("environment", JSON),
+    Column("last_step", BigInteger),
+    Column("wal_offset", BigInteger, nullable=False, default=0),
+    Column("wal_seq", BigInteger, nullable=False, default=0),
+    Index("ix_runs_project_created", "project_id", "created_at"),
+)
+
+run_keys = Table(
+    "run_keys",
+    metadata,
+    Column("run_pk", Integer, nullable=False),
+    Column("key_id", Integer, nullable=False),
+    Column("name", String(512), nullable=False),
+    PrimaryKeyConstraint("run_pk", "key_id"),
+    sqlite_with_rowid=False,
+)
+
+history = Table(
+    "history",
+    metadata,
+    Column("run_pk", Integer, nullable=False),
+    Column("key_id", Integer, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("value", Float),
+    PrimaryKeyConstraint("run_pk", "key_id", "step"),
+    sqlite_with_rowid=False,
+)
+
+history_values = Table(
+    "history_values",
+    metadata,
+    Column("run_pk", Integer, nullable=False),
+    Column("key_id", Integer, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("value", JSON),
+    PrimaryKeyConstraint("run_pk", "key_id", "step"),
+    sqlite_with_rowid=False,
+)
+
+system_metrics = Table(
+    "system_metrics",
+    metadata,
+    Column("run_pk", Integer, nullable=False),
+    Column("key_id", Integer, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("value", Float),
+    PrimaryKeyConstraint("run_pk", "key_id", "ts"),
+    sqlite_with_rowid=False,
+)
+
+run_logs = Table(
+    "run_logs",
+    metadata,
+    Column("run_pk", Integer, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("ts", Float, nullable=False),
+    Column("stream", String(8), nullable=False),
+    Column("text", Text, nullable=False),
+    PrimaryKeyConstraint("run_pk", "seq"),
+    sqlite_with_rowid=False,
+)

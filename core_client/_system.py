@@ -1,0 +1,232 @@
+"""What a run records about its machine: the environment once at start, system metrics periodically."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from typing import Any
+
+__all__ = ["SystemSampler", "capture_environment"]
+
+_MB = 1 << 20
+_GB = 1 << 30
+
+
+def _git(args: list[str], cwd: str) -> str | None:
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            capture_output=True,
+            timeout=5,
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0"},
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.decode("utf-8", "replace").strip() if out.returncode == 0 else None
+
+
+def _strip_credentials(url: str) -> str:
+    if "://" in url and "@" in url.split("://", 1)[1].split("/", 1)[0]:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://{rest.split('@', 1)[1]}"
+    return url
+
+
+def git_info(cwd: str, run_dir: str | None, max_diff: int = 10 * _MB) -> dict[str, Any] | None:
+    """Commit, branch, remote and dirtiness of the repository around ``cwd``; the diff goes to ``diff.patch``."""
+    commit = _git(["rev-parse", "HEAD"], cwd)
+    if commit is None:
+        return None
+    status = _git(["status", "--porcelain", "--untracked-files=no"], cwd) or ""
+    info: dict[str, Any] = {
+        "commit": commit,
+        "branch": _git(["rev-parse", "--abbrev-ref", "HEAD"], cwd),
+        "remote": _strip_credentials(_git(["remote", "get-url", "origin"], cwd) or "") or None,
+        "dirty": bool(status),
+    }
+    if status and run_dir:
+        diff = _git(["diff", "HEAD"], cwd)
+        if diff:
+            path = os.path.join(run_dir, "diff.patch")
+            data = diff.encode()
+            with open(path, "wb") as f:
+                f.write(data[:max_diff])
+            info["diff"] = "diff.patch"
+            info["diff_truncated"] = len(data) > max_diff
+    return info
+
+
+def _packages() -> dict[str, str]:
+    from importlib import metadata
+
+    out: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata.get("Name")
+        if name:
+            out[name] = dist.version
+    return dict(sorted(out.items(), key=lambda kv: kv[0].lower()))
+
+
+def capture_environment(run_dir: str | None) -> dict[str, Any]:
+    """Host, Python, command line, git state, installed packages and GPUs: run on a background thread."""
+    import platform
+
+    from . import __version__
+
+    env: dict[str, Any] = {
+        "host": socket.gethostname(),
+        "os": f"{platform.system()} {platform.release()} {platform.machine()}",
+        "python": sys.version.split()[0],
+        "python_implementation": platform.python_implementation(),
+        "executable": sys.executable,
+        "argv": list(sys.argv),
+        "program": sys.argv[0] if sys.argv else None,
+        "cwd": os.getcwd(),
+        "cpu_count": os.cpu_count(),
+        "tracklet": __version__,
+        "started_at": time.time(),
+    }
+    try:
+        import getpass
+
+        env["user"] = getpass.getuser()
+    except Exception:
+        env["user"] = None
+    try:
+        import psutil
+
+        env["memory_gb"] = round(psutil.virtual_memory().total / _GB, 2)
+    except Exception:
+        pass
+    env["git"] = git_info(os.getcwd(), run_dir)
+    env["packages"] = _packages()
+    gpus = _nvml_devices()
+    if gpus is not None:
+        env["gpus"] = gpus
+    return env
+
+
+def _nvml():  # noqa: ANN202
+    """The initialised ``pynvml`` module, or None without the package or a GPU."""
+    try:
+        import pynvml
+    except ImportError:
+        return None
+    try:
+        pynvml.nvmlInit()
+    except Exception:
+        return None
+    return pynvml
+
+
+def _nvml_devices() -> list[dict[str, Any]] | None:
+    nv = _nvml()
+    if nv is None:
+        return None
+    out = []
+    try:
+        driver = nv.nvmlSystemGetDriverVersion()
+        for i in range(nv.nvmlDeviceGetCount()):
+            h = nv.nvmlDeviceGetHandleByIndex(i)
+            name = nv.nvmlDeviceGetName(h)
+            mem = nv.nvmlDeviceGetMemoryInfo(h)
+            out.append(
+                {
+                    "index": i,
+                    "name": name.decode() if isinstance(name, bytes) else name,
+                    "memory_gb": round(mem.total / _GB, 2),
+                    "driver": driver.decode() if isinstance(driver, bytes) else driver,
+                }
+            )
+    except Exception:
+        return out or None
+    return out
+
+
+class SystemSampler:
+    """Reads CPU, memory, disk, network and (through NVML) GPU figures as ``system/*`` values."""
+
+    def __init__(self, disk_path: str) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self._proc = psutil.Process()
+        self._disk_path = disk_path
+        psutil.cpu_percent(interval=None)  # primes the counters: the first reading is since now
+        self._proc.cpu_percent(interval=None)
+        self._net0 = self._net()
+        self._io0 = self._io()
+        self._nv = _nvml()
+        self._gpus: list[Any] = []
+        if self._nv is not None:
+            try:
+                self._gpus = [self._nv.nvmlDeviceGetHandleByIndex(i) for i in range(self._nv.nvmlDeviceGetCount())]
+            except Exception:
+                self._gpus = []
+
+    def _net(self) -> tuple[int, int] | None:
+        try:
+            n = self._psutil.net_io_counters()
+            return n.bytes_sent, n.bytes_recv
+        except Exception:
+            return None
+
+    def _io(self) -> tuple[int, int] | None:
+        try:
+            d = self._psutil.disk_io_counters()
+            return (d.read_bytes, d.write_bytes) if d else None
+        except Exception:
+            return None
+
+    def sample(self) -> dict[str, float]:
+        ps = self._psutil
+        out: dict[str, float] = {}
+        out["system/cpu_percent"] = ps.cpu_percent(interval=None)
+        vm = ps.virtual_memory()
+        out["system/memory_percent"] = vm.percent
+        out["system/memory_available_gb"] = vm.available / _GB
+        try:
+            with self._proc.oneshot():
+                out["system/proc_memory_rss_mb"] = self._proc.memory_info().rss / _MB
+                out["system/proc_cpu_percent"] = self._proc.cpu_percent(interval=None)
+                out["system/proc_threads"] = float(self._proc.num_threads())
+        except Exception:
+            pass
+        try:
+            out["system/disk_percent"] = ps.disk_usage(self._disk_path).percent
+        except Exception:
+            pass
+        net = self._net()
+        if net and self._net0:
+            out["system/network_sent_mb"] = (net[0] - self._net0[0]) / _MB
+            out["system/network_recv_mb"] = (net[1] - self._net0[1]) / _MB
+        io = self._io()
+        if io and self._io0:
+            out["system/disk_read_mb"] = (io[0] - self._io0[0]) / _MB
+            out["system/disk_write_mb"] = (io[1] - self._io0[1]) / _MB
+        out.update(self._gpu_sample())
+        return out
+
+    def _gpu_sample(self) -> dict[str, float]:
+        nv = self._nv
+        out: dict[str, float] = {}
+        for i, h in enumerate(self._gpus):
+            p = f"system/gpu.{i}."
+            readers = (
+                ("utilization_percent", lambda: nv.nvmlDeviceGetUtilizationRates(h).gpu),
+                ("memory_percent", lambda: 100.0 * nv.nvmlDeviceGetMemoryInfo(h).used / nv.nvmlDeviceGetMemoryInfo(h).total),
+                ("memory_used_gb", lambda: nv.nvmlDeviceGetMemoryInfo(h).used / _GB),
+                ("power_watts", lambda: nv.nvmlDeviceGetPowerUsage(h) / 1000.0),
+                ("temperature_c", lambda: nv.nvmlDeviceGetTemperature(h, nv.NVML_TEMPERATURE_GPU)),
+            )
+            for name, read in readers:
+                try:
+                    out[p + name] = float(read())
+                except Exception:
+                    pass  # not every GPU reports every figure (power on some laptops)
+        return out

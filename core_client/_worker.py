@@ -1,0 +1,138 @@
+"""The ingest worker: ``python -m tracklet._worker DIR`` tails active runs' WALs into DIR's store.
+
+Started by ``init`` (see ``_local``); one per store folder, guarded by ``DIR/.worker.lock``.
+It exits after ``IDLE_EXIT`` seconds with no active run. Problems go to ``DIR/worker.log``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+
+from ._local import ACTIVE, LOCK
+
+__all__ = ["main", "serve"]
+
+IDLE_EXIT = 30.0
+BUSY_SLEEP = 0.1
+IDLE_SLEEP = 0.5
+
+
+def _log(root: str, message: str) -> None:
+    try:
+        with open(os.path.join(root, "worker.log"), "a", encoding="utf-8") as f:
+            f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()}: {message}\n")
+    except OSError:
+        pass
+
+
+def _active(root: str) -> list[str]:
+    try:
+        return os.listdir(os.path.join(root, ACTIVE))
+    except FileNotFoundError:
+        return []
+
+
+def _try_lock(fd: int) -> bool:
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
+def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
+    """Ingest active runs until none has been active for ``idle_exit`` seconds."""
+    import fcntl
+
+    fd = os.open(os.path.join(root, LOCK), os.O_RDWR | os.O_CREAT, 0o644)
+    if not _try_lock(fd):
+        return  # another worker serves this store
+    from ._store import ingest_run, open_local
+
+    engine = open_local(root)
+    idle_since = time.monotonic()
+    failures: dict[str, int] = {}
+    while True:
+        run_ids = _active(root)
+        busy = False
+        for run_id in run_ids:
+            wal = os.path.join(root, "runs", run_id, "run.tlog")
+            marker = os.path.join(root, ACTIVE, run_id)
+            try:
+                busy |= ingest_run(engine, wal, run_id) > 0
+                failures.pop(run_id, None)
+            except FileNotFoundError:
+                _remove(marker)
+                continue
+            except Exception:
+                failures[run_id] = failures.get(run_id, 0) + 1
+                if failures[run_id] in (1, 10, 100):
+                    _log(root, f"ingest of {wal} failed ({failures[run_id]}x):\n{traceback.format_exc()}")
+                continue
+            if _ended(engine, root, run_id, wal):
+                _remove(marker)
+        if run_ids:
+            idle_since = time.monotonic()
+        elif time.monotonic() - idle_since > idle_exit:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            if not _active(root) or not _try_lock(fd):
+                # a run registered after our last look either sees the lock free and
+                # starts a worker, or is seen here; never neither
+                from ._store import mark_crashed
+
+                mark_crashed(engine, root)
+                return
+            idle_since = time.monotonic()
+        time.sleep(BUSY_SLEEP if busy else IDLE_SLEEP)
+
+
+def _ended(engine, root: str, run_id: str, wal: str) -> bool:  # noqa: ANN001
+    """True once the run has a final state, or its process is gone (then it is marked crashed)."""
+    from sqlalchemy import select
+
+    from ._resume import pid_alive
+    from ._store import _schema as S
+    from ._store import ingest_run, mark_crashed
+
+    with engine.connect() as conn:
+        row = conn.execute(select(S.runs.c.state, S.runs.c.pid, S.runs.c.host).where(S.runs.c.run_id == run_id)).first()
+        conn.rollback()
+    if row is None:
+        return False
+    if row.state in ("finished", "failed", "crashed"):
+        return True
+    if pid_alive(row.pid, row.host) is False:
+        ingest_run(engine, wal, run_id)  # whatever it wrote just before it died
+        mark_crashed(engine, root)
+        return True
+    return False
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m tracklet._worker DIR", file=sys.stderr)
+        return 2
+    root = os.path.abspath(args[0])
+    try:
+        serve(root)
+    except Exception:
+        _log(root, f"worker stopped:\n{traceback.format_exc()}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
