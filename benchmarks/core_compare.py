@@ -81,8 +81,8 @@ def parse_args(argv=None):
     p.add_argument("--log-calls", type=int, default=20_000, help="log() calls timed one by one (default %(default)s)")
     p.add_argument("--bulk-steps", type=int, default=200_000, help="steps x 3 metrics for write/finish/readable/read (default %(default)s)")
     p.add_argument("--mem-steps", type=int, default=1_000_000, help="steps x 3 metrics for the memory run (default %(default)s)")
-    p.add_argument("--log-deadline", type=float, default=30.0, help="seconds a tool may spend in the log() loop before it is cut short (default %(default)s)")
-    p.add_argument("--bulk-deadline", type=float, default=90.0, help="same for the 200k-step loop (default %(default)s)")
+    p.add_argument("--log-deadline", type=float, default=15.0, help="seconds a tool may spend in the log() loop before it is cut short (default %(default)s)")
+    p.add_argument("--bulk-deadline", type=float, default=45.0, help="same for the 200k-step loop (default %(default)s)")
     p.add_argument("--mem-deadline", type=float, default=240.0, help="same for the 1M-step loop (default %(default)s)")
     p.add_argument("--read-timeout", type=float, default=120.0, help="how long to poll for the 200k-step run to become readable (default %(default)s)")
     p.add_argument("--max-steps-for", action="append", metavar="TOOL=N", help="cap the 200k/1M-step runs of TOOL at N steps (repeatable)")
@@ -151,9 +151,7 @@ class Runner:
             WANDB_SILENT="true",
             GRADIO_ANALYTICS_ENABLED="False",
             PYTHONNOUSERSITE="1",
-            PYTHONDONTWRITEBYTECODE="",
         )
-        env.pop("PYTHONDONTWRITEBYTECODE")
         return env
 
     def new_dir(self, tool, label):
@@ -429,7 +427,8 @@ METRICS = [
     ("readable_s", "600k points readable after finish() returns", "s", 2, False),
     ("read_s", "read 200k-point history of one metric (fresh process)", "s", 0.5, False),
     ("rss_mb", "peak RSS, 1M steps x 3 minus empty run (python process)", "MB", 50, False),
-    ("helper_rss_mb", "peak RSS of helper processes, 1M-step run", "MB", None, False),
+    ("helper_rss_mb", "same for helper processes (wandb-core, tracklet's subprocesses)", "MB", None, False),
+    ("all_rss_mb", "same, python process + helper processes", "MB", None, False),
     ("mem_finish_s", "1M steps: finish()", "s", None, False),
     ("mem_loop_s", "1M steps x 3 floats: logging loop", "s", None, False),
     ("bytes_point", "store bytes per scalar point (after the 200k-step run)", "B", 40, True),
@@ -437,6 +436,8 @@ METRICS = [
     ("total_bytes_point", "whole run directory bytes per point", "B", None, True),
 ]
 METRIC = {m[0]: m for m in METRICS}
+# below these, a reference value is within measurement noise and no ratio is shown
+RATIO_FLOOR = {"rss_mb": 2.0, "all_rss_mb": 2.0, "helper_rss_mb": 2.0, "import_ms": 2.0, "proc_ms": 5.0}
 
 
 def summarise(records, tools):
@@ -517,18 +518,21 @@ def summarise(records, tools):
         full = _ok(records, t, "mem", "steps")
         if empty and full:
             e = statistics.median(r["rss_self_bytes"] for r in empty)
+            eh = statistics.median(r["rss_children_bytes"] for r in empty)
             cell = _med([(r["rss_self_bytes"] - e) / 1e6 for r in full])
-            h = _med([r["rss_children_bytes"] / 1e6 for r in full])
+            h = _med([(r["rss_children_bytes"] - eh) / 1e6 for r in full])
+            both = _med([(r["rss_self_bytes"] + r["rss_children_bytes"] - e - eh) / 1e6 for r in full])
             fin = _med([r["finish_s"] for r in full])
             loop = _med([r["loop_s"] for r in full])
             if any(r.get("limited") for r in full):
                 note = f"{min(r['steps'] for r in full):,} of {full[0]['steps_requested']:,} steps"
-                for x in (cell, fin, loop):
+                for x in (cell, h, both, fin, loop):
                     x.limited, x.note = True, note
-            c["rss_mb"], c["helper_rss_mb"], c["mem_finish_s"], c["mem_loop_s"] = cell, h, fin, loop
+            c["rss_mb"], c["helper_rss_mb"], c["all_rss_mb"] = cell, h, both
+            c["mem_finish_s"], c["mem_loop_s"] = fin, loop
         else:
             f = failcell(_failed(records, t, "mem", "steps") or _failed(records, t, "mem", "empty"))
-            for k in ("rss_mb", "helper_rss_mb", "mem_finish_s", "mem_loop_s"):
+            for k in ("rss_mb", "helper_rss_mb", "all_rss_mb", "mem_finish_s", "mem_loop_s"):
                 c[k] = f
         cells[t] = c
     return cells, {"bare_import_best_s": bare_imp_best, "bare_proc_median_s": bare_proc_med}
@@ -593,7 +597,7 @@ def render(a, cells, base, tools, env_info, started, elapsed, footnotes_from_rec
         w("tracklet was not measured; each number is divided by the best tool's number in its row.")
     w("")
     ratio_keys = ["import_ms", "init_ms", "proc_ms", "log_median_us", "log_p99_us", "bulk_us_step",
-                  "bulk_finish_s", "readable_s", "read_s", "rss_mb", "mem_finish_s", "bytes_point"]
+                  "bulk_finish_s", "readable_s", "read_s", "rss_mb", "all_rss_mb", "mem_finish_s", "bytes_point"]
     w("| metric | " + " | ".join(tools) + " |")
     w("|---|" + "---:|" * len(tools))
     for key in ratio_keys:
@@ -612,8 +616,11 @@ def render(a, cells, base, tools, env_info, started, elapsed, footnotes_from_rec
                 row.append("failed" if c.failed and not c.note else (c.note or "—"))
             elif t == ref:
                 row.append("1 (" + _fmt(c.value, unit) + ")")
-            elif refv is None or refv <= 0 or (refc is not None and refc.value is None):
+            elif refv is None or (refc is not None and refc.value is None):
                 row.append("—")
+            elif refv < RATIO_FLOOR.get(key, 0) or refv <= 0:
+                # a difference this close to zero makes a ratio meaningless: show the value
+                row.append(("≥" if c.limited else "") + _fmt(c.value, unit) + f" (tracklet ≈ 0)")
             else:
                 r = c.value / refv
                 row.append(("≥" if c.limited else "") + (f"×{r:,.0f}" if r >= 100 else f"×{r:.1f}" if r >= 10 else f"×{r:.2f}"))
@@ -636,7 +643,7 @@ def render(a, cells, base, tools, env_info, started, elapsed, footnotes_from_rec
             if c.value is None:
                 if c.failed:
                     tag = "skipped" if c.note == "skipped" else "**failed**"
-                    row.append(f"{tag}{note_ref(f'{t}, {label}: {c.failed}')}")
+                    row.append(f"{tag}{note_ref(f'{t}: {c.failed}')}")
                 else:
                     row.append("—")
                 continue
@@ -644,7 +651,7 @@ def render(a, cells, base, tools, env_info, started, elapsed, footnotes_from_rec
             if c.n > 1 and c.lo is not None and key not in ("import_ms",):
                 s += f" ({_fmt(c.lo, unit).split()[0]}–{_fmt(c.hi, unit)})"
             if c.limited or c.note:
-                s += note_ref(f"{t}, {label}: {c.note}" if c.note else f"{t}: cut short by its time budget")
+                s += note_ref(f"{t}: {c.note}" if c.note else f"{t}: cut short by its time budget")
             row.append(s)
         w(f"| {label} | " + " | ".join(row) + " |")
     w("")

@@ -403,7 +403,7 @@ class Run:
 
     def _record_output(self, stream: str, text: str) -> None:
         with self._lock:
-            if self._closed is None:
+            if self._closed in (None, "finishing"):
                 self._writer.append_json(RecordType.OUTPUT, {"t": time.time(), "stream": stream, "text": text})
 
     def _record_system(self, t: float, values: dict[str, float]) -> None:

@@ -11,6 +11,7 @@ A reader stops cleanly at a torn last record (a process killed mid-write).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import struct
@@ -147,12 +148,13 @@ class WalWriter:
             self._queue(data)
             return
         if n != len(data):  # a short write (disk full): never leave half a record
-            self._rollback()
+            self._short_write(n, len(data))
             self._queue(data)
             return
         self.offset += n
 
-    def _rollback(self) -> None:
+    def _short_write(self, wrote: int, wanted: int) -> None:
+        self.error = OSError(errno.ENOSPC, f"only {wrote} of {wanted} bytes could be written (disk full?)")
         try:
             os.ftruncate(self._fd, self.offset)
         except OSError:
@@ -174,7 +176,7 @@ class WalWriter:
                 self.error = e
                 return False
             if n != len(data):
-                self._rollback()
+                self._short_write(n, len(data))
                 return False
             self.offset += n
             self._pending.pop(0)

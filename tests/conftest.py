@@ -1,0 +1,40 @@
+"""Fixtures for every tier: each test gets its own store folder and a clean TRACKLET_* environment."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+
+def pytest_collection_modifyitems(items):
+    """Mark each test with its tier, from the folder it lives in."""
+    for item in items:
+        parts = item.path.parts
+        for tier in ("unit", "integration", "e2e"):
+            if tier in parts:
+                item.add_marker(getattr(pytest.mark, tier))
+
+
+@pytest.fixture(autouse=True)
+def tracklet_env(tmp_path, monkeypatch, request):
+    """Point TRACKLET_DIR at a temp folder, clear other TRACKLET_* variables, end any run left open."""
+    for name in list(os.environ):
+        if name.startswith("TRACKLET_"):
+            monkeypatch.delenv(name)
+    store = tmp_path / "store"
+    monkeypatch.setenv("TRACKLET_DIR", str(store))
+    monkeypatch.setenv("TRACKLET_SILENT", "true")
+    monkeypatch.setenv("TRACKLET_SYSTEM_INTERVAL", "0")
+    monkeypatch.setenv("TRACKLET_CONFIG_FILE", str(tmp_path / "no-settings.ini"))
+    if request.node.get_closest_marker("unit"):
+        monkeypatch.setenv("TRACKLET_WORKER", "off")  # readers catch up from the WAL; no process per test
+    yield store
+    import tracklet
+    from tracklet import _init
+
+    if _init._current is not None:
+        tracklet.finish()

@@ -1,0 +1,54 @@
+"""The public namespace and the import budget."""
+
+import json
+import subprocess
+import sys
+
+import tracklet
+
+PUBLIC = {
+    "Api", "ApiRun", "Config", "Run", "StoreError", "Summary", "SyncError", "TrackletError",
+    "TrackletWarning", "UsageError", "__version__", "config", "define_metric", "finish", "init",
+    "log", "run", "summary",
+}
+
+
+def test_all_is_sorted_and_exactly_the_public_names():
+    assert tracklet.__all__ == sorted(tracklet.__all__)
+    assert set(tracklet.__all__) == PUBLIC
+    for name in tracklet.__all__:
+        assert hasattr(tracklet, name)
+
+
+def test_usage_error_is_a_value_error():
+    assert issubclass(tracklet.UsageError, ValueError)
+    assert issubclass(tracklet.UsageError, tracklet.TrackletError)
+
+
+HEAVY = ("torch", "transformers", "lightning", "pytorch_lightning", "accelerate", "numpy", "pandas",
+         "sqlalchemy", "fastapi", "requests", "psutil", "subprocess", "platform")
+
+
+def test_import_loads_only_the_standard_library_and_tracklet():
+    code = (
+        "import sys, json; before = set(sys.modules); import tracklet; "
+        "print(json.dumps(sorted(set(sys.modules) - before)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = json.loads(out)
+    stdlib = set(sys.stdlib_module_names)
+    foreign = [m for m in loaded if m.split(".")[0] not in stdlib and m.split(".")[0] != "tracklet"]
+    assert foreign == []
+    assert [m for m in loaded if m.split(".")[0] in HEAVY] == []
+
+
+def test_import_time_is_within_budget():
+    # -X importtime reports microseconds per module, cumulative in the second column
+    best = None
+    for _ in range(3):
+        err = subprocess.run([sys.executable, "-X", "importtime", "-c", "import tracklet"],
+                             capture_output=True, text=True, check=True).stderr
+        line = [l for l in err.splitlines() if l.rstrip().endswith("| tracklet")][-1]
+        us = int(line.split("|")[1])
+        best = us if best is None else min(best, us)
+    assert best < 100_000, f"import tracklet took {best / 1000:.1f} ms (budget 100 ms)"

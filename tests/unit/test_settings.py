@@ -1,0 +1,56 @@
+"""Settings resolve from arguments, then TRACKLET_* variables, then the settings file, then defaults."""
+
+import os
+
+import pytest
+
+import tracklet
+from tracklet._settings import resolve_settings
+
+
+def test_precedence(tmp_path, monkeypatch):
+    ini = tmp_path / "settings.ini"
+    ini.write_text("[default]\nproject = from-file\nmode = offline\ntags = a, b\n")
+    monkeypatch.setenv("TRACKLET_CONFIG_FILE", str(ini))
+    s = resolve_settings({})
+    assert (s.project, s.mode, s.tags) == ("from-file", "offline", ("a", "b"))
+    assert s.sources["project"] == str(ini)
+    monkeypatch.setenv("TRACKLET_PROJECT", "from-env")
+    assert resolve_settings({}).project == "from-env"
+    assert resolve_settings({"project": "from-arg"}).project == "from-arg"
+    assert resolve_settings({}).name is None
+
+
+def test_entity_in_project_and_resume_forms():
+    s = resolve_settings({"project": "team/proj", "resume": True})
+    assert (s.entity, s.project, s.resume) == ("team", "proj", "allow")
+    assert resolve_settings({"resume": "MUST"}).resume == "must"
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [({"mode": "cloud"}, "not one of local, offline, disabled"), ({"resume": "maybe"}, "allow, must, never"),
+     ({"project": "a/b/c"}, "entity/name"), ({"console": "x"}, "auto, wrap, off")],
+)
+def test_bad_settings_name_the_choices(args, match):
+    with pytest.raises(tracklet.UsageError, match=match):
+        resolve_settings(args)
+
+
+def test_environment_configures_init(monkeypatch, tmp_path):
+    monkeypatch.setenv("TRACKLET_PROJECT", "envproj")
+    monkeypatch.setenv("TRACKLET_RUN_NAME", "envname")
+    monkeypatch.setenv("TRACKLET_TAGS", "x,y")
+    monkeypatch.setenv("TRACKLET_DIR", str(tmp_path / "elsewhere"))
+    run = tracklet.init()
+    assert (run.project, run.name, run.tags) == ("envproj", "envname", ("x", "y"))
+    assert run.dir.startswith(str(tmp_path / "elsewhere"))
+    run.finish()
+    r = tracklet.Api(dir=str(tmp_path / "elsewhere")).run(run.id)
+    assert r.tags == ["x", "y"] and r.project == "envproj"
+
+
+def test_default_dir_is_tracklet_in_the_working_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv("TRACKLET_DIR")
+    monkeypatch.chdir(tmp_path)
+    assert resolve_settings({}).dir == os.path.join(str(tmp_path), "tracklet")

@@ -1,0 +1,120 @@
+"""The write-ahead log: round trips, torn tails, corruption, resumption, and a full disk."""
+
+import os
+import struct
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tracklet._wal import HEADER_SIZE, RecordType, WalReader, WalWriter, decode_history, decode_key
+
+
+def write_sample(path, n=5):
+    w = WalWriter(str(path))
+    w.append_json(RecordType.RUN, {"run_id": "r1"})
+    w.append_key(1, "loss")
+    for i in range(n):
+        w.append_history(i, 1000.0 + i, [1, 0.5 * i], None)
+    w.close()
+    return w
+
+
+def test_round_trip(tmp_path):
+    path = tmp_path / "run.tlog"
+    write_sample(path)
+    recs = list(WalReader(str(path)).records())
+    assert [r.type for r in recs] == [RecordType.RUN, RecordType.KEY] + [RecordType.HISTORY] * 5
+    assert [r.seq for r in recs] == list(range(1, 8))
+    assert recs[0].json() == {"run_id": "r1"}
+    assert decode_key(recs[1].payload) == (1, "loss")
+    step, t, pairs, tail = decode_history(recs[-1].payload)
+    assert (step, t, pairs, tail) == (4, 1004.0, [(1, 2.0)], None)
+    assert recs[-1].end == os.path.getsize(path)
+
+
+def test_history_tail_carries_non_scalars(tmp_path):
+    w = WalWriter(str(tmp_path / "w"))
+    w.append_history(3, 1.0, [1, 2.0], b'{"2":"hello"}')
+    w.close()
+    (rec,) = WalReader(str(tmp_path / "w")).records()
+    assert decode_history(rec.payload) == (3, 1.0, [(1, 2.0)], {2: "hello"})
+
+
+def test_reader_stops_cleanly_at_every_possible_torn_tail(tmp_path):
+    path = tmp_path / "run.tlog"
+    write_sample(path, n=3)
+    data = path.read_bytes()
+    ends = [r.end for r in WalReader(str(path)).records()]
+    for cut in range(HEADER_SIZE, len(data)):
+        path.write_bytes(data[:cut])
+        got = [r.end for r in WalReader(str(path)).records()]
+        assert got == [e for e in ends if e <= cut]
+
+
+def test_reader_stops_at_a_corrupt_record(tmp_path):
+    path = tmp_path / "run.tlog"
+    write_sample(path, n=3)
+    recs = list(WalReader(str(path)).records())
+    data = bytearray(path.read_bytes())
+    data[recs[2].end - 3] ^= 0xFF  # flip a byte inside the third record
+    path.write_bytes(bytes(data))
+    assert [r.seq for r in WalReader(str(path)).records()] == [1, 2]
+
+
+def test_reader_resumes_from_any_record_boundary(tmp_path):
+    path = tmp_path / "run.tlog"
+    write_sample(path, n=4)
+    recs = list(WalReader(str(path)).records())
+    for i, r in enumerate(recs):
+        assert [x.seq for x in WalReader(str(path)).records(r.end)] == [x.seq for x in recs[i + 1 :]]
+
+
+def test_writer_truncates_a_torn_tail_before_appending(tmp_path):
+    path = tmp_path / "run.tlog"
+    write_sample(path, n=2)
+    end = WalReader(str(path)).end_offset()
+    with open(path, "ab") as f:
+        f.write(b"\x40\x00\x00\x00garbage")  # half a record from a killed writer
+    w = WalWriter(str(path), next_seq=5, offset=end)
+    w.append_history(9, 2.0, [1, 1.0], None)
+    w.close()
+    recs = list(WalReader(str(path)).records())
+    assert [r.seq for r in recs] == [1, 2, 3, 4, 5]
+
+
+def test_not_a_log(tmp_path):
+    path = tmp_path / "x.tlog"
+    path.write_bytes(b"hello world, this is not a log")
+    with pytest.raises(ValueError, match="not a tracklet log"):
+        list(WalReader(str(path)).records())
+
+
+def test_newer_format_is_refused_with_the_fix(tmp_path):
+    path = tmp_path / "x.tlog"
+    path.write_bytes(struct.pack("<8sII", b"TRKLWAL\x00", 99, 0))
+    with pytest.raises(ValueError, match="pip install -U tracklet"):
+        list(WalReader(str(path)).records())
+
+
+def test_full_disk_keeps_records_in_memory_and_never_writes_half_a_record(tmp_path):
+    # RLIMIT_FSIZE makes write(2) fail with EFBIG past the limit: a real full-disk path, in a child.
+    path = tmp_path / "run.tlog"
+    code = f"""
+        import resource, signal
+        from tracklet._wal import WalWriter, RecordType
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+        w = WalWriter({str(path)!r})
+        for i in range(500):
+            w.append_history(i, 1.0, [1, float(i)], None)
+        print(w.pending_bytes > 0, w.error is not None, w.offset)
+    """
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, check=True)
+    queued, errored, offset = out.stdout.split()
+    assert queued == "True" and errored == "True"
+    assert os.path.getsize(path) == int(offset) <= 4096
+    recs = list(WalReader(str(path)).records())
+    assert recs[-1].end == int(offset)  # the file ends on a whole record
+    assert [decode_history(r.payload)[0] for r in recs] == list(range(len(recs)))
