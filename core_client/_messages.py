@@ -34,4 +34,4 @@ def finish_message(run: Any, state: str) -> None:
         hint = f"sync it with: tracklet sync {run.dir}"
     else:
         hint = f"see it with: tracklet show {run.id} --dir {_where(run)}"
-    _say(f"tracklet: run {run.name} ({run.id}) {state}, {run.step} steps; {hint}")
+    _say(f"tracklet: run {run.name} ({run.id}) {state}; {hint}")

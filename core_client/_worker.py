@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     root = os.path.abspath(args[0])
     try:
-        serve(root)
+        serve(root, idle_exit=float(os.environ.get("TRACKLET_WORKER_IDLE", IDLE_EXIT)))
     except Exception:
         _log(root, f"worker stopped:\n{traceback.format_exc()}")
         return 1

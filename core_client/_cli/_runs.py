@@ -28,7 +28,7 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(func=cmd_runs)
 
     s = sub.add_parser("show", help="show one run: config, summary, a sparkline of each metric")
-    s.add_argument("run", help="run id, or project/run_id")
+    s.add_argument("run", help="run id, project/run_id, or 'latest' for the newest run")
     s.add_argument("--dir", help="the store folder (default: TRACKLET_DIR or ./tracklet)")
     s.add_argument("--width", type=int, default=40, help="sparkline width in characters")
     s.add_argument("--logs", type=int, default=10, metavar="N", help="show the last N lines of console output")
@@ -118,7 +118,13 @@ def cmd_show(args: argparse.Namespace) -> int:
     from .. import Api
 
     api = Api(dir=args.dir)
-    run = api.run(args.run)
+    if args.run == "latest":
+        newest = api.runs(order="-created_at")
+        if not newest:
+            raise UsageError(f"no runs in {api.dir} yet")
+        run = newest[0]
+    else:
+        run = api.run(args.run)
     env = run.metadata or {}
     git = env.get("git") or {}
     print(f"{run.name}  ({'/'.join(run.path)})")
@@ -147,8 +153,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     keys = [k for k in run.keys() if args.system or not k.startswith("system/")]
     charted = set()
     if keys:
-        print("\nmetrics" + " " * max(1, args.width - 5) + "   last         min          max")
         name_w = min(32, max(len(k) for k in keys))
+        print(f"\n{'metrics':<{name_w + 2}} {'':<{args.width}}  {'last':<12} {'min':<12} max")
         for key in keys:
             if key.startswith("system/"):
                 values = [r[key] for r in run.history(samples=0, keys=[key], pandas=False, stream="system")]
@@ -159,7 +165,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                 continue
             charted.add(key)
             finite = [v for v in numbers if math.isfinite(v)] or [math.nan]
-            print(f"  {key[:name_w]:<{name_w}} {sparkline(numbers, args.width)}  "
+            print(f"  {key[:name_w]:<{name_w}} {sparkline(numbers, args.width):<{args.width}}  "
                   f"{_fmt(numbers[-1]):<12} {_fmt(min(finite)):<12} {_fmt(max(finite))}")
     rest = {k: v for k, v in summary.items() if k not in charted}
     if rest:

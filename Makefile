@@ -1,0 +1,46 @@
+# The README's commands. Needs only python3, pip and make.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/pip install --quiet --disable-pip-version-check
+PYTEST := $(BIN)/pytest
+export OMP_NUM_THREADS ?= 1
+
+.PHONY: demo test test-unit test-integration bench bench-compare clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+# torch first, from its pinned CPU wheel; everything else under the same constraint
+$(VENV)/.demo: $(BIN)/python pyproject.toml constraints.txt
+	$(PIP) torch==2.13.0
+	$(PIP) -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.test: $(VENV)/.demo
+	$(PIP) -c constraints.txt -e ".[dev]"
+	touch $@
+
+demo: $(VENV)/.demo
+	@rm -rf .tracklet-demo
+	TRACKLET_DIR=$(CURDIR)/.tracklet-demo $(BIN)/python examples/train_tiny.py
+	TRACKLET_DIR=$(CURDIR)/.tracklet-demo $(BIN)/tracklet show latest
+
+test: $(VENV)/.test
+	$(PYTEST) tests -q
+
+test-unit: $(VENV)/.test
+	$(PYTEST) tests -q -m unit
+
+test-integration: $(VENV)/.test
+	$(PYTEST) tests -q -m integration
+
+bench: $(VENV)/.test
+	$(BIN)/python benchmarks/core_compare.py --tools tracklet
+
+bench-compare:
+	bash benchmarks/setup_compare.sh
+	benchmarks/.venv-compare/bin/python benchmarks/core_compare.py
+
+clean:
+	rm -rf $(VENV) .tracklet-demo build *.egg-info .pytest_cache

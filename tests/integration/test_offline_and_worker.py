@@ -1,0 +1,92 @@
+"""Offline runs and `tracklet sync`; the ingest worker that keeps the store live."""
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+
+import tracklet
+from helpers import run_python, spawn_python, wait_until
+
+
+def tracklet_cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "tracklet", *args], capture_output=True, text=True, env={**os.environ, **(env or {})})
+
+
+def test_offline_run_waits_for_sync_and_sync_is_idempotent(tracklet_env, tmp_path):
+    out = run_python("""
+        import tracklet
+        run = tracklet.init(project="off", mode="offline", config={"lr": 0.1})
+        for i in range(500):
+            run.log({"loss": 1.0 / (i + 1)})
+        run.finish()
+        print(run.dir)
+    """)
+    assert out.returncode == 0, out.stderr
+    run_dir = out.stdout.strip()
+    assert not (tracklet_env / "tracklet.db").exists()
+    assert tracklet.Api().runs("off") == []  # an offline run is not ingested until synced
+
+    first = tracklet_cli("sync", run_dir)
+    assert first.returncode == 0, first.stderr
+    assert "synced 1 run(s)" in first.stdout
+    (run,) = tracklet.Api().runs("off")
+    assert run.state == "finished" and run.config == {"lr": 0.1}
+    rows = [r["loss"] for r in run.scan_history(keys=["loss"])]
+    assert len(rows) == 500
+
+    again = tracklet_cli("sync", str(tracklet_env))
+    assert "0 new record(s)" in again.stdout
+    assert [r["loss"] for r in tracklet.Api().run(run.id).scan_history(keys=["loss"])] == rows
+
+    # a run folder copied from a cluster (rsync) syncs into another store, log and all
+    copied = tmp_path / "from-cluster" / os.path.basename(run_dir)
+    shutil.copytree(run_dir, copied)
+    other = tmp_path / "laptop-store"
+    moved = tracklet_cli("sync", str(copied), "--dir", str(other))
+    assert moved.returncode == 0, moved.stderr
+    assert (other / "runs" / run.id / "run.tlog").exists()
+    assert len(list(tracklet.Api(dir=str(other)).run(run.id).scan_history())) == 500
+
+
+def test_worker_ingests_while_the_run_is_open_and_exits_when_idle(tracklet_env):
+    proc = spawn_python(
+        """
+        import sys, tracklet
+        run = tracklet.init(project="live")
+        for i in range(200):
+            run.log({"loss": float(i)})
+        print(run.id, flush=True)
+        sys.stdin.readline()  # hold the run open until the test says so
+        run.finish()
+        """,
+        env={"TRACKLET_WORKER_IDLE": "1"},
+        stdin=subprocess.PIPE,
+    )
+    run_id = proc.stdout.readline().strip()
+    db = tracklet_env / "tracklet.db"
+
+    def stored_rows():  # read the store directly: no Api, so no catch-up of our own
+        if not db.exists():
+            return 0
+        with sqlite3.connect(db) as conn:
+            try:
+                return conn.execute("SELECT count(*) FROM history").fetchone()[0] == 200
+            except sqlite3.OperationalError:
+                return 0
+
+    wait_until(stored_rows, timeout=30)
+    proc.stdin.write("\n")
+    proc.stdin.flush()
+    proc.communicate(timeout=30)
+
+    def state():
+        with sqlite3.connect(db) as conn:
+            return conn.execute("SELECT state FROM runs WHERE run_id = ?", (run_id,)).fetchone()[0] == "finished"
+
+    wait_until(state, timeout=30)
+    from tracklet._local import worker_running
+
+    wait_until(lambda: worker_running(str(tracklet_env)) is False, timeout=30)
+    assert not os.listdir(tracklet_env / "active")
