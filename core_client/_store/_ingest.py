@@ -61,6 +61,11 @@ def read_run_record(wal_path: str) -> dict[str, Any] | None:
 
 
 _pair_structs: dict[int, struct.Struct] = {}
+# record types with a JSON payload that ingest reads; types it does not know are skipped
+_JSON_TYPES = frozenset(
+    (RecordType.RUN, RecordType.CONFIG, RecordType.SUMMARY, RecordType.METRIC, RecordType.OUTPUT,
+     RecordType.ENVIRONMENT, RecordType.EXIT, RecordType.UPDATE)
+)
 
 
 def _decode(reader: WalReader, offset: int, created: float | None) -> _Batch:
@@ -104,7 +109,7 @@ def _decode(reader: WalReader, offset: int, created: float | None) -> _Batch:
             last_t = max(last_t, t)
         elif rt == RecordType.HEARTBEAT:
             last_t = max(last_t, json.loads(payload)["t"])
-        else:
+        elif rt in _JSON_TYPES:
             obj = json.loads(payload)
             if rt == RecordType.RUN:
                 if b.run or offset > HEADER_SIZE:

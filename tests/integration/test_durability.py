@@ -33,7 +33,11 @@ def test_sigkill_at_random_points_loses_no_acknowledged_log(tracklet_env):
             assert acked[-1] + 1 <= int(first[1]) <= acked[-1] + 2
         time.sleep(rng.uniform(0.0, 0.25))
         proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate()
+        # read through the same buffered file as readline() above (communicate() would skip its buffer)
+        out = proc.stdout.read()
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
         acked += [int(line) for line in out.split() if line.strip().isdigit()]
     assert len(acked) > 100
     run = tracklet.Api().run("kill/victim")
