@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-import re
 
 from ._errors import UsageError
 
-__all__ = ["check_run_id", "new_run_id", "run_name_for"]
+__all__ = ["check_run_id", "hostname", "new_run_id", "run_name_for"]
 
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_ID_FIRST = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_ID_CHARS = _ID_FIRST | frozenset("_.-")
 
 _ADJECTIVES = (
     "amber autumn bold brisk calm clever cosmic crisp dapper daring dawn deep eager earnest fancy "
@@ -27,13 +27,23 @@ _NOUNS = (
 ).split()
 
 
+def hostname() -> str:
+    """This machine's name, without importing socket."""
+    try:
+        return os.uname().nodename
+    except AttributeError:  # Windows
+        import socket
+
+        return socket.gethostname()
+
+
 def new_run_id() -> str:
     """Eight random characters from ``[a-z0-9]``: about 2.8e12 ids."""
     return "".join(_ALPHABET[b % 36] for b in os.urandom(8))
 
 
 def check_run_id(run_id: str) -> str:
-    if not _ID_RE.match(run_id):
+    if not (0 < len(run_id) <= 64 and run_id[0] in _ID_FIRST and set(run_id) <= _ID_CHARS):
         raise UsageError(
             f"run id {run_id!r} is not allowed: use 1-64 letters, digits, '-', '_' or '.', "
             "starting with a letter or digit"

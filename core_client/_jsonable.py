@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import math
 import os
-from typing import Any
+import sys
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs ~4 ms of `import tracklet`
+if TYPE_CHECKING:
+    from typing import Any
 
 from ._errors import warn_once
 
@@ -35,10 +37,12 @@ def to_jsonable(value: Any, where: str) -> Any:
             return sorted(items)
         except TypeError:
             return sorted(items, key=repr)
-    if isinstance(value, enum.Enum):
+    enum = sys.modules.get("enum")  # no enum member can exist before the enum module is imported
+    if enum is not None and isinstance(value, enum.Enum):
         return to_jsonable(value.value, where)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return to_jsonable({f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, where)
+    fields = getattr(type(value), "__dataclass_fields__", None)
+    if fields is not None:
+        return to_jsonable({name: getattr(value, name) for name in fields}, where)
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     to_dict = getattr(value, "to_dict", None)

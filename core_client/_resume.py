@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._errors import UsageError
-from ._ids import check_run_id, new_run_id
+from ._ids import check_run_id, hostname, new_run_id
 from ._summary import MetricDef
 from ._wal import RecordType, WalReader, decode_history, decode_key
 
@@ -91,7 +90,7 @@ def replay(path: str) -> ReplayState:
 
 def pid_alive(pid: int | None, host: str | None) -> bool | None:
     """True/False for a process on this host; None when it runs elsewhere (cannot tell)."""
-    if pid is None or host != socket.gethostname():
+    if pid is None or host != hostname():
         return None
     try:
         os.kill(pid, 0)

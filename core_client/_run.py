@@ -11,14 +11,17 @@ import os
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
 
 from ._config import Config
 from ._errors import UsageError, warn_once
 from ._summary import MetricDef, Summary, parse_metric_def
 from ._wal import RecordType, WalWriter
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ._background import Background
     from ._console import ConsoleCapture
     from ._settings import Settings

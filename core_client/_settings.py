@@ -11,8 +11,10 @@ with the same names as the ``init`` arguments in a ``[default]`` section::
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Mapping
 
 from ._errors import UsageError
 
@@ -57,25 +59,27 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
 class Settings:
-    """Everything a run needs to know about where and how to record."""
+    """Everything a run needs to know about where and how to record; ``sources`` says where each came from."""
 
-    project: str
-    entity: str | None
-    name: str | None
-    id: str | None
-    resume: str | None
-    tags: tuple[str, ...]
-    notes: str | None
-    group: str | None
-    job_type: str | None
-    mode: str
-    dir: str
-    console: str
-    system_interval: float
-    silent: bool
-    sources: dict[str, str] = field(default_factory=dict, compare=False)
+    __slots__ = (
+        "console", "dir", "entity", "group", "id", "job_type", "mode", "name", "notes", "project",
+        "resume", "silent", "sources", "system_interval", "tags",
+    )
+
+    def __init__(self, **values: Any) -> None:
+        values.setdefault("sources", {})
+        missing = set(self.__slots__) - set(values)
+        if missing:
+            raise TypeError(f"Settings is missing {sorted(missing)}")
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Settings are read-only; resolve new ones with resolve_settings()")
+
+    def __repr__(self) -> str:
+        return "Settings(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__ if n != "sources") + ")"
 
 
 def settings_file() -> str:

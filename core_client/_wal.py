@@ -16,8 +16,9 @@ import json
 import os
 import struct
 import zlib
-from dataclasses import dataclass
-from typing import Any, Iterator
+TYPE_CHECKING = False  # typing is not imported at run time: it costs ~4 ms of `import tracklet`
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 __all__ = [
     "MAGIC",
@@ -58,14 +59,16 @@ class RecordType:
     UPDATE = 12  # JSON: changed run attributes (name, tags, notes, group, job_type)
 
 
-@dataclass(frozen=True)
 class Record:
     """One decoded record; ``end`` is the file offset just past it."""
 
-    type: int
-    seq: int
-    payload: bytes
-    end: int
+    __slots__ = ("end", "payload", "seq", "type")
+
+    def __init__(self, type: int, seq: int, payload: bytes, end: int) -> None:
+        self.type, self.seq, self.payload, self.end = type, seq, payload, end
+
+    def __repr__(self) -> str:
+        return f"Record(type={self.type}, seq={self.seq}, {len(self.payload)} bytes, end={self.end})"
 
     def json(self) -> Any:
         return json.loads(self.payload)
