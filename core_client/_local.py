@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["ACTIVE", "LOCK", "ensure_worker", "reap_workers", "register_active_run"]
+__all__ = ["ACTIVE", "INGEST_ERROR", "LOCK", "ensure_worker", "ingest_problem", "reap_workers", "register_active_run"]
 
 ACTIVE = "active"
 LOCK = ".worker.lock"
+INGEST_ERROR = "ingest-error.txt"  # in a run's folder while the worker cannot store its records
 _spawned: list[int] = []
 
 
@@ -78,3 +79,12 @@ def reap_workers() -> None:
             done = pid
         if done:
             _spawned.remove(pid)
+
+
+def ingest_problem(run_dir: str) -> str | None:
+    """Why the worker could not store this run's records, if it could not (one stat otherwise)."""
+    try:
+        with open(os.path.join(run_dir, INGEST_ERROR), encoding="utf-8") as f:
+            return f.read().strip() or "unknown error"
+    except OSError:
+        return None

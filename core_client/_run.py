@@ -463,6 +463,18 @@ class Run:
                 callback(self)
             except Exception as e:  # a tracking failure never escapes into the user's script
                 warn_once(f"finish-callback:{e!r}", f"tracklet: while finishing run {self._id}: {e!r}")
+        if self.mode == "local" and self._dir is not None:
+            from ._local import ingest_problem
+
+            problem = ingest_problem(self._dir)
+            if problem:
+                root = os.path.dirname(os.path.dirname(self._dir))
+                warn_once(
+                    f"ingest:{self._id}",
+                    f"tracklet: the store in {root} could not take run {self._id}'s records ({problem}). "
+                    f"Nothing is lost: they are in {w.path}, and the next tracklet command or "
+                    f"`tracklet sync {root}` stores them.",
+                )
         if lost:
             warn_once(
                 f"finish-lost:{self._id}",

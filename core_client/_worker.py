@@ -11,7 +11,7 @@ import sys
 import time
 import traceback
 
-from ._local import ACTIVE, LOCK
+from ._local import ACTIVE, INGEST_ERROR, LOCK
 
 __all__ = ["main", "serve"]
 
@@ -45,6 +45,15 @@ def _try_lock(fd: int) -> bool:
         return False
 
 
+def _note_failure(root: str, run_id: str, error: str) -> None:
+    """Leave the reason beside the run's log, where ``finish()`` looks before it says goodbye."""
+    try:
+        with open(os.path.join(root, "runs", run_id, INGEST_ERROR), "w", encoding="utf-8") as f:
+            f.write(error)
+    except OSError:
+        pass
+
+
 def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
     """Ingest active runs until none has been active for ``idle_exit`` seconds."""
     import fcntl
@@ -54,23 +63,33 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
         return  # another worker serves this store
     from ._store import ingest_run, open_local
 
-    engine = open_local(root)
+    engine = None
     idle_since = time.monotonic()
     failures: dict[str, int] = {}
     while True:
         run_ids = _active(root)
         busy = False
+        if run_ids and engine is None:
+            try:
+                engine = open_local(root)
+            except Exception as e:
+                for run_id in run_ids:
+                    _note_failure(root, run_id, f"cannot open the store {root}: {e}")
+                time.sleep(IDLE_SLEEP)
+                continue
         for run_id in run_ids:
             wal = os.path.join(root, "runs", run_id, "run.tlog")
             marker = os.path.join(root, ACTIVE, run_id)
             try:
                 busy |= ingest_run(engine, wal, run_id) > 0
-                failures.pop(run_id, None)
+                if failures.pop(run_id, None):
+                    _remove(os.path.join(root, "runs", run_id, INGEST_ERROR))
             except FileNotFoundError:
                 _remove(marker)
                 continue
-            except Exception:
+            except Exception as e:
                 failures[run_id] = failures.get(run_id, 0) + 1
+                _note_failure(root, run_id, f"{type(e).__name__}: {e}".splitlines()[0])
                 if failures[run_id] in (1, 10, 100):
                     _log(root, f"ingest of {wal} failed ({failures[run_id]}x):\n{traceback.format_exc()}")
                 continue
@@ -83,9 +102,10 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
             if not _active(root) or not _try_lock(fd):
                 # a run registered after our last look either sees the lock free and
                 # starts a worker, or is seen here; never neither
-                from ._store import mark_crashed
+                if engine is not None:
+                    from ._store import mark_crashed
 
-                mark_crashed(engine, root)
+                    mark_crashed(engine, root)
                 return
             idle_since = time.monotonic()
         time.sleep(BUSY_SLEEP if busy else IDLE_SLEEP)

@@ -121,3 +121,22 @@ def test_a_forked_child_cannot_corrupt_the_log(tracklet_env):
     assert out.stdout.strip() == "0", out.stderr
     (run,) = tracklet.Api().runs("fork")
     assert [r["a"] for r in run.scan_history(keys=["a"])] == [1.0, 2.0]
+
+
+def test_a_full_disk_warns_once_and_training_goes_on(tracklet_env):
+    out = run_python("""
+        import resource, signal, warnings, tracklet
+        run = tracklet.init(project="full", console="off")
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))  # writes past 8 KiB fail, as on a full disk
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for i in range(2000):
+                run.log({"loss": float(i)})
+        print("trained", len([w for w in caught if "cannot write" in str(w.message)]))
+        print(str(caught[0].message))
+    """)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "trained 1"
+    assert "run.tlog" in lines[1] and "wait in memory" in lines[1]

@@ -90,3 +90,30 @@ def test_worker_ingests_while_the_run_is_open_and_exits_when_idle(tracklet_env):
 
     wait_until(lambda: worker_running(str(tracklet_env)) is False, timeout=30)
     assert not os.listdir(tracklet_env / "active")
+
+
+def test_a_locked_store_warns_at_finish_and_loses_nothing(tracklet_env):
+    tracklet_env.mkdir()
+    tracklet.Api().runs()  # the store and its schema exist; no worker runs yet
+    blocker = sqlite3.connect(tracklet_env / "tracklet.db", isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        out = run_python(
+            """
+            import time, tracklet
+            run = tracklet.init(project="lock")
+            for i in range(300):
+                run.log({"loss": float(i)})
+            time.sleep(1.5)  # long enough for the worker to try, and fail
+            run.finish()
+            """,
+            env={"TRACKLET_STORE_BUSY_TIMEOUT_MS": "100", "PYTHONWARNINGS": "always"},
+        )
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert out.returncode == 0, out.stderr
+    assert "could not take run" in out.stderr and "Nothing is lost" in out.stderr
+    (run,) = tracklet.Api().runs("lock")
+    assert [r["loss"] for r in run.scan_history(keys=["loss"])] == [float(i) for i in range(300)]
+    assert run.state == "finished"
