@@ -15,8 +15,8 @@ runs out of its time budget, is reported as such with its error.
 Nothing reaches the network: wandb runs with WANDB_MODE=offline, MLflow against
 sqlite:///<tmp>/mlflow.db, Trackio with TRACKIO_DIR=<tmp> and the Hugging Face
 hub offline, telemetry is off for every tool, and HOME points into the temp dir
-so no tool can find a stored credential. With --no-network every child also
-runs inside `unshare -n` (an empty network namespace; needs root).
+so no tool can find a stored credential. Where `unshare -n` works (root on
+Linux), every child also runs in an empty network namespace (see --network).
 
 Writes RESULTS.md (ratios first, then absolute numbers, tracklet's targets,
 limits and failures, machine, versions, method) and the raw measurements next
@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
-import math
 import os
 import platform
 import shlex
@@ -90,7 +89,10 @@ def parse_args(argv=None):
     p.add_argument("--child-timeout", type=float, default=600.0, help="hard limit on one child process; it is killed and reported as timed out (default %(default)s)")
     p.add_argument("--scenarios", default="import,init,log,bulk,read,mem", help="subset to run (default %(default)s)")
     p.add_argument("--python", default=None, help=f"interpreter with the tools installed (default {os.path.relpath(DEFAULT_PY, REPO)})")
-    p.add_argument("--no-network", action="store_true", help="run every child in `unshare -n` (root only)")
+    p.add_argument("--network", choices=("isolate", "auto", "allow"), default="auto",
+                   help="isolate: run every child in `unshare -n` (an empty network namespace; needs root), "
+                        "fail if unavailable; auto (default): isolate when possible; allow: rely on the "
+                        "offline settings alone")
     p.add_argument("--keep-tmp", action="store_true", help="keep the temp stores (their path is printed)")
     a = p.parse_args(argv)
     a.tools = [t.strip() for t in a.tools.split(",") if t.strip()]
@@ -125,10 +127,17 @@ class Runner:
         os.makedirs(self.home, exist_ok=True)
         self.seq = 0
         self.prefix = []
-        if args.no_network:
-            if not shutil.which("unshare") or subprocess.run(["unshare", "-n", "true"]).returncode:
-                raise SystemExit("--no-network: `unshare -n` is not available here (needs root)")
-            self.prefix = ["unshare", "-n"]
+        self.isolation = "none: offline settings only (--network allow)"
+        if args.network != "allow":
+            ok = bool(shutil.which("unshare")) and subprocess.run(
+                ["unshare", "-n", "true"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+            if ok:
+                self.prefix = ["unshare", "-n"]
+                self.isolation = "every child ran in `unshare -n` (an empty network namespace): no network at all"
+            elif args.network == "isolate":
+                raise SystemExit("--network isolate: `unshare -n` is not available here (needs root)")
+            else:
+                self.isolation = "none available (`unshare -n` needs root): offline settings only"
 
     def base_env(self):
         env = {
@@ -245,6 +254,7 @@ class Bench:
         self.notes = []
         self.bulk_limited = {}  # tool -> record of a bulk run cut short by its deadline
         self.bulk_dirs = {}  # (tool, rep) -> (dir, run_id)
+        self.t0 = time.time()
 
     def order(self, rep):
         tools = list(self.a.tools)
@@ -259,6 +269,20 @@ class Bench:
             status = "ok (cut short by its deadline)"
         print(f"  [{scenario}/{variant} rep {rep + 1}] {tool:9s} {rec.get('wall_s', 0):8.2f} s  {status}", flush=True)
         return rec
+
+    def settle(self, tool, d):
+        """Let background work a tool left running (tracklet's ingest worker) finish, so
+        that it neither competes with the next measurement nor is missed by a disk count."""
+        try:
+            return load(tool).settle(d)
+        except Exception:  # noqa: BLE001
+            return None
+
+    def discard(self, tool, d):
+        if tool:
+            self.settle(tool, d)
+        if not self.a.keep_tmp:
+            shutil.rmtree(d, ignore_errors=True)
 
     def deadline(self, tool, default):
         return self.a.timeout_for.get(tool, default)
@@ -278,7 +302,7 @@ class Bench:
                 self.records.append(dict(rec, tool=tool or "bare", scenario="import", variant="import", rep=i))
                 if not rec["ok"]:
                     print(f"  import {tool}: FAILED {rec['error']}", flush=True)
-                shutil.rmtree(d, ignore_errors=True)
+                self.discard(None, d)
 
     # scenario 2
     def run_init(self, rep):
@@ -290,12 +314,14 @@ class Bench:
             d = self.r.new_dir(tool, "proc")
             code = ad.empty_run_code(d)
             self.add(tool, "proc", "fresh", rep, self.r.python_c(tool, code, d))
+            self.settle(tool, d)
             self.add(tool, "proc", "existing", rep, self.r.python_c(tool, code, d))
+            self.discard(tool, d)
             d2 = self.r.new_dir(tool, "init")
             self.add(tool, "init", "fresh", rep, self.r.child(tool, "init", d2))
+            self.settle(tool, d2)
             self.add(tool, "init", "existing", rep, self.r.child(tool, "init", d2))
-            shutil.rmtree(d, ignore_errors=True)
-            shutil.rmtree(d2, ignore_errors=True)
+            self.discard(tool, d2)
 
     # scenario 3
     def run_log(self, rep):
@@ -303,7 +329,7 @@ class Bench:
             d = self.r.new_dir(tool, "log")
             self.add(tool, "log", "log", rep, self.r.child(
                 tool, "log", d, n=self.a.log_calls, deadline=self.deadline(tool, self.a.log_deadline)))
-            shutil.rmtree(d, ignore_errors=True)
+            self.discard(tool, d)
 
     # scenarios 4, 7
     def run_bulk(self, rep):
@@ -312,6 +338,7 @@ class Bench:
             rec = self.r.child(
                 tool, "bulk", d, n=self.steps(tool, self.a.bulk_steps),
                 deadline=self.deadline(tool, self.a.bulk_deadline), read_timeout=self.a.read_timeout)
+            rec["settle_after_exit_s"] = self.settle(tool, d)
             if rec.get("ok"):
                 try:
                     rec["disk"] = load(tool).disk(d)
@@ -321,7 +348,7 @@ class Bench:
                     self.bulk_limited.setdefault(tool, rec)
                 self.bulk_dirs[(tool, rep)] = (d, rec["run_id"])
             else:
-                shutil.rmtree(d, ignore_errors=True)
+                self.discard(tool, d)
             self.add(tool, "bulk", "bulk", rep, rec)
 
     # scenario 5
@@ -332,7 +359,7 @@ class Bench:
                 continue
             d, rid = self.bulk_dirs.pop((tool, rep))
             self.add(tool, "read", "read", rep, self.r.child(tool, "read", d, run_id=rid, key="loss"))
-            shutil.rmtree(d, ignore_errors=True)
+            self.discard(tool, d)
 
     # scenario 6
     def run_mem(self, rep):
@@ -349,13 +376,14 @@ class Bench:
                 continue
             d = self.r.new_dir(tool, "mem0")
             self.add(tool, "mem", "empty", rep, self.r.child(tool, "mem", d, n=0))
-            shutil.rmtree(d, ignore_errors=True)
+            self.discard(tool, d)
             d = self.r.new_dir(tool, "mem")
             rec = self.r.child(tool, "mem", d, n=n, deadline=self.deadline(tool, self.a.mem_deadline))
+            self.settle(tool, d)
             if rec.get("ok"):
                 rec["disk"] = load(tool).disk(d)
             self.add(tool, "mem", "steps", rep, rec)
-            shutil.rmtree(d, ignore_errors=True)
+            self.discard(tool, d)
 
     def run(self):
         a = self.a
@@ -366,7 +394,8 @@ class Bench:
                    a.heavy_repeats if sc & {"bulk", "read"} else 0,
                    a.mem_repeats if "mem" in sc else 0)
         for rep in range(reps):
-            print(f"repetition {rep + 1}/{reps} (order: {', '.join(self.order(rep))})", flush=True)
+            print(f"repetition {rep + 1}/{reps} (order: {', '.join(self.order(rep))}), "
+                  f"{(time.time() - self.t0) / 60:.1f} min in", flush=True)
             if rep < a.repeats:
                 if "init" in sc:
                     self.run_init(rep)
@@ -378,7 +407,7 @@ class Bench:
                     self.run_read(rep)
                 else:
                     for (tool, r), (d, _rid) in list(self.bulk_dirs.items()):
-                        shutil.rmtree(d, ignore_errors=True)
+                        self.discard(tool, d)
                         del self.bulk_dirs[(tool, r)]
             if rep < a.mem_repeats and "mem" in sc:
                 self.run_mem(rep)
@@ -427,7 +456,7 @@ METRICS = [
     ("readable_s", "600k points readable after finish() returns", "s", 2, False),
     ("read_s", "read 200k-point history of one metric (fresh process)", "s", 0.5, False),
     ("rss_mb", "peak RSS, 1M steps x 3 minus empty run (python process)", "MB", 50, False),
-    ("helper_rss_mb", "same for helper processes (wandb-core, tracklet's subprocesses)", "MB", None, False),
+    ("helper_rss_mb", "same for helper processes (wandb-core; tracklet's ingest worker)", "MB", None, False),
     ("all_rss_mb", "same, python process + helper processes", "MB", None, False),
     ("mem_finish_s", "1M steps: finish()", "s", None, False),
     ("mem_loop_s", "1M steps x 3 floats: logging loop", "s", None, False),
@@ -508,7 +537,7 @@ def summarise(records, tools):
             if limited or pts < (bulk[0]["steps_requested"] if bulk else 0):
                 cell.limited, cell.note = True, f"{pts:,} points"
         c["read_s"] = cell or failcell(_failed(records, t, "read"))
-        disks = [r for r in bulk if "disk" in r]
+        disks = [r for r in bulk if "disk" in r]  # measured after background ingest settled
         pts = [r["steps"] * BULK_POINTS_PER_STEP for r in disks]
         for key, field in (("bytes_point", "store"), ("wal_bytes_point", "wal"), ("total_bytes_point", "total")):
             vals = [r["disk"][field] / p for r, p in zip(disks, pts) if field in r["disk"] and p]
@@ -620,7 +649,7 @@ def render(a, cells, base, tools, env_info, started, elapsed, footnotes_from_rec
                 row.append("—")
             elif refv < RATIO_FLOOR.get(key, 0) or refv <= 0:
                 # a difference this close to zero makes a ratio meaningless: show the value
-                row.append(("≥" if c.limited else "") + _fmt(c.value, unit) + f" (tracklet ≈ 0)")
+                row.append(("≥" if c.limited else "") + _fmt(c.value, unit) + " (tracklet ≈ 0)")
             else:
                 r = c.value / refv
                 row.append(("≥" if c.limited else "") + (f"×{r:,.0f}" if r >= 100 else f"×{r:.1f}" if r >= 10 else f"×{r:.2f}"))
@@ -713,6 +742,8 @@ def render(a, cells, base, tools, env_info, started, elapsed, footnotes_from_rec
     for t in tools:
         ad = load(t)
         w(f"- **{t}**: store: {ad.STORE_DESC}. Read API timed: {ad.READ_API}.")
+        for note in getattr(ad, "NOTES", ()):
+            w(f"  - {note}")
     w("")
     w("## Method")
     w("")
@@ -731,8 +762,10 @@ def render(a, cells, base, tools, env_info, started, elapsed, footnotes_from_rec
 - **read**: a fresh process reads the full history of one metric of that run (time of the read call, reader
   construction included, import excluded).
 - **memory**: `ru_maxrss` of the child process after a {a.mem_steps:,}-step x 3-metric run minus that of an empty
-  run; helper processes (wandb-core) are reported separately, from `RUSAGE_CHILDREN` after `wandb.teardown()`.
-  Loop budget {a.mem_deadline:.0f} s; a tool whose 200k-step run already ran out of its budget is skipped.
+  run. Helper processes are reported separately: after `finish()` and after any background ingest has settled, the
+  peak RSS (`VmHWM`) of every live descendant (wandb-core, tracklet's ingest worker) plus `RUSAGE_CHILDREN` for
+  those already exited, again minus the empty run's. Loop budget {a.mem_deadline:.0f} s; a tool whose 200k-step
+  run already ran out of its budget is skipped.
 - **disk**: the tool's store after the 200k-step run, divided by the points written (tracklet's SQLite store and its
   write-ahead logs under `runs/` are reported separately); "whole run directory" counts every file the run left.
 - Each tool runs with its defaults apart from what keeps it local and quiet (offline mode, store location,
@@ -894,7 +927,8 @@ def main(argv=None):
     for k, v in env_info["versions"]:
         print(f"  {k}: {v}", flush=True)
     b = Bench(a)
-    print(f"stores under {b.tmp}", flush=True)
+    print(f"stores under {b.tmp}; network isolation: {b.r.isolation}", flush=True)
+    machine["items"].append(("network", b.r.isolation))
     interrupted = False
     try:
         b.run()
@@ -905,6 +939,11 @@ def main(argv=None):
         if not a.keep_tmp:
             shutil.rmtree(b.tmp, ignore_errors=True)
     elapsed = time.time() - t0
+    try:
+        la = os.getloadavg()
+        machine["items"].insert(4, ("load average at end", f"{la[0]:.2f} {la[1]:.2f} {la[2]:.2f}"))
+    except OSError:
+        pass
     cells, base = summarise(b.records, a.tools)
     probs = problems(b.records, a.tools)
     if interrupted:

@@ -38,3 +38,5 @@ def tracklet_env(tmp_path, monkeypatch, request):
 
     if _init._current is not None:
         tracklet.finish()
+    if "tracklet._store" in sys.modules:
+        sys.modules["tracklet._store"].close_all()

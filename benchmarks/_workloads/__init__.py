@@ -13,6 +13,7 @@ child process in ``child.py`` runs an identical workload for every tool:
     count_points(d, project, run_id, keys) -> int   (full read via the tool's reader)
     read_metric(d, project, run_id, key)   -> int   (points of one metric)
     disk(d)               -> {"store": bytes, ..., "total": bytes}
+    settle(d, timeout)    wait for background work that outlives the process; -> seconds
     teardown()            (stop helper processes; may be a no-op)
 
 Adapters import their tool lazily (inside functions) so the orchestrator can

@@ -14,8 +14,8 @@ Scenarios
          poll the tool's reader until all N*3 points are readable (timed from
          finish returning)
   read   read the full history of one metric written by `bulk` (timed)
-  mem    init, N steps x 3 floats, finish (timed), stop helpers, report the
-         peak RSS of this process (and of reaped helper processes)
+  mem    init, N steps x 3 floats, finish (timed), wait for background work to
+         settle, report the peak RSS of this process and of its helper processes
 """
 
 import json
@@ -179,6 +179,38 @@ def scenario_read(ad, d, o):
     return {"read_s": read_s, "points": n}
 
 
+def _descendants(pid):
+    """Live descendant pids of pid, from /proc (Linux)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{p}/task/{tid}/children") as f:
+                    kids = [int(x) for x in f.read().split()]
+            except OSError:
+                continue
+            out += kids
+            todo += kids
+    return out
+
+
+def _peak_rss(pid):
+    """VmHWM (peak resident set) of a live process in bytes, and its command line."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            hwm = next((int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:")), 0)
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()[:160]
+        return hwm, cmd
+    except OSError:
+        return 0, ""
+
+
 def scenario_mem(ad, d, o):
     n = int(o.get("n", 0))
     deadline = float(o.get("deadline", 1e9))
@@ -187,17 +219,24 @@ def scenario_mem(ad, d, o):
     t = time.perf_counter()
     ad.finish(run)
     finish_s = time.perf_counter() - t
-    ad.teardown()
+    # background work that outlives finish() (tracklet's ingest worker) runs to its end
+    # first, so that its peak memory is part of the measurement
+    settle_s = ad.settle(d)
     ru_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
-    ru_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    ru_reaped = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # largest exited child
+    helpers = [(pid,) + _peak_rss(pid) for pid in _descendants(os.getpid())]
     return {
         "steps": done,
         "steps_requested": n,
         "limited": done < n,
         "loop_s": loop_s,
         "finish_s": finish_s,
+        "settle_s": settle_s,
         "rss_self_bytes": ru_self,
-        "rss_children_bytes": ru_children,
+        "rss_reaped_children_bytes": ru_reaped,
+        "helpers": [{"pid": p, "peak_rss_bytes": h, "cmd": c} for p, h, c in helpers],
+        # live helpers' peaks added up, plus the largest child that already exited
+        "rss_children_bytes": sum(h for _p, h, _c in helpers) + ru_reaped,
     }
 
 

@@ -14,6 +14,13 @@ MODULE = "mlflow"
 READ_API = "mlflow.MlflowClient().get_metric_history(run_id, key)"
 STORE_DESC = "SQLite via SQLAlchemy: one row per (run, key, step) in `metrics`, plus `latest_metrics`"
 
+NOTES = (
+    "Default (synchronous) logging: every log_metrics() call is a database transaction through SQLAlchemy, "
+    "so the per-call cost is milliseconds and the long runs are cut short by their time budget.",
+    "The first run in a new store creates the schema (Alembic migrations): see the 'new store' rows.",
+    "MLflow 3 refuses the old ./mlruns file store unless MLFLOW_ALLOW_FILE_STORE=true; SQLite is its default.",
+)
+
 _mlflow = None
 
 
@@ -85,6 +92,10 @@ def read_metric(d, project, rid, key):
 
 def disk(d):
     return {"store": sqlite_size(os.path.join(d, "mlflow.db")), "total": tree_size(d)}
+
+
+def settle(d, timeout=120.0):
+    return 0.0  # no background work outlives the process
 
 
 def teardown():

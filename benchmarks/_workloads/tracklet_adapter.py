@@ -1,13 +1,25 @@
 """tracklet: local mode (the default), store in <dir>/tracklet.db, WAL in <dir>/runs/."""
 
 import os
+import time
 
-from ._disk import sqlite_size, tree_size
+from ._disk import file_size, sqlite_size, tree_size
 
 NAME = "tracklet"
 MODULE = "tracklet"
 READ_API = 'tracklet.Api(dir=D).run("bench/<id>").scan_history(keys=[...])'
-STORE_DESC = "SQLite store <dir>/tracklet.db (+ -wal) fed from per-run write-ahead logs <dir>/runs/<id>/"
+STORE_DESC = (
+    "each run appends to its write-ahead log <dir>/runs/<id>/run.tlog; a separate ingest worker "
+    "process (`tracklet._worker`, own session, exits after 30 s idle) moves the records into the "
+    "SQLite store <dir>/tracklet.db, and every reader first catches the store up with the WALs"
+)
+
+NOTES = (
+    "log() appends an encoded record to the run's WAL; nothing else happens in the training process.",
+    "The SQLite store is filled by the ingest worker after the fact; disk is counted once the worker has "
+    "moved every record in (the `active/` marker of the run is gone).",
+    "The worker's memory is counted under helper processes; it runs in its own session and outlives the run.",
+)
 
 _tracklet = None
 
@@ -71,9 +83,28 @@ def read_metric(d, project, rid, key):
 
 
 def disk(d):
-    store = sqlite_size(os.path.join(d, "tracklet.db"))
+    db = os.path.join(d, "tracklet.db")
+    store = sqlite_size(db)
     wal = tree_size(os.path.join(d, "runs"))
-    return {"store": store, "wal": wal, "total": tree_size(d)}
+    return {"store": store, "wal": wal, "total": tree_size(d),
+            "store_db_file": file_size(db), "store_sqlite_wal": file_size(db + "-wal")}
+
+
+def settle(d, timeout=120.0):
+    """Wait until tracklet's ingest worker has moved every finished run into the store.
+
+    The worker (a separate process, in its own session) removes <dir>/active/<run id>
+    once the run's final record is in the store. Returns the seconds waited."""
+    active = os.path.join(d, "active")
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        try:
+            if not os.listdir(active):
+                break
+        except FileNotFoundError:
+            break
+        time.sleep(0.05)
+    return time.monotonic() - t0
 
 
 def teardown():

@@ -20,6 +20,15 @@ MODULE = "wandb"
 READ_API = "`wandb leet inspect --json <run>.wandb` (offline runs have no Python read API)"
 STORE_DESC = "one append-only .wandb transaction log per run (protobuf records, written by wandb-core)"
 
+NOTES = (
+    "Offline, log() serialises each step to protobuf and hands it to wandb-core; wandb-core "
+    "(a Go helper process) appends it to the .wandb file, so finish() has little left to do.",
+    "The .wandb file also holds summary records alongside the history records (`wandb leet inspect` shows "
+    "about two summary records per logged step), which is part of its bytes per point.",
+    "wandb.Api() reads from a W&B server only: an offline run is readable locally only through "
+    "`wandb leet inspect --json` (every record as JSON, parsed here) or after `wandb sync` to a server.",
+)
+
 _wandb = None
 
 
@@ -124,6 +133,10 @@ def read_metric(d, project, rid, key):
 def disk(d):
     store = sum(file_size(p) for p in glob.glob(os.path.join(d, "wandb", "*run-*", "run-*.wandb")))
     return {"store": store, "total": tree_size(d)}
+
+
+def settle(d, timeout=120.0):
+    return 0.0  # no background work outlives the process
 
 
 def teardown():

@@ -6,6 +6,7 @@ ingest worker, ``Api`` and the CLI do; ``import tracklet`` and the training loop
 
 from __future__ import annotations
 
+import atexit
 import os
 
 from sqlalchemy import Engine
@@ -17,6 +18,7 @@ from ._ingest import ingest_run, read_run_record
 __all__ = [
     "DB_FILE",
     "catch_up",
+    "close_all",
     "ingest_run",
     "make_engine",
     "mark_crashed",
@@ -35,3 +37,11 @@ def open_local(root: str) -> Engine:
     if engine is None:
         engine = _engines[root] = make_engine(f"sqlite:///{os.path.join(root, DB_FILE)}")
     return engine
+
+
+@atexit.register
+def close_all() -> None:
+    """Close every cached store connection (at exit, and between tests)."""
+    while _engines:
+        _, engine = _engines.popitem()
+        engine.dispose()

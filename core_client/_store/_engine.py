@@ -45,7 +45,11 @@ def make_engine(url: str) -> Engine:
 
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    _ensure_schema(engine, url)
+    try:
+        _ensure_schema(engine, url)
+    except BaseException:
+        engine.dispose()
+        raise
     return engine
 
 

@@ -5,6 +5,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 
 import tracklet
 from helpers import run_python, spawn_python, wait_until
@@ -70,7 +71,7 @@ def test_worker_ingests_while_the_run_is_open_and_exits_when_idle(tracklet_env):
     def stored_rows():  # read the store directly: no Api, so no catch-up of our own
         if not db.exists():
             return 0
-        with sqlite3.connect(db) as conn:
+        with closing(sqlite3.connect(db)) as conn:
             try:
                 return conn.execute("SELECT count(*) FROM history").fetchone()[0] == 200
             except sqlite3.OperationalError:
@@ -82,7 +83,7 @@ def test_worker_ingests_while_the_run_is_open_and_exits_when_idle(tracklet_env):
     proc.communicate(timeout=30)
 
     def state():
-        with sqlite3.connect(db) as conn:
+        with closing(sqlite3.connect(db)) as conn:
             return conn.execute("SELECT state FROM runs WHERE run_id = ?", (run_id,)).fetchone()[0] == "finished"
 
     wait_until(state, timeout=30)
@@ -100,11 +101,13 @@ def test_a_locked_store_warns_at_finish_and_loses_nothing(tracklet_env):
     try:
         out = run_python(
             """
-            import time, tracklet
+            import os, time, tracklet
             run = tracklet.init(project="lock")
             for i in range(300):
                 run.log({"loss": float(i)})
-            time.sleep(1.5)  # long enough for the worker to try, and fail
+            deadline = time.time() + 30
+            while not os.path.exists(os.path.join(run.dir, "ingest-error.txt")) and time.time() < deadline:
+                time.sleep(0.05)  # until the worker has tried, and failed
             run.finish()
             """,
             env={"TRACKLET_STORE_BUSY_TIMEOUT_MS": "100", "PYTHONWARNINGS": "always"},
