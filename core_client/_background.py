@@ -36,6 +36,9 @@ class Background:
 
     def _main(self) -> None:
         run = self._run
+        # Give the GIL back at once: init() is waiting for this thread to start, and the
+        # training loop's first steps should not queue behind imports done here.
+        self._stop.wait(0.05)
         try:
             from ._system import capture_environment
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from ._errors import UsageError
@@ -15,23 +14,23 @@ from ._wal import RecordType, WalReader, decode_history, decode_key
 __all__ = ["ReplayState", "pid_alive", "prepare_run", "replay"]
 
 
-@dataclass
 class ReplayState:
     """What a run's WAL says about it, enough to continue it."""
 
-    run_id: str = ""
-    name: str | None = None
-    created_at: float = 0.0
-    next_seq: int = 1
-    end_offset: int = 0
-    next_step: int = 0
-    key_ids: dict[str, int] = field(default_factory=dict)
-    config: dict[str, Any] = field(default_factory=dict)
-    summary: dict[str, Any] = field(default_factory=dict)
-    metric_defs: list[MetricDef] = field(default_factory=list)
-    running: bool = False
-    pid: int | None = None
-    host: str | None = None
+    def __init__(self) -> None:
+        self.run_id = ""
+        self.name: str | None = None
+        self.created_at = 0.0
+        self.next_seq = 1
+        self.end_offset = 0
+        self.next_step = 0
+        self.key_ids: dict[str, int] = {}
+        self.config: dict[str, Any] = {}
+        self.summary: dict[str, Any] = {}
+        self.metric_defs: list[MetricDef] = []
+        self.running = False
+        self.pid: int | None = None
+        self.host: str | None = None
 
 
 def replay(path: str) -> ReplayState:
