@@ -7,6 +7,8 @@
 """
 
 from ._api import Api as Api
+from ._artifact import Artifact as Artifact
+from ._artifact import ArtifactEntry as ArtifactEntry
 from ._api import ApiRun as ApiRun
 from ._config import Config as Config
 from ._errors import StoreError as StoreError
@@ -30,6 +32,8 @@ summary = _PreInit("summary")
 __all__ = [
     "Api",
     "ApiRun",
+    "Artifact",
+    "ArtifactEntry",
     "Config",
     "Run",
     "StoreError",

@@ -117,6 +117,69 @@ class Api:
             raise UsageError(f"run {run_id!r} belongs to project {run.project!r}, not {parts[-2]!r}")
         return run
 
+    # -- artifacts and the registry ---------------------------------------------------------------
+    def artifact(self, name: str, type: str | None = None, default_project: str | None = None) -> Any:
+        """One artifact version: ``"project/name:alias"``, ``"project/name:v3"`` or ``"registry/model:production"``.
+
+        Without a project in ``name``, ``TRACKLET_PROJECT`` (or the settings file) supplies it.
+        """
+        from ._api_artifacts import find_artifact
+        from ._settings import resolve_settings
+
+        project = default_project or resolve_settings({}).project
+        with self._db().connect() as conn:
+            art = find_artifact(self._root, conn, name, type, project)
+            conn.rollback()
+        return art
+
+    def artifact_versions(self, name: str, type: str | None = None) -> list[Any]:
+        """Every committed version of ``"project/name"``, oldest first."""
+        from ._api_artifacts import list_versions
+        from ._settings import resolve_settings
+
+        with self._db().connect() as conn:
+            found = list_versions(self._root, conn, name, resolve_settings({}).project)
+            conn.rollback()
+        return [a for a in found if type is None or a.type == type]
+
+    def artifact_collections(self, project: str | None = None, type: str | None = None) -> list[dict[str, Any]]:
+        """Artifact names with their type, version count and size (all projects when ``project`` is None)."""
+        from ._api_artifacts import list_collections
+
+        with self._db().connect() as conn:
+            out = list_collections(conn, project, type)
+            conn.rollback()
+        return out
+
+    def registered_model(self, name: str) -> Any:
+        """A model registry entry (``"llama3-chat"`` or ``"registry/llama3-chat"``)."""
+        from ._api_artifacts import RegisteredModel, registered_models
+
+        name = name.split("/")[-1]
+        with self._db().connect() as conn:
+            rows = {r["name"]: r for r in registered_models(conn)}
+            conn.rollback()
+        if name not in rows:
+            raise UsageError(f"no registered model {name!r}; known: {sorted(rows) or 'none yet'}")
+        return RegisteredModel(self, name, rows[name])
+
+    def registered_models(self) -> list[Any]:
+        from ._api_artifacts import RegisteredModel, registered_models
+
+        with self._db().connect() as conn:
+            rows = registered_models(conn)
+            conn.rollback()
+        return [RegisteredModel(self, r["name"], r) for r in rows]
+
+    def _artifact_runs(self, version_id: int, kind: str, first: bool) -> Any:
+        from ._api_artifacts import runs_of_version
+
+        with self._db().connect() as conn:
+            ids = runs_of_version(conn, version_id, kind)
+            conn.rollback()
+        runs = [self.run(i) for i in ids]
+        return (runs[0] if runs else None) if first else runs
+
     def projects(self) -> list[dict[str, Any]]:
         """Every project in the store with its run count."""
         from sqlalchemy import func, select
@@ -191,6 +254,22 @@ class ApiRun:
     @property
     def dir(self) -> str:
         return os.path.join(self._api.dir, "runs", self.id)
+
+    def logged_artifacts(self) -> list[Any]:
+        """The artifact versions this run logged (its outputs)."""
+        return self._artifacts("output")
+
+    def used_artifacts(self) -> list[Any]:
+        """The artifact versions this run used (its inputs)."""
+        return self._artifacts("input")
+
+    def _artifacts(self, kind: str) -> list[Any]:
+        from ._api_artifacts import run_artifacts
+
+        with self._api._db().connect() as conn:
+            out = run_artifacts(self._api.dir, conn, self._row["pk"], kind)
+            conn.rollback()
+        return out
 
     def metric_definitions(self) -> list[dict[str, Any]]:
         return list(self._row["metric_defs"] or [])

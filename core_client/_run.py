@@ -150,6 +150,7 @@ class Run:
         self._background: Background | None = None
         self._console: ConsoleCapture | None = None
         self._on_finish: list[Any] = []
+        self._upload_queue: Any = None
         self.config = Config(on_change=self._record_config)
         self.summary = Summary(on_set=self._record_summary)
         _live_runs.add(self)
@@ -388,6 +389,50 @@ class Run:
                 self._key_id(mdef.step_metric)
         return mdef
 
+    # -- artifacts -------------------------------------------------------------------------------
+    @property
+    def _uploads(self) -> Any:
+        if self._upload_queue is None:
+            from ._artifact_ops import Uploads
+
+            self._upload_queue = Uploads()
+        return self._upload_queue
+
+    def log_artifact(self, artifact: Any, name: str | None = None, type: str | None = None, aliases: list[str] | None = None) -> Any:
+        """Store an Artifact's files (in the background, each once by digest) and record a new version.
+
+        A path works too: ``run.log_artifact("out/model.pt", name="model", type="model")``.
+        Returns the artifact; ``artifact.wait()`` blocks until its version is assigned.
+        """
+        if self._closed is not None:
+            raise UsageError(f"run {self._id} has finished; log artifacts before finish()")
+        from ._artifact_ops import log_artifact
+
+        return log_artifact(self, artifact, name, type, aliases)
+
+    def use_artifact(self, artifact: Any, type: str | None = None, aliases: list[str] | None = None) -> Any:
+        """Record an artifact version as this run's input and return it: ``run.use_artifact("data:latest")``."""
+        if self._closed is not None:
+            raise UsageError(f"run {self._id} has finished; use artifacts before finish()")
+        from ._artifact_ops import use_artifact
+
+        return use_artifact(self, artifact, type, aliases)
+
+    def link_artifact(self, artifact: Any, target_path: str, aliases: list[str] | None = None) -> None:
+        """Link an artifact version into the model registry: ``run.link_artifact(model, "registry/llama3-chat")``."""
+        from ._artifact import Artifact, check_aliases
+        from ._artifact_ops import link_from_run
+
+        if not isinstance(artifact, Artifact):
+            raise UsageError(f"link_artifact() takes an Artifact; got {artifact.__class__.__name__}")
+        aliases = check_aliases(aliases)
+        if artifact.state == "pending":
+            self.log_artifact(artifact)
+        if artifact.state == "committed" and artifact._run is not self:
+            artifact.link(target_path, aliases)
+            return
+        link_from_run(self, artifact, target_path, aliases)
+
     # -- records other than history --------------------------------------------------------------
     def _record_config(self, changed: dict[str, Any]) -> None:
         with self._lock:
@@ -439,6 +484,8 @@ class Run:
             if self._closed is not None:
                 return
             self._closed = "finishing"
+        if self._upload_queue is not None:
+            self._upload_queue.drain()  # artifacts logged before finish() are stored before the run ends
         if self._console is not None:
             self._console.stop()
         if self._background is not None:

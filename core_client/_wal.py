@@ -57,6 +57,9 @@ class RecordType:
     EXIT = 10  # JSON: {"t", "exit_code", "state", "error"}
     HEARTBEAT = 11  # JSON: {"t": time}, written when nothing else was for a while
     UPDATE = 12  # JSON: changed run attributes (name, tags, notes, group, job_type)
+    ARTIFACT = 13  # JSON: an artifact version the run logged (manifest, aliases), its files already stored
+    USE = 14  # JSON: an artifact version the run used as input
+    LINK = 15  # JSON: a registry link (or alias change) the run made
 
 
 class Record:

@@ -25,6 +25,7 @@ def tracklet_env(tmp_path, monkeypatch, request):
     for name in list(os.environ):
         if name.startswith("TRACKLET_"):
             monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # anything a test writes to the working folder lands in its temp folder
     store = tmp_path / "store"
     monkeypatch.setenv("TRACKLET_DIR", str(store))
     monkeypatch.setenv("TRACKLET_SILENT", "true")

@@ -12,7 +12,7 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import _doctor, _export, _runs, _sync
+    from . import _artifact, _doctor, _export, _runs, _sync
 
     p = argparse.ArgumentParser(prog="tracklet", description="Local-first experiment tracking.")
     p.add_argument("--version", action="store_true", help="print the version and exit")
@@ -21,6 +21,7 @@ def _parser() -> argparse.ArgumentParser:
     _sync.add_parser(sub)
     _export.add_parser(sub)
     _doctor.add_parser(sub)
+    _artifact.add_parser(sub)
     return p
 
 

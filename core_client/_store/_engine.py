@@ -78,7 +78,9 @@ def _ensure_schema(engine: Engine, url: str) -> None:
                     f"the store at {url} has schema version {version}, newer than this tracklet knows "
                     f"({S.SCHEMA_VERSION}). Upgrade tracklet: pip install -U tracklet"
                 )
-            return
+            if int(version) == S.SCHEMA_VERSION:
+                return
+            # older schema: every change so far only adds tables, which create_all does below
         for attempt in range(5):
             try:
                 with write_transaction(engine) as conn:
@@ -86,6 +88,10 @@ def _ensure_schema(engine: Engine, url: str) -> None:
                     exists = conn.execute(select(S.meta.c.value).where(S.meta.c.key == "schema_version")).scalar()
                     if exists is None:
                         conn.execute(S.meta.insert().values(key="schema_version", value=str(S.SCHEMA_VERSION)))
+                    elif int(exists) < S.SCHEMA_VERSION:
+                        conn.execute(
+                            S.meta.update().where(S.meta.c.key == "schema_version").values(value=str(S.SCHEMA_VERSION))
+                        )
                 return
             except OperationalError:
                 if attempt == 4:

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from sqlalchemy import Connection, Engine, func, select
 
-from .._errors import SyncError
+from .._errors import SyncError, warn_once
 from .._wal import HEADER_SIZE, HIST_HEAD, RecordType, WalReader, decode_key, decode_system
 from . import _schema as S
 from ._engine import write_transaction
@@ -51,6 +51,7 @@ class _Batch:
     last_values: dict[int, Any] = field(default_factory=dict)  # key id -> last logged value
     max_step: int | None = None
     records: int = 0
+    artifact_ops: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)  # in WAL order
 
 
 def read_run_record(wal_path: str) -> dict[str, Any] | None:
@@ -64,8 +65,9 @@ _pair_structs: dict[int, struct.Struct] = {}
 # record types with a JSON payload that ingest reads; types it does not know are skipped
 _JSON_TYPES = frozenset(
     (RecordType.RUN, RecordType.CONFIG, RecordType.SUMMARY, RecordType.METRIC, RecordType.OUTPUT,
-     RecordType.ENVIRONMENT, RecordType.EXIT, RecordType.UPDATE)
+     RecordType.ENVIRONMENT, RecordType.EXIT, RecordType.UPDATE, RecordType.ARTIFACT, RecordType.USE, RecordType.LINK)
 )
+_ARTIFACT_TYPES = frozenset((RecordType.ARTIFACT, RecordType.USE, RecordType.LINK))
 
 
 def _decode(reader: WalReader, offset: int, created: float | None) -> _Batch:
@@ -138,6 +140,8 @@ def _decode(reader: WalReader, offset: int, created: float | None) -> _Batch:
                 last_t = max(last_t, obj.get("t", 0.0))
             elif rt == RecordType.UPDATE:
                 b.updates.update(obj)
+            elif rt in _ARTIFACT_TYPES:
+                b.artifact_ops.append((rt, seq, obj))
     b.max_step, b.last_t = max_step, last_t
     return b
 
@@ -244,6 +248,12 @@ def _apply(conn: Connection, row: Any, run_id: str, b: _Batch, wal_path: str) ->
         )
     if b.logs:
         _insert_ignore(conn, S.run_logs, [{"run_pk": run_pk, "seq": q, "ts": t, "stream": st, "text": x} for q, t, st, x in b.logs])
+
+    if b.artifact_ops:
+        from ._artifact_records import apply_artifact_records
+
+        for problem in apply_artifact_records(conn, run_pk, row["project_id"], b.artifact_ops):
+            warn_once(f"artifact-ingest:{problem}", f"tracklet: while storing run {run_id}: {problem}")
 
     upd: dict[str, Any] = {"wal_offset": b.end, "wal_seq": b.seq, "updated_at": now}
     config = dict(row["config"] or {})

@@ -23,9 +23,28 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["SCHEMA_VERSION", "history", "history_values", "meta", "metadata", "projects", "run_keys", "run_logs", "runs", "system_metrics"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "artifact_aliases",
+    "artifact_collections",
+    "artifact_usage",
+    "artifact_versions",
+    "history",
+    "history_values",
+    "meta",
+    "metadata",
+    "projects",
+    "registered_models",
+    "registry_aliases",
+    "registry_audit",
+    "registry_links",
+    "run_keys",
+    "run_logs",
+    "runs",
+    "system_metrics",
+]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: artifacts, lineage and the model registry (tables added, nothing changed)
 
 metadata = MetaData()
 
@@ -133,4 +152,105 @@ run_logs = Table(
     Column("text", Text, nullable=False),
     PrimaryKeyConstraint("run_pk", "seq"),
     sqlite_with_rowid=False,
+)
+
+# -- artifacts -------------------------------------------------------------------------------------
+artifact_collections = Table(
+    "artifact_collections",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("type", String(128), nullable=False),
+    Column("description", Text),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("project_id", "name", name="uq_artifact_collections_project_name"),
+)
+
+artifact_versions = Table(
+    "artifact_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("collection_id", Integer, ForeignKey("artifact_collections.id"), nullable=False),
+    Column("version_index", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("type", String(128), nullable=False),
+    Column("description", Text),
+    Column("metadata", JSON, nullable=False, default=dict),
+    Column("manifest", JSON, nullable=False),
+    Column("size", BigInteger, nullable=False, default=0),
+    Column("file_count", Integer, nullable=False, default=0),
+    Column("run_pk", Integer),  # the run that logged it first
+    Column("created_at", Float, nullable=False),
+    Column("state", String(16), nullable=False, default="committed"),
+    UniqueConstraint("collection_id", "version_index", name="uq_artifact_versions_index"),
+    Index("ix_artifact_versions_digest", "collection_id", "digest"),
+)
+
+artifact_aliases = Table(
+    "artifact_aliases",
+    metadata,
+    Column("collection_id", Integer, nullable=False),
+    Column("alias", String(128), nullable=False),
+    Column("version_id", Integer, nullable=False),
+    PrimaryKeyConstraint("collection_id", "alias"),
+)
+
+# lineage: which runs logged (output) and used (input) which versions
+artifact_usage = Table(
+    "artifact_usage",
+    metadata,
+    Column("run_pk", Integer, nullable=False),
+    Column("version_id", Integer, nullable=False),
+    Column("kind", String(8), nullable=False),  # "input" or "output"
+    Column("at", Float, nullable=False),
+    PrimaryKeyConstraint("run_pk", "version_id", "kind"),
+    Index("ix_artifact_usage_version", "version_id", "kind"),
+)
+
+# -- the model registry ----------------------------------------------------------------------------
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(256), nullable=False, unique=True),
+    Column("description", Text),
+    Column("created_at", Float, nullable=False),
+)
+
+registry_links = Table(
+    "registry_links",
+    metadata,
+    Column("model_id", Integer, nullable=False),
+    Column("version_id", Integer, nullable=False),
+    Column("link_index", Integer, nullable=False),  # v0, v1, ... within the registered model
+    Column("linked_at", Float, nullable=False),
+    Column("linked_by", String(256)),
+    PrimaryKeyConstraint("model_id", "version_id"),
+)
+
+registry_aliases = Table(
+    "registry_aliases",
+    metadata,
+    Column("model_id", Integer, nullable=False),
+    Column("alias", String(128), nullable=False),
+    Column("version_id", Integer, nullable=False),
+    PrimaryKeyConstraint("model_id", "alias"),
+)
+
+registry_audit = Table(
+    "registry_audit",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model_id", Integer, nullable=False),
+    Column("action", String(16), nullable=False),  # link, unlink, alias, unalias
+    Column("version_id", Integer),
+    Column("link_index", Integer),  # the registry version (vN) at the time
+    Column("alias", String(128)),
+    Column("actor", String(256)),
+    Column("at", Float, nullable=False),
+    Column("run_pk", Integer),  # with seq: the WAL record it came from, so a replay adds nothing
+    Column("seq", BigInteger),
+    UniqueConstraint("run_pk", "seq", "action", "alias", name="uq_registry_audit_source"),
+    Index("ix_registry_audit_model", "model_id", "at"),
 )

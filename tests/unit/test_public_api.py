@@ -7,7 +7,7 @@ import sys
 import tracklet
 
 PUBLIC = {
-    "Api", "ApiRun", "Config", "Run", "StoreError", "Summary", "SyncError", "TrackletError",
+    "Api", "ApiRun", "Artifact", "ArtifactEntry", "Config", "Run", "StoreError", "Summary", "SyncError", "TrackletError",
     "TrackletWarning", "UsageError", "__version__", "config", "define_metric", "finish", "init",
     "log", "run", "summary",
 }

@@ -1,0 +1,341 @@
+"""What happens to an Artifact after it is built: storing its files, recording it, reading it back.
+
+The training thread only queues work: a run's ``Uploads`` thread hashes and stores the files
+(content-addressed, each once), then appends the ARTIFACT record to the run's WAL. A killed
+process therefore leaves either a whole version or none; blobs already stored are reused
+by the next attempt. Everything that reads the store imports SQLAlchemy, so it lives here,
+imported only when an artifact is waited for, downloaded or looked up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import threading
+import time
+from typing import Any, Callable
+
+from ._artifact import Artifact, ArtifactEntry, check_aliases, check_artifact_name, parse_artifact_path
+from ._errors import StoreError, UsageError, warn_once
+from ._wal import RecordType
+
+__all__ = [
+    "Uploads",
+    "artifact_from_store",
+    "blob_store",
+    "download",
+    "log_artifact",
+    "use_artifact",
+    "wait_for",
+]
+
+
+def blob_store(root: str) -> Any:
+    """The blob store of the store folder ``root``: ``TRACKLET_BLOB_URL`` if set, else ``root/blobs``.
+
+    ``TRACKLET_BLOB_OPTIONS`` holds fsspec storage options as JSON, e.g. ``{"endpoint_url": "http://minio:9000"}``.
+    """
+    from ._artifacts import open_blob_store
+
+    options = os.environ.get("TRACKLET_BLOB_OPTIONS")
+    try:
+        kwargs = json.loads(options) if options else {}
+    except ValueError:
+        raise UsageError(f"TRACKLET_BLOB_OPTIONS must be a JSON object of storage options; got {options!r}") from None
+    return open_blob_store(os.environ.get("TRACKLET_BLOB_URL") or None, root=root, **kwargs)
+
+
+class Uploads:
+    """One background thread per run that stores artifact files, in submission order."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._main, name="tracklet-uploads", daemon=True)
+                self._thread.start()
+        self._queue.put(job)
+
+    def _main(self) -> None:
+        while True:
+            job = self._queue.get()
+            try:
+                if job is None:
+                    return
+                job()
+            finally:
+                self._queue.task_done()
+
+    def drain(self) -> None:
+        """Wait for every queued job: finish() never leaves an artifact half-logged."""
+        if self._thread is not None:
+            self._queue.join()
+
+
+def _store_and_record(run: Any, art: Artifact, aliases: list[str], use: bool) -> None:
+    try:
+        files = [(e.source, e.path) for e in art._entries.values() if e.ref is None]
+        if files:
+            for stored in blob_store(run._settings.dir).put_many(files, progress=_progress_for(art, files)):
+                entry = art._entries[stored.path]
+                entry.digest, entry.size = stored.digest, stored.size
+        manifest = art.manifest()
+        art._digest = manifest.digest
+        art._created_at = time.time()
+        run._record_json(
+            RecordType.ARTIFACT,
+            {
+                "project": run.project,
+                "entity": run.entity,
+                "name": art.name,
+                "type": art.type,
+                "description": art.description,
+                "metadata": art.metadata,
+                "digest": art._digest,
+                "manifest": manifest.to_json(),
+                "aliases": aliases,
+                "use": use,
+                "t": art._created_at,
+            },
+        )
+        art._state = "logged"
+    except BaseException as e:  # reported at wait(), and once as a warning: training goes on
+        art._error = e
+        warn_once(f"artifact:{art.name}:{e!r}", f"tracklet: could not store artifact {art.name!r}: {e}")
+    finally:
+        if art._staging is not None and art._state == "logged":
+            art._staging.cleanup()
+            art._staging = None
+        art._done.set()
+
+
+def _progress_for(art: Artifact, files: list[tuple[str, str]]) -> Any:
+    from ._artifacts import TransferProgress
+
+    total = sum(os.path.getsize(src) for src, _ in files)
+    return TransferProgress(total, f"storing {art.name}")
+
+
+def log_artifact(run: Any, artifact: Any, name: str | None, type: str | None, aliases: Any, use: bool = False) -> Artifact:
+    """Queue ``artifact`` (or a path, made into one) to be stored and recorded by ``run``."""
+    if isinstance(artifact, (str, os.PathLike)):
+        path = os.fspath(artifact)
+        art = Artifact(check_artifact_name(name or os.path.basename(os.path.abspath(path)).replace(" ", "_")), type or "unspecified")
+        art.add_dir(path) if os.path.isdir(path) else art.add_file(path)
+    elif isinstance(artifact, Artifact):
+        art = artifact
+    else:
+        raise UsageError(f"log_artifact() takes an Artifact or a path; got {artifact.__class__.__name__}")
+    aliases = check_aliases(aliases)
+    if art._state != "pending":
+        raise UsageError(f"artifact {art.name!r} was already logged ({art.state}); build a new Artifact for new content")
+    if not art._entries:
+        raise UsageError(f"artifact {art.name!r} has no files; add some with add_file(), add_dir() or add_reference()")
+    art._state, art._run, art._aliases = "logging", run, aliases
+    art._project, art._entity, art._root = run.project, run.entity, run._settings.dir
+    if run.disabled:
+        art._state = "logged"
+        art._done.set()
+        return art
+    run._uploads.submit(lambda: _store_and_record(run, art, aliases, use))
+    return art
+
+
+def wait_for(art: Artifact, timeout: float | None) -> None:
+    if art._state == "committed":
+        return
+    if art._state == "pending":
+        raise UsageError(f"artifact {art.name!r} is not logged yet; call run.log_artifact() first")
+    if not art._done.wait(timeout):
+        raise TimeoutError(f"artifact {art.name!r} was not stored within {timeout} s")
+    if art._error is not None:
+        raise StoreError(f"artifact {art.name!r} could not be stored: {art._error}") from art._error
+    run = art._run
+    if run is None or run.disabled or run.offline:
+        return  # an offline run's versions are numbered when it is synced
+    from ._store import ingest_run, open_local
+
+    engine = open_local(art._root)
+    ingest_run(engine, os.path.join(run.dir, "run.tlog"), run.id)
+    _fill_from_store(art, engine)
+
+
+def _fill_from_store(art: Artifact, engine: Any) -> None:
+    from sqlalchemy import select
+
+    from ._store import _schema as S
+
+    v, c, p = S.artifact_versions.c, S.artifact_collections.c, S.projects.c
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(S.artifact_versions)
+            .join(S.artifact_collections, c.id == v.collection_id)
+            .join(S.projects, p.id == c.project_id)
+            .where(p.name == art._project, p.entity == (art._entity or ""), c.name == art.name, v.digest == art._digest, v.state == "committed")
+        ).mappings().first()
+        if row is None:
+            conn.rollback()
+            raise StoreError(f"artifact {art.name!r} was logged but is not in the store at {art._root} yet")
+        aliases = [a for (a,) in conn.execute(select(S.artifact_aliases.c.alias).where(S.artifact_aliases.c.version_id == row["id"]))]
+        conn.rollback()
+    art._version, art._id, art._aliases = row["version_index"], row["id"], sorted(aliases)
+    art._created_at = row["created_at"]
+    art._state = "committed"
+
+
+def artifact_from_store(root: str, row: Any, collection: Any, project: Any, aliases: list[str]) -> Artifact:
+    """A committed Artifact from store rows."""
+    art = Artifact(collection["name"], row["type"], row["description"], row["metadata"])
+    for path, e in (row["manifest"].get("entries") or {}).items():
+        art._entries[path] = ArtifactEntry(path, e.get("digest"), e.get("size"), ref=e.get("ref"), artifact=art)
+    art._state = "committed"
+    art._version, art._id, art._digest = row["version_index"], row["id"], row["digest"]
+    art._project, art._entity = project["name"], project["entity"] or None
+    art._aliases, art._created_at, art._root = sorted(aliases), row["created_at"], root
+    return art
+
+
+def use_artifact(run: Any, artifact: Any, type: str | None, aliases: Any) -> Artifact:
+    """Record ``artifact`` as an input of ``run`` and return it (committed, ready to download)."""
+    if isinstance(artifact, Artifact) and artifact._state == "pending":
+        return log_artifact(run, artifact, None, None, aliases, use=True)
+    if isinstance(artifact, Artifact):
+        art = artifact
+        if art._state != "committed":
+            art.wait()
+    elif isinstance(artifact, str):
+        from ._api import Api
+
+        art = Api(dir=run._settings.dir).artifact(artifact, type=type, default_project=run.project)
+    else:
+        raise UsageError(f"use_artifact() takes an Artifact or 'name:alias'; got {artifact.__class__.__name__}")
+    if type is not None and art.type != type:
+        raise UsageError(f"artifact {art.qualified_name} is of type {art.type!r}, not {type!r}")
+    if not run.disabled:
+        run._record_json(
+            RecordType.USE,
+            {"project": art.project, "entity": art._entity, "name": art.name, "digest": art.digest, "version": art.version, "t": time.time()},
+        )
+    return art
+
+
+def link_from_run(run: Any, art: Artifact, target_path: str, aliases: list[str]) -> None:
+    """Queue a registry link after ``art``'s own upload (same queue, so in order)."""
+    model = registry_model_name(target_path)
+
+    def job() -> None:
+        art._done.wait()
+        if art._error is None and art._digest is not None:
+            run._record_json(
+                RecordType.LINK,
+                {"project": art.project, "entity": art._entity, "name": art.name, "digest": art.digest,
+                 "target": model, "aliases": aliases, "actor": _actor(), "t": time.time()},
+            )
+
+    if not run.disabled:
+        run._uploads.submit(job)
+
+
+def registry_model_name(target_path: str) -> str:
+    """``registry/NAME`` (also ``entity/model-registry/NAME``) -> ``NAME``."""
+    parts = [p for p in str(target_path).split("/") if p]
+    if len(parts) >= 2 and parts[-2] in ("registry", "model-registry"):
+        return check_artifact_name(parts[-1], "registered model name")
+    raise UsageError(f"a registry target is 'registry/NAME', e.g. 'registry/llama3-chat'; got {target_path!r}")
+
+
+def _actor() -> str:
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
+
+
+# -- reading back: downloads and checks -------------------------------------------------------------
+def _default_root(art: Artifact) -> str:
+    return os.path.join(os.getcwd(), "artifacts", f"{art.name}-{art.version}")
+
+
+def download(art: Artifact, root: str | None, overwrite: bool = False) -> str:
+    from ._artifacts import TransferProgress
+
+    root = os.path.abspath(root or _default_root(art))
+    manifest = art.manifest()
+    manifest.download(root, blob_store(art._root), overwrite=overwrite, progress=TransferProgress(manifest.size, f"downloading {art.name}"))
+    return root
+
+
+def download_entries(art: Artifact, root: str | None, paths: list[str], overwrite: bool = False) -> list[str]:
+    from ._artifacts import Manifest
+
+    root = os.path.abspath(root or _default_root(art))
+    full = art.manifest()
+    Manifest(full[p] for p in paths).download(root, blob_store(art._root), overwrite=overwrite)
+    return [os.path.join(root, *p.split("/")) for p in paths]
+
+
+def verify(art: Artifact, root: str | None) -> None:
+    root = os.path.abspath(root or _default_root(art))
+    bad = art.manifest().verify(root)
+    if bad:
+        raise ValueError(f"{root} does not match {art.qualified_name}: {len(bad)} file(s) missing or different, e.g. {bad[:5]}")
+
+
+# -- lineage and registry, through the store ------------------------------------------------------------
+def _api(art: Artifact) -> Any:
+    from ._api import Api
+
+    return Api(dir=art._root)
+
+
+def logged_by(art: Artifact) -> Any:
+    return _api(art)._artifact_runs(art.id, "output", first=True)
+
+
+def used_by(art: Artifact) -> list[Any]:
+    return _api(art)._artifact_runs(art.id, "input", first=False)
+
+
+def link(art: Artifact, target_path: str, aliases: list[str]) -> None:
+    from ._store import write_transaction
+    from ._store._artifact_records import link_version
+
+    model = registry_model_name(target_path)
+    with write_transaction(_api(art)._db()) as conn:
+        link_version(conn, model, art.id, aliases, _actor())
+
+
+def unlink(art: Artifact, target_path: str) -> None:
+    from ._store import write_transaction
+    from ._store._artifact_records import unlink_version
+
+    with write_transaction(_api(art)._db()) as conn:
+        unlink_version(conn, registry_model_name(target_path), art.id, _actor())
+
+
+def delete(art: Artifact, delete_aliases: bool) -> None:
+    """Mark the version deleted, then remove the blobs no committed version still lists."""
+    from sqlalchemy import select
+
+    from ._store import _schema as S
+    from ._store import write_transaction
+    from ._store._artifact_records import delete_version
+
+    v = S.artifact_versions.c
+    with write_transaction(_api(art)._db()) as conn:
+        delete_version(conn, art.id, delete_aliases)
+        still_used = set()
+        for (manifest,) in conn.execute(select(v.manifest).where(v.state == "committed")):
+            still_used.update(e["digest"] for e in manifest.get("entries", {}).values() if not e.get("ref"))
+    art._state = "deleted"
+    store = blob_store(art._root)
+    for entry in art.files():
+        if entry.ref is None and entry.digest not in still_used:
+            store.delete(entry.digest)

@@ -1,0 +1,401 @@
+"""Content-addressed blob stores chosen by URL: a local folder by default, any fsspec URL otherwise.
+
+Each blob is stored once, under its SHA-256 (``<base>/sha256/ab/abcdef...``), so an
+unchanged file is never stored twice. Writers publish a blob only when it is complete
+(temporary name + rename locally; a single PUT or a completed multipart upload on object
+stores), so a killed process never leaves a half-written blob under its final name, and
+the next ``put`` simply stores it again. Readers verify every byte against the digest.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as statmod
+from concurrent.futures import ThreadPoolExecutor
+from typing import IO, Iterable
+
+from .._errors import UsageError
+from ._digest import copy_and_hash, default_workers, hash_file
+from ._errors import CorruptBlobError, MissingBlobError
+from ._files import clean_dead_temps, clone_file, publish, temp_name
+from ._manifest import ManifestEntry, normalize_path
+from ._progress import ProgressFn
+from ._statcache import DigestCache
+
+__all__ = ["BlobStore", "LocalBlobStore", "blob_key", "check_source", "copy_out", "copy_verified", "open_blob_store"]
+
+
+def blob_key(digest: str) -> str:
+    """The blob's path below a store's base: ``sha256/ab/abcdef...``."""
+    if len(digest) != 64:
+        raise UsageError(f"{digest!r} is not a hex SHA-256 digest (64 characters)")
+    return f"sha256/{digest[:2]}/{digest}"
+
+
+def check_source(path: str) -> os.stat_result:
+    """Stat a file about to be stored.
+
+    Raises:
+        UsageError: it does not exist, is a folder, or is not a regular file; the message says what to do.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise UsageError(
+            f"cannot store {path!r}: no such file; check the path (relative paths start at {os.getcwd()!r})"
+        ) from None
+    except PermissionError:
+        raise UsageError(f"cannot store {path!r}: permission denied; make it readable by this user") from None
+    if statmod.S_ISDIR(st.st_mode):
+        raise UsageError(f"{path!r} is a folder, not a file; add a folder with add_dir()")
+    if not statmod.S_ISREG(st.st_mode):
+        raise UsageError(f"cannot store {path!r}: not a regular file (a pipe, socket or device); copy it to a file first")
+    return st
+
+
+def copy_verified(src: str, digest: str, dest: str, progress: ProgressFn | None = None) -> None:
+    """Copy the blob file ``src`` to ``dest`` atomically, checking every byte against ``digest``.
+
+    Raises:
+        CorruptBlobError: ``src`` does not hash to ``digest``; ``dest`` is left untouched.
+    """
+    parent = os.path.dirname(os.path.abspath(dest))
+    os.makedirs(parent, exist_ok=True)
+    tmp = temp_name(dest)
+    try:
+        got, _ = copy_and_hash(src, tmp, progress)
+        if got != digest:
+            raise CorruptBlobError(
+                f"the stored blob {src} is corrupt (its content hashes to {got}, not {digest}); "
+                "delete it and log the artifact again from the original files"
+            )
+        publish(tmp, dest)
+    except BaseException:
+        _unlink(tmp)
+        raise
+
+
+def copy_out(
+    src: str, digest: str, dest: str, progress: ProgressFn | None = None, digest_cache: DigestCache | None = None
+) -> None:
+    """Copy the local blob file ``src`` to ``dest`` atomically.
+
+    A blob this machine wrote or checked and that has not changed since (same size,
+    mtime and ctime, per ``digest_cache``) is copied by the kernel, as a reflink where the
+    filesystem can; any other is hashed while it is copied (:func:`copy_verified`).
+    """
+    st = os.stat(src)
+    if digest_cache is None or digest_cache.lookup(src, st) != digest:
+        copy_verified(src, digest, dest, progress)
+        if digest_cache is not None:
+            digest_cache.record_written(src, digest)
+        return
+    os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
+    tmp = temp_name(dest)
+    try:
+        clone_file(src, tmp)
+        publish(tmp, dest)
+    except BaseException:
+        _unlink(tmp)
+        raise
+    if progress is not None:
+        progress(st.st_size)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+class _VerifyingReader:
+    """A read-only binary file that raises CorruptBlobError at end of file if the content is not ``digest``."""
+
+    def __init__(self, raw: IO[bytes], digest: str, name: str) -> None:
+        import hashlib
+
+        self._raw, self._digest, self.name = raw, digest, name
+        self._hash = hashlib.sha256()
+        self._checked = False
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._raw.read(n)
+        self._hash.update(data)
+        if (not data or n is None or n < 0) and not self._checked:
+            self._checked = True
+            if self._hash.hexdigest() != self._digest:
+                raise CorruptBlobError(f"blob {self.name} does not match its digest {self._digest}; it is corrupt")
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def __enter__(self) -> _VerifyingReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class BlobStore:
+    """What every blob store does. ``url`` names it; subclasses store the bytes.
+
+    ``digest_cache`` (optional) remembers digests of local files by identity, so
+    storing an unchanged file again reads nothing.
+    """
+
+    url: str
+    workers: int
+
+    def __init__(self, digest_cache: DigestCache | None = None) -> None:
+        self.digest_cache = digest_cache
+
+    # -- per blob: subclasses implement --------------------------------------------------------
+    def exists(self, digest: str) -> bool:
+        """Whether the blob ``digest`` is stored."""
+        raise NotImplementedError
+
+    def size(self, digest: str) -> int:
+        """The blob's size in bytes. Raises MissingBlobError when it is not stored."""
+        raise NotImplementedError
+
+    def put(self, path: str, progress: ProgressFn | None = None) -> tuple[str, int]:
+        """Store the file at ``path`` unless its content is already stored; returns ``(digest, size)``.
+
+        Raises:
+            UsageError: the file is missing, a folder, or not a regular file.
+        """
+        try:
+            return self._put(path, progress, check_source(path))
+        finally:
+            if self.digest_cache is not None:
+                self.digest_cache.flush()
+
+    def _put(self, path: str, progress: ProgressFn | None, st: os.stat_result) -> tuple[str, int]:
+        raise NotImplementedError
+
+    def get(self, digest: str, dest: str, progress: ProgressFn | None = None) -> None:
+        """Write the blob to ``dest`` (atomically, verified). Raises MissingBlobError or CorruptBlobError."""
+        raise NotImplementedError
+
+    def open(self, digest: str) -> IO[bytes]:
+        """A binary reader of the blob; reading it to the end verifies it (CorruptBlobError)."""
+        raise NotImplementedError
+
+    def delete(self, digest: str) -> None:
+        """Remove the blob if stored (for garbage collection of deleted versions)."""
+        raise NotImplementedError
+
+    def local_path(self, digest: str) -> str | None:
+        """A local file holding the blob, if the store (or its cache) has one; never write to it."""
+        return None
+
+    def finish_downloads(self) -> None:
+        """Called after a batch of :meth:`get`: saves what was learnt and lets a cache evict down to its limit."""
+        if self.digest_cache is not None:
+            self.digest_cache.flush()
+
+    # -- shared -----------------------------------------------------------------------------------
+    def _known_digest(self, path: str, st: os.stat_result) -> str | None:
+        return self.digest_cache.lookup(path, st) if self.digest_cache is not None else None
+
+    def _hash_source(self, path: str, st: os.stat_result) -> str:
+        digest = self._known_digest(path, st)
+        if digest is None:
+            started = DigestCache.clock()
+            digest = hash_file(path)
+            if self.digest_cache is not None:
+                self.digest_cache.record(path, digest, started)
+        return digest
+
+    def put_many(
+        self,
+        files: Iterable[tuple[str, str] | str],
+        progress: ProgressFn | None = None,
+        workers: int | None = None,
+    ) -> list[ManifestEntry]:
+        """Store many files in parallel; returns one manifest entry per file, in order.
+
+        Args:
+            files: ``(path, name)`` pairs (``name`` is the entry's path in the artifact),
+                or bare paths (named by their base name).
+            progress: called with bytes processed, from worker threads.
+
+        Raises:
+            UsageError: a file is missing, a folder, or not a regular file (checked before anything is stored).
+        """
+        pairs = [(f, os.path.basename(f)) if isinstance(f, (str, os.PathLike)) else f for f in files]
+        checked = [(os.fspath(p), normalize_path(n), check_source(os.fspath(p))) for p, n in pairs]
+        self._before_puts()
+
+        def one(item: tuple[str, str, os.stat_result]) -> ManifestEntry:
+            path, name, st = item
+            digest, size = self._put(path, progress, st)
+            return ManifestEntry(name, digest, size)
+
+        n = min(workers or self.workers, max(1, len(checked)))
+        try:
+            if n == 1:
+                return [one(item) for item in checked]
+            with ThreadPoolExecutor(n, thread_name_prefix="tracklet-put") as pool:
+                return list(pool.map(one, checked))
+        finally:
+            if self.digest_cache is not None:
+                self.digest_cache.flush()
+
+    def _before_puts(self) -> None:
+        """Housekeeping before a batch of puts."""
+
+    def put_bytes(self, data: bytes) -> tuple[str, int]:
+        """Store ``data``; returns ``(digest, size)``."""
+        import tempfile
+
+        fd, tmp = tempfile.mkstemp(prefix="tracklet-", suffix=".blob")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            return self.put(tmp)
+        finally:
+            _unlink(tmp)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r})"
+
+
+class LocalBlobStore(BlobStore):
+    """Blobs in a local folder: ``<directory>/sha256/ab/abcdef...``, written read-only.
+
+    Storing copies the file once while hashing it (one read, one write); a file whose
+    digest is known and already stored is not read at all. Nothing is hard-linked:
+    the user's file and the stored blob stay independent.
+    """
+
+    def __init__(self, directory: str, digest_cache: DigestCache | None = None, workers: int | None = None) -> None:
+        super().__init__(digest_cache)
+        self.directory = os.path.abspath(directory)
+        self.url = self.directory
+        self.workers = workers or default_workers()
+        self._tmp = os.path.join(self.directory, "tmp")
+
+    def path(self, digest: str) -> str:
+        """Where the blob ``digest`` is (or would be) on disk."""
+        return os.path.join(self.directory, *blob_key(digest).split("/"))
+
+    def local_path(self, digest: str) -> str | None:
+        path = self.path(digest)
+        return path if os.path.exists(path) else None
+
+    def _stored_size(self, digest: str) -> int | None:
+        try:
+            return os.stat(self.path(digest)).st_size
+        except FileNotFoundError:
+            return None
+
+    def exists(self, digest: str) -> bool:
+        return self._stored_size(digest) is not None
+
+    def size(self, digest: str) -> int:
+        size = self._stored_size(digest)
+        if size is None:
+            raise MissingBlobError(self._missing(digest))
+        return size
+
+    def _missing(self, digest: str) -> str:
+        return (f"blob {digest} is not in the blob store {self.directory}; the artifact was probably logged "
+                "to another store (set the same blob store URL) or its blobs were deleted")
+
+    def _before_puts(self) -> None:
+        os.makedirs(self._tmp, exist_ok=True)
+        clean_dead_temps(self._tmp)
+
+    def _put(self, path: str, progress: ProgressFn | None, st: os.stat_result) -> tuple[str, int]:
+        known = self._known_digest(path, st)
+        if known is not None and self._stored_size(known) == st.st_size:
+            if progress is not None:
+                progress(st.st_size)
+            return known, st.st_size
+        os.makedirs(self._tmp, exist_ok=True)
+        tmp = temp_name(os.path.join(self._tmp, "blob"))
+        started = DigestCache.clock()
+        try:
+            digest, size = copy_and_hash(path, tmp, progress)
+            if self._stored_size(digest) == size:
+                _unlink(tmp)
+            else:  # absent, or a wrong-sized leftover that the new copy replaces
+                final = self.path(digest)
+                os.makedirs(os.path.dirname(final), exist_ok=True)
+                publish(tmp, final, read_only=True)
+                if self.digest_cache is not None:
+                    self.digest_cache.record_written(final, digest)
+        except BaseException:
+            _unlink(tmp)
+            raise
+        if self.digest_cache is not None:
+            self.digest_cache.record(path, digest, started)
+        return digest, size
+
+    def get(self, digest: str, dest: str, progress: ProgressFn | None = None) -> None:
+        """Copy the blob to ``dest`` atomically.
+
+        A blob this machine wrote or checked, and that has not changed since (same size,
+        mtime and ctime), is copied by the kernel (a reflink where the filesystem can);
+        any other is hashed while it is copied.
+        """
+        src = self.path(digest)
+        if not os.path.exists(src):
+            raise MissingBlobError(self._missing(digest))
+        copy_out(src, digest, dest, progress, self.digest_cache)
+
+    def open(self, digest: str) -> IO[bytes]:
+        try:
+            raw = open(self.path(digest), "rb")
+        except FileNotFoundError:
+            raise MissingBlobError(self._missing(digest)) from None
+        return _VerifyingReader(raw, digest, self.path(digest))  # type: ignore[return-value]
+
+    def delete(self, digest: str) -> None:
+        _unlink(self.path(digest))
+
+
+def open_blob_store(
+    url: str | None = None,
+    root: str | None = None,
+    cache_bytes: int | None = None,
+    **storage_options: object,
+) -> BlobStore:
+    """The blob store at ``url``: a local folder by default, or any fsspec URL.
+
+    Args:
+        url: None for ``<root>/blobs``; a folder or ``file://`` URL for another local folder;
+            ``s3://bucket/prefix``, ``gs://...``, ``memory://...`` or any other fsspec URL.
+        root: the tracklet folder (``TRACKLET_DIR``); holds the digest cache and, for remote
+            stores, the download cache. Default: the resolved ``dir`` setting.
+        cache_bytes: cap of the download cache for remote stores; default ``TRACKLET_CACHE_SIZE`` or 10 GiB.
+        storage_options: for a remote store, ``workers`` (files at a time), ``chunk_size`` and
+            ``max_concurrency`` (S3 parts per file) tune :class:`FsspecBlobStore`; the rest go to
+            the fsspec filesystem (``endpoint_url=``, ``key=``, ``secret=``, ...).
+
+    Raises:
+        UsageError: the URL's scheme is unknown, or its fsspec backend is not installed.
+    """
+    if root is None:
+        from .._settings import resolve_settings
+
+        root = resolve_settings().dir
+    root = os.path.abspath(root)
+    digest_cache = DigestCache(os.path.join(root, "cache", "digests.sqlite"))
+    if not url:
+        return LocalBlobStore(os.path.join(root, "blobs"), digest_cache)
+    if url.startswith("file://"):
+        return LocalBlobStore(url[len("file://"):], digest_cache)
+    if "://" not in url:
+        return LocalBlobStore(os.path.expanduser(url), digest_cache)
+    from ._cache import BlobCache
+    from ._fsspec_store import FsspecBlobStore
+
+    cache = BlobCache(os.path.join(root, "cache", "blobs"), cache_bytes)
+    return FsspecBlobStore(url, cache, digest_cache, **storage_options)

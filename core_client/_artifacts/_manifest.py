@@ -1,0 +1,203 @@
+"""The manifest: what an artifact version holds, as ``path -> (digest, size)`` or a reference.
+
+A manifest is plain JSON and has a canonical digest over its entries alone (paths,
+digests, sizes and references, sorted), so identical content always gives an
+identical digest, whatever order the files were added in and whenever they were logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+
+from .._errors import UsageError
+from ._digest import ALGORITHM
+
+if TYPE_CHECKING:
+    from ._blobs import BlobStore
+    from ._download import DownloadReport
+    from ._progress import ProgressFn
+
+__all__ = ["Manifest", "ManifestEntry", "normalize_path"]
+
+_FORMAT = 1
+
+
+def normalize_path(name: str) -> str:
+    """The canonical form of an entry's path: relative, ``/``-separated, no ``.`` or ``..`` parts.
+
+    Raises:
+        UsageError: the path is empty, absolute, or climbs out of the artifact.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise UsageError(f"an artifact entry needs a non-empty relative path, got {name!r}")
+    text = name.replace("\\", "/")
+    if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
+        raise UsageError(
+            f"artifact entry path {name!r} is absolute; give a path relative to the artifact, e.g. name='data/train.csv'"
+        )
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if not parts or ".." in parts or "\0" in text:
+        raise UsageError(f"artifact entry path {name!r} must stay inside the artifact; remove '..' parts")
+    return posixpath.join(*parts)
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One file of an artifact.
+
+    Attributes:
+        path: where the file goes inside the artifact (``data/train.csv``).
+        digest: hex SHA-256 of the content; for a reference, its ETag or other checksum
+            (or the URI itself when recorded with ``checksum=False``).
+        size: bytes (None when a reference's size is unknown).
+        ref: the URI of a reference (recorded, not copied); None for stored files.
+        extra: what else is known about a reference (``etag``, ``mtime``, ``version_id``...);
+            not part of the manifest's digest.
+    """
+
+    path: str
+    digest: str
+    size: int | None
+    ref: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def is_reference(self) -> bool:
+        """Whether the content lives at ``ref`` rather than in the blob store."""
+        return self.ref is not None
+
+    @property
+    def is_sha256(self) -> bool:
+        """Whether ``digest`` is the SHA-256 of the content (so a copy can be verified)."""
+        return len(self.digest) == 64 and all(c in "0123456789abcdef" for c in self.digest)
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as a JSON object (without its path, which is the key)."""
+        out: dict[str, Any] = {"digest": self.digest, "size": self.size}
+        if self.ref is not None:
+            out["ref"] = self.ref
+        if self.extra:
+            out["extra"] = dict(self.extra)
+        return out
+
+    @classmethod
+    def from_json(cls, path: str, data: Mapping[str, Any]) -> ManifestEntry:
+        """Read an entry written by :meth:`to_json`."""
+        return cls(normalize_path(path), data["digest"], data.get("size"), data.get("ref"), dict(data.get("extra") or {}))
+
+
+class Manifest:
+    """The entries of an artifact version, keyed by path.
+
+    >>> m = Manifest(store.put_many([("/data/train.csv", "train.csv")]))
+    >>> m.digest, m.size, m["train.csv"].digest
+    """
+
+    def __init__(self, entries: Iterable[ManifestEntry] = ()) -> None:
+        self._entries: dict[str, ManifestEntry] = {}
+        for entry in entries:
+            self.add(entry)
+
+    def add(self, entry: ManifestEntry, replace: bool = True) -> None:
+        """Add ``entry``; with ``replace=False`` a second entry at the same path raises UsageError."""
+        path = normalize_path(entry.path)
+        if path != entry.path:
+            entry = ManifestEntry(path, entry.digest, entry.size, entry.ref, entry.extra)
+        if not replace and path in self._entries:
+            raise UsageError(f"the artifact already has an entry at {path!r}; remove it first or choose another name=")
+        self._entries[path] = entry
+
+    def remove(self, path: str) -> ManifestEntry:
+        """Remove and return the entry at ``path`` (or every entry under it, returning the first)."""
+        path = normalize_path(path)
+        if path in self._entries:
+            return self._entries.pop(path)
+        under = [p for p in self._entries if p.startswith(path + "/")]
+        if not under:
+            raise UsageError(f"the artifact has no entry {path!r}; its entries are listed by .files()")
+        removed = [self._entries.pop(p) for p in under]
+        return removed[0]
+
+    def get(self, path: str) -> ManifestEntry | None:
+        """The entry at ``path``, or None."""
+        return self._entries.get(normalize_path(path))
+
+    def __getitem__(self, path: str) -> ManifestEntry:
+        entry = self.get(path)
+        if entry is None:
+            raise KeyError(path)
+        return entry
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, str) and self.get(path) is not None
+
+    def __iter__(self) -> Iterator[ManifestEntry]:
+        return iter(sorted(self._entries.values(), key=lambda e: e.path))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Manifest) and self.digest == other.digest
+
+    def __repr__(self) -> str:
+        return f"Manifest({len(self)} entries, {self.size} bytes, digest={self.digest[:12]})"
+
+    @property
+    def size(self) -> int:
+        """Total bytes of the entries whose size is known."""
+        return sum(e.size or 0 for e in self._entries.values())
+
+    @property
+    def digest(self) -> str:
+        """Hex SHA-256 over the sorted ``(path, digest, size, ref)`` of every entry."""
+        rows = [[e.path, e.digest, e.size, e.ref] for e in self]
+        text = json.dumps({"algorithm": ALGORITHM, "entries": rows}, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def to_json(self) -> dict[str, Any]:
+        """The manifest as a JSON object: ``{"version", "algorithm", "entries": {path: {...}}}``."""
+        return {"version": _FORMAT, "algorithm": ALGORITHM, "entries": {e.path: e.to_json() for e in self}}
+
+    def dumps(self) -> str:
+        """The manifest as compact JSON text."""
+        return json.dumps(self.to_json(), separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Manifest:
+        """Read a manifest written by :meth:`to_json`.
+
+        Raises:
+            UsageError: the manifest is of a newer format than this tracklet reads.
+        """
+        if data.get("version", _FORMAT) > _FORMAT or data.get("algorithm", ALGORITHM) != ALGORITHM:
+            raise UsageError("this artifact manifest was written by a newer tracklet; upgrade with: pip install -U tracklet")
+        return cls(ManifestEntry.from_json(path, entry) for path, entry in data.get("entries", {}).items())
+
+    @classmethod
+    def loads(cls, text: str) -> Manifest:
+        """Read a manifest from :meth:`dumps` text."""
+        return cls.from_json(json.loads(text))
+
+    def download(
+        self,
+        root: str,
+        store: BlobStore,
+        overwrite: bool = False,
+        progress: ProgressFn | None = None,
+        workers: int | None = None,
+    ) -> DownloadReport:
+        """Materialise every entry under ``root``, verified; see :func:`tracklet._artifacts.download`."""
+        from ._download import download
+
+        return download(self, root, store, overwrite=overwrite, progress=progress, workers=workers)
+
+    def verify(self, root: str) -> list[str]:
+        """Paths under ``root`` that are missing or differ from this manifest; empty when all match."""
+        from ._download import verify
+
+        return verify(self, root)

@@ -1,0 +1,158 @@
+"""Remembers the digest of each local file by its identity, so an unchanged file is not read again.
+
+A file is known by ``(device, inode)`` and trusted unchanged while its size, mtime and
+ctime all match what they were when it was hashed. Like git's index, an entry is only
+trusted when the file had last changed clearly *before* hashing began: a write in the
+same clock tick as the hashing could otherwise leave the timestamps equal and the
+content different ("racily clean"). Such a file is simply hashed again next time.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+import weakref
+
+from .._errors import warn_once
+
+__all__ = ["DigestCache"]
+
+_FINE_MARGIN_NS = 50_000_000  # well above the kernel's timestamp tick (1-10 ms)
+_COARSE_MARGIN_NS = 2_000_000_000  # filesystems that store whole seconds (or FAT's two)
+_MAX_ROWS = 500_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    dev INTEGER NOT NULL, ino INTEGER NOT NULL, size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,
+    digest TEXT NOT NULL, hashed_ns INTEGER NOT NULL,
+    PRIMARY KEY (dev, ino)
+)
+"""
+
+
+def _trusted(st: os.stat_result, hashed_ns: int) -> bool:
+    changed = max(st.st_mtime_ns, st.st_ctime_ns)
+    margin = _COARSE_MARGIN_NS if st.st_mtime_ns % 1_000_000_000 == 0 else _FINE_MARGIN_NS
+    return changed < hashed_ns - margin
+
+
+class DigestCache:
+    """A SQLite table of ``(device, inode) -> (size, mtime, ctime, digest)``; safe across threads and processes.
+
+    Failures never break hashing: an unusable cache warns once and acts as empty.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._pending: list[tuple[int, int, int, int, int, str, int]] = []
+        self._conn: sqlite3.Connection | None = None
+        self._broken = False
+
+    @staticmethod
+    def clock() -> int:
+        """Now, in the nanoseconds :meth:`record` expects as the time hashing started."""
+        return time.time_ns()
+
+    def _connect(self) -> sqlite3.Connection | None:
+        if self._conn is None and not self._broken:
+            try:
+                os.makedirs(os.path.dirname(self.path), exist_ok=True)
+                conn = sqlite3.connect(self.path, timeout=10, check_same_thread=False, isolation_level=None)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute(_SCHEMA)
+                self._conn = conn
+                weakref.finalize(self, conn.close)  # closed with its cache, never left to the collector
+            except (sqlite3.Error, OSError) as exc:
+                self._fail(exc)
+        return self._conn
+
+    def _fail(self, exc: BaseException) -> None:
+        self._broken = True
+        self._conn = None
+        warn_once(
+            f"digest-cache:{self.path}",
+            f"tracklet could not use its digest cache at {self.path} ({exc}); files are hashed in full "
+            "every time, which is slower but correct. Delete that file to start a fresh cache.",
+        )
+
+    def lookup(self, path: str, st: os.stat_result | None = None) -> str | None:
+        """The digest of ``path`` if it is known and unchanged since it was hashed, else None."""
+        st = st or os.stat(path)
+        with self._lock:
+            conn = self._connect()
+            if conn is None:
+                return None
+            try:
+                row = conn.execute(
+                    "SELECT size, mtime_ns, ctime_ns, digest, hashed_ns FROM files WHERE dev=? AND ino=?",
+                    (st.st_dev, st.st_ino),
+                ).fetchone()
+            except sqlite3.Error as exc:
+                self._fail(exc)
+                return None
+        if row is None:
+            return None
+        size, mtime_ns, ctime_ns, digest, hashed_ns = row
+        if (size, mtime_ns, ctime_ns) != (st.st_size, st.st_mtime_ns, st.st_ctime_ns) or not _trusted(st, hashed_ns):
+            return None
+        return digest
+
+    def record(self, path: str, digest: str, started_ns: int, st: os.stat_result | None = None) -> None:
+        """Remember that ``path`` (as it is now) hashed to ``digest``; hashing began at ``started_ns``.
+
+        Kept in memory until :meth:`flush`. Not kept if the file changed while it was read.
+        """
+        try:
+            st = st or os.stat(path)
+        except OSError:
+            return
+        if not _trusted(st, started_ns):
+            return  # changed just before or during hashing: ask again next time
+        with self._lock:
+            self._pending.append((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, digest, started_ns))
+
+    def record_written(self, path: str, digest: str) -> None:
+        """Remember the digest of a file tracklet wrote itself and never writes again (a stored blob).
+
+        Trusted at once: there is no earlier writer whose last tick could race with the hashing.
+        """
+        try:
+            st = os.stat(path)
+        except OSError:
+            return
+        hashed_ns = max(st.st_mtime_ns, st.st_ctime_ns) + _COARSE_MARGIN_NS + 1
+        with self._lock:
+            self._pending.append((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, digest, hashed_ns))
+
+    def flush(self) -> None:
+        """Write the recorded digests in one transaction."""
+        with self._lock:
+            rows, self._pending = self._pending, []
+            conn = self._connect() if rows else None
+            if conn is None:
+                return
+            try:
+                with conn:
+                    conn.execute("BEGIN IMMEDIATE")
+                    conn.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                    (count,) = conn.execute("SELECT COUNT(*) FROM files").fetchone()
+                    if count > _MAX_ROWS:
+                        conn.execute(
+                            "DELETE FROM files WHERE rowid IN (SELECT rowid FROM files ORDER BY hashed_ns LIMIT ?)",
+                            (count - _MAX_ROWS // 2,),
+                        )
+            except sqlite3.Error as exc:
+                self._fail(exc)
+
+    def close(self) -> None:
+        """Flush and close the connection."""
+        self.flush()
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

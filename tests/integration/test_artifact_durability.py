@@ -1,0 +1,49 @@
+"""A process killed while logging an artifact leaves no partial version; the next attempt completes it."""
+
+import os
+import signal
+import time
+
+import tracklet
+from helpers import spawn_python
+
+LOGGER = """
+import os, sys, tracklet
+run = tracklet.init(project="ckpt", id="writer", resume="allow")
+art = tracklet.Artifact("checkpoint", type="model")
+art.add_dir(sys.argv[1] if len(sys.argv) > 1 else os.environ["SRC"])
+run.log_artifact(art, aliases=["best"])
+print("QUEUED", flush=True)
+art.wait()
+print("DONE", art.version, flush=True)
+run.finish()
+"""
+
+
+def test_kill_during_upload_then_retry(tracklet_env, tmp_path):
+    src = tmp_path / "checkpoint"
+    src.mkdir()
+    for i in range(40):
+        (src / f"shard-{i:02d}.bin").write_bytes(os.urandom(1 << 20))
+    proc = spawn_python(LOGGER, env={"SRC": str(src)})
+    assert proc.stdout.readline().strip() == "QUEUED"
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    proc.stderr.close()
+
+    api = tracklet.Api()
+    early = api.artifact_versions("ckpt/checkpoint")
+    for art in early:  # if the upload beat the kill, the version must be whole
+        art.verify(art.download(str(tmp_path / "early")))
+
+    again = spawn_python(LOGGER, env={"SRC": str(src)})
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    assert "DONE v0" in out
+    art = tracklet.Api().artifact("ckpt/checkpoint:best")
+    assert len(art.files()) == 40
+    art.verify(art.download(str(tmp_path / "final")))
+    tmp = tracklet_env / "blobs" / "tmp"
+    assert not tmp.exists() or os.listdir(tmp) == []  # the killed writer's temporaries are cleaned up

@@ -1,0 +1,417 @@
+"""The artifact storage engine on real files: digests, blob stores, downloads, the cache."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from helpers import run_python, spawn_python
+from tracklet import UsageError
+from tracklet._artifacts import (
+    BlobCache,
+    CorruptBlobError,
+    DigestCache,
+    DownloadConflictError,
+    Manifest,
+    ManifestEntry,
+    MissingBlobError,
+    TransferProgress,
+    copy_and_hash,
+    hash_file,
+    hash_files,
+    normalize_path,
+    open_blob_store,
+    parse_size,
+    resolve_reference,
+)
+from tracklet._artifacts import _progress
+
+MiB = 1 << 20
+
+
+def _write(path, data: bytes) -> str:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+    return str(path)
+
+
+def _read(path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _settle() -> None:
+    """Let files just written age past the digest cache's racy window, so it may trust them."""
+    time.sleep(0.1)
+
+
+@pytest.fixture
+def tree(tmp_path):
+    """A folder of six files: sizes around the 1 MiB read chunk, and two files with equal content."""
+    src = tmp_path / "src"
+    sizes = {"empty": 0, "one": 1, "below": MiB - 1, "exact": MiB, "above": MiB + 1, "big": 3 * MiB + 7}
+    files = {name: _write(src / "d" / f"{name}.bin", os.urandom(size)) for name, size in sizes.items()}
+    files["twin"] = _write(src / "twin.bin", _read(files["above"]))
+    return files
+
+
+def _blobs(store) -> list[str]:
+    found = []
+    for folder, _, names in os.walk(os.path.join(store.directory, "sha256")):
+        found += [os.path.join(folder, n) for n in names]
+    return found
+
+
+# -- digests -------------------------------------------------------------------------------------
+
+
+def test_digests_match_hashlib_at_every_chunk_boundary(tree, tmp_path):
+    paths = list(tree.values())
+    expected = [_sha(_read(p)) for p in paths]
+    assert [hash_file(p) for p in paths] == expected
+    assert hash_files(paths) == expected
+    assert hash_files(paths, workers=1) == expected
+    seen = []
+    assert hash_files(paths, progress=seen.append) == expected
+    assert sum(seen) == sum(os.path.getsize(p) for p in paths)
+    digest, size = copy_and_hash(tree["big"], str(tmp_path / "copy"))
+    assert (digest, size) == (expected[-2], 3 * MiB + 7)
+    assert _read(tmp_path / "copy") == _read(tree["big"])
+
+
+def test_digest_cache_skips_unchanged_files_and_catches_changed_ones(tmp_path):
+    path = _write(tmp_path / "f.bin", b"a" * 1000)
+    _settle()
+    cache = DigestCache(str(tmp_path / "digests.sqlite"))
+    assert hash_files([path], cache=cache) == [_sha(b"a" * 1000)]
+    cache.flush()
+    assert cache.lookup(path) == _sha(b"a" * 1000)
+    # same size, mtime put back: the ctime still moved, so the file is hashed again
+    st = os.stat(path)
+    _write(path, b"b" * 1000)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert cache.lookup(path) is None
+    assert hash_files([path], cache=cache) == [_sha(b"b" * 1000)]
+
+
+def test_digest_cache_distrusts_a_file_written_just_before_hashing(tmp_path):
+    path = _write(tmp_path / "f.bin", b"fresh")
+    cache = DigestCache(str(tmp_path / "digests.sqlite"))
+    started = cache.clock()
+    cache.record(path, _sha(b"fresh"), started)
+    cache.flush()
+    assert cache.lookup(path) is None  # racily clean: a rewrite in the same tick would look identical
+
+
+# -- the local blob store ----------------------------------------------------------------------
+
+
+def test_put_many_stores_each_content_once_and_names_entries(tree, tmp_path):
+    store = open_blob_store(None, root=str(tmp_path / "tl"))
+    assert store.directory == str(tmp_path / "tl" / "blobs")
+    pairs = [(p, f"data/{n}.bin") for n, p in tree.items()]
+    entries = store.put_many(pairs)
+    assert [e.path for e in entries] == [n for _, n in pairs]
+    for (path, _), entry in zip(pairs, entries):
+        data = _read(path)
+        assert (entry.digest, entry.size) == (_sha(data), len(data))
+        assert store.exists(entry.digest) and store.size(entry.digest) == len(data)
+        assert _read(store.path(entry.digest)) == data
+    assert len(_blobs(store)) == len(tree) - 1  # the twin shares its blob
+    assert store.put_many(pairs) == entries
+    assert len(_blobs(store)) == len(tree) - 1
+    assert os.listdir(os.path.join(store.directory, "tmp")) == []
+
+
+def test_a_stored_blob_is_a_read_only_copy_independent_of_the_source(tmp_path):
+    store = open_blob_store(None, root=str(tmp_path / "tl"))
+    src = _write(tmp_path / "model.bin", b"weights-v1")
+    digest, _ = store.put(src)
+    blob = store.path(digest)
+    assert os.stat(blob).st_ino != os.stat(src).st_ino
+    assert not os.stat(blob).st_mode & 0o222
+    with open(src, "r+b") as f:  # the user edits their file in place
+        f.write(b"WEIGHTS")
+    assert _read(blob) == b"weights-v1"
+    assert store.put(src)[0] == _sha(b"WEIGHTS-v1")
+
+
+def test_unchanged_files_are_not_read_again(tree, tmp_path, monkeypatch):
+    store = open_blob_store(None, root=str(tmp_path / "tl"))
+    _settle()
+    first = store.put_many(list(tree.values()))
+    from tracklet._artifacts import _blobs as blobs_module
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("an unchanged file was read again")
+
+    monkeypatch.setattr(blobs_module, "copy_and_hash", no_reading)
+    fresh = open_blob_store(None, root=str(tmp_path / "tl"))  # a new process would see the same
+    assert fresh.put_many(list(tree.values())) == first
+
+
+def test_bytes_are_stored_and_read_back_verified(tmp_path):
+    store = open_blob_store(None, root=str(tmp_path / "tl"))
+    digest, size = store.put_bytes(b'{"rows": []}')
+    assert (digest, size) == (_sha(b'{"rows": []}'), 12)
+    with store.open(digest) as f:
+        assert f.read() == b'{"rows": []}'
+    assert store.local_path(digest) == store.path(digest)
+    store.delete(digest)
+    assert not store.exists(digest) and store.local_path(digest) is None
+
+
+def test_bad_sources_raise_usage_errors_naming_the_fix(tmp_path):
+    store = open_blob_store(None, root=str(tmp_path / "tl"))
+    good = _write(tmp_path / "ok.bin", b"ok")
+    with pytest.raises(UsageError, match="no such file; check the path"):
+        store.put_many([good, str(tmp_path / "missing.bin")])
+    with pytest.raises(UsageError, match="is a folder, not a file; add a folder with add_dir"):
+        store.put(str(tmp_path))
+    with pytest.raises(UsageError, match="must stay inside the artifact"):
+        store.put_many([(good, "../escape.bin")])
+    assert _blobs(store) == []  # checked before anything is stored
+
+
+def test_paths_are_normalised_and_escapes_refused():
+    assert normalize_path("./a//b/./c.txt") == "a/b/c.txt"
+    assert normalize_path("a\\b.txt") == "a/b.txt"
+    for bad in ("", "/etc/passwd", "a/../../b", "..", "C:\\x"):
+        with pytest.raises(UsageError):
+            normalize_path(bad)
+
+
+_KILLED_WRITER = """
+import os, sys, time
+from tracklet._artifacts import open_blob_store
+store = open_blob_store(None, root=sys.argv[1] if len(sys.argv) > 1 else {root!r})
+def slow(n):
+    print("chunk", flush=True)
+    time.sleep(0.2)
+store.put({path!r}, progress=slow)
+print("done", flush=True)
+"""
+
+
+def test_a_writer_killed_mid_put_leaves_no_blob_and_the_next_put_completes(tmp_path):
+    root = str(tmp_path / "tl")
+    src = _write(tmp_path / "big.bin", os.urandom(8 * MiB))
+    digest = _sha(_read(src))
+    child = spawn_python(_KILLED_WRITER.format(root=root, path=src))
+    assert child.stdout.readline().strip() == "chunk"  # one MiB written, seven to go
+    child.kill()
+    child.communicate(timeout=10)
+    store = open_blob_store(None, root=root)
+    assert not store.exists(digest)
+    leftovers = os.listdir(os.path.join(store.directory, "tmp"))
+    assert len(leftovers) == 1 and str(child.pid) in leftovers[0]
+    assert store.put_many([src])[0].digest == digest
+    assert _read(store.path(digest)) == _read(src)
+    assert os.listdir(os.path.join(store.directory, "tmp")) == []  # the dead writer's temporary is gone
+
+
+# -- manifests -----------------------------------------------------------------------------------
+
+
+def test_manifest_digest_depends_on_content_only(tree, tmp_path):
+    store = open_blob_store(None, root=str(tmp_path / "tl"))
+    pairs = [(p, f"{n}.bin") for n, p in tree.items()]
+    a = Manifest(store.put_many(pairs))
+    b = Manifest(reversed(store.put_many(list(reversed(pairs)))))
+    assert a.digest == b.digest and a == b
+    assert Manifest.loads(a.dumps()).digest == a.digest
+    assert a.to_json()["entries"]["one.bin"] == {"digest": a["one.bin"].digest, "size": 1}
+    b.remove("one.bin")
+    assert b.digest != a.digest and len(b) == len(a) - 1
+    with pytest.raises(UsageError, match="already has an entry"):
+        a.add(ManifestEntry("big.bin", "0" * 64, 1), replace=False)
+
+
+# -- downloads -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def logged(tree, tmp_path):
+    store = open_blob_store(None, root=str(tmp_path / "tl"))
+    manifest = Manifest(store.put_many([(p, f"nested/{n}.bin") for n, p in tree.items()]))
+    return store, manifest
+
+
+def test_download_writes_verified_files_then_skips_them(logged, tree, tmp_path):
+    store, manifest = logged
+    out = tmp_path / "out"
+    seen = []
+    report = manifest.download(str(out), store, progress=seen.append)
+    assert len(report.written) == len(manifest) and report.skipped == []
+    assert sum(seen) == manifest.size
+    for name, path in tree.items():
+        assert _read(out / "nested" / f"{name}.bin") == _read(path)
+    assert manifest.verify(str(out)) == []
+    again = manifest.download(str(out), store)
+    assert again.written == [] and len(again.skipped) == len(manifest)
+    os.unlink(out / "nested" / "one.bin")
+    assert manifest.verify(str(out)) == ["nested/one.bin"]
+    assert manifest.download(str(out), store).written == ["nested/one.bin"]
+
+
+def test_download_refuses_conflicting_files_and_names_the_fix(logged, tmp_path):
+    store, manifest = logged
+    out = tmp_path / "out"
+    manifest.download(str(out), store)
+    with open(out / "nested" / "big.bin", "r+b") as f:
+        f.write(b"changed")  # same size, other content
+    _write(out / "nested" / "unrelated.txt", b"mine")
+    before = _read(out / "nested" / "big.bin")
+    with pytest.raises(DownloadConflictError, match=r"nested/big\.bin; pass overwrite=True .*--overwrite") as err:
+        manifest.download(str(out), store)
+    assert err.value.paths == ["nested/big.bin"]
+    assert _read(out / "nested" / "big.bin") == before  # nothing was written
+    report = manifest.download(str(out), store, overwrite=True)
+    assert report.written == ["nested/big.bin"]
+    assert manifest.verify(str(out)) == []
+    assert _read(out / "nested" / "unrelated.txt") == b"mine"  # files outside the manifest stay
+
+
+def test_download_refuses_a_folder_where_a_file_goes_even_with_overwrite(logged, tmp_path):
+    store, manifest = logged
+    out = tmp_path / "out"
+    os.makedirs(out / "nested" / "one.bin")
+    with pytest.raises(DownloadConflictError, match=r"nested/one\.bin \(a folder is there\).*move those"):
+        manifest.download(str(out), store, overwrite=True)
+
+
+def test_a_corrupt_blob_is_caught_and_leaves_no_file(tmp_path):
+    store = open_blob_store(None, root=str(tmp_path / "tl"))
+    digest, _ = store.put(_write(tmp_path / "f.bin", b"good content"))
+    blob = store.path(digest)
+    os.chmod(blob, 0o644)
+    _write(blob, b"bad! content")
+    with pytest.raises(CorruptBlobError, match="corrupt"):
+        store.get(digest, str(tmp_path / "out" / "f.bin"))
+    assert os.listdir(tmp_path / "out") == []
+    with pytest.raises(CorruptBlobError):
+        with store.open(digest) as f:
+            f.read()
+    with pytest.raises(MissingBlobError, match="not in the blob store"):
+        store.get("f" * 64, str(tmp_path / "out" / "g.bin"))
+
+
+def test_a_killed_downloads_temporary_is_removed_by_the_next_download(logged, tmp_path):
+    store, manifest = logged
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    out = tmp_path / "out" / "nested"
+    stale = _write(out / f".one.bin.{dead.pid}-abcd1234.tracklet-part", b"half")
+    manifest.download(str(tmp_path / "out"), store)
+    assert not os.path.exists(stale)
+    assert sorted(os.listdir(out)) == sorted(e.path.split("/")[1] for e in manifest)
+
+
+# -- the capped cache ----------------------------------------------------------------------------
+
+
+def _cache_blob(cache: BlobCache, data: bytes, age: float) -> str:
+    tmp = cache.temp_path()
+    _write(tmp, data)
+    path = cache.add(tmp, _sha(data))
+    os.utime(path, (os.stat(path).st_atime - age, os.stat(path).st_mtime - age))
+    return _sha(data)
+
+
+def test_cache_evicts_least_recently_used_first(tmp_path):
+    cache = BlobCache(str(tmp_path / "cache"), max_bytes=3000)
+    old, middle, new = (_cache_blob(cache, os.urandom(1000), age) for age in (300, 200, 100))
+    assert cache.size() == 3000 and cache.enforce() == 0
+    assert cache.lookup(old) is not None  # used now: the least recently used is now `middle`
+    _cache_blob(cache, os.urandom(1000), 0)
+    assert cache.enforce() == 1000
+    assert cache.lookup(middle) is None
+    assert all(cache.lookup(d) for d in (old, new))
+    assert cache.prune(0) == 3000 and cache.size() == 0
+
+
+def test_cache_size_comes_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("TRACKLET_CACHE_SIZE", "2MiB")
+    assert BlobCache(str(tmp_path)).max_bytes == 2 * MiB
+    monkeypatch.delenv("TRACKLET_CACHE_SIZE")
+    assert BlobCache(str(tmp_path)).max_bytes == 10 * 1024**3
+    assert parse_size("1.5 GB") == 1_500_000_000 and parse_size("0") == 0
+    with pytest.raises(UsageError, match="10GiB"):
+        parse_size("lots")
+
+
+def test_a_remote_store_downloads_through_the_capped_cache(tmp_path):
+    store = open_blob_store("memory://tracklet-test/blobs", root=str(tmp_path / "tl"), cache_bytes=3 * MiB)
+    files = [_write(tmp_path / f"f{i}.bin", os.urandom(MiB)) for i in range(5)]
+    manifest = Manifest(store.put_many(files))
+    assert all(store.exists(e.digest) for e in manifest)
+    assert store.put_many(files) == list(manifest)  # already there: nothing uploaded twice
+    report = manifest.download(str(tmp_path / "out"), store)
+    assert len(report.written) == 5 and manifest.verify(str(tmp_path / "out")) == []
+    assert store.cache.size() <= 3 * MiB
+    with store.open(manifest["f0.bin"].digest) as f:
+        assert f.read() == _read(files[0])
+    store.fs.rm(store.base, recursive=True)
+
+
+# -- references and errors -----------------------------------------------------------------------
+
+
+def test_file_references_are_recorded_not_copied_and_checked_on_download(tmp_path):
+    store = open_blob_store(None, root=str(tmp_path / "tl"))
+    data = _write(tmp_path / "ext" / "a" / "x.csv", b"1,2,3\n")
+    entries = resolve_reference("file://" + str(tmp_path / "ext"), name="ext")
+    assert [(e.path, e.digest, e.size) for e in entries] == [("ext/a/x.csv", _sha(b"1,2,3\n"), 6)]
+    assert _blobs(store) == []
+    manifest = Manifest(entries)
+    manifest.download(str(tmp_path / "out"), store)
+    assert _read(tmp_path / "out" / "ext" / "a" / "x.csv") == b"1,2,3\n"
+    _write(data, b"4,5,6\n")
+    with pytest.raises(CorruptBlobError, match="changed since the artifact was logged"):
+        manifest.download(str(tmp_path / "out2"), store)
+    unchecked = resolve_reference("file://" + data, checksum=False)
+    assert unchecked[0].digest == "file://" + data and unchecked[0].path == "x.csv"
+
+
+def test_unknown_schemes_name_the_supported_ones(tmp_path):
+    with pytest.raises(UsageError, match=r"unknown scheme ftp://; use one of file://, s3://"):
+        resolve_reference("ftp://host/file")
+    with pytest.raises(UsageError, match="unknown URL scheme nosuch://"):
+        open_blob_store("nosuch://bucket", root=str(tmp_path))
+
+
+# -- progress and imports ------------------------------------------------------------------------
+
+
+def test_progress_is_quiet_off_a_terminal_and_draws_when_forced(monkeypatch):
+    quiet = io.StringIO()
+    with TransferProgress(10 * MiB, "Uploading", stream=quiet) as bar:
+        bar(10 * MiB)
+    assert quiet.getvalue() == ""
+    monkeypatch.setattr(_progress, "_DELAY_S", 0.0)
+    loud = io.StringIO()
+    seen = []
+    with TransferProgress(10 * MiB, "Uploading", stream=loud, force=True, callback=seen.append) as bar:
+        bar(5 * MiB)
+        bar(5 * MiB)
+    assert "Uploading" in loud.getvalue() and "10.0 MB/10.0 MB" in loud.getvalue() and "left" in loud.getvalue()
+    assert seen == [5 * MiB, 5 * MiB]
+
+
+def test_import_tracklet_does_not_load_the_engine_nor_fsspec():
+    out = run_python(
+        "import sys, tracklet; print('tracklet._artifacts' in sys.modules); "
+        "import tracklet._artifacts; print(any(m.split('.')[0] in ('fsspec', 's3fs', 'boto3') for m in sys.modules))"
+    )
+    assert out.stdout.split() == ["False", "False"], out.stderr

@@ -1,0 +1,211 @@
+"""Artifacts end to end in one process: versions, aliases, lineage, the registry, downloads."""
+
+import os
+
+import pytest
+
+import tracklet
+from tracklet._artifacts import DownloadConflictError
+
+
+@pytest.fixture
+def files(tmp_path):
+    root = tmp_path / "data"
+    (root / "sub").mkdir(parents=True)
+    (root / "train.jsonl").write_text('{"x": 1}\n' * 100)
+    (root / "val.jsonl").write_text('{"x": 2}\n' * 10)
+    (root / "sub" / "weights.bin").write_bytes(os.urandom(50_000))
+    return root
+
+
+def log(run, name, path, type="dataset", aliases=None, **kw):
+    art = tracklet.Artifact(name, type=type, **kw)
+    art.add_dir(str(path)) if os.path.isdir(path) else art.add_file(str(path))
+    return run.log_artifact(art, aliases=aliases).wait()
+
+
+def test_versions_aliases_and_dedup(files):
+    run = tracklet.init(project="p")
+    v0 = log(run, "data", files, aliases=["best"], metadata={"rows": 110})
+    assert (v0.version, v0.aliases, v0.metadata) == ("v0", ["best", "latest"], {"rows": 110})
+    same = log(run, "data", files)
+    assert same.version == "v0" and same.digest == v0.digest  # identical content: no new version
+    (files / "val.jsonl").write_text("changed\n")
+    v1 = log(run, "data", files, aliases=["best"])
+    assert v1.version == "v1" and v1.digest != v0.digest
+    run.finish()
+    api = tracklet.Api()
+    assert api.artifact("p/data:latest").version == "v1"
+    assert api.artifact("p/data:best").version == "v1"  # an alias names one version: it moved
+    assert api.artifact("p/data:v0").aliases == []
+    assert [a.version for a in api.artifact_versions("p/data")] == ["v0", "v1"]
+
+
+def test_a_changed_file_is_the_only_new_blob(files, tracklet_env):
+    run = tracklet.init(project="p")
+    log(run, "data", files)
+    blobs = tracklet_env / "blobs"
+    count = lambda: sum(len(f) for _, _, f in os.walk(blobs) if "tmp" not in _)  # noqa: E731
+    before = count()
+    (files / "val.jsonl").write_text("one change\n")
+    log(run, "data", files)
+    assert count() == before + 1
+    run.finish()
+
+
+def test_building_errors_name_the_fix(files, tmp_path):
+    art = tracklet.Artifact("a", type="dataset")
+    with pytest.raises(tracklet.UsageError, match="no such file"):
+        art.add_file(str(tmp_path / "missing.txt"))
+    with pytest.raises(tracklet.UsageError, match="use add_dir"):
+        art.add_file(str(files))
+    with pytest.raises(tracklet.UsageError, match="use add_file"):
+        art.add_dir(str(files / "val.jsonl"))
+    with pytest.raises(tracklet.UsageError, match="supported scheme"):
+        art.add_reference("ftp://host/x")
+    with pytest.raises(tracklet.UsageError, match="not allowed"):
+        tracklet.Artifact("bad/name", type="dataset")
+    with pytest.raises(tracklet.UsageError, match="names a version"):
+        tracklet.init(project="p").log_artifact(art, aliases=["v3"])
+    art.add_file(str(files / "val.jsonl"))
+    with pytest.raises(tracklet.UsageError, match="overwrite=True"):
+        art.add_file(str(files / "val.jsonl"))
+    art.remove("val.jsonl")
+    with pytest.raises(tracklet.UsageError, match="no files"):
+        tracklet.run.log_artifact(art)
+
+
+def test_new_file_references_and_entries(files, tmp_path):
+    run = tracklet.init(project="p")
+    art = tracklet.Artifact("bundle", type="eval")
+    with art.new_file("results/summary.txt") as f:
+        f.write("accuracy 0.9\n")
+    ref = art.add_reference(f"file://{files / 'train.jsonl'}", name="refs/train.jsonl")
+    assert ref.ref.startswith("file://") and len(ref.digest) == 64
+    art = run.log_artifact(art).wait()
+    run.finish()
+    got = tracklet.Api().artifact("p/bundle:latest")
+    assert [e.path for e in got.files()] == ["refs/train.jsonl", "results/summary.txt"]
+    assert got.get_entry("results/summary.txt").size == len("accuracy 0.9\n")
+    root = got.download()
+    assert (tmp_path / root / "results" / "summary.txt").read_text() == "accuracy 0.9\n"
+    assert (tmp_path / root / "refs" / "train.jsonl").read_text().startswith('{"x": 1}')
+
+
+def test_download_skips_correct_files_refuses_conflicts_and_verifies(files, tmp_path):
+    run = tracklet.init(project="p")
+    log(run, "data", files)
+    run.finish()
+    art = tracklet.Api().artifact("p/data:latest")
+    out = tmp_path / "out"
+    art.download(str(out))
+    art.verify(str(out))
+    art.download(str(out))  # everything already there and correct
+    (out / "val.jsonl").write_text("tampered\n")
+    with pytest.raises(ValueError, match="val.jsonl"):
+        art.verify(str(out))
+    with pytest.raises(DownloadConflictError, match="overwrite"):
+        art.download(str(out))
+    art.download(str(out), overwrite=True)
+    art.verify(str(out))
+
+
+def test_lineage_dataset_to_run_to_model(files, capsys):
+    prep = tracklet.init(project="llm", job_type="prep")
+    data = log(prep, "training-data", files)
+    prep.finish()
+    train = tracklet.init(project="llm", job_type="train", config={"lr": 1e-4})
+    used = train.use_artifact("training-data:latest")
+    assert used.digest == data.digest
+    model = tracklet.Artifact("llama-ft", type="model", metadata={"val_loss": 0.42})
+    model.add_file(str(files / "sub" / "weights.bin"))
+    train.log_artifact(model, aliases=["best"])
+    train.finish()
+
+    api = tracklet.Api()
+    m = api.artifact("llm/llama-ft:best")
+    maker = m.logged_by()
+    assert maker.id == train.id and maker.config == {"lr": 1e-4}
+    assert [a.name for a in maker.used_artifacts()] == ["training-data"]
+    d = api.artifact("llm/training-data:v0")
+    assert [r.id for r in d.used_by()] == [train.id] and d.logged_by().id == prep.id
+    assert [a.name for r in d.used_by() for a in r.logged_artifacts()] == ["llama-ft"]
+
+    from tracklet._cli import main
+
+    assert main(["artifact", "lineage", "llm/llama-ft:v0"]) == 0
+    out = capsys.readouterr().out
+    assert "made by: run" in out and "from: llm/training-data:v0" in out
+
+
+def test_registry_links_aliases_and_audit(files):
+    run = tracklet.init(project="llm")
+    first = log(run, "chat", files / "train.jsonl", type="model")
+    run.link_artifact(first, "registry/llama3-chat", aliases=["staging"])
+    second = log(run, "chat", files / "val.jsonl", type="model")
+    run.finish()
+    api = tracklet.Api()
+    assert api.artifact("registry/llama3-chat:staging").digest == first.digest
+    api.artifact("llm/chat:v1").link("registry/llama3-chat", aliases=["staging", "production"])
+    model = api.registered_model("llama3-chat")
+    assert [v for v, _ in model.versions()] == ["v0", "v1"]
+    assert model.aliases() == {"production": "v1", "staging": "v1"}
+    assert api.artifact("registry/llama3-chat:production").digest == second.digest
+    api.artifact("llm/chat:v1").unlink("registry/llama3-chat")
+    trail = [(a["action"], a["version"] or "", a["alias"] or "") for a in model.audit()]
+    assert trail[:4] == [("link", "v0", ""), ("alias", "v0", "staging"), ("link", "v1", ""), ("alias", "v1", "staging")]
+    assert trail[-1] == ("unlink", "v1", "") and all(a["actor"] for a in model.audit())
+    with pytest.raises(tracklet.UsageError, match="no version 'production'"):
+        api.artifact("registry/llama3-chat:production")
+
+
+def test_delete_keeps_shared_files(files):
+    run = tracklet.init(project="p")
+    v0 = log(run, "data", files, aliases=["keep"])
+    (files / "val.jsonl").write_text("v1\n")
+    v1 = log(run, "data", files)
+    run.finish()
+    api = tracklet.Api()
+    with pytest.raises(tracklet.UsageError, match="delete_aliases=True"):
+        api.artifact("p/data:v0").delete()
+    api.artifact("p/data:v1").delete()
+    assert api.artifact("p/data:latest").version == "v0"
+    api.artifact("p/data:v0").download()  # the files v0 shares with v1 are still there
+    del v0, v1
+
+
+def test_offline_artifacts_get_versions_at_sync(files, tracklet_env):
+    run = tracklet.init(project="p", mode="offline")
+    art = log(run, "data", files)
+    assert art.version is None and art.state == "logged"
+    run.finish()
+    from tracklet._cli import main
+
+    assert main(["sync", str(tracklet_env)]) == 0
+    assert tracklet.Api().artifact("p/data:latest").version == "v0"
+
+
+def test_cli_put_get_ls_and_cache(files, tmp_path, capsys):
+    from tracklet._cli import main
+
+    assert main(["artifact", "put", str(files), "--name", "corpus", "--type", "dataset", "-a", "gold", "-p", "cli"]) == 0
+    assert "cli/corpus:v0" in capsys.readouterr().out
+    assert main(["artifact", "ls", "-p", "cli"]) == 0
+    assert "corpus" in capsys.readouterr().out
+    assert main(["artifact", "ls", "cli/corpus"]) == 0
+    assert "gold" in capsys.readouterr().out
+    assert main(["artifact", "get", "cli/corpus:gold", "--root", str(tmp_path / "got")]) == 0
+    assert (tmp_path / "got" / "sub" / "weights.bin").read_bytes() == (files / "sub" / "weights.bin").read_bytes()
+    assert main(["artifact", "cache", "size"]) == 0
+    assert "limit" in capsys.readouterr().out
+
+
+def test_finish_waits_for_uploads_and_log_after_finish_fails(files):
+    run = tracklet.init(project="p")
+    art = tracklet.Artifact("data", type="dataset")
+    art.add_dir(str(files))
+    run.log_artifact(art)
+    run.finish()  # no wait(): finish stores it
+    assert tracklet.Api().artifact("p/data:latest").digest == art.digest
+    with pytest.raises(tracklet.UsageError, match="before finish"):
+        run.log_artifact(tracklet.Artifact("late", type="x"))
