@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from ._artifact import Artifact, ArtifactEntry, check_aliases, check_artifact_name, parse_artifact_path
+from ._artifact import Artifact, ArtifactEntry, check_aliases, check_artifact_name
 from ._errors import StoreError, UsageError, warn_once
 from ._wal import RecordType
 

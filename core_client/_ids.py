@@ -6,7 +6,7 @@ import os
 
 from ._errors import UsageError
 
-__all__ = ["check_run_id", "hostname", "new_run_id", "run_name_for"]
+__all__ = ["check_run_id", "hostname", "new_run_id", "process_alive", "run_name_for"]
 
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 _ID_FIRST = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
@@ -35,6 +35,19 @@ def hostname() -> str:
         import socket
 
         return socket.gethostname()
+
+
+def process_alive(pid: int) -> bool | None:
+    """Whether process ``pid`` on this machine runs (None when the OS will not say)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, owned by someone else
+    except OSError:
+        return None
+    return True
 
 
 def new_run_id() -> str:

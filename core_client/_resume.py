@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from ._errors import UsageError
-from ._ids import check_run_id, hostname, new_run_id
+from ._ids import check_run_id, hostname, new_run_id, process_alive
 from ._summary import MetricDef
 from ._wal import RecordType, WalReader, decode_history, decode_key
 
@@ -91,15 +91,7 @@ def pid_alive(pid: int | None, host: str | None) -> bool | None:
     """True/False for a process on this host; None when it runs elsewhere (cannot tell)."""
     if pid is None or host != hostname():
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return None
-    return True
+    return process_alive(pid)
 
 
 def prepare_run(settings: Any, config_values: dict[str, Any]) -> Any:

@@ -228,20 +228,31 @@ class SystemSampler:
         return out
 
     def _gpu_sample(self) -> dict[str, float]:
-        nv = self._nv
         out: dict[str, float] = {}
-        for i, h in enumerate(self._gpus):
-            p = f"system/gpu.{i}."
-            readers = (
-                ("utilization_percent", lambda: nv.nvmlDeviceGetUtilizationRates(h).gpu),
-                ("memory_percent", lambda: 100.0 * nv.nvmlDeviceGetMemoryInfo(h).used / nv.nvmlDeviceGetMemoryInfo(h).total),
-                ("memory_used_gb", lambda: nv.nvmlDeviceGetMemoryInfo(h).used / _GB),
-                ("power_watts", lambda: nv.nvmlDeviceGetPowerUsage(h) / 1000.0),
-                ("temperature_c", lambda: nv.nvmlDeviceGetTemperature(h, nv.NVML_TEMPERATURE_GPU)),
-            )
-            for name, read in readers:
-                try:
-                    out[p + name] = float(read())
-                except Exception:
-                    pass  # not every GPU reports every figure (power on some laptops)
+        for i, handle in enumerate(self._gpus):
+            out.update(_gpu_figures(self._nv, handle, f"system/gpu.{i}."))
         return out
+
+
+def _gpu_figures(nv: Any, handle: Any, prefix: str) -> dict[str, float]:
+    """One GPU's figures through NVML; not every GPU reports every figure (power on some laptops)."""
+    out: dict[str, float] = {}
+    try:
+        out[prefix + "utilization_percent"] = float(nv.nvmlDeviceGetUtilizationRates(handle).gpu)
+    except Exception:
+        pass
+    try:
+        mem = nv.nvmlDeviceGetMemoryInfo(handle)
+        out[prefix + "memory_percent"] = 100.0 * mem.used / mem.total
+        out[prefix + "memory_used_gb"] = mem.used / _GB
+    except Exception:
+        pass
+    try:
+        out[prefix + "power_watts"] = nv.nvmlDeviceGetPowerUsage(handle) / 1000.0
+    except Exception:
+        pass
+    try:
+        out[prefix + "temperature_c"] = float(nv.nvmlDeviceGetTemperature(handle, nv.NVML_TEMPERATURE_GPU))
+    except Exception:
+        pass
+    return out

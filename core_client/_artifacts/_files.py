@@ -12,6 +12,8 @@ import errno
 import os
 import secrets
 
+from .._ids import process_alive
+
 __all__ = ["clean_dead_temps", "clone_file", "is_temp_name", "publish", "temp_name"]
 
 _SUFFIX = ".tracklet-part"
@@ -37,13 +39,7 @@ def _pid_of(name: str) -> int | None:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return process_alive(pid) is not False
 
 
 def clean_dead_temps(folder: str) -> int:

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, func, select
 
 from .._errors import UsageError
 from . import _schema as S
+from ._sql import insert_ignore, project_id_for, upsert
 
 __all__ = [
     "add_usage",
@@ -26,32 +27,6 @@ __all__ = [
     "set_alias",
     "unlink_version",
 ]
-
-
-def project_id_for(conn: Connection, entity: str | None, name: str) -> int:
-    entity = entity or ""
-    p = S.projects.c
-    pid = conn.execute(select(p.id).where(p.entity == entity, p.name == name)).scalar()
-    if pid is None:
-        pid = conn.execute(S.projects.insert().values(entity=entity, name=name, created_at=time.time())).inserted_primary_key[0]
-    return pid
-
-
-def _upsert(conn: Connection, table: Any, row: dict[str, Any], keys: tuple[str, ...], cols: tuple[str, ...]) -> None:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(table).values(**row)
-    conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in cols}))
-
-
-def _insert_ignore(conn: Connection, table: Any, row: dict[str, Any]) -> None:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    conn.execute(insert(table).values(**row).on_conflict_do_nothing())
 
 
 def _collection(conn: Connection, project_id: int, name: str, type_: str | None, description: str | None, create: bool) -> Any:
@@ -69,7 +44,7 @@ def _collection(conn: Connection, project_id: int, name: str, type_: str | None,
 
 def set_alias(conn: Connection, collection_id: int, alias: str, version_id: int) -> None:
     """Point ``alias`` at a version; an alias names one version per collection, so it moves."""
-    _upsert(conn, S.artifact_aliases, {"collection_id": collection_id, "alias": alias, "version_id": version_id},
+    upsert(conn, S.artifact_aliases, {"collection_id": collection_id, "alias": alias, "version_id": version_id},
             ("collection_id", "alias"), ("version_id",))
 
 
@@ -110,7 +85,7 @@ def commit_version(conn: Connection, project_id: int, record: dict[str, Any], ru
 
 
 def add_usage(conn: Connection, run_pk: int, version_id: int, kind: str, at: float | None = None) -> None:
-    _insert_ignore(conn, S.artifact_usage, {"run_pk": run_pk, "version_id": version_id, "kind": kind, "at": at or time.time()})
+    insert_ignore(conn, S.artifact_usage, {"run_pk": run_pk, "version_id": version_id, "kind": kind, "at": at or time.time()})
 
 
 def find_version(conn: Connection, project_id: int, name: str, digest: str) -> int | None:
@@ -139,7 +114,7 @@ def _audit(conn: Connection, model_id: int, action: str, version_id: int | None,
     if source is None:
         conn.execute(S.registry_audit.insert().values(**row))
     else:
-        _insert_ignore(conn, S.registry_audit, row)
+        insert_ignore(conn, S.registry_audit, row)
 
 
 def link_version(conn: Connection, model: str, version_id: int, aliases: list[str], actor: str | None,
@@ -159,7 +134,7 @@ def link_version(conn: Connection, model: str, version_id: int, aliases: list[st
     for alias in aliases:
         current = conn.execute(select(ra.version_id).where(ra.model_id == mid, ra.alias == alias)).scalar()
         if current != version_id:
-            _upsert(conn, S.registry_aliases, {"model_id": mid, "alias": alias, "version_id": version_id},
+            upsert(conn, S.registry_aliases, {"model_id": mid, "alias": alias, "version_id": version_id},
                     ("model_id", "alias"), ("version_id",))
             _audit(conn, mid, "alias", version_id, alias, actor, at, source)
     return mid

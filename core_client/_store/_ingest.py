@@ -21,6 +21,7 @@ from .._errors import SyncError, warn_once
 from .._wal import HEADER_SIZE, HIST_HEAD, RecordType, WalReader, decode_key, decode_system
 from . import _schema as S
 from ._engine import write_transaction
+from ._sql import insert_ignore, project_id_for, upsert
 
 __all__ = ["BATCH_BYTES", "ingest_run", "read_run_record"]
 
@@ -185,15 +186,6 @@ def ingest_run(
             progress(batch.end, size)
 
 
-def _project_id(conn: Connection, entity: str | None, name: str) -> int:
-    entity = entity or ""
-    p = S.projects.c
-    pid = conn.execute(select(p.id).where(p.entity == entity, p.name == name)).scalar()
-    if pid is None:
-        pid = conn.execute(S.projects.insert().values(entity=entity, name=name, created_at=time.time())).inserted_primary_key[0]
-    return pid
-
-
 def _apply(conn: Connection, row: Any, run_id: str, b: _Batch, wal_path: str) -> None:
     now = time.time()
     if row is None:
@@ -202,7 +194,7 @@ def _apply(conn: Connection, row: Any, run_id: str, b: _Batch, wal_path: str) ->
         r = b.run
         values = {
             "run_id": run_id,
-            "project_id": _project_id(conn, r.get("entity"), r["project"]),
+            "project_id": project_id_for(conn, r.get("entity"), r["project"]),
             "name": r.get("name"),
             "group_name": r.get("group"),
             "job_type": r.get("job_type"),
@@ -227,11 +219,11 @@ def _apply(conn: Connection, row: Any, run_id: str, b: _Batch, wal_path: str) ->
     created = row["created_at"]
 
     if b.keys:
-        _insert_ignore(conn, S.run_keys, [{"run_pk": run_pk, "key_id": k, "name": n} for k, n in b.keys])
+        insert_ignore(conn, S.run_keys, [{"run_pk": run_pk, "key_id": k, "name": n} for k, n in b.keys])
     if b.hist:
         _upsert_points(conn, run_pk, b.hist)
     if b.texts:
-        _upsert(
+        upsert(
             conn,
             S.history_values,
             [{"run_pk": run_pk, "key_id": k, "step": s, "ts": _ms(t, created), "value": v} for k, s, t, v in b.texts],
@@ -239,7 +231,7 @@ def _apply(conn: Connection, row: Any, run_id: str, b: _Batch, wal_path: str) ->
             ("ts", "value"),
         )
     if b.system:
-        _upsert(
+        upsert(
             conn,
             S.system_metrics,
             [{"run_pk": run_pk, "key_id": k, "ts": _ms(t, created), "value": v} for k, t, v in b.system],
@@ -247,7 +239,7 @@ def _apply(conn: Connection, row: Any, run_id: str, b: _Batch, wal_path: str) ->
             ("value",),
         )
     if b.logs:
-        _insert_ignore(conn, S.run_logs, [{"run_pk": run_pk, "seq": q, "ts": t, "stream": st, "text": x} for q, t, st, x in b.logs])
+        insert_ignore(conn, S.run_logs, [{"run_pk": run_pk, "seq": q, "ts": t, "stream": st, "text": x} for q, t, st, x in b.logs])
 
     if b.artifact_ops:
         from ._artifact_records import apply_artifact_records
@@ -310,24 +302,6 @@ def _upsert_points(conn: Connection, run_pk: int, hist: list) -> None:
         conn.exec_driver_sql(head + ", ".join([row] * n) + tail, params)
     if full < len(hist):
         conn.exec_driver_sql(head + row + tail, hist[full:])
-
-
-def _dialect_insert(conn: Connection, table: Any) -> Any:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
-
-
-def _insert_ignore(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
-    conn.execute(_dialect_insert(conn, table).on_conflict_do_nothing(), rows)
-
-
-def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: tuple[str, ...], cols: tuple[str, ...]) -> None:
-    stmt = _dialect_insert(conn, table)
-    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in cols})
-    conn.execute(stmt, rows)
 
 
 def _summarise(conn: Connection, run_pk: int, state: dict[str, Any], defs: list[dict[str, Any]], b: _Batch) -> tuple[dict, dict]:

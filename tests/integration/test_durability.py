@@ -1,6 +1,5 @@
 """Real processes killed with SIGKILL at random points: every acknowledged log() is readable."""
 
-import os
 import random
 import signal
 import time
@@ -25,7 +24,7 @@ while True:
 def test_sigkill_at_random_points_loses_no_acknowledged_log(tracklet_env):
     rng = random.Random(1234)
     acked: list[int] = []
-    for attempt in range(12):
+    for _ in range(12):
         proc = spawn_python(LOGGER)
         first = proc.stdout.readline().split()
         assert first[0] == "START", proc.stderr.read()

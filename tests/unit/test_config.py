@@ -34,7 +34,7 @@ def test_attribute_and_item_access_and_update():
     assert c.lr == 0.1 and c["batch"] == 8 and c.opt["name"] == "adam" and "epochs" in c
     assert dict(c.items()) == c.as_dict() and len(c) == 4
     with pytest.raises(AttributeError, match="no key 'missing'"):
-        c.missing
+        _ = c.missing
 
 
 @pytest.mark.parametrize(

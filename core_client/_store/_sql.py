@@ -1,0 +1,41 @@
+"""Dialect-aware INSERT helpers shared by ingest and the artifact records (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from . import _schema as S
+
+__all__ = ["insert_ignore", "project_id_for", "upsert"]
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def insert_ignore(conn: Connection, table: Any, rows: list[dict[str, Any]] | dict[str, Any]) -> None:
+    """Insert rows whose key is new; rows already there stay as they are (replays add nothing)."""
+    conn.execute(_insert(conn, table).on_conflict_do_nothing(), rows)
+
+
+def upsert(conn: Connection, table: Any, rows: list[dict[str, Any]] | dict[str, Any], keys: tuple[str, ...], cols: tuple[str, ...]) -> None:
+    """Insert rows, or set ``cols`` of the row with the same ``keys``: the last write wins."""
+    stmt = _insert(conn, table)
+    conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in cols}), rows)
+
+
+def project_id_for(conn: Connection, entity: str | None, name: str) -> int:
+    """The id of project ``entity/name``, created on first use."""
+    entity = entity or ""
+    p = S.projects.c
+    pid = conn.execute(select(p.id).where(p.entity == entity, p.name == name)).scalar()
+    if pid is None:
+        pid = conn.execute(S.projects.insert().values(entity=entity, name=name, created_at=time.time())).inserted_primary_key[0]
+    return pid
