@@ -334,6 +334,31 @@ class ApiRun:
                     conn.rollback()
                     return
                 wanted = {k: known[k] for k in keys}
+            if len(wanted) == 1 and keys is not None:
+                (name, kid), = wanted.items()
+                has_text = conn.exec_driver_sql(
+                    "SELECT 1 FROM history_values WHERE run_pk = ? AND key_id = ? LIMIT 1", (pk, kid)
+                ).first()
+                if has_text is None:
+                    # one numeric curve: one range scan on the raw DBAPI cursor, no per-row Row objects
+                    cur = conn.connection.driver_connection.cursor()
+                    try:
+                        cur.execute(
+                            "SELECT step, ts, value FROM history WHERE run_pk = ? AND key_id = ? AND step >= ? AND step <= ? ORDER BY step",
+                            (pk, kid, lo, hi),
+                        )
+                        nan = _NAN
+                        while True:
+                            chunk = cur.fetchmany(10_000)
+                            if not chunk:
+                                break
+                            for step, ts, value in chunk:
+                                r = ts / 1000.0
+                                yield {"_step": step, "_timestamp": created + r, "_runtime": r, name: nan if value is None else value}
+                    finally:
+                        cur.close()
+                    conn.rollback()
+                    return
             cursors = []
             for name, kid in wanted.items():
                 for table, fix in (("history", _nan), ("history_values", _json_value)):
@@ -343,13 +368,6 @@ class ApiRun:
                     )
                     cursors.append((name, fix, cur))
             need = len(wanted) if keys is not None else 1
-            if len(wanted) == 1 and keys is not None:
-                name = next(iter(wanted))
-                for _, fix, cur in cursors:
-                    for step, ts, value in cur:
-                        yield {"_step": step, "_timestamp": created + ts / 1000.0, "_runtime": ts / 1000.0, name: fix(value)}
-                conn.rollback()
-                return
             streams = [_tagged(name, fix, cur) for name, fix, cur in cursors]
             row: dict[str, Any] | None = None
             count = 0

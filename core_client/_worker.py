@@ -95,6 +95,7 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
                 continue
             if _ended(engine, root, run_id, wal):
                 _remove(marker)
+                _checkpoint(engine, root)
         if run_ids:
             idle_since = time.monotonic()
         elif time.monotonic() - idle_since > idle_exit:
@@ -131,6 +132,15 @@ def _ended(engine, root: str, run_id: str, wal: str) -> bool:  # noqa: ANN001
         mark_crashed(engine, root)
         return True
     return False
+
+
+def _checkpoint(engine, root: str) -> None:  # noqa: ANN001
+    from ._store import checkpoint
+
+    try:
+        checkpoint(engine)
+    except Exception as e:  # a busy reader only delays it to the next run's end
+        _log(root, f"checkpoint skipped: {e}")
 
 
 def _remove(path: str) -> None:

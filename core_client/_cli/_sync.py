@@ -74,7 +74,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
         done = base + os.path.getsize(wal)
         bar.update(done)
     bar.close()
+    from .._store import checkpoint
+
     for root in roots:
         mark_crashed(open_local(root), root)
+        checkpoint(open_local(root))
     print(f"synced {len(plan)} run(s), {records} new record(s) into {', '.join(sorted(roots))}")
     return 0

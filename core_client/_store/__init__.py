@@ -12,12 +12,13 @@ import os
 from sqlalchemy import Engine
 
 from ._catchup import catch_up, mark_crashed
-from ._engine import DB_FILE, make_engine, write_transaction
+from ._engine import DB_FILE, checkpoint, make_engine, write_transaction
 from ._ingest import ingest_run, read_run_record
 
 __all__ = [
     "DB_FILE",
     "catch_up",
+    "checkpoint",
     "close_all",
     "ingest_run",
     "make_engine",

@@ -31,6 +31,7 @@ def catch_up(engine: Engine, root: str, include_offline: bool = False) -> int:
     with engine.connect() as conn:
         known = {r.run_id: r for r in conn.execute(select(S.runs.c.run_id, S.runs.c.wal_offset, S.runs.c.mode))}
         conn.rollback()
+    served = _served_by_worker(root)
     total = 0
     for run_id in entries:
         wal = os.path.join(runs_dir, run_id, "run.tlog")
@@ -49,12 +50,41 @@ def catch_up(engine: Engine, root: str, include_offline: bool = False) -> int:
                 continue
             if first is None or (first.get("mode") == "offline" and not include_offline):
                 continue
+        if run_id in served and row is not None and _wait_for_worker(engine, run_id, size):
+            continue  # the worker is storing it: waiting costs less than decoding it twice
         try:
             total += ingest_run(engine, wal, run_id)
         except SyncError as e:
             warn_once(f"catch-up:{wal}", f"tracklet: skipped {wal}: {e}")
     mark_crashed(engine, root)
     return total
+
+
+def _served_by_worker(root: str) -> set[str]:
+    """Runs an ingest worker is storing right now (active markers, and the worker's lock held)."""
+    from .._local import ACTIVE, worker_running
+
+    try:
+        active = set(os.listdir(os.path.join(root, ACTIVE)))
+    except FileNotFoundError:
+        return set()
+    return active if active and worker_running(root) else set()
+
+
+def _wait_for_worker(engine: Engine, run_id: str, size: int, stall: float = 2.0) -> bool:
+    """Wait until the store holds ``size`` bytes of the run's log; False if the worker stops moving."""
+    last, since = -1, time.monotonic()
+    while True:
+        with engine.connect() as conn:
+            offset = conn.execute(select(S.runs.c.wal_offset).where(S.runs.c.run_id == run_id)).scalar() or 0
+            conn.rollback()
+        if offset >= size:
+            return True
+        if offset != last:
+            last, since = offset, time.monotonic()
+        elif time.monotonic() - since > stall:
+            return False
+        time.sleep(0.02)
 
 
 def mark_crashed(engine: Engine, root: str, is_alive: Callable[[Any, Any], bool | None] = pid_alive) -> int:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 from .._errors import StoreError
 from . import _schema as S
 
-__all__ = ["DB_FILE", "make_engine", "write_transaction"]
+__all__ = ["DB_FILE", "checkpoint", "make_engine", "write_transaction"]
 
 DB_FILE = "tracklet.db"
 
@@ -60,6 +60,13 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         conn.execution_options(write=True)
         with conn.begin():
             yield conn
+
+
+def checkpoint(engine: Engine) -> None:
+    """Fold SQLite's -wal file into the database and truncate it (it never shrinks by itself)."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _ensure_schema(engine: Engine, url: str) -> None:

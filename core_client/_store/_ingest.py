@@ -25,7 +25,9 @@ from ._sql import insert_ignore, project_id_for, upsert
 
 __all__ = ["BATCH_BYTES", "ingest_run", "read_run_record"]
 
-BATCH_BYTES = 32 << 20
+# WAL bytes per transaction: about 90,000 points, so the ingesting process stays near 50 MB
+# however long the run, and a reader sees a long run's history arrive in steps.
+BATCH_BYTES = 2 << 20
 _TERMINAL = ("finished", "failed")
 
 
@@ -295,13 +297,20 @@ def _upsert_points(conn: Connection, run_pk: int, hist: list) -> None:
     row = f"({mark}, {mark}, {mark}, {mark}, {int(run_pk)})"
     tail = " ON CONFLICT (run_pk, key_id, step) DO UPDATE SET ts = excluded.ts, value = excluded.value"
     head = "INSERT INTO history (key_id, step, ts, value, run_pk) VALUES "
-    n = _ROWS_PER_STATEMENT if conn.dialect.name == "sqlite" else 1
+    if conn.dialect.name != "sqlite":
+        conn.exec_driver_sql(head + row + tail, hist)
+        return
+    n = _ROWS_PER_STATEMENT
     full = len(hist) // n * n
-    if n > 1 and full:
-        params = [tuple(chain.from_iterable(hist[i : i + n])) for i in range(0, full, n)]
-        conn.exec_driver_sql(head + ", ".join([row] * n) + tail, params)
-    if full < len(hist):
-        conn.exec_driver_sql(head + row + tail, hist[full:])
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        if full:  # a generator: the parameters of one statement exist at a time
+            params = (tuple(chain.from_iterable(hist[i : i + n])) for i in range(0, full, n))
+            cur.executemany(head + ", ".join([row] * n) + tail, params)
+        if full < len(hist):
+            cur.executemany(head + row + tail, hist[full:])
+    finally:
+        cur.close()
 
 
 def _summarise(conn: Connection, run_pk: int, state: dict[str, Any], defs: list[dict[str, Any]], b: _Batch) -> tuple[dict, dict]:
