@@ -6,6 +6,10 @@ vs MLflow (local SQLite store) vs Trackio (local store).
     benchmarks/.venv-compare/bin/python benchmarks/core_compare.py          # full run
     benchmarks/.venv-compare/bin/python benchmarks/core_compare.py --quick  # 1-2 repeats
 
+On the 2-core development machine (with other work running) the full run took
+23 min and --quick 12.5 min; most of it is wandb (its offline reader prints every
+record as JSON) and MLflow (milliseconds per log call), each held to a time budget.
+
 Every measurement runs in a fresh child process (benchmarks/_workloads/child.py,
 or `python -c` for import and whole-process timings) with its own store in a
 temp dir, tools interleaved round-robin (the starting tool rotates every
@@ -18,9 +22,11 @@ hub offline, telemetry is off for every tool, and HOME points into the temp dir
 so no tool can find a stored credential. Where `unshare -n` works (root on
 Linux), every child also runs in an empty network namespace (see --network).
 
-Writes RESULTS.md (ratios first, then absolute numbers, tracklet's targets,
-limits and failures, machine, versions, method) and the raw measurements next
-to it as RESULTS.json.
+Writes the "# Core logging path" section of benchmarks/RESULTS.md (ratios
+first, then absolute numbers, tracklet's targets, limits and failures, machine,
+versions, method), leaving the other benchmarks' sections as they are, and the
+raw measurements to benchmarks/RESULTS-core.json (--render-only rewrites the
+section from such a file without measuring anything).
 """
 
 from __future__ import annotations
@@ -46,6 +52,9 @@ sys.path.insert(0, HERE)
 from _workloads import TOOLS, load  # noqa: E402
 
 CHILD = os.path.join(HERE, "_workloads", "child.py")
+# RESULTS.md is shared with the other benchmarks in this folder: each owns one top-level
+# section and replaces only that one
+SECTION = "# Core logging path"
 DEFAULT_PY = os.path.join(HERE, ".venv-compare", "bin", "python")
 BULK_POINTS_PER_STEP = 3
 
@@ -72,7 +81,11 @@ def parse_args(argv=None):
     )
     p.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of %(default)s")
     p.add_argument("--quick", action="store_true", help="2 repeats of the light scenarios, 1 of the heavy ones")
-    p.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"), help="Markdown report (default benchmarks/RESULTS.md); raw JSON goes next to it")
+    p.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"),
+                   help=f"Markdown file whose '{SECTION}' section is written, the rest left as it is "
+                        "(default benchmarks/RESULTS.md); the raw measurements go to <out stem>-core.json")
+    p.add_argument("--render-only", metavar="RAW_JSON",
+                   help="measure nothing: rewrite the report from raw measurements saved by an earlier run")
     p.add_argument("--repeats", type=int, help="repetitions of init/log (default 5, --quick 2)")
     p.add_argument("--heavy-repeats", type=int, help="repetitions of the 200k-step write/read (default 3, --quick 1)")
     p.add_argument("--mem-repeats", type=int, help="repetitions of the 1M-step memory run (default 1)")
@@ -80,9 +93,9 @@ def parse_args(argv=None):
     p.add_argument("--log-calls", type=int, default=20_000, help="log() calls timed one by one (default %(default)s)")
     p.add_argument("--bulk-steps", type=int, default=200_000, help="steps x 3 metrics for write/finish/readable/read (default %(default)s)")
     p.add_argument("--mem-steps", type=int, default=1_000_000, help="steps x 3 metrics for the memory run (default %(default)s)")
-    p.add_argument("--log-deadline", type=float, default=15.0, help="seconds a tool may spend in the log() loop before it is cut short (default %(default)s)")
-    p.add_argument("--bulk-deadline", type=float, default=45.0, help="same for the 200k-step loop (default %(default)s)")
-    p.add_argument("--mem-deadline", type=float, default=240.0, help="same for the 1M-step loop (default %(default)s)")
+    p.add_argument("--log-deadline", type=float, default=10.0, help="seconds a tool may spend in the log() loop before it is cut short (default %(default)s)")
+    p.add_argument("--bulk-deadline", type=float, default=120.0, help="same for the 200k-step loop (default %(default)s)")
+    p.add_argument("--mem-deadline", type=float, default=180.0, help="same for the 1M-step loop (default %(default)s)")
     p.add_argument("--read-timeout", type=float, default=120.0, help="how long to poll for the 200k-step run to become readable (default %(default)s)")
     p.add_argument("--max-steps-for", action="append", metavar="TOOL=N", help="cap the 200k/1M-step runs of TOOL at N steps (repeatable)")
     p.add_argument("--timeout-for", action="append", metavar="TOOL=S", help="loop deadline in seconds for TOOL in every scenario (repeatable)")
@@ -111,7 +124,7 @@ def parse_args(argv=None):
     a.max_steps_for = _kv_list(a.max_steps_for, int, "--max-steps-for")
     a.timeout_for = _kv_list(a.timeout_for, float, "--timeout-for")
     a.python = a.python or (DEFAULT_PY if os.path.exists(DEFAULT_PY) else None)
-    if not a.python:
+    if not a.python and not a.render_only:
         p.error(f"{os.path.relpath(DEFAULT_PY)} missing: run `bash benchmarks/setup_compare.sh` first, or pass --python")
     return a
 
@@ -186,6 +199,10 @@ class Runner:
                 timed_out = True
                 _killpg(proc.pid)
                 rc = proc.wait()
+            except BaseException:  # interrupted: take the child down with us
+                _killpg(proc.pid)
+                proc.wait()
+                raise
             wall = time.perf_counter() - t0
         _killpg(proc.pid)  # helpers a tool left behind in the child's session
         with open(log_path, "rb") as f:
@@ -265,6 +282,8 @@ class Bench:
         rec = dict(rec, tool=tool, scenario=scenario, variant=variant, rep=rep)
         self.records.append(rec)
         status = "ok" if rec.get("ok") else f"FAILED: {rec.get('error', '')[:160]}"
+        if rec.get("skipped"):
+            status = rec.get("error", "skipped")[:160]
         if rec.get("ok") and rec.get("limited"):
             status = "ok (cut short by its deadline)"
         print(f"  [{scenario}/{variant} rep {rep + 1}] {tool:9s} {rec.get('wall_s', 0):8.2f} s  {status}", flush=True)
@@ -283,6 +302,14 @@ class Bench:
             self.settle(tool, d)
         if not self.a.keep_tmp:
             shutil.rmtree(d, ignore_errors=True)
+
+    @staticmethod
+    def _mark_cap(rec, nominal):
+        """A run capped by --max-steps-for counts as cut short against the nominal size."""
+        if rec.get("ok") and rec.get("steps_requested", nominal) < nominal:
+            rec["capped_at"] = rec["steps_requested"]
+            rec["steps_requested"] = nominal
+            rec["limited"] = True
 
     def deadline(self, tool, default):
         return self.a.timeout_for.get(tool, default)
@@ -305,11 +332,15 @@ class Bench:
                 self.discard(None, d)
 
     # scenario 2
-    def run_init(self, rep):
+    def bare(self, rep):
         d = self.r.new_dir("bare", "proc")
         rec = self.r.python_c(None, "pass", d)
         self.records.append(dict(rec, tool="bare", scenario="proc", variant="bare", rep=rep))
+        self.discard(None, d)
+
+    def run_init(self, rep):
         for tool in self.order(rep):
+            self.bare(rep)  # the baseline is sampled as often as, and next to, the tools
             ad = load(tool)
             d = self.r.new_dir(tool, "proc")
             code = ad.empty_run_code(d)
@@ -334,10 +365,21 @@ class Bench:
     # scenarios 4, 7
     def run_bulk(self, rep):
         for tool in self.order(rep):
+            lim = self.bulk_limited.get(tool)
+            if lim is not None and tool not in self.a.max_steps_for:
+                # one run that ran out of its budget says what there is to say; the
+                # repetitions would only spend the same budget again
+                self.add(tool, "bulk", "bulk", rep, {"ok": False, "skipped": True, "error": (
+                    f"measured once: its first run was cut short by the {lim['deadline_s']:.0f} s budget "
+                    f"({lim['steps']:,} of {lim['steps_requested']:,} steps)")})
+                continue
             d = self.r.new_dir(tool, "bulk")
+            deadline = self.deadline(tool, self.a.bulk_deadline)
             rec = self.r.child(
                 tool, "bulk", d, n=self.steps(tool, self.a.bulk_steps),
-                deadline=self.deadline(tool, self.a.bulk_deadline), read_timeout=self.a.read_timeout)
+                deadline=deadline, read_timeout=self.a.read_timeout)
+            rec["deadline_s"] = deadline
+            self._mark_cap(rec, self.a.bulk_steps)
             rec["settle_after_exit_s"] = self.settle(tool, d)
             if rec.get("ok"):
                 try:
@@ -355,7 +397,11 @@ class Bench:
     def run_read(self, rep):
         for tool in self.order(rep):
             if (tool, rep) not in self.bulk_dirs:
-                self.add(tool, "read", "read", rep, {"ok": False, "error": "no store to read: the 200k-step write failed"})
+                prev = [r for r in self.records if r["tool"] == tool and r["scenario"] == "bulk" and r["rep"] == rep]
+                if prev and prev[0].get("skipped"):
+                    self.add(tool, "read", "read", rep, dict(prev[0]))
+                else:
+                    self.add(tool, "read", "read", rep, {"ok": False, "error": "no store to read: the write scenario failed"})
                 continue
             d, rid = self.bulk_dirs.pop((tool, rep))
             self.add(tool, "read", "read", rep, self.r.child(tool, "read", d, run_id=rid, key="loss"))
@@ -365,20 +411,24 @@ class Bench:
     def run_mem(self, rep):
         for tool in self.order(rep):
             n = self.steps(tool, self.a.mem_steps)
+            deadline = self.deadline(tool, self.a.mem_deadline)
             lim = self.bulk_limited.get(tool)
             if lim is not None and tool not in self.a.max_steps_for:
                 rate = lim["loop_s"] / max(lim["steps"], 1)
-                est = rate * n
-                msg = (f"skipped: its {lim['steps_requested']:,}-step run was cut short by the deadline "
-                       f"({lim['steps']:,} steps in {lim['loop_s']:.0f} s), so {n:,} steps would take "
-                       f"about {est / 60:.0f} min of logging alone")
-                self.add(tool, "mem", "steps", rep, {"ok": False, "skipped": True, "error": msg})
-                continue
+                if deadline / rate < lim["steps_requested"]:
+                    # it would not even reach the 200k steps of the write scenario: nothing to learn
+                    msg = (f"skipped: its {lim['steps_requested']:,}-step run was cut short by the deadline "
+                           f"({lim['steps']:,} steps in {lim['loop_s']:.0f} s), so {n:,} steps would take "
+                           f"about {rate * n / 60:.0f} min of logging alone")
+                    self.add(tool, "mem", "steps", rep, {"ok": False, "skipped": True, "error": msg})
+                    continue
             d = self.r.new_dir(tool, "mem0")
             self.add(tool, "mem", "empty", rep, self.r.child(tool, "mem", d, n=0))
             self.discard(tool, d)
             d = self.r.new_dir(tool, "mem")
-            rec = self.r.child(tool, "mem", d, n=n, deadline=self.deadline(tool, self.a.mem_deadline))
+            rec = self.r.child(tool, "mem", d, n=n, deadline=deadline)
+            rec["deadline_s"] = deadline
+            self._mark_cap(rec, self.a.mem_steps)
             self.settle(tool, d)
             if rec.get("ok"):
                 rec["disk"] = load(tool).disk(d)
@@ -442,28 +492,46 @@ def _med(vals):
 
 
 METRICS = [
-    # key, label, unit, target (tracklet), lower-is-better, normalised (comparable when cut short)
+    # key, label ({B}/{P}/{M}/{L}: sizes from the command line), unit, target for tracklet, normalised
     ("import_ms", "`import` (best, above bare python)", "ms", 50, True),
     ("init_ms", "init() call, 10-key config, existing store", "ms", 20, True),
     ("init_fresh_ms", "init() call, first run in a new store", "ms", None, True),
     ("proc_ms", "empty run, process start to exit, above bare python", "ms", 100, True),
-    ("proc_fresh_ms", "same, first run in a new store", "ms", None, True),
-    ("log_median_us", "log() of 10 floats, median per call", "µs", 10, True),
+    ("proc_fresh_ms", "empty run, process, first run in a new store", "ms", None, True),
+    ("log_median_us", "log() of 10 floats, median per call ({L} calls)", "µs", 10, True),
     ("log_p99_us", "log() of 10 floats, p99 per call", "µs", 50, True),
-    ("bulk_us_step", "200k steps x 3 floats: loop time per step", "µs", None, True),
-    ("bulk_loop_s", "200k steps x 3 floats: logging loop", "s", None, False),
-    ("bulk_finish_s", "200k steps: finish()", "s", None, False),
-    ("readable_s", "600k points readable after finish() returns", "s", 2, False),
-    ("read_s", "read 200k-point history of one metric (fresh process)", "s", 0.5, False),
-    ("rss_mb", "peak RSS, 1M steps x 3 minus empty run (python process)", "MB", 50, False),
-    ("helper_rss_mb", "same for helper processes (wandb-core; tracklet's ingest worker)", "MB", None, False),
-    ("all_rss_mb", "same, python process + helper processes", "MB", None, False),
-    ("mem_finish_s", "1M steps: finish()", "s", None, False),
-    ("mem_loop_s", "1M steps x 3 floats: logging loop", "s", None, False),
-    ("bytes_point", "store bytes per scalar point (after the 200k-step run)", "B", 40, True),
-    ("wal_bytes_point", "write-ahead-log bytes per point (tracklet runs/)", "B", None, True),
-    ("total_bytes_point", "whole run directory bytes per point", "B", None, True),
+    ("bulk_us_step", "{B} steps x 3 floats: loop time per step", "µs", None, True),
+    ("bulk_loop_s", "{B} steps x 3 floats: logging loop", "s", None, False),
+    ("bulk_finish_s", "{B} steps: finish()", "s", None, False),
+    ("readable_s", "{P} points readable, counted from finish() returning", "s", 2, False),
+    ("read_s", "read the {B}-point history of one metric (fresh process)", "s", 0.5, False),
+    ("rss_mb", "peak RSS of the python process, {M} steps x 3 minus empty run", "MB", 50, False),
+    ("helper_rss_mb", "peak RSS of helper processes, {M} steps minus empty run", "MB", None, False),
+    ("all_rss_mb", "peak RSS, python + helper processes, {M} steps minus empty run", "MB", None, False),
+    ("mem_finish_s", "{M} steps: finish()", "s", None, False),
+    ("mem_loop_s", "{M} steps x 3 floats: logging loop", "s", None, False),
+    ("bytes_point", "store bytes per scalar point (after the {B}-step run)", "B", 40, True),
+    ("db_bytes_point", "of which the SQLite database file alone", "B", None, True),
+    ("sqlite_wal_bytes_point", "of which its SQLite -wal file", "B", None, True),
+    ("wal_bytes_point", "write-ahead-log bytes per point (tracklet's runs/)", "B", None, True),
+    ("total_bytes_point", "whole run directory, bytes per point", "B", None, True),
 ]
+
+
+def _human(n):
+    for div, suf in ((1_000_000, "M"), (1_000, "k")):
+        if n >= div and n % (div // 10) == 0:
+            v = n / div
+            return f"{v:g}{suf}"
+    return f"{n:,}"
+
+
+def labels(a):
+    sizes = {"B": _human(a.bulk_steps), "P": _human(a.bulk_steps * BULK_POINTS_PER_STEP),
+             "M": _human(a.mem_steps), "L": f"{a.log_calls:,}"}
+    return {m[0]: m[1].format(**sizes) for m in METRICS}
+
+
 METRIC = {m[0]: m for m in METRICS}
 # below these, a reference value is within measurement noise and no ratio is shown
 RATIO_FLOOR = {"rss_mb": 2.0, "all_rss_mb": 2.0, "helper_rss_mb": 2.0, "import_ms": 2.0, "proc_ms": 5.0}
@@ -472,7 +540,8 @@ RATIO_FLOOR = {"rss_mb": 2.0, "all_rss_mb": 2.0, "helper_rss_mb": 2.0, "import_m
 def summarise(records, tools):
     cells = {}
     bare_imp = [r["wall_s"] for r in records if r["tool"] == "bare" and r["scenario"] == "import" and r.get("ok")]
-    bare_proc = [r["wall_s"] for r in records if r["tool"] == "bare" and r["scenario"] == "proc" and r.get("ok")]
+    # every `python -c pass` sample (import phase and next to each empty-run measurement)
+    bare_proc = [r["wall_s"] for r in records if r["tool"] == "bare" and r.get("ok")]
     bare_imp_best = min(bare_imp) if bare_imp else None
     bare_proc_med = statistics.median(bare_proc) if bare_proc else None
 
@@ -508,21 +577,31 @@ def summarise(records, tools):
                     cell.limited = True
                     cell.note = f"{min(r['calls'] for r in logs):,} calls (time budget)"
             c[key] = cell or failcell(_failed(records, t, "log"))
-        bulk = _ok(records, t, "bulk")
-        limited = any(r.get("limited") for r in bulk)
+        bulk_all = _ok(records, t, "bulk")
+        bulk_full = [r for r in bulk_all if not r.get("limited")]
+        # sizes differ between a complete run and one cut short: the complete runs are the
+        # ones reported, unless there is none (then the cut-short figures, marked as such)
+        bulk = bulk_full or bulk_all
+        limited = bool(bulk_all) and not bulk_full
         lim_note = (f"{min(r['steps'] for r in bulk):,} of {bulk[0]['steps_requested']:,} steps (time budget)"
                     if limited else None)
+        left_out = len(bulk_all) - len(bulk_full) if bulk_full else 0
+        left_note = f"{left_out} of {len(bulk_all)} runs were cut short by the time budget and are left out" if left_out else None
         for key, field, norm in (("bulk_us_step", "loop_us_per_step", True), ("bulk_loop_s", "loop_s", False),
                                  ("bulk_finish_s", "finish_s", False)):
-            cell = _med([r[field] for r in bulk])
+            cell = _med([r[field] for r in (bulk_all if norm else bulk)])
             if cell and limited and not norm:
                 cell.limited, cell.note = True, lim_note
+            elif cell and left_note and not norm:
+                cell.note = left_note
             c[key] = cell or failcell(_failed(records, t, "bulk"))
         readable = [r for r in bulk if r.get("readable_s") is not None]
         if readable:
             cell = _med([r["readable_s"] for r in readable])
             if limited:
                 cell.limited, cell.note = True, lim_note
+            elif left_note:
+                cell.note = left_note
             if len(readable) < len(bulk):
                 cell.note = (cell.note + "; " if cell.note else "") + f"{len(bulk) - len(readable)} run(s) never complete"
             c["readable_s"] = cell
@@ -530,19 +609,27 @@ def summarise(records, tools):
             c["readable_s"] = Cell(failed=bulk[0].get("readable_error", "never readable"))
         else:
             c["readable_s"] = failcell(_failed(records, t, "bulk"))
-        reads = _ok(records, t, "read")
+        reads_all = _ok(records, t, "read")
+        nominal = bulk_all[0]["steps_requested"] if bulk_all else 0
+        reads_full = [r for r in reads_all if r["points"] >= nominal]
+        reads = reads_full or reads_all
         cell = _med([r["read_s"] for r in reads])
         if cell:
             pts = min(r["points"] for r in reads)
-            if limited or pts < (bulk[0]["steps_requested"] if bulk else 0):
+            if pts < nominal:
                 cell.limited, cell.note = True, f"{pts:,} points"
+            elif len(reads) < len(reads_all):
+                cell.note = f"{len(reads_all) - len(reads)} of {len(reads_all)} reads were of a run cut short and are left out"
         c["read_s"] = cell or failcell(_failed(records, t, "read"))
-        disks = [r for r in bulk if "disk" in r]  # measured after background ingest settled
+        disks = [r for r in bulk_all if "disk" in r]  # measured after background ingest settled
         pts = [r["steps"] * BULK_POINTS_PER_STEP for r in disks]
-        for key, field in (("bytes_point", "store"), ("wal_bytes_point", "wal"), ("total_bytes_point", "total")):
+        for key, field in (("bytes_point", "store"), ("db_bytes_point", "store_db_file"),
+                           ("sqlite_wal_bytes_point", "store_sqlite_wal"), ("wal_bytes_point", "wal"),
+                           ("total_bytes_point", "total")):
             vals = [r["disk"][field] / p for r, p in zip(disks, pts) if field in r["disk"] and p]
             cell = _med(vals)
-            c[key] = cell or (Cell() if key == "wal_bytes_point" and disks else failcell(_failed(records, t, "bulk")))
+            optional = key in ("wal_bytes_point", "db_bytes_point", "sqlite_wal_bytes_point")
+            c[key] = cell or (Cell() if optional and disks else failcell(_failed(records, t, "bulk")))
         empty = _ok(records, t, "mem", "empty")
         full = _ok(records, t, "mem", "steps")
         if empty and full:
@@ -564,7 +651,8 @@ def summarise(records, tools):
             for k in ("rss_mb", "helper_rss_mb", "all_rss_mb", "mem_finish_s", "mem_loop_s"):
                 c[k] = f
         cells[t] = c
-    return cells, {"bare_import_best_s": bare_imp_best, "bare_proc_median_s": bare_proc_med}
+    return cells, {"bare_import_best_s": bare_imp_best, "bare_proc_median_s": bare_proc_med,
+                   "bare_samples": len(bare_proc)}
 
 
 # ------------------------------------------------------------------ report
@@ -592,10 +680,11 @@ def _short_err(s, n=70):
 
 def render(a, cells, base, tools, env_info, started, elapsed, footnotes_from_records):
     ref = "tracklet" if "tracklet" in tools else None
+    lab = labels(a)
     lines = []
     w = lines.append
     cmd = " ".join(shlex.quote(x) for x in env_info["argv"])
-    w("# Core logging path: tracklet vs wandb (offline) vs MLflow (local) vs Trackio (local)")
+    w(SECTION + ": tracklet vs wandb (offline) vs MLflow (local) vs Trackio (local)")
     w("")
     w(f"Command (run from {env_info['cwd']}):")
     w("")
@@ -604,7 +693,8 @@ def render(a, cells, base, tools, env_info, started, elapsed, footnotes_from_rec
     w("```")
     w("")
     w(f"Run {started} on `{env_info['machine']['host_summary']}`; took {elapsed / 60:.1f} min. "
-      f"Repetitions: init/log {a.repeats}, 200k-step write/read {a.heavy_repeats}, 1M-step memory {a.mem_repeats}, "
+      f"Repetitions: init/log {a.repeats}, {_human(a.bulk_steps)}-step write/read {a.heavy_repeats}, "
+      f"{_human(a.mem_steps)}-step memory {a.mem_repeats}, "
       f"import best of {a.import_repeats}{' (--quick)' if a.quick else ''}. Every number is the median over repetitions "
       f"(import: best), each measured in a fresh process with its own store.")
     w("")
@@ -613,7 +703,7 @@ def render(a, cells, base, tools, env_info, started, elapsed, footnotes_from_rec
     def note_ref(text):
         if text not in footnotes:
             footnotes.append(text)
-        return f"[^{footnotes.index(text) + 1}]"
+        return f"[^core-{footnotes.index(text) + 1}]"
 
     # ratios
     w("## Ratios")
@@ -630,7 +720,8 @@ def render(a, cells, base, tools, env_info, started, elapsed, footnotes_from_rec
     w("| metric | " + " | ".join(tools) + " |")
     w("|---|" + "---:|" * len(tools))
     for key in ratio_keys:
-        _k, label, unit, _target, _norm = METRIC[key]
+        _k, _label, unit, _target, _norm = METRIC[key]
+        label = lab[key]
         row = []
         if ref:
             refc = cells[ref][key]
@@ -663,8 +754,10 @@ def render(a, cells, base, tools, env_info, started, elapsed, footnotes_from_rec
     w("")
     w("| metric | " + " | ".join(tools) + " |")
     w("|---|" + "---:|" * len(tools))
-    for key, label, unit, _target, _norm in METRICS:
-        if key == "wal_bytes_point" and all(cells[t][key].value is None for t in tools):
+    for key, _label, unit, _target, _norm in METRICS:
+        label = lab[key]
+        if key in ("wal_bytes_point", "db_bytes_point", "sqlite_wal_bytes_point") and all(
+                cells[t][key].value is None for t in tools):
             continue
         row = []
         for t in tools:
@@ -686,8 +779,9 @@ def render(a, cells, base, tools, env_info, started, elapsed, footnotes_from_rec
     w("")
     b = base
     if b["bare_import_best_s"] is not None:
-        w(f"Bare `python -c pass`: best {b['bare_import_best_s'] * 1e3:.1f} ms; median {b['bare_proc_median_s'] * 1e3:.1f} ms "
-          "(subtracted from the import and whole-process rows)." if b["bare_proc_median_s"] is not None else
+        w(f"Bare `python -c pass`: best {b['bare_import_best_s'] * 1e3:.1f} ms (subtracted from the import row); median "
+          f"{b['bare_proc_median_s'] * 1e3:.1f} ms over {b['bare_samples']} samples (subtracted from the empty-run rows)."
+          if b["bare_proc_median_s"] is not None else
           f"Bare `python -c pass`: best {b['bare_import_best_s'] * 1e3:.1f} ms (subtracted from the import row).")
         w("")
 
@@ -697,7 +791,8 @@ def render(a, cells, base, tools, env_info, started, elapsed, footnotes_from_rec
         w("")
         w("| metric | target | tracklet | |")
         w("|---|---:|---:|---|")
-        for key, label, unit, target, _norm in METRICS:
+        for key, _label, unit, target, _norm in METRICS:
+            label = lab[key]
             if target is None:
                 continue
             c = cells["tracklet"][key]
@@ -756,26 +851,41 @@ def render(a, cells, base, tools, env_info, started, elapsed, footnotes_from_rec
 - **log()**: {a.log_calls:,} calls of `log({{10 floats}}, step=i)`, each timed with `perf_counter_ns` (the dict is
   built outside the timed region); median and p99 of the calls. A tool still looping after {a.log_deadline:.0f} s
   is stopped and its statistics are taken over the calls it made.
-- **200k steps**: {a.bulk_steps:,} steps of `log({{3 floats}}, step=i)`; the whole loop is timed, then `finish()`,
+- **{_human(a.bulk_steps)} steps**: {a.bulk_steps:,} steps of `log({{3 floats}}, step=i)`; the whole loop is timed, then `finish()`,
   then the tool's reader is polled (a fresh reader every poll) until all points are returned; "readable" is the
-  time from `finish()` returning to the end of the first complete read. Loop budget {a.bulk_deadline:.0f} s.
+  time from `finish()` returning to the end of the first complete read. Loop budget {a.bulk_deadline:.0f} s; a tool
+  that runs out of it is measured once, not repeated.
 - **read**: a fresh process reads the full history of one metric of that run (time of the read call, reader
   construction included, import excluded).
 - **memory**: `ru_maxrss` of the child process after a {a.mem_steps:,}-step x 3-metric run minus that of an empty
   run. Helper processes are reported separately: after `finish()` and after any background ingest has settled, the
   peak RSS (`VmHWM`) of every live descendant (wandb-core, tracklet's ingest worker) plus `RUSAGE_CHILDREN` for
-  those already exited, again minus the empty run's. Loop budget {a.mem_deadline:.0f} s; a tool whose 200k-step
-  run already ran out of its budget is skipped.
-- **disk**: the tool's store after the 200k-step run, divided by the points written (tracklet's SQLite store and its
-  write-ahead logs under `runs/` are reported separately); "whole run directory" counts every file the run left.
-- Each tool runs with its defaults apart from what keeps it local and quiet (offline mode, store location,
+  those already exited, again minus the empty run's. Loop budget {a.mem_deadline:.0f} s; skipped for a tool whose
+  {_human(a.bulk_steps)}-step run showed that it would not reach even {a.bulk_steps:,} steps in that budget.
+- **disk**: the tool's store after the {_human(a.bulk_steps)}-step run, divided by the points written. For SQLite stores
+  the database file and its `-wal` file are counted together and also shown apart (SQLite does not shrink a
+  `-wal` file after a checkpoint; it reuses it); tracklet's own write-ahead logs under `runs/` are separate;
+  "whole run directory" counts every file the run left.
+{_preload_note(env_info["machine"].get("preloaded", []))}- Each tool runs with its defaults apart from what keeps it local and quiet (offline mode, store location,
   telemetry and error reporting off). HOME points into the temp dir, so no stored credential is found.""")
     w("")
     if footnotes:
         for i, text in enumerate(footnotes, 1):
-            w(f"[^{i}]: {_short_err(text, 600)}")
+            w(f"[^core-{i}]: {_short_err(text, 600)}")
         w("")
     return "\n".join(lines)
+
+
+def _preload_note(preloaded):
+    finders = [m for m in preloaded if m.startswith("__editable__")]
+    if not finders:
+        return ""
+    notable = [m for m in ("pathlib", "re", "fnmatch", "importlib.util", "urllib.parse", "ipaddress", "enum")
+               if m in preloaded]
+    return (f"- The editable install's import hook (`{finders[0]}`, loaded from a .pth file) runs at the start of\n"
+            f"  every interpreter in this venv, bare python included, and imports {', '.join(notable)}. Those\n"
+            f"  modules are therefore free for every tool's `import`; in a clean environment they add about\n"
+            f"  10-15 ms to whichever import needs them first.\n")
 
 
 def problems(records, tools):
@@ -787,15 +897,19 @@ def problems(records, tools):
             continue
         key = None
         if not r.get("ok"):
-            key = (t, r["scenario"], r["variant"], r.get("error"))
+            key = (t, r["scenario"], r.get("error"))
             msg = f"**{t}**, {r['scenario']}/{r['variant']}: {_short_err(r.get('error', 'failed'), 500)}"
         elif r.get("limited"):
             key = (t, r["scenario"], r["variant"], "limited")
             what = "calls" if r["scenario"] == "log" else "steps"
             done = r.get("calls", r.get("steps"))
             req = r.get("calls_requested", r.get("steps_requested"))
-            msg = (f"**{t}**, {r['scenario']}: cut short by its time budget after {done:,} of {req:,} {what} "
-                   f"({r['loop_s']:.0f} s of logging)")
+            if r.get("capped_at"):
+                msg = (f"**{t}**, {r['scenario']}: capped at {r['capped_at']:,} of {req:,} {what} by --max-steps-for"
+                       + (f", and cut short by its time budget after {done:,}" if done < r["capped_at"] else ""))
+            else:
+                msg = (f"**{t}**, {r['scenario']}: cut short by its time budget after {done:,} of {req:,} {what} "
+                       f"({r['loop_s']:.0f} s of logging)")
         elif r.get("exit_note"):
             key = (t, r["scenario"], r["variant"], "exit")
             msg = f"**{t}**, {r['scenario']}/{r['variant']}: {_short_err(r['exit_note'], 400)}"
@@ -851,8 +965,16 @@ def machine_info(py):
                          capture_output=True, text=True).stdout.split()
     items.append(("Python", f"{pyv[0] if pyv else '?'} ({py})"))
     summary = f"{cpu}, {ncpu} cores" + (f", {mem:.0f} GiB" if mem else "")
+    # what every interpreter of this venv has imported before running any code: an
+    # editable install's finder (a .pth hook) pulls in pathlib, re, urllib.parse, ...
+    pre = subprocess.run([py, "-c", "import sys, json; print(json.dumps(sorted(sys.modules)))"],
+                         capture_output=True, text=True).stdout
+    try:
+        preloaded = json.loads(pre)
+    except ValueError:
+        preloaded = []
     return {"items": items, "host_summary": summary, "sqlite": pyv[1] if len(pyv) > 1 else "?",
-            "python": pyv[0] if pyv else "?"}
+            "python": pyv[0] if pyv else "?", "preloaded": preloaded}
 
 
 def versions(py, tools, sqlite_version, python_version):
@@ -912,13 +1034,76 @@ def _git_rev():
 # ------------------------------------------------------------------ main
 
 
+def write_section(path, text):
+    """Replace this benchmark's top-level section of path (from its heading to the next
+    top-level heading outside a code fence), or add it; leave every other byte alone."""
+    try:
+        with open(path) as f:
+            lines = f.read().split("\n")
+    except FileNotFoundError:
+        lines = []
+    start = end = None
+    in_fence = False
+    for i, line in enumerate(lines):
+        if line.startswith("```"):
+            in_fence = not in_fence
+        elif not in_fence and line.startswith("# "):
+            if start is None and line.startswith(SECTION):
+                start = i
+            elif start is not None:
+                end = i
+                break
+    body = text.rstrip("\n").split("\n")
+    if start is None:
+        while lines and lines[-1] == "":
+            lines.pop()
+        out = lines + ([""] if lines else []) + body + [""]
+    else:
+        rest = lines[end:] if end is not None else []
+        out = lines[:start] + body + [""] + rest
+        if not rest:
+            out = lines[:start] + body + [""]
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path + ".tmp", "w") as f:
+        f.write("\n".join(out))
+    os.replace(path + ".tmp", path)
+
+
+def raw_path(out):
+    return os.path.splitext(out)[0] + "-core.json"
+
+
+def render_only(a):
+    with open(a.render_only) as f:
+        saved = json.load(f)
+    args = saved.get("args")
+    if args is None:  # saved before "args" was recorded: the command line after the script
+        args = saved["argv"][2:]
+    args = [x for x in args if not x.startswith("--render-only")]
+    orig = parse_args(args + ["--python", sys.executable])
+    env_info = {"argv": saved["argv"], "cwd": saved.get("cwd", "the repository root"),
+                "machine": saved["machine"], "versions": [tuple(v) for v in saved["versions"]]}
+    records = saved["records"]
+    cells, base = summarise(records, orig.tools)
+    probs = problems(records, orig.tools)
+    if saved.get("interrupted"):
+        probs.insert(0, "**The run was interrupted**: some measurements are missing.")
+    md = render(orig, cells, base, orig.tools, env_info, saved["started"], saved["elapsed_s"], probs)
+    write_section(a.out, md)
+    print(f"rewrote the '{SECTION}' section of {a.out} from {a.render_only}")
+    return 0
+
+
 def main(argv=None):
     a = parse_args(argv)
+    if a.render_only:
+        return render_only(a)
+    cli_args = list(sys.argv[1:] if argv is None else argv)
     started = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     t0 = time.time()
     machine = machine_info(a.python)
     env_info = {
-        "argv": [_display_path(sys.executable)] + (sys.argv if argv is None else [sys.argv[0]] + list(argv)),
+        "argv": [_display_path(sys.executable), sys.argv[0]] + cli_args,
         "cwd": _display_cwd(),
         "machine": machine,
         "versions": versions(a.python, a.tools, machine["sqlite"], machine["python"]),
@@ -926,6 +1111,12 @@ def main(argv=None):
     print(f"tools: {', '.join(a.tools)}; python: {a.python}", flush=True)
     for k, v in env_info["versions"]:
         print(f"  {k}: {v}", flush=True)
+
+    def _on_term(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, _on_term)
+    signal.signal(signal.SIGINT, _on_term)  # also when started in the background, where SIGINT is ignored
     b = Bench(a)
     print(f"stores under {b.tmp}; network isolation: {b.r.isolation}", flush=True)
     machine["items"].append(("network", b.r.isolation))
@@ -949,16 +1140,14 @@ def main(argv=None):
     if interrupted:
         probs.insert(0, "**The run was interrupted**: some measurements are missing.")
     md = render(a, cells, base, a.tools, env_info, started, elapsed, probs)
-    out = a.out
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    with open(out, "w") as f:
-        f.write(md)
-    raw = os.path.splitext(out)[0] + ".json"
+    write_section(a.out, md)
+    raw = raw_path(a.out)
     with open(raw, "w") as f:
-        json.dump({"argv": env_info["argv"], "started": started, "elapsed_s": elapsed,
-                   "machine": machine, "versions": env_info["versions"], "baseline": base,
-                   "records": b.records}, f, indent=1, default=str)
-    print(f"wrote {out} and {raw} ({elapsed / 60:.1f} min)")
+        json.dump({"argv": env_info["argv"], "args": cli_args, "cwd": env_info["cwd"], "started": started,
+                   "elapsed_s": elapsed, "interrupted": interrupted, "machine": machine,
+                   "versions": env_info["versions"], "baseline": base, "records": b.records},
+                  f, indent=1, default=str)
+    print(f"wrote the '{SECTION}' section of {a.out}, and {raw} ({elapsed / 60:.1f} min)")
     return 1 if interrupted else 0
 
 

@@ -47,6 +47,8 @@ class Background:
         except Exception as e:
             warn_once("environment", f"tracklet: could not record the environment of run {run.id}: {e!r}")
         sampler = None
+        if self._stop.is_set():
+            return  # finish() is waiting: the environment is recorded, nothing else is needed
         if self._interval > 0:
             try:
                 from ._system import SystemSampler

@@ -7,7 +7,7 @@ Read back through MlflowClient().get_metric_history(run_id, key).
 
 import os
 
-from ._disk import sqlite_size, tree_size
+from ._disk import sqlite_parts, tree_size
 
 NAME = "mlflow"
 MODULE = "mlflow"
@@ -91,7 +91,7 @@ def read_metric(d, project, rid, key):
 
 
 def disk(d):
-    return {"store": sqlite_size(os.path.join(d, "mlflow.db")), "total": tree_size(d)}
+    return dict(sqlite_parts(os.path.join(d, "mlflow.db")), total=tree_size(d))
 
 
 def settle(d, timeout=120.0):

@@ -8,7 +8,7 @@ dashboard read through trackio.sqlite_storage.SQLiteStorage, which is used here.
 
 import os
 
-from ._disk import sqlite_size, tree_size
+from ._disk import sqlite_parts, tree_size
 
 NAME = "trackio"
 MODULE = "trackio"
@@ -86,7 +86,7 @@ def read_metric(d, project, rid, key):
 
 
 def disk(d):
-    return {"store": sqlite_size(os.path.join(d, "bench.db")), "total": tree_size(d)}
+    return dict(sqlite_parts(os.path.join(d, "bench.db")), total=tree_size(d))
 
 
 def settle(d, timeout=120.0):

@@ -3,7 +3,7 @@
 import os
 import time
 
-from ._disk import file_size, sqlite_size, tree_size
+from ._disk import sqlite_parts, tree_size
 
 NAME = "tracklet"
 MODULE = "tracklet"
@@ -83,11 +83,8 @@ def read_metric(d, project, rid, key):
 
 
 def disk(d):
-    db = os.path.join(d, "tracklet.db")
-    store = sqlite_size(db)
-    wal = tree_size(os.path.join(d, "runs"))
-    return {"store": store, "wal": wal, "total": tree_size(d),
-            "store_db_file": file_size(db), "store_sqlite_wal": file_size(db + "-wal")}
+    parts = sqlite_parts(os.path.join(d, "tracklet.db"))
+    return dict(parts, wal=tree_size(os.path.join(d, "runs")), total=tree_size(d))
 
 
 def settle(d, timeout=120.0):
