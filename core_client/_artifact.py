@@ -136,6 +136,7 @@ class Artifact:
         self._created_at: float | None = None
         self._root: str | None = None  # the store folder the artifact lives in
         self._run: Any = None
+        self._wal_end = 0  # the run's WAL offset just past this artifact's record
 
     # -- building --------------------------------------------------------------------------------
     def _check_mutable(self) -> None:

@@ -103,6 +103,7 @@ def _store_and_record(run: Any, art: Artifact, aliases: list[str], use: bool) ->
                 "t": art._created_at,
             },
         )
+        art._wal_end = run._writer.offset  # stored once the store's offset for the run reaches this
         art._state = "logged"
     except BaseException as e:  # reported at wait(), and once as a warning: training goes on
         art._error = e
@@ -158,11 +159,38 @@ def wait_for(art: Artifact, timeout: float | None) -> None:
     run = art._run
     if run is None or run.disabled or run.offline:
         return  # an offline run's versions are numbered when it is synced
+    if _wait_for_worker(art, run):
+        return
     from ._store import ingest_run, open_local
 
     engine = open_local(art._root)
     ingest_run(engine, os.path.join(run.dir, "run.tlog"), run.id)
     _fill_from_store(art, engine)
+
+
+def _wait_for_worker(art: Artifact, run: Any, stall: float = 5.0) -> bool:
+    """Let the ingest worker store the record and read the version with sqlite3 (no SQLAlchemy import)."""
+    from ._local import worker_running
+    from ._store_lite import artifact_version, stored_offset
+
+    if not worker_running(art._root):
+        return False
+    last, since = -1, time.monotonic()
+    while True:
+        offset = stored_offset(art._root, run.id)
+        if offset >= art._wal_end:
+            break
+        if offset != last:
+            last, since = offset, time.monotonic()
+        elif time.monotonic() - since > stall:
+            return False  # the worker is stuck: store it ourselves
+        time.sleep(0.01)
+    found = artifact_version(art._root, art._project, art._entity, art.name, art._digest)
+    if found is None:
+        return False
+    art._version, art._id, art._aliases = found["version_index"], found["id"], found["aliases"]
+    art._created_at, art._state = found["created_at"], "committed"
+    return True
 
 
 def _fill_from_store(art: Artifact, engine: Any) -> None:
