@@ -123,14 +123,35 @@ class Api:
 
         Without a project in ``name``, ``TRACKLET_PROJECT`` (or the settings file) supplies it.
         """
-        from ._api_artifacts import find_artifact
         from ._settings import resolve_settings
 
         project = default_project or resolve_settings({}).project
+        art = self._artifact_lite(name, type, project)
+        if art is not None:
+            return art
+        from ._api_artifacts import find_artifact
+
         with self._db().connect() as conn:
             art = find_artifact(self._root, conn, name, type, project)
             conn.rollback()
         return art
+
+    def _artifact_lite(self, name: str, type: str | None, project: str | None) -> Any:
+        """The lookup on plain sqlite3 when the store is up to date: no SQLAlchemy import (0.3 s)."""
+        from ._artifact import parse_artifact_path
+        from ._store_lite import find_artifact, up_to_date
+
+        if name.strip("/").split("/", 1)[0] in ("registry", "model-registry") or not up_to_date(self._root):
+            return None
+        entity, project, art_name, alias = parse_artifact_path(name, project)
+        if project is None:
+            return None
+        row = find_artifact(self._root, project, entity, art_name, alias)
+        if row is None or (type is not None and row["type"] != type):
+            return None  # the full path below says what is wrong
+        from ._artifact_ops import artifact_from_store
+
+        return artifact_from_store(self._root, row, {"name": art_name}, {"name": project, "entity": row["entity"]}, row["aliases"])
 
     def artifact_versions(self, name: str, type: str | None = None) -> list[Any]:
         """Every committed version of ``"project/name"``, oldest first."""

@@ -159,13 +159,34 @@ def wait_for(art: Artifact, timeout: float | None) -> None:
     run = art._run
     if run is None or run.disabled or run.offline:
         return  # an offline run's versions are numbered when it is synced
-    if _wait_for_worker(art, run):
+    if _already_stored(art) or _wait_for_worker(art, run):
         return
     from ._store import ingest_run, open_local
 
     engine = open_local(art._root)
     ingest_run(engine, os.path.join(run.dir, "run.tlog"), run.id)
     _fill_from_store(art, engine)
+
+
+def _fill_lite(art: Artifact, found: dict[str, Any], extra_aliases: list[str]) -> None:
+    art._version, art._id = found["version_index"], found["id"]
+    art._aliases = sorted(set(found["aliases"]) | set(extra_aliases))
+    art._created_at, art._state = found["created_at"], "committed"
+
+
+def _already_stored(art: Artifact) -> bool:
+    """Identical content is the version that already holds it: no need to wait for ingest to say so.
+
+    The run's ARTIFACT record is in its WAL all the same; ingest adds the lineage edge and
+    moves the requested aliases onto this version.
+    """
+    from ._store_lite import artifact_version
+
+    found = artifact_version(art._root, art._project, art._entity, art.name, art._digest)
+    if found is None:
+        return False
+    _fill_lite(art, found, art._aliases)
+    return True
 
 
 def _wait_for_worker(art: Artifact, run: Any, stall: float = 5.0) -> bool:
@@ -188,8 +209,7 @@ def _wait_for_worker(art: Artifact, run: Any, stall: float = 5.0) -> bool:
     found = artifact_version(art._root, art._project, art._entity, art.name, art._digest)
     if found is None:
         return False
-    art._version, art._id, art._aliases = found["version_index"], found["id"], found["aliases"]
-    art._created_at, art._state = found["created_at"], "committed"
+    _fill_lite(art, found, [])
     return True
 
 

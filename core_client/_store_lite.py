@@ -11,7 +11,7 @@ import sqlite3
 from contextlib import closing
 from typing import Any
 
-__all__ = ["artifact_version", "stored_offset"]
+__all__ = ["artifact_version", "find_artifact", "stored_offset", "up_to_date"]
 
 DB_FILE = "tracklet.db"  # the same name as _store._engine.DB_FILE, which imports SQLAlchemy
 
@@ -53,3 +53,80 @@ def artifact_version(root: str, project: str, entity: str | None, name: str, dig
             return None
         aliases = [a for (a,) in conn.execute("SELECT alias FROM artifact_aliases WHERE version_id = ?", (row[0],))]
     return {"id": row[0], "version_index": row[1], "created_at": row[2], "aliases": sorted(aliases)}
+
+
+def up_to_date(root: str) -> bool:
+    """True when the store holds every record of every local run's WAL (so reads need no catch-up)."""
+    runs_dir = os.path.join(root, "runs")
+    conn = _connect(root)
+    if conn is None:
+        return False
+    with closing(conn):
+        try:
+            stored = dict(conn.execute("SELECT run_id, wal_offset FROM runs").fetchall())
+        except sqlite3.OperationalError:
+            return False
+    try:
+        entries = os.listdir(runs_dir)
+    except FileNotFoundError:
+        return True
+    for run_id in entries:
+        try:
+            size = os.path.getsize(os.path.join(runs_dir, run_id, "run.tlog"))
+        except OSError:
+            continue
+        if run_id in stored:
+            if size > stored[run_id]:
+                return False
+        elif _mode(os.path.join(runs_dir, run_id, "run.tlog")) != "offline":
+            return False  # a local run the store has not seen yet
+    return True
+
+
+def _mode(wal: str) -> str | None:
+    from ._wal import RecordType, WalReader
+
+    try:
+        for rec in WalReader(wal).records(0, limit_bytes=1):
+            return rec.json().get("mode") if rec.type == RecordType.RUN else None
+    except ValueError:
+        return None
+    return None
+
+
+def find_artifact(root: str, project: str, entity: str | None, name: str, alias: str) -> dict[str, Any] | None:
+    """A committed version of ``project/name`` by alias or ``vN``, with its manifest and aliases."""
+    conn = _connect(root)
+    if conn is None:
+        return None
+    base = (
+        "SELECT v.id, v.version_index, v.digest, v.type, v.description, v.metadata, v.manifest, v.created_at, p.entity "
+        "FROM artifact_versions v JOIN artifact_collections c ON c.id = v.collection_id "
+        "JOIN projects p ON p.id = c.project_id WHERE p.name = ? AND c.name = ? AND v.state = 'committed'"
+    )
+    args: list[Any] = [project, name]
+    if entity is not None:
+        base += " AND p.entity = ?"
+        args.append(entity)
+    if len(alias) > 1 and alias[0] == "v" and alias[1:].isdigit():
+        base += " AND v.version_index = ?"
+        args.append(int(alias[1:]))
+    else:
+        base += " AND v.id = (SELECT a.version_id FROM artifact_aliases a WHERE a.collection_id = c.id AND a.alias = ?)"
+        args.append(alias)
+    with closing(conn):
+        try:
+            row = conn.execute(base, args).fetchone()
+        except sqlite3.OperationalError:
+            return None
+        if row is None:
+            return None
+        aliases = [a for (a,) in conn.execute("SELECT alias FROM artifact_aliases WHERE version_id = ?", (row[0],))]
+    import json
+
+    keys = ("id", "version_index", "digest", "type", "description", "metadata", "manifest", "created_at", "entity")
+    found = dict(zip(keys, row))
+    found["metadata"] = json.loads(found["metadata"]) if found["metadata"] else {}
+    found["manifest"] = json.loads(found["manifest"])
+    found["aliases"] = aliases
+    return found

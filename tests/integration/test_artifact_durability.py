@@ -47,3 +47,24 @@ def test_kill_during_upload_then_retry(tracklet_env, tmp_path):
     art.verify(art.download(str(tmp_path / "final")))
     tmp = tracklet_env / "blobs" / "tmp"
     assert not tmp.exists() or os.listdir(tmp) == []  # the killed writer's temporaries are cleaned up
+
+
+def test_reading_an_artifact_from_an_up_to_date_store_needs_no_sqlalchemy(tracklet_env, tmp_path):
+    from helpers import run_python
+
+    src = tmp_path / "data"
+    src.mkdir()
+    (src / "a.txt").write_text("alpha")
+    run = tracklet.init(project="lite")
+    art = tracklet.Artifact("data", type="dataset")
+    art.add_dir(str(src))
+    run.log_artifact(art, aliases=["gold"])
+    run.finish()
+    tracklet.Api().runs()  # catch the store up
+    out = run_python(f"""
+        import sys, tracklet
+        a = tracklet.Api().artifact("lite/data:gold")
+        root = a.download({str(tmp_path / "out")!r})
+        print(a.version, sorted(a.aliases), open(root + "/a.txt").read(), "sqlalchemy" in sys.modules)
+    """)
+    assert out.stdout.split() == ["v0", "['gold',", "'latest']", "alpha", "False"], out.stderr
