@@ -44,6 +44,15 @@ class Api:
     def dir(self) -> str:
         return self._root
 
+    def _reader(self) -> Any:
+        """Something with ``connect()`` for raw reads: plain sqlite3 when the store is up to date
+        (no SQLAlchemy import, 0.3 s), else the caught-up SQLAlchemy engine."""
+        from ._store_lite import LiteEngine, up_to_date
+
+        if up_to_date(self._root):
+            return LiteEngine(self._root)
+        return self._db()
+
     def _db(self) -> Any:
         from ._store import catch_up, open_local
 
@@ -91,16 +100,21 @@ class Api:
 
     def run(self, path: str) -> "ApiRun":
         """One run by ``"project/run_id"``, ``"entity/project/run_id"`` or ``"run_id"``."""
-        from sqlalchemy import select
-
-        from ._store import _schema as S
-
         if not isinstance(path, str) or not path.strip("/"):
             raise UsageError(f"Api.run() takes 'project/run_id'; got {path!r}")
         parts = path.strip("/").split("/")
         if len(parts) > 3:
             raise UsageError(f"Api.run() takes 'project/run_id' or 'entity/project/run_id'; got {path!r}")
         run_id = parts[-1]
+        from ._store_lite import run_row, up_to_date
+
+        lite = run_row(self._root, run_id) if up_to_date(self._root) else None
+        if lite is not None:
+            return self._checked(ApiRun(self, lite), parts)
+        from sqlalchemy import select
+
+        from ._store import _schema as S
+
         engine = self._db()
         q = (
             select(S.runs, S.projects.c.name.label("project_name"), S.projects.c.entity.label("project_entity"))
@@ -112,9 +126,12 @@ class Api:
             conn.rollback()
         if row is None:
             raise UsageError(f"no run {run_id!r} in {self._root}; list runs with: tracklet runs --dir {self._root}")
-        run = ApiRun(self, dict(row))
+        return self._checked(ApiRun(self, dict(row)), parts)
+
+    @staticmethod
+    def _checked(run: "ApiRun", parts: list[str]) -> "ApiRun":
         if len(parts) >= 2 and parts[-2] != run.project:
-            raise UsageError(f"run {run_id!r} belongs to project {run.project!r}, not {parts[-2]!r}")
+            raise UsageError(f"run {run.id!r} belongs to project {run.project!r}, not {parts[-2]!r}")
         return run
 
     # -- artifacts and the registry ---------------------------------------------------------------
@@ -324,7 +341,7 @@ class ApiRun:
 
     def keys(self) -> list[str]:
         """Every metric name this run logged (history and system)."""
-        with self._api._db().connect() as conn:
+        with self._api._reader().connect() as conn:
             names = sorted(self._keys(conn))
             conn.rollback()
         return names
@@ -342,7 +359,7 @@ class ApiRun:
         """
         if isinstance(keys, str):
             raise UsageError(f"keys must be a list of metric names; got the string {keys!r} (write keys=[{keys!r}])")
-        engine = self._api._db()
+        engine = self._api._reader()
         pk, created = self._row["pk"], self._row["created_at"]
         lo = -(2**63) if min_step is None else int(min_step)
         hi = 2**63 - 1 if max_step is None else int(max_step)
@@ -359,7 +376,7 @@ class ApiRun:
                 (name, kid), = wanted.items()
                 has_text = conn.exec_driver_sql(
                     "SELECT 1 FROM history_values WHERE run_pk = ? AND key_id = ? LIMIT 1", (pk, kid)
-                ).first()
+                ).fetchone()
                 if has_text is None:
                     # one numeric curve: one range scan on the raw DBAPI cursor, no per-row Row objects
                     cur = conn.connection.driver_connection.cursor()
@@ -441,7 +458,7 @@ class ApiRun:
         return rows
 
     def _system_rows(self, keys: Sequence[str] | None) -> list[dict[str, Any]]:
-        engine = self._api._db()
+        engine = self._api._reader()
         pk, created = self._row["pk"], self._row["created_at"]
         with engine.connect() as conn:
             known = {n: k for n, k in self._keys(conn).items() if n.startswith("system/")}
@@ -461,7 +478,7 @@ class ApiRun:
 
     def logs(self) -> list[dict[str, Any]]:
         """The console output the run printed, as ``{"t", "stream", "text"}`` records in order."""
-        engine = self._api._db()
+        engine = self._api._reader()
         with engine.connect() as conn:
             out = [
                 {"t": t, "stream": s, "text": x}

@@ -11,7 +11,7 @@ import sqlite3
 from contextlib import closing
 from typing import Any
 
-__all__ = ["artifact_version", "find_artifact", "stored_offset", "up_to_date"]
+__all__ = ["LiteEngine", "artifact_version", "find_artifact", "run_row", "stored_offset", "up_to_date"]
 
 DB_FILE = "tracklet.db"  # the same name as _store._engine.DB_FILE, which imports SQLAlchemy
 
@@ -130,3 +130,61 @@ def find_artifact(root: str, project: str, entity: str | None, name: str, alias:
     found["manifest"] = json.loads(found["manifest"])
     found["aliases"] = aliases
     return found
+
+
+class _LiteConnection:
+    """The part of a SQLAlchemy ``Connection`` that ``ApiRun``'s raw queries use, on sqlite3."""
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self.driver_connection = raw
+        self.connection = self  # so ``conn.connection.driver_connection`` works as with SQLAlchemy
+
+    def exec_driver_sql(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        return self.driver_connection.execute(sql, params)
+
+    def rollback(self) -> None:
+        pass
+
+    def __enter__(self) -> "_LiteConnection":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.driver_connection.close()
+
+
+class LiteEngine:
+    """Read-only connections to a store folder's SQLite file, for up-to-date stores."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def connect(self) -> _LiteConnection:
+        conn = _connect(self.root)
+        if conn is None:
+            raise FileNotFoundError(os.path.join(self.root, DB_FILE))
+        return _LiteConnection(conn)
+
+
+_JSON_COLUMNS = ("tags", "config", "summary", "summary_state", "metric_defs", "environment")
+
+
+def run_row(root: str, run_id: str) -> dict[str, Any] | None:
+    """A run's row with its project's name and entity, as ``Api.run`` builds ``ApiRun`` from."""
+    import json
+
+    conn = _connect(root)
+    if conn is None:
+        return None
+    with closing(conn):
+        conn.row_factory = sqlite3.Row
+        row = conn.execute(
+            "SELECT r.*, p.name AS project_name, p.entity AS project_entity FROM runs r "
+            "JOIN projects p ON p.id = r.project_id WHERE r.run_id = ?",
+            (run_id,),
+        ).fetchone()
+    if row is None:
+        return None
+    out = dict(row)
+    for col in _JSON_COLUMNS:
+        out[col] = json.loads(out[col]) if out[col] is not None else None
+    return out

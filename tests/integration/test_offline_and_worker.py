@@ -120,3 +120,23 @@ def test_a_locked_store_warns_at_finish_and_loses_nothing(tracklet_env):
     (run,) = tracklet.Api().runs("lock")
     assert [r["loss"] for r in run.scan_history(keys=["loss"])] == [float(i) for i in range(300)]
     assert run.state == "finished"
+
+
+def test_reading_an_up_to_date_store_needs_no_sqlalchemy(tracklet_env):
+    run = tracklet.init(project="lite", config={"lr": 0.1})
+    for i in range(1000):
+        run.log({"loss": 1.0 / (i + 1), "acc": i / 1000})
+    print("hello")
+    run.finish()
+    expected = list(tracklet.Api().run(f"lite/{run.id}").scan_history(keys=["loss"]))  # also catches the store up
+    out = run_python(f"""
+        import json, sys, tracklet
+        r = tracklet.Api().run("lite/{run.id}")
+        rows = list(r.scan_history(keys=["loss"]))
+        print(json.dumps([len(rows), rows[-1]["loss"], r.config, r.state, sorted(r.keys()), "sqlalchemy" in sys.modules]))
+    """)
+    import json
+
+    n, last, config, state, keys, imported = json.loads(out.stdout)
+    assert (n, last, config, state, keys) == (1000, expected[-1]["loss"], {"lr": 0.1}, "finished", ["acc", "loss"]), out.stderr
+    assert imported is False
