@@ -12,14 +12,15 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
 # torch first, from its pinned CPU wheel; everything else under the same constraint
-$(VENV)/.demo: $(BIN)/python pyproject.toml constraints.txt
+$(VENV)/.demo: $(BIN)/python pyproject.toml setup.py integrations/_startup.py constraints.txt
 	$(PIP) torch==2.13.0
 	$(PIP) -c constraints.txt -e .
 	$(BIN)/python -m compileall -q core_client  # as pip does for a regular install: import time is measured with bytecode
 	touch $@
 
-$(VENV)/.test: $(VENV)/.demo
+$(VENV)/.test: $(VENV)/.demo tests/requirements-frameworks.txt
 	$(PIP) -c constraints.txt -e ".[dev]"
+	$(PIP) -c constraints.txt -r tests/requirements-frameworks.txt  # the framework stack of tests/integration/frameworks
 	touch $@
 
 demo: $(VENV)/.demo
@@ -36,12 +37,12 @@ test-unit: $(VENV)/.test
 test-integration: $(VENV)/.test
 	$(PYTEST) tests -q -m integration
 
-bench: $(VENV)/.test
-	$(BIN)/python benchmarks/core_compare.py --tools tracklet
+bench: bench-compare
 
 bench-compare:
 	bash benchmarks/setup_compare.sh
-	benchmarks/.venv-compare/bin/python benchmarks/core_compare.py
+	benchmarks/.venv-compare/bin/python benchmarks/core_compare.py --quick
+	benchmarks/.venv-compare/bin/python benchmarks/artifact_compare.py --quick
 
 clean:
 	rm -rf $(VENV) .tracklet-demo build *.egg-info .pytest_cache

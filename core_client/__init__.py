@@ -21,6 +21,8 @@ from ._init import define_metric as define_metric
 from ._init import finish as finish
 from ._init import init as init
 from ._init import log as log
+from ._init import unwatch as unwatch
+from ._init import watch as watch
 from ._run import Run as Run
 from ._summary import Summary as Summary
 from ._version import __version__ as __version__
@@ -50,4 +52,6 @@ __all__ = [
     "log",
     "run",
     "summary",
+    "unwatch",
+    "watch",
 ]

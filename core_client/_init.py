@@ -17,7 +17,7 @@ from ._run import Run, _NullWriter
 from ._settings import resolve_settings
 from ._wal import RecordType, WalWriter
 
-__all__ = ["define_metric", "finish", "init", "log"]
+__all__ = ["define_metric", "finish", "init", "log", "unwatch", "watch"]
 
 _current: Run | None = None
 
@@ -251,3 +251,23 @@ def define_metric(
 ) -> Any:
     """``define_metric`` on the current run (see ``Run.define_metric``)."""
     return _require_run("define_metric").define_metric(name, step_metric, summary, goal, hidden)
+
+
+def watch(model: Any, log: str = "gradients", log_freq: int = 100, **kwargs: Any) -> Any:
+    """Record per-layer gradient (and/or parameter) statistics and the total grad norm of a torch model.
+
+    ``log`` is ``"gradients"``, ``"parameters"`` or ``"all"``; statistics are taken every
+    ``log_freq`` training steps with hooks. The implementation lives in
+    ``tracklet.integrations.torch`` and is imported here on first use, so ``import tracklet``
+    never imports torch.
+    """
+    from .integrations.torch import watch as watch_model
+
+    return watch_model(model, log=log, log_freq=log_freq, **kwargs)
+
+
+def unwatch(model: Any = None) -> None:
+    """Remove the hooks ``watch`` put on ``model`` (on every watched model when None)."""
+    from .integrations.torch import unwatch as unwatch_model
+
+    unwatch_model(model)

@@ -9,7 +9,7 @@ import tracklet
 PUBLIC = {
     "Api", "ApiRun", "Artifact", "ArtifactEntry", "Config", "Run", "StoreError", "Summary", "SyncError", "TrackletError",
     "TrackletWarning", "UsageError", "__version__", "config", "define_metric", "finish", "init",
-    "log", "run", "summary",
+    "log", "run", "summary", "unwatch", "watch",
 }
 
 
