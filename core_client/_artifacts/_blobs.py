@@ -154,14 +154,25 @@ class BlobStore:
     def __init__(self, digest_cache: DigestCache | None = None) -> None:
         self.digest_cache = digest_cache
 
-    # -- per blob: subclasses implement --------------------------------------------------------
+    # -- per blob: subclasses implement _stored_size and the transfers -----------------------------
+    def _stored_size(self, digest: str) -> int | None:
+        """The stored blob's size, or None when it is not stored."""
+        raise NotImplementedError
+
     def exists(self, digest: str) -> bool:
         """Whether the blob ``digest`` is stored."""
-        raise NotImplementedError
+        return self._stored_size(digest) is not None
 
     def size(self, digest: str) -> int:
         """The blob's size in bytes. Raises MissingBlobError when it is not stored."""
-        raise NotImplementedError
+        size = self._stored_size(digest)
+        if size is None:
+            raise MissingBlobError(self._missing(digest))
+        return size
+
+    def _missing(self, digest: str) -> str:
+        return (f"blob {digest} is not in the blob store {self.url}; the artifact was probably logged "
+                "to another store (set the same blob store URL) or its blobs were deleted")
 
     def put(self, path: str, progress: ProgressFn | None = None) -> tuple[str, int]:
         """Store the file at ``path`` unless its content is already stored; returns ``(digest, size)``.
@@ -295,18 +306,6 @@ class LocalBlobStore(BlobStore):
         except FileNotFoundError:
             return None
 
-    def exists(self, digest: str) -> bool:
-        return self._stored_size(digest) is not None
-
-    def size(self, digest: str) -> int:
-        size = self._stored_size(digest)
-        if size is None:
-            raise MissingBlobError(self._missing(digest))
-        return size
-
-    def _missing(self, digest: str) -> str:
-        return (f"blob {digest} is not in the blob store {self.directory}; the artifact was probably logged "
-                "to another store (set the same blob store URL) or its blobs were deleted")
 
     def _before_puts(self) -> None:
         os.makedirs(self._tmp, exist_ok=True)

@@ -107,18 +107,6 @@ class FsspecBlobStore(BlobStore):
         except FileNotFoundError:
             return None
 
-    def _missing(self, digest: str) -> str:
-        return (f"blob {digest} is not in the blob store {self.url}; the artifact was probably logged to "
-                "another store (set the same blob store URL) or its blobs were deleted")
-
-    def exists(self, digest: str) -> bool:
-        return self._stored_size(digest) is not None
-
-    def size(self, digest: str) -> int:
-        size = self._stored_size(digest)
-        if size is None:
-            raise MissingBlobError(self._missing(digest))
-        return size
 
     def _put(self, path: str, progress: ProgressFn | None, st: os.stat_result) -> tuple[str, int]:
         digest = self._hash_source(path, st)
