@@ -109,7 +109,7 @@ class Api:
         from ._store_lite import run_row, up_to_date
 
         lite = run_row(self._root, run_id) if up_to_date(self._root) else None
-        if lite is not None:
+        if lite is not None and not (lite["state"] == "running" and self._maybe_crashed(lite)):
             return self._checked(ApiRun(self, lite), parts)
         from sqlalchemy import select
 
@@ -127,6 +127,21 @@ class Api:
         if row is None:
             raise UsageError(f"no run {run_id!r} in {self._root}; list runs with: tracklet runs --dir {self._root}")
         return self._checked(ApiRun(self, dict(row)), parts)
+
+    def _maybe_crashed(self, row: dict[str, Any]) -> bool:
+        """A 'running' run whose process is gone, or whose log went silent: the full path decides."""
+        import time
+
+        from ._local import STALE_AFTER
+        from ._resume import pid_alive
+
+        if pid_alive(row["pid"], row["host"]) is False:
+            return True
+        try:
+            silent = time.time() - os.path.getmtime(os.path.join(self._root, "runs", row["run_id"], "run.tlog"))
+        except OSError:
+            return True
+        return silent > STALE_AFTER
 
     @staticmethod
     def _checked(run: "ApiRun", parts: list[str]) -> "ApiRun":

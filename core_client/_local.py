@@ -11,11 +11,14 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["ACTIVE", "INGEST_ERROR", "LOCK", "ensure_worker", "ingest_problem", "reap_workers", "register_active_run"]
+__all__ = ["ACTIVE", "INGEST_ERROR", "LOCK", "STALE_AFTER", "ensure_worker", "ingest_problem", "reap_workers", "register_active_run"]
 
 ACTIVE = "active"
 LOCK = ".worker.lock"
 INGEST_ERROR = "ingest-error.txt"  # in a run's folder while the worker cannot store its records
+# A run whose log has been silent this long, with no exit record, has crashed. Live runs
+# write a heartbeat at least every 30 s.
+STALE_AFTER = 120.0
 _spawned: list[int] = []
 
 

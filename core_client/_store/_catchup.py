@@ -9,6 +9,7 @@ from typing import Any, Callable
 from sqlalchemy import Engine, select
 
 from .._errors import SyncError, warn_once
+from .._local import STALE_AFTER
 from .._resume import pid_alive
 from . import _schema as S
 from ._engine import write_transaction
@@ -16,9 +17,6 @@ from ._ingest import ingest_run, read_run_record
 
 __all__ = ["STALE_AFTER", "catch_up", "mark_crashed"]
 
-# A run whose log has been silent this long, with no exit record, has crashed. Live runs
-# write a heartbeat at least every 30 s.
-STALE_AFTER = 120.0
 
 
 def catch_up(engine: Engine, root: str, include_offline: bool = False) -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -29,7 +27,3 @@ def workdir(tmp_path, monkeypatch):
     path.mkdir()
     monkeypatch.chdir(path)
     return path
-
-
-def pytest_configure(config):
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
