@@ -16,8 +16,9 @@ from ._local import ACTIVE, INGEST_ERROR, LOCK
 __all__ = ["main", "serve"]
 
 IDLE_EXIT = 30.0
-BUSY_SLEEP = 0.1
-IDLE_SLEEP = 0.5
+POLL = 0.05  # between looks at the active runs' log sizes: a stat each, so new records show up fast
+IDLE_SLEEP = 0.5  # when no run is active
+STATE_CHECK = 1.0  # how often a quiet run is asked whether it ended (its process may have died)
 
 
 def _log(root: str, message: str) -> None:
@@ -66,9 +67,9 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
     engine = None
     idle_since = time.monotonic()
     failures: dict[str, int] = {}
+    seen: dict[str, tuple[int, float]] = {}  # run id -> (log size ingested, when its state was checked)
     while True:
         run_ids = _active(root)
-        busy = False
         if run_ids and engine is None:
             try:
                 engine = open_local(root)
@@ -77,11 +78,19 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
                     _note_failure(root, run_id, f"cannot open the store {root}: {e}")
                 time.sleep(IDLE_SLEEP)
                 continue
+        now = time.monotonic()
         for run_id in run_ids:
             wal = os.path.join(root, "runs", run_id, "run.tlog")
             marker = os.path.join(root, ACTIVE, run_id)
             try:
-                busy |= ingest_run(engine, wal, run_id) > 0
+                size = os.path.getsize(wal)
+            except FileNotFoundError:
+                size = -1
+            done, checked = seen.get(run_id, (-2, 0.0))
+            if size == done and now - checked < STATE_CHECK and run_id not in failures:
+                continue  # nothing new, and its state was looked at a moment ago
+            try:
+                ingest_run(engine, wal, run_id)
                 if failures.pop(run_id, None):
                     _remove(os.path.join(root, "runs", run_id, INGEST_ERROR))
             except FileNotFoundError:
@@ -93,8 +102,10 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
                 if failures[run_id] in (1, 10, 100):
                     _log(root, f"ingest of {wal} failed ({failures[run_id]}x):\n{traceback.format_exc()}")
                 continue
+            seen[run_id] = (size, now)
             if _ended(engine, root, run_id, wal):
                 _remove(marker)
+                seen.pop(run_id, None)
                 _checkpoint(engine, root)
         if run_ids:
             idle_since = time.monotonic()
@@ -109,7 +120,7 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
                     mark_crashed(engine, root)
                 return
             idle_since = time.monotonic()
-        time.sleep(BUSY_SLEEP if busy else IDLE_SLEEP)
+        time.sleep(POLL if run_ids else IDLE_SLEEP)
 
 
 def _ended(engine, root: str, run_id: str, wal: str) -> bool:  # noqa: ANN001
