@@ -39,6 +39,18 @@ pc = time.perf_counter
 # ---------------------------------------------------------------- tracklet
 
 
+def _phases(t0, t1, t2, t3, t4):
+    """Build, log, wait, finish: the timings of a tool whose artifact has a wait()."""
+    return {
+        "add_s": t1 - t0,
+        "log_return_s": t2 - t1,
+        "wait_s": t3 - t2,
+        "stored_s": t3 - t0,
+        "finish_s": t4 - t3,
+        "through_finish_s": t4 - t0,
+    }
+
+
 def tracklet_log(src, d, o):
     """tracklet: Artifact + add_dir + run.log_artifact (returns at once; hashing and
     storing run on a background thread) + art.wait() (blocks until every blob is in
@@ -57,12 +69,7 @@ def tracklet_log(src, d, o):
     run.finish()
     t4 = pc()
     return {
-        "add_s": t1 - t0,
-        "log_return_s": t2 - t1,
-        "wait_s": t3 - t2,
-        "stored_s": t3 - t0,
-        "finish_s": t4 - t3,
-        "through_finish_s": t4 - t0,
+        **_phases(t0, t1, t2, t3, t4),
         "version": art.version,
         "state": art.state,
         "digest": art.digest,
@@ -226,12 +233,7 @@ def trackio_log(src, d, o):
     trackio.finish()
     t4 = pc()
     return {
-        "add_s": t1 - t0,
-        "log_return_s": t2 - t1,
-        "wait_s": t3 - t2,
-        "stored_s": t3 - t0,
-        "finish_s": t4 - t3,
-        "through_finish_s": t4 - t0,
+        **_phases(t0, t1, t2, t3, t4),
         "version": art.version,
         "stored_def": "trackio.Artifact() + add_dir() + trackio.log_artifact() + art.wait() (no-op)",
     }
