@@ -15,8 +15,8 @@ remote store is opened. The user-facing ``Artifact`` builds on this API::
 
 Blob store (``BlobStore``): ``put(path) -> (digest, size)``, ``put_many``, ``put_bytes``,
 ``exists``, ``size``, ``get(digest, dest)`` (atomic, verified), ``open(digest)`` (verifies at
-EOF), ``delete``, ``local_path``. Local layout: ``<root>/blobs/sha256/ab/abcdef...`` (read-only
-files; temporaries in ``<root>/blobs/tmp``), ``<root>/cache/digests.sqlite`` (digests of local
+EOF), ``delete``, ``local_path``. Local layout: ``<root>/blobs/blake3/ab/abcdef...`` (read-only
+files; temporaries in ``<root>/blobs/tmp``), ``<root>/cache/digests-blake3.sqlite`` (digests of local
 files by identity, so unchanged files are not re-read), ``<root>/cache/blobs`` (download cache of
 remote stores, capped by ``TRACKLET_CACHE_SIZE``, default 10 GiB, least recently used evicted).
 
@@ -31,13 +31,11 @@ bad path); ``DownloadConflictError`` (a ``UsageError``) for a folder holding dif
 from ._blobs import BlobStore as BlobStore
 from ._blobs import LocalBlobStore as LocalBlobStore
 from ._blobs import open_blob_store as open_blob_store
-from ._cache import BlobCache as BlobCache
-from ._cache import parse_size as parse_size
 from ._digest import copy_and_hash as copy_and_hash
+from ._digest import copy_then_hash as copy_then_hash
 from ._digest import hash_bytes as hash_bytes
 from ._digest import hash_file as hash_file
 from ._digest import hash_files as hash_files
-from ._download import DownloadReport as DownloadReport
 from ._errors import CorruptBlobError as CorruptBlobError
 from ._errors import DownloadConflictError as DownloadConflictError
 from ._errors import MissingBlobError as MissingBlobError
@@ -46,8 +44,27 @@ from ._manifest import ManifestEntry as ManifestEntry
 from ._manifest import normalize_path as normalize_path
 from ._progress import ProgressFn as ProgressFn
 from ._progress import TransferProgress as TransferProgress
-from ._references import resolve_reference as resolve_reference
 from ._statcache import DigestCache as DigestCache
+
+# Loaded on first use: storing files (the first log of an artifact) needs none of these.
+_LAZY = {
+    "BlobCache": "._cache",
+    "parse_size": "._cache",
+    "DownloadReport": "._download",
+    "resolve_reference": "._references",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BlobCache",
@@ -63,6 +80,7 @@ __all__ = [
     "ProgressFn",
     "TransferProgress",
     "copy_and_hash",
+    "copy_then_hash",
     "hash_bytes",
     "hash_file",
     "hash_files",

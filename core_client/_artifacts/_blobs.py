@@ -1,6 +1,6 @@
 """Content-addressed blob stores chosen by URL: a local folder by default, any fsspec URL otherwise.
 
-Each blob is stored once, under its SHA-256 (``<base>/sha256/ab/abcdef...``), so an
+Each blob is stored once, under its BLAKE3 digest (``<base>/blake3/ab/abcdef...``), so an
 unchanged file is never stored twice. Writers publish a blob only when it is complete
 (temporary name + rename locally; a single PUT or a completed multipart upload on object
 stores), so a killed process never leaves a half-written blob under its final name, and
@@ -11,25 +11,39 @@ from __future__ import annotations
 
 import os
 import stat as statmod
-from concurrent.futures import ThreadPoolExecutor
-from typing import IO, Iterable
 
 from .._errors import UsageError
-from ._digest import copy_and_hash, default_workers, hash_file
+from ._digest import (
+    ALGORITHM,
+    LEGACY_PREFIX,
+    copy_then_hash,
+    default_workers,
+    hash_file,
+    is_content_digest,
+    parallel_map,
+)
 from ._errors import CorruptBlobError, MissingBlobError
 from ._files import clean_dead_temps, clone_file, publish, temp_name
 from ._manifest import ManifestEntry, normalize_path
-from ._progress import ProgressFn
 from ._statcache import DigestCache
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Iterable
+
+    from ._progress import ProgressFn
 
 __all__ = ["BlobStore", "LocalBlobStore", "blob_key", "check_source", "copy_out", "copy_verified", "open_blob_store"]
 
 
 def blob_key(digest: str) -> str:
-    """The blob's path below a store's base: ``sha256/ab/abcdef...``."""
-    if len(digest) != 64:
-        raise UsageError(f"{digest!r} is not a hex SHA-256 digest (64 characters)")
-    return f"sha256/{digest[:2]}/{digest}"
+    """The blob's path below a store's base: ``blake3/ab/abcdef...`` (``sha256/...`` for a legacy digest)."""
+    if not is_content_digest(digest):
+        raise UsageError(f"{digest!r} is not a content digest (64 hex characters, or 'sha256:' and 64)")
+    if digest.startswith(LEGACY_PREFIX):
+        bare = digest[len(LEGACY_PREFIX):]
+        return f"sha256/{bare[:2]}/{bare}"
+    return f"{ALGORITHM}/{digest[:2]}/{digest}"
 
 
 def check_source(path: str) -> os.stat_result:
@@ -63,7 +77,7 @@ def copy_verified(src: str, digest: str, dest: str, progress: ProgressFn | None 
     os.makedirs(parent, exist_ok=True)
     tmp = temp_name(dest)
     try:
-        got, _ = copy_and_hash(src, tmp, progress)
+        got, _ = copy_then_hash(src, tmp, progress, like=digest)
         if got != digest:
             raise CorruptBlobError(
                 f"the stored blob {src} is corrupt (its content hashes to {got}, not {digest}); "
@@ -113,18 +127,20 @@ class _VerifyingReader:
     """A read-only binary file that raises CorruptBlobError at end of file if the content is not ``digest``."""
 
     def __init__(self, raw: IO[bytes], digest: str, name: str) -> None:
-        import hashlib
+        from ._digest import _hasher
 
         self._raw, self._digest, self.name = raw, digest, name
-        self._hash = hashlib.sha256()
+        self._hash = _hasher(digest)
         self._checked = False
 
     def read(self, n: int = -1) -> bytes:
+        from ._digest import _hex
+
         data = self._raw.read(n)
         self._hash.update(data)
         if (not data or n is None or n < 0) and not self._checked:
             self._checked = True
-            if self._hash.hexdigest() != self._digest:
+            if _hex(self._hash, self._digest) != self._digest:
                 raise CorruptBlobError(f"blob {self.name} does not match its digest {self._digest}; it is corrupt")
         return data
 
@@ -228,6 +244,7 @@ class BlobStore:
         files: Iterable[tuple[str, str] | str],
         progress: ProgressFn | None = None,
         workers: int | None = None,
+        flush: bool = True,
     ) -> list[ManifestEntry]:
         """Store many files in parallel; returns one manifest entry per file, in order.
 
@@ -235,28 +252,45 @@ class BlobStore:
             files: ``(path, name)`` pairs (``name`` is the entry's path in the artifact),
                 or bare paths (named by their base name).
             progress: called with bytes processed, from worker threads.
+            flush: save the digests learnt to the digest cache now; with False the caller
+                calls ``digest_cache.flush()`` later (off the critical path).
 
         Raises:
             UsageError: a file is missing, a folder, or not a regular file (checked before anything is stored).
         """
         pairs = [(f, os.path.basename(f)) if isinstance(f, (str, os.PathLike)) else f for f in files]
         checked = [(os.fspath(p), normalize_path(n), check_source(os.fspath(p))) for p, n in pairs]
-        self._before_puts()
+        if self.digest_cache is not None:
+            self.digest_cache.prefetch([st for _, _, st in checked])
+        entries: list[ManifestEntry | None] = [None] * len(checked)
+        todo = []
+        for i, (path, name, st) in enumerate(checked):
+            known = self._already_stored(path, st)
+            if known is None:
+                todo.append(i)
+                continue
+            entries[i] = ManifestEntry(name, known, st.st_size)
+            if progress is not None:
+                progress(st.st_size)
 
-        def one(item: tuple[str, str, os.stat_result]) -> ManifestEntry:
-            path, name, st = item
+        def one(i: int) -> None:
+            path, name, st = checked[i]
             digest, size = self._put(path, progress, st)
-            return ManifestEntry(name, digest, size)
+            entries[i] = ManifestEntry(name, digest, size)
 
-        n = min(workers or self.workers, max(1, len(checked)))
         try:
-            if n == 1:
-                return [one(item) for item in checked]
-            with ThreadPoolExecutor(n, thread_name_prefix="tracklet-put") as pool:
-                return list(pool.map(one, checked))
+            if todo:
+                self._before_puts()
+                # unchanged files were settled above without threads: for them the threads would only trade the GIL
+                parallel_map(one, todo, workers or self.workers, "tracklet-put")
         finally:
-            if self.digest_cache is not None:
+            if flush and self.digest_cache is not None:
                 self.digest_cache.flush()
+        return entries  # type: ignore[return-value]
+
+    def _already_stored(self, path: str, st: os.stat_result) -> str | None:
+        """The digest of ``path`` if it is known unchanged and its blob is stored, when that is cheap to tell; else None."""
+        return None
 
     def _before_puts(self) -> None:
         """Housekeeping before a batch of puts."""
@@ -291,6 +325,7 @@ class LocalBlobStore(BlobStore):
         self.url = self.directory
         self.workers = workers or default_workers()
         self._tmp = os.path.join(self.directory, "tmp")
+        self._folders: set[str] = set()  # blob folders known to exist, so each is made once
 
     def path(self, digest: str) -> str:
         """Where the blob ``digest`` is (or would be) on disk."""
@@ -306,10 +341,13 @@ class LocalBlobStore(BlobStore):
         except FileNotFoundError:
             return None
 
-
     def _before_puts(self) -> None:
         os.makedirs(self._tmp, exist_ok=True)
         clean_dead_temps(self._tmp)
+
+    def _already_stored(self, path: str, st: os.stat_result) -> str | None:
+        known = self._known_digest(path, st)
+        return known if known is not None and self._stored_size(known) == st.st_size else None
 
     def _put(self, path: str, progress: ProgressFn | None, st: os.stat_result) -> tuple[str, int]:
         known = self._known_digest(path, st)
@@ -321,13 +359,16 @@ class LocalBlobStore(BlobStore):
         tmp = temp_name(os.path.join(self._tmp, "blob"))
         started = DigestCache.clock()
         try:
-            digest, size = copy_and_hash(path, tmp, progress)
+            digest, size = copy_then_hash(path, tmp, progress, mode=0o444)  # read-only from the start
             if self._stored_size(digest) == size:
                 _unlink(tmp)
             else:  # absent, or a wrong-sized leftover that the new copy replaces
                 final = self.path(digest)
-                os.makedirs(os.path.dirname(final), exist_ok=True)
-                publish(tmp, final, read_only=True)
+                folder = os.path.dirname(final)
+                if folder not in self._folders:
+                    os.makedirs(folder, exist_ok=True)
+                    self._folders.add(folder)
+                publish(tmp, final)
                 if self.digest_cache is not None:
                     self.digest_cache.record_written(final, digest)
         except BaseException:
@@ -386,7 +427,7 @@ def open_blob_store(
 
         root = resolve_settings().dir
     root = os.path.abspath(root)
-    digest_cache = DigestCache(os.path.join(root, "cache", "digests.sqlite"))
+    digest_cache = DigestCache(os.path.join(root, "cache", f"digests-{ALGORITHM}.sqlite"))  # one file per algorithm
     if not url:
         return LocalBlobStore(os.path.join(root, "blobs"), digest_cache)
     if url.startswith("file://"):

@@ -1,6 +1,6 @@
 """A capped local cache of downloaded blobs, evicting the least recently used when full.
 
-Blobs fetched from a remote blob store land here (``<dir>/sha256/ab/abcdef...``), so a
+Blobs fetched from a remote blob store land here (``<dir>/blake3/ab/abcdef...``), so a
 second download of the same content reads no network. The cache never grows past its
 limit for long: ``TRACKLET_CACHE_SIZE`` (``"10GiB"``, ``"500MB"``, bytes; default 10 GiB;
 ``0`` turns caching off), read when the cache is opened. Each use of a blob touches its
@@ -20,6 +20,7 @@ from ._files import clean_dead_temps, publish, temp_name
 __all__ = ["DEFAULT_CACHE_SIZE", "BlobCache", "parse_size"]
 
 DEFAULT_CACHE_SIZE = 10 * 1024**3
+_ALGORITHMS = ("blake3", "sha256")  # the folders blobs live in, by digest algorithm (sha256: legacy)
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2, "g": 1000**3, "gb": 1000**3,
           "t": 1000**4, "tb": 1000**4, "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
 
@@ -59,7 +60,9 @@ class BlobCache:
 
     def path(self, digest: str) -> str:
         """Where the blob ``digest`` lives in the cache (whether or not it is there)."""
-        return os.path.join(self.directory, "sha256", digest[:2], digest)
+        from ._blobs import blob_key
+
+        return os.path.join(self.directory, *blob_key(digest).split("/"))
 
     def lookup(self, digest: str) -> str | None:
         """The cached file of ``digest``, marked as just used; None when not cached."""
@@ -90,12 +93,13 @@ class BlobCache:
         return final
 
     def _files(self) -> list[tuple[float, int, str]]:
-        found = []
-        root = os.path.join(self.directory, "sha256")
-        try:
-            prefixes = list(os.scandir(root))
-        except FileNotFoundError:
-            return found
+        found: list[tuple[float, int, str]] = []
+        prefixes = []
+        for algorithm in _ALGORITHMS:
+            try:
+                prefixes.extend(os.scandir(os.path.join(self.directory, algorithm)))
+            except FileNotFoundError:
+                pass
         for prefix in prefixes:
             try:
                 for entry in os.scandir(prefix.path):

@@ -11,30 +11,41 @@ download leaves no half-written file under a final name; the next one completes 
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from ._digest import default_workers, hash_files
+from ._digest import (
+    LEGACY_PREFIX,
+    default_workers,
+    hash_file,
+    hash_files,
+    is_content_digest,
+    parallel_map,
+)
 from ._errors import DownloadConflictError
 from ._files import clean_dead_temps
-from ._progress import ProgressFn
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._blobs import BlobStore
     from ._manifest import Manifest, ManifestEntry
+    from ._progress import ProgressFn
     from ._statcache import DigestCache
 
 __all__ = ["DownloadReport", "download", "verify"]
 
 
-@dataclass
 class DownloadReport:
     """What :func:`download` did: the folder, and the entry paths it wrote and skipped."""
 
-    root: str
-    written: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+    def __init__(self, root: str, written: list[str] | None = None, skipped: list[str] | None = None) -> None:
+        self.root = root
+        self.written: list[str] = written if written is not None else []
+        self.skipped: list[str] = skipped if skipped is not None else []
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DownloadReport) and (self.root, self.written, self.skipped) == (other.root, other.written, other.skipped)
+
+    def __repr__(self) -> str:
+        return f"DownloadReport(root={self.root!r}, written={self.written!r}, skipped={self.skipped!r})"
 
 
 def _target(root: str, path: str) -> str:
@@ -82,12 +93,15 @@ def _plan(manifest: Manifest, root: str, workers: int, cache: DigestCache | None
             plan.blocked.append((entry.path, "a folder is there"))
         elif entry.size is not None and st.st_size != entry.size:
             plan.differ.append(entry)
-        elif entry.is_sha256:
+        elif is_content_digest(entry.digest):
             to_hash.append(entry)
         else:
             plan.present.append(entry)  # a reference with no content digest: same size is all we can check
-    digests = hash_files([_target(root, e.path) for e in to_hash], workers=workers, cache=cache)
-    for entry, digest in zip(to_hash, digests):
+    current = [e for e in to_hash if not e.digest.startswith(LEGACY_PREFIX)]
+    legacy = [e for e in to_hash if e.digest.startswith(LEGACY_PREFIX)]  # SHA-256, checked without the cache
+    digests = hash_files([_target(root, e.path) for e in current], workers=workers, cache=cache)
+    digests += [hash_file(_target(root, e.path), like=e.digest) for e in legacy]
+    for entry, digest in zip(current + legacy, digests):
         if digest == entry.digest:
             plan.present.append(entry)
         else:
@@ -145,9 +159,7 @@ def download(
             store.get(entry.digest, target, progress)
 
     try:
-        if fetch:
-            with ThreadPoolExecutor(min(workers, len(fetch)), thread_name_prefix="tracklet-get") as pool:
-                list(pool.map(one, fetch))
+        parallel_map(one, fetch, workers, "tracklet-get")
     finally:
         store.finish_downloads()
     return DownloadReport(root, sorted(e.path for e in fetch), [e.path for e in plan.present])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 
 from .._ids import process_alive
 
@@ -23,7 +22,7 @@ _FICLONE = 0x40049409  # linux/fs.h: share the source's blocks (btrfs, xfs, ...)
 def temp_name(final: str) -> str:
     """A unique temporary path in the folder of ``final``, tagged with this process id."""
     folder, base = os.path.split(final)
-    return os.path.join(folder, f".{base}.{os.getpid()}-{secrets.token_hex(4)}{_SUFFIX}")
+    return os.path.join(folder, f".{base}.{os.getpid()}-{os.urandom(4).hex()}{_SUFFIX}")
 
 
 def is_temp_name(name: str) -> bool:
@@ -88,23 +87,27 @@ def _copy_range(src: int, dst: int, size: int) -> bool:
     return True
 
 
-def clone_file(src: str, dst: str) -> None:
+def clone_file(src: str, dst: str, mode: int = 0o666) -> bool:
     """Copy ``src`` to the new file ``dst``: a reflink where the filesystem shares blocks, else a kernel copy.
 
     Never a hard link: the copy stays independent of the source, so editing one never changes the other.
+    ``dst`` is created with ``mode`` (less the umask). Returns False when the bytes had to pass
+    through user space (no reflink, no ``copy_file_range``).
     """
-    with open(src, "rb") as fin, open(dst, "xb") as fout:
+    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
+    with open(src, "rb") as fin, open(fd, "wb") as fout:
         try:
             import fcntl
 
             fcntl.ioctl(fout.fileno(), _FICLONE, fin.fileno())
-            return
+            return True
         except (ImportError, OSError):
             pass
         size = os.fstat(fin.fileno()).st_size
         if _copy_range(fin.fileno(), fout.fileno(), size):
-            return
+            return True
         fout.seek(0)
         fout.truncate()
         while chunk := fin.read(1 << 20):
             fout.write(chunk)
+    return False

@@ -76,7 +76,7 @@ def _callback(progress: ProgressFn | None) -> Any:
 
 
 class FsspecBlobStore(BlobStore):
-    """Blobs at ``<url>/sha256/ab/abcdef...`` on an fsspec filesystem."""
+    """Blobs at ``<url>/blake3/ab/abcdef...`` on an fsspec filesystem."""
 
     def __init__(
         self,
@@ -149,7 +149,7 @@ class FsspecBlobStore(BlobStore):
         except BaseException:
             _unlink(tmp)
             raise
-        got = hash_file(tmp)
+        got = hash_file(tmp, like=digest)
         if got != digest:
             _unlink(tmp)
             raise CorruptBlobError(

@@ -7,16 +7,17 @@ identical digest, whatever order the files were added in and whenever they were 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import posixpath
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+import re
 
 from .._errors import UsageError
-from ._digest import ALGORITHM
+from ._digest import ALGORITHM, LEGACY_PREFIX, hash_bytes, is_content_digest
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Iterable, Iterator, Mapping
+
     from ._blobs import BlobStore
     from ._download import DownloadReport
     from ._progress import ProgressFn
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 __all__ = ["Manifest", "ManifestEntry", "normalize_path"]
 
 _FORMAT = 1
+_DOTS = frozenset((".", ".."))
+_CLEAN = re.compile(r"[^/\\\x00:]+(?:/[^/\\\x00]+)*")  # relative, '/'-separated, no empty parts, no drive letter
 
 
 def normalize_path(name: str) -> str:
@@ -34,6 +37,8 @@ def normalize_path(name: str) -> str:
     """
     if not isinstance(name, str) or not name.strip():
         raise UsageError(f"an artifact entry needs a non-empty relative path, got {name!r}")
+    if _CLEAN.fullmatch(name) and not _DOTS.intersection(name.split("/")):
+        return name  # already canonical: the common case, checked in one pass
     text = name.replace("\\", "/")
     if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
         raise UsageError(
@@ -45,25 +50,51 @@ def normalize_path(name: str) -> str:
     return posixpath.join(*parts)
 
 
-@dataclass(frozen=True)
 class ManifestEntry:
-    """One file of an artifact.
+    """One file of an artifact (immutable).
 
     Attributes:
         path: where the file goes inside the artifact (``data/train.csv``).
-        digest: hex SHA-256 of the content; for a reference, its ETag or other checksum
-            (or the URI itself when recorded with ``checksum=False``).
+        digest: hex BLAKE3 of the content (``sha256:<hex>`` in versions logged before BLAKE3);
+            for a reference, its ETag or other checksum (or the URI itself when recorded
+            with ``checksum=False``).
         size: bytes (None when a reference's size is unknown).
         ref: the URI of a reference (recorded, not copied); None for stored files.
         extra: what else is known about a reference (``etag``, ``mtime``, ``version_id``...);
-            not part of the manifest's digest.
+            not part of the manifest's digest nor of equality.
     """
+
+    __slots__ = ("path", "digest", "size", "ref", "extra")
 
     path: str
     digest: str
     size: int | None
-    ref: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    ref: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, path: str, digest: str, size: int | None, ref: str | None = None, extra: Mapping[str, Any] | None = None) -> None:
+        setattr_ = object.__setattr__
+        setattr_(self, "path", path)
+        setattr_(self, "digest", digest)
+        setattr_(self, "size", size)
+        setattr_(self, "ref", ref)
+        setattr_(self, "extra", extra or {})
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"ManifestEntry is immutable; build a new one instead of setting {name!r}")
+
+    def _key(self) -> tuple[str, str, int | None, str | None]:
+        return (self.path, self.digest, self.size, self.ref)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ManifestEntry) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        ref = f", ref={self.ref!r}" if self.ref is not None else ""
+        return f"ManifestEntry(path={self.path!r}, digest={self.digest!r}, size={self.size!r}{ref})"
 
     @property
     def is_reference(self) -> bool:
@@ -71,9 +102,9 @@ class ManifestEntry:
         return self.ref is not None
 
     @property
-    def is_sha256(self) -> bool:
-        """Whether ``digest`` is the SHA-256 of the content (so a copy can be verified)."""
-        return len(self.digest) == 64 and all(c in "0123456789abcdef" for c in self.digest)
+    def has_content_digest(self) -> bool:
+        """Whether ``digest`` is a hash of the content that tracklet can check a copy against."""
+        return is_content_digest(self.digest)
 
     def to_json(self) -> dict[str, Any]:
         """The entry as a JSON object (without its path, which is the key)."""
@@ -85,9 +116,12 @@ class ManifestEntry:
         return out
 
     @classmethod
-    def from_json(cls, path: str, data: Mapping[str, Any]) -> ManifestEntry:
-        """Read an entry written by :meth:`to_json`."""
-        return cls(normalize_path(path), data["digest"], data.get("size"), data.get("ref"), dict(data.get("extra") or {}))
+    def from_json(cls, path: str, data: Mapping[str, Any], legacy: bool = False) -> ManifestEntry:
+        """Read an entry written by :meth:`to_json`; ``legacy``: its digest is a bare SHA-256 hex."""
+        digest, ref = data["digest"], data.get("ref")
+        if legacy and ref is None and not digest.startswith(LEGACY_PREFIX):
+            digest = LEGACY_PREFIX + digest
+        return cls(normalize_path(path), digest, data.get("size"), ref, dict(data.get("extra") or {}))
 
 
 class Manifest:
@@ -154,10 +188,10 @@ class Manifest:
 
     @property
     def digest(self) -> str:
-        """Hex SHA-256 over the sorted ``(path, digest, size, ref)`` of every entry."""
+        """Hex BLAKE3 over the sorted ``(path, digest, size, ref)`` of every entry."""
         rows = [[e.path, e.digest, e.size, e.ref] for e in self]
         text = json.dumps({"algorithm": ALGORITHM, "entries": rows}, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return hash_bytes(text.encode("utf-8"))
 
     def to_json(self) -> dict[str, Any]:
         """The manifest as a JSON object: ``{"version", "algorithm", "entries": {path: {...}}}``."""
@@ -169,14 +203,16 @@ class Manifest:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Manifest:
-        """Read a manifest written by :meth:`to_json`.
+        """Read a manifest written by :meth:`to_json` (also by tracklets that used SHA-256).
 
         Raises:
             UsageError: the manifest is of a newer format than this tracklet reads.
         """
-        if data.get("version", _FORMAT) > _FORMAT or data.get("algorithm", ALGORITHM) != ALGORITHM:
+        algorithm = data.get("algorithm", ALGORITHM)
+        if data.get("version", _FORMAT) > _FORMAT or algorithm not in (ALGORITHM, "sha256"):
             raise UsageError("this artifact manifest was written by a newer tracklet; upgrade with: pip install -U tracklet")
-        return cls(ManifestEntry.from_json(path, entry) for path, entry in data.get("entries", {}).items())
+        legacy = algorithm == "sha256"
+        return cls(ManifestEntry.from_json(path, entry, legacy) for path, entry in data.get("entries", {}).items())
 
     @classmethod
     def loads(cls, text: str) -> Manifest:

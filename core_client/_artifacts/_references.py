@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-from typing import Any
 from urllib.parse import unquote, urlparse
 
 from .._errors import UsageError
@@ -20,6 +19,10 @@ from ._files import publish, temp_name
 from ._manifest import ManifestEntry, normalize_path
 from ._progress import ProgressFn
 from ._statcache import DigestCache
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["SCHEMES", "fetch_reference", "resolve_reference"]
 
@@ -157,7 +160,7 @@ def fetch_reference(entry: ManifestEntry, dest: str, progress: ProgressFn | None
             src = _local_path(entry.ref)
             if not os.path.exists(src):
                 raise MissingBlobError(f"the referenced file {entry.ref} no longer exists; restore it or log a new version")
-            if entry.is_sha256:
+            if entry.has_content_digest:
                 try:
                     copy_verified(src, entry.digest, dest, progress)
                 except CorruptBlobError:

@@ -10,7 +10,7 @@ import sys
 import urllib.request
 
 import pytest
-
+from blake3 import blake3
 from helpers import wait_until
 
 pytest.importorskip("s3fs", reason="needs the s3 extra: pip install 'tracklet[s3]'")
@@ -86,8 +86,8 @@ def test_put_get_exists_through_s3(s3, tmp_path):
     store, client, prefix = s3
     small = _write(tmp_path / "small.bin", b"hello s3")
     digest, size = store.put(small)
-    assert (digest, size) == (hashlib.sha256(b"hello s3").hexdigest(), 8)
-    key = f"{prefix}/sha256/{digest[:2]}/{digest}"
+    assert (digest, size) == (blake3(b"hello s3").hexdigest(), 8)
+    key = f"{prefix}/blake3/{digest[:2]}/{digest}"
     assert client.get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"hello s3"
     assert store.exists(digest) and store.size(digest) == 8
     assert not store.exists("0" * 64)
@@ -104,8 +104,8 @@ def test_large_files_go_up_in_parts_and_come_back_verified(s3, tmp_path):
     big = _write(tmp_path / "big.bin", data)
     seen = []
     (entry,) = store.put_many([(big, "model/weights.bin")], progress=seen.append)
-    assert entry.digest == hashlib.sha256(data).hexdigest() and sum(seen) == len(data)
-    head = client.head_object(Bucket=BUCKET, Key=f"{prefix}/sha256/{entry.digest[:2]}/{entry.digest}")
+    assert entry.digest == blake3(data).hexdigest() and sum(seen) == len(data)
+    head = client.head_object(Bucket=BUCKET, Key=f"{prefix}/blake3/{entry.digest[:2]}/{entry.digest}")
     assert head["ETag"].strip('"').endswith("-3")  # a multipart upload's ETag counts its parts
     manifest = Manifest([entry])
     report = manifest.download(str(tmp_path / "out"), store)
@@ -158,7 +158,7 @@ def test_a_run_logs_artifacts_into_s3_and_reads_them_back(s3, s3_endpoint, monke
     run.log_artifact(art, aliases=["best"]).wait()
     run.finish()
     keys = [o["Key"] for o in client.list_objects_v2(Bucket=BUCKET, Prefix=f"{prefix}/team")["Contents"]]
-    assert len(keys) == 2 and all("/sha256/" in k for k in keys)
+    assert len(keys) == 2 and all("/blake3/" in k for k in keys)
     got = tracklet.Api().artifact("s3proj/model:best")
     root = got.download(str(tmp_path / "restored"))
     got.verify(root)

@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-
+from blake3 import blake3
 from helpers import run_python, spawn_python
 from tracklet import UsageError
 from tracklet._artifacts import (
@@ -22,7 +22,9 @@ from tracklet._artifacts import (
     ManifestEntry,
     MissingBlobError,
     TransferProgress,
+    _progress,
     copy_and_hash,
+    copy_then_hash,
     hash_file,
     hash_files,
     normalize_path,
@@ -30,7 +32,6 @@ from tracklet._artifacts import (
     parse_size,
     resolve_reference,
 )
-from tracklet._artifacts import _progress
 
 MiB = 1 << 20
 
@@ -48,7 +49,7 @@ def _read(path) -> bytes:
 
 
 def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return blake3(data).hexdigest()
 
 
 def _settle() -> None:
@@ -68,7 +69,7 @@ def tree(tmp_path):
 
 def _blobs(store) -> list[str]:
     found = []
-    for folder, _, names in os.walk(os.path.join(store.directory, "sha256")):
+    for folder, _, names in os.walk(os.path.join(store.directory, "blake3")):
         found += [os.path.join(folder, n) for n in names]
     return found
 
@@ -76,7 +77,7 @@ def _blobs(store) -> list[str]:
 # -- digests -------------------------------------------------------------------------------------
 
 
-def test_digests_match_hashlib_at_every_chunk_boundary(tree, tmp_path):
+def test_digests_match_the_reference_blake3_at_every_chunk_boundary(tree, tmp_path):
     paths = list(tree.values())
     expected = [_sha(_read(p)) for p in paths]
     assert [hash_file(p) for p in paths] == expected
@@ -87,6 +88,17 @@ def test_digests_match_hashlib_at_every_chunk_boundary(tree, tmp_path):
     assert sum(seen) == sum(os.path.getsize(p) for p in paths)
     digest, size = copy_and_hash(tree["big"], str(tmp_path / "copy"))
     assert (digest, size) == (expected[-2], 3 * MiB + 7)
+    assert _read(tmp_path / "copy") == _read(tree["big"])
+    digest, size = copy_then_hash(tree["big"], str(tmp_path / "copy2"), progress=seen.append, mode=0o444)
+    assert (digest, size) == (expected[-2], 3 * MiB + 7)
+    assert _read(tmp_path / "copy2") == _read(tree["big"])
+    assert os.stat(tmp_path / "copy2").st_mode & 0o222 == 0  # created read-only
+
+
+def test_copy_then_hash_falls_back_to_one_pass_without_copy_file_range(tree, tmp_path, monkeypatch):
+    monkeypatch.delattr(os, "copy_file_range", raising=False)
+    digest, size = copy_then_hash(tree["big"], str(tmp_path / "copy"))
+    assert (digest, size) == (_sha(_read(tree["big"])), 3 * MiB + 7)
     assert _read(tmp_path / "copy") == _read(tree["big"])
 
 
@@ -156,7 +168,7 @@ def test_unchanged_files_are_not_read_again(tree, tmp_path, monkeypatch):
     def no_reading(*args, **kwargs):
         raise AssertionError("an unchanged file was read again")
 
-    monkeypatch.setattr(blobs_module, "copy_and_hash", no_reading)
+    monkeypatch.setattr(blobs_module, "copy_then_hash", no_reading)
     fresh = open_blob_store(None, root=str(tmp_path / "tl"))  # a new process would see the same
     assert fresh.put_many(list(tree.values())) == first
 
@@ -415,3 +427,36 @@ def test_import_tracklet_does_not_load_the_engine_nor_fsspec():
         "import tracklet._artifacts; print(any(m.split('.')[0] in ('fsspec', 's3fs', 'boto3') for m in sys.modules))"
     )
     assert out.stdout.split() == ["False", "False"], out.stderr
+
+
+def test_versions_stored_with_sha256_still_download_and_verify(tmp_path):
+    """Stores written before BLAKE3 hold SHA-256 blobs under sha256/: they stay readable and checked."""
+    data = b"logged by an older tracklet\n" * 100
+    hexdigest = hashlib.sha256(data).hexdigest()
+    store = open_blob_store(None, root=str(tmp_path / "store"))
+    _write(os.path.join(store.directory, "sha256", hexdigest[:2], hexdigest), data)
+    manifest = Manifest.from_json({"version": 1, "algorithm": "sha256", "entries": {"notes.txt": {"digest": hexdigest, "size": len(data)}}})
+    assert manifest["notes.txt"].digest == "sha256:" + hexdigest and manifest["notes.txt"].has_content_digest
+    out = tmp_path / "out"
+    report = manifest.download(str(out), store)
+    assert report.written == ["notes.txt"] and (out / "notes.txt").read_bytes() == data
+    assert manifest.download(str(out), store).skipped == ["notes.txt"]  # checked with SHA-256, found right
+    assert manifest.verify(str(out)) == []
+    (out / "notes.txt").write_bytes(b"changed")
+    assert manifest.verify(str(out)) == ["notes.txt"]
+    with store.open("sha256:" + hexdigest) as f:
+        assert f.read() == data
+
+
+def test_parallel_map_keeps_order_and_raises_the_first_error():
+    from tracklet._artifacts._digest import parallel_map
+
+    assert parallel_map(lambda x: x * x, list(range(50)), 4) == [x * x for x in range(50)]
+
+    def boom(x):
+        if x == 7:
+            raise ValueError("seven")
+        return x
+
+    with pytest.raises(ValueError, match="seven"):
+        parallel_map(boom, list(range(20)), 3)
