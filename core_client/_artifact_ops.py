@@ -14,7 +14,10 @@ import os
 import queue
 import threading
 import time
-from typing import Any, Callable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 from ._artifact import Artifact, ArtifactEntry, check_aliases, check_artifact_name
 from ._errors import StoreError, UsageError, warn_once
@@ -78,10 +81,14 @@ class Uploads:
 
 
 def _store_and_record(run: Any, art: Artifact, aliases: list[str], use: bool) -> None:
+    store = None
     try:
-        files = [(e.source, e.path) for e in art._entries.values() if e.ref is None]
+        local = [e for e in art._entries.values() if e.ref is None]
+        files = [(e.source, e.path) for e in local]
+        store = blob_store(run._settings.dir) if files else None
         if files:
-            for stored in blob_store(run._settings.dir).put_many(files, progress=_progress_for(art, files)):
+            progress = _progress(art, sum(e.size or 0 for e in local))
+            for stored in store.put_many(files, progress=progress, flush=False):
                 entry = art._entries[stored.path]
                 entry.digest, entry.size = stored.digest, stored.size
         manifest = art.manifest()
@@ -105,6 +112,10 @@ def _store_and_record(run: Any, art: Artifact, aliases: list[str], use: bool) ->
         )
         art._wal_end = run._writer.offset  # stored once the store's offset for the run reaches this
         art._state = "logged"
+        if run.mode == "local":
+            from ._local import wake_worker
+
+            wake_worker(run._settings.dir)  # numbered now, not at the worker's next look
     except BaseException as e:  # reported at wait(), and once as a warning: training goes on
         art._error = e
         warn_once(f"artifact:{art.name}:{e!r}", f"tracklet: could not store artifact {art.name!r}: {e}")
@@ -113,12 +124,13 @@ def _store_and_record(run: Any, art: Artifact, aliases: list[str], use: bool) ->
             art._staging.cleanup()
             art._staging = None
         art._done.set()
+    if store is not None and store.digest_cache is not None:
+        store.digest_cache.flush()  # after the version is recorded: only later logs of these files need it
 
 
-def _progress_for(art: Artifact, files: list[tuple[str, str]]) -> Any:
+def _progress(art: Artifact, total: int) -> Any:
     from ._artifacts import TransferProgress
 
-    total = sum(os.path.getsize(src) for src, _ in files)
     return TransferProgress(total, f"storing {art.name}")
 
 
@@ -205,7 +217,7 @@ def _wait_for_worker(art: Artifact, run: Any, stall: float = 5.0) -> bool:
             last, since = offset, time.monotonic()
         elif time.monotonic() - since > stall:
             return False  # the worker is stuck: store it ourselves
-        time.sleep(0.01)
+        time.sleep(0.002)  # the worker was woken when the record was written: a few ms
     found = artifact_version(art._root, art._project, art._entity, art.name, art._digest)
     if found is None:
         return False

@@ -11,10 +11,22 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["ACTIVE", "INGEST_ERROR", "LOCK", "STALE_AFTER", "ensure_worker", "ingest_problem", "reap_workers", "register_active_run"]
+__all__ = [
+    "ACTIVE",
+    "INGEST_ERROR",
+    "LOCK",
+    "STALE_AFTER",
+    "WAKE",
+    "ensure_worker",
+    "ingest_problem",
+    "reap_workers",
+    "register_active_run",
+    "wake_worker",
+]
 
 ACTIVE = "active"
 LOCK = ".worker.lock"
+WAKE = ".worker.wake"  # a named pipe the worker waits on between looks: a byte written there wakes it at once
 INGEST_ERROR = "ingest-error.txt"  # in a run's folder while the worker cannot store its records
 # A run whose log has been silent this long, with no exit record, has crashed. Live runs
 # write a heartbeat at least every 30 s.
@@ -47,6 +59,35 @@ def worker_running(root: str) -> bool | None:
     return False
 
 
+def wake_worker(root: str) -> None:
+    """Ask the store's worker to look at the runs' logs now rather than at its next poll.
+
+    A byte into the worker's named pipe (about 20 us). Without a worker, or where named pipes do
+    not exist, it does nothing: the worker's polling, or the reader's own catch-up, stores the records.
+    """
+    try:
+        fd = os.open(os.path.join(root, WAKE), os.O_WRONLY | os.O_NONBLOCK)
+    except (OSError, AttributeError):  # ENXIO: nobody is reading; ENOENT: no worker yet; no O_NONBLOCK
+        return
+    try:
+        os.write(fd, b"!")
+    except OSError:  # EAGAIN: the pipe is full, so the worker is already due to wake
+        pass
+    finally:
+        os.close(fd)
+
+
+# Niced first thing, before the imports: the worker's start-up should not slow the training
+# process that just spawned it.
+_BOOTSTRAP = (
+    "import os, sys\n"
+    "try:\n    os.nice(10)\nexcept OSError:\n    pass\n"
+    "del sys.path[0]\n"
+    "from tracklet._worker import main\n"
+    "sys.exit(main())"
+)
+
+
 def ensure_worker(root: str) -> int | None:
     """Spawn a worker for ``root`` unless one runs; returns its pid (None if none was started)."""
     if os.environ.get("TRACKLET_WORKER") == "off" or worker_running(root) is not False:
@@ -62,10 +103,13 @@ def ensure_worker(root: str) -> int | None:
             sys.executable,
             # not "-m": that puts the working folder first on sys.path, where a store folder
             # named "tracklet" would shadow the package
-            [sys.executable, "-c", "import sys; del sys.path[0]; from tracklet._worker import main; sys.exit(main())", root],
+            [sys.executable, "-c", _BOOTSTRAP, root],
             dict(os.environ),
             file_actions=actions,
-            setsid=True,
+            # its own process group: a Ctrl-C (or a kill of the job's group) does not reach it;
+            # the same session, so that its nice value counts against the training process's
+            # (Linux's autogroup scheduler weighs sessions against each other, not processes)
+            setpgroup=0,
         )
     except (OSError, AttributeError):
         return None  # readers catch up on the WAL; nothing is lost

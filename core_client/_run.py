@@ -511,8 +511,9 @@ class Run:
             except Exception as e:  # a tracking failure never escapes into the user's script
                 warn_once(f"finish-callback:{e!r}", f"tracklet: while finishing run {self._id}: {e!r}")
         if self.mode == "local" and self._dir is not None:
-            from ._local import ingest_problem
+            from ._local import ingest_problem, wake_worker
 
+            wake_worker(self._settings.dir)  # the run's last records reach the store now, not at the next poll
             problem = ingest_problem(self._dir)
             if problem:
                 root = os.path.dirname(os.path.dirname(self._dir))

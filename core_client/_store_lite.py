@@ -9,7 +9,10 @@ from __future__ import annotations
 import os
 import sqlite3
 from contextlib import closing
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["LiteEngine", "artifact_version", "find_artifact", "run_row", "stored_offset", "up_to_date"]
 
@@ -43,12 +46,15 @@ def artifact_version(root: str, project: str, entity: str | None, name: str, dig
     if conn is None:
         return None
     with closing(conn):
-        row = conn.execute(
-            "SELECT v.id, v.version_index, v.created_at FROM artifact_versions v "
-            "JOIN artifact_collections c ON c.id = v.collection_id JOIN projects p ON p.id = c.project_id "
-            "WHERE p.name = ? AND p.entity = ? AND c.name = ? AND v.digest = ? AND v.state = 'committed'",
-            (project, entity or "", name, digest),
-        ).fetchone()
+        try:
+            row = conn.execute(
+                "SELECT v.id, v.version_index, v.created_at FROM artifact_versions v "
+                "JOIN artifact_collections c ON c.id = v.collection_id JOIN projects p ON p.id = c.project_id "
+                "WHERE p.name = ? AND p.entity = ? AND c.name = ? AND v.digest = ? AND v.state = 'committed'",
+                (project, entity or "", name, digest),
+            ).fetchone()
+        except sqlite3.OperationalError:  # the worker is still creating the schema: nothing is stored yet
+            return None
         if row is None:
             return None
         aliases = [a for (a,) in conn.execute("SELECT alias FROM artifact_aliases WHERE version_id = ?", (row[0],))]

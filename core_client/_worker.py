@@ -11,7 +11,7 @@ import sys
 import time
 import traceback
 
-from ._local import ACTIVE, INGEST_ERROR, LOCK
+from ._local import ACTIVE, INGEST_ERROR, LOCK, WAKE
 
 __all__ = ["main", "serve"]
 
@@ -55,6 +55,60 @@ def _note_failure(root: str, run_id: str, error: str) -> None:
         pass
 
 
+def _open_wake(root: str) -> int | None:
+    """Our end of the wake-up pipe (``wake_worker`` writes to it); None where named pipes do not exist."""
+    path = os.path.join(root, WAKE)
+    try:
+        os.mkfifo(path, 0o600)
+    except FileExistsError:
+        pass
+    except (OSError, AttributeError):
+        return None
+    try:
+        # read-write, so the pipe always has a writer (us) and never reads as end-of-file
+        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+    except OSError:
+        return None
+    import stat
+
+    if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return fd
+
+
+def _pause(wake: int | None, seconds: float) -> None:
+    """Sleep up to ``seconds``, less if someone writes to the wake-up pipe."""
+    if wake is None:
+        time.sleep(seconds)
+        return
+    import select
+
+    ready, _, _ = select.select([wake], [], [], seconds)
+    if ready:
+        try:
+            os.read(wake, 4096)
+        except BlockingIOError:
+            pass
+
+
+def _orphaned(root: str, fd: int) -> bool:
+    """Whether our lock file was deleted or replaced (the store folder removed): no run can reach us."""
+    try:
+        return os.stat(os.path.join(root, LOCK)).st_ino != os.fstat(fd).st_ino
+    except OSError:
+        return True
+
+
+def _ignore_terminal_signals() -> None:
+    """The worker outlives the terminal and the Ctrl-C that stop a training script: it ends by itself when idle."""
+    import signal
+
+    for name in ("SIGINT", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+
+
 def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
     """Ingest active runs until none has been active for ``idle_exit`` seconds."""
     import fcntl
@@ -62,6 +116,7 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
     fd = os.open(os.path.join(root, LOCK), os.O_RDWR | os.O_CREAT, 0o644)
     if not _try_lock(fd):
         return  # another worker serves this store
+    wake = _open_wake(root)
     from ._store import ingest_run, open_local
 
     engine = None
@@ -70,6 +125,8 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
     seen: dict[str, tuple[int, float]] = {}  # run id -> (log size ingested, when its state was checked)
     while True:
         run_ids = _active(root)
+        if not run_ids and _orphaned(root, fd):
+            return
         if run_ids and engine is None:
             try:
                 engine = open_local(root)
@@ -120,7 +177,7 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
                     mark_crashed(engine, root)
                 return
             idle_since = time.monotonic()
-        time.sleep(POLL if run_ids else IDLE_SLEEP)
+        _pause(wake, POLL if run_ids else IDLE_SLEEP)
 
 
 def _ended(engine, root: str, run_id: str, wal: str) -> bool:  # noqa: ANN001
@@ -167,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m tracklet._worker DIR", file=sys.stderr)
         return 2
     root = os.path.abspath(args[0])
+    _ignore_terminal_signals()
     try:
         serve(root, idle_exit=float(os.environ.get("TRACKLET_WORKER_IDLE", IDLE_EXIT)))
     except Exception:

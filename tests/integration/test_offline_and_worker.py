@@ -140,3 +140,74 @@ def test_reading_an_up_to_date_store_needs_no_sqlalchemy(tracklet_env):
     n, last, config, state, keys, imported = json.loads(out.stdout)
     assert (n, last, config, state, keys) == (1000, expected[-1]["loss"], {"lr": 0.1}, "finished", ["acc", "loss"]), out.stderr
     assert imported is False
+
+
+def _worker_pid(store):
+    """The pid of the worker serving ``store`` (the process holding its lock), from /proc."""
+    lock = os.path.realpath(store / ".worker.lock")
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == lock and int(pid) != os.getpid():
+                    return int(pid)
+            except OSError:
+                continue
+    return None
+
+
+def test_a_woken_worker_stores_a_record_at_once_and_runs_niced(tracklet_env):
+    if not sys.platform.startswith("linux"):
+        import pytest
+
+        pytest.skip("reads /proc")
+    from tracklet._local import wake_worker
+    from tracklet._store_lite import stored_offset
+
+    run = tracklet.init(project="wake")
+    run.log({"x": 1.0})
+    wait_until(lambda: stored_offset(str(tracklet_env), run.id) > 0, timeout=30)  # the worker is up
+    pid = wait_until(lambda: _worker_pid(tracklet_env), timeout=10)
+    assert os.getpriority(os.PRIO_PROCESS, pid) >= os.getpriority(os.PRIO_PROCESS, 0) + 10  # training goes first
+    assert os.getpgid(pid) == pid and os.getsid(pid) == os.getsid(0)  # own group (no Ctrl-C), same session
+
+    # without a wake-up the worker looks every 50 ms; woken, it stores within a few ms
+    import time
+
+    worst = 0.0
+    for i in range(20):
+        run.log({"x": float(i)})
+        end = run._writer.offset
+        t = time.perf_counter()
+        wake_worker(str(tracklet_env))
+        wait_until(lambda: stored_offset(str(tracklet_env), run.id) >= end, timeout=10, interval=0.0005)
+        worst = max(worst, time.perf_counter() - t)
+    run.finish()
+    assert worst < 0.045, f"a woken worker took {worst * 1000:.0f} ms to store a record"
+
+
+def test_a_worker_whose_store_is_deleted_exits(tracklet_env, tmp_path):
+    if not sys.platform.startswith("linux"):
+        import pytest
+
+        pytest.skip("reads /proc")
+    out = run_python("import tracklet; tracklet.init(project='gone').finish()", env={"TRACKLET_WORKER_IDLE": "600"})
+    assert out.returncode == 0, out.stderr
+    pid = wait_until(lambda: _worker_pid(tracklet_env), timeout=10)
+    wait_until(lambda: not os.listdir(tracklet_env / "active"), timeout=30)
+    shutil.rmtree(tracklet_env)  # e.g. a test's or a benchmark's temp store, removed while the worker idles
+
+    def gone():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] == "Z"  # exited, waiting to be reaped by its (gone) parent
+
+    wait_until(gone, timeout=10)
