@@ -103,6 +103,21 @@ def _logical(name: str) -> str:
     return name
 
 
+def _walk_files(root: str, rel: str = "") -> Iterator[tuple[str, str, int]]:
+    """``(path, relative '/'-path, size)`` of every file under ``root``, sorted, one stat each.
+
+    Symlinks to files are followed, as ``os.walk`` does by default; links to folders are not descended.
+    """
+    with os.scandir(os.path.join(root, rel) if rel else root) as it:
+        entries = sorted(it, key=lambda e: e.name)
+    for entry in entries:
+        sub = f"{rel}/{entry.name}" if rel else entry.name
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk_files(root, sub)
+        elif entry.is_file():
+            yield entry.path, sub, entry.stat().st_size
+
+
 class Artifact:
     """Files versioned together. ``Artifact(name, type, description=None, metadata=None)``.
 
@@ -165,15 +180,11 @@ class Artifact:
         root = os.path.abspath(os.fspath(local_path))
         if not os.path.isdir(root):
             raise UsageError(f"{local_path} is not a directory" + ("; use add_file() for a file" if os.path.isfile(root) else ""))
-        added = []
-        for base, dirs, files in os.walk(root):
-            dirs.sort()
-            for f in sorted(files):
-                full = os.path.join(base, f)
-                rel = os.path.relpath(full, root)
-                logical = _logical(f"{name}/{rel}" if name else rel)
-                added.append(self._add(ArtifactEntry(logical, None, os.path.getsize(full), source=full), overwrite))
-        return added
+        prefix = f"{name}/" if name else ""
+        return [
+            self._add(ArtifactEntry(_logical(prefix + rel), None, size, source=full), overwrite)
+            for full, rel, size in _walk_files(root)
+        ]
 
     def add_reference(self, uri: str, name: str | None = None, checksum: bool = True) -> Any:
         """Record a file (or every file under a prefix) that stays where it is: not copied.

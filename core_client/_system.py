@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any
 
 from ._ids import hostname
+
+TYPE_CHECKING = False  # typing is not imported at run time: a short run's finish() waits for this module
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["SystemSampler", "capture_environment"]
 
@@ -38,8 +41,28 @@ def _strip_credentials(url: str) -> str:
     return url
 
 
+def _in_repository(cwd: str) -> bool:
+    """Whether ``cwd`` is inside a git work tree, by looking for ``.git`` upwards (no process started).
+
+    Starting ``git`` costs several milliseconds even to hear "not a repository", and a short
+    run's ``finish()`` waits for this. ``GIT_DIR`` set means the user points git elsewhere: ask git.
+    """
+    if os.environ.get("GIT_DIR"):
+        return True
+    folder = os.path.abspath(cwd)
+    while True:
+        if os.path.exists(os.path.join(folder, ".git")):
+            return True
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return False
+        folder = parent
+
+
 def git_info(cwd: str, run_dir: str | None, max_diff: int = 10 * _MB) -> dict[str, Any] | None:
     """Commit, branch, remote and dirtiness of the repository around ``cwd``; the diff goes to ``diff.patch``."""
+    if not _in_repository(cwd):
+        return None
     commit = _git(["rev-parse", "HEAD"], cwd)
     if commit is None:
         return None
@@ -92,17 +115,25 @@ def _memory_gb() -> float | None:
         return None
 
 
-def capture_environment(run_dir: str | None) -> dict[str, Any]:
-    """Host, Python, command line, git state, installed packages and GPUs: run on a background thread."""
+def _os_name() -> str:
+    """``Linux 6.8.0 x86_64``: what ``platform`` reports, without importing it (a few ms)."""
+    if hasattr(os, "uname"):
+        u = os.uname()
+        return f"{u.sysname} {u.release} {u.machine}"
     import platform
 
+    return f"{platform.system()} {platform.release()} {platform.machine()}"
+
+
+def capture_environment(run_dir: str | None) -> dict[str, Any]:
+    """Host, Python, command line, git state, installed packages and GPUs: run on a background thread."""
     from . import __version__
 
     env: dict[str, Any] = {
         "host": hostname(),
-        "os": f"{platform.system()} {platform.release()} {platform.machine()}",
+        "os": _os_name(),
         "python": sys.version.split()[0],
-        "python_implementation": platform.python_implementation(),
+        "python_implementation": {"cpython": "CPython", "pypy": "PyPy"}.get(sys.implementation.name, sys.implementation.name),
         "executable": sys.executable,
         "argv": list(sys.argv),
         "program": sys.argv[0] if sys.argv else None,

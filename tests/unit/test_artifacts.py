@@ -209,3 +209,20 @@ def test_finish_waits_for_uploads_and_log_after_finish_fails(files):
     assert tracklet.Api().artifact("p/data:latest").digest == art.digest
     with pytest.raises(tracklet.UsageError, match="before finish"):
         run.log_artifact(tracklet.Artifact("late", type="x"))
+
+
+def test_add_dir_walks_subfolders_follows_file_links_and_not_folder_links(files, tmp_path):
+    (files / "sub" / "deeper").mkdir()
+    (files / "sub" / "deeper" / "c.txt").write_text("c")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "o.txt").write_text("o")
+    os.symlink(outside / "o.txt", files / "linked.txt")
+    os.symlink(outside, files / "linked-folder")  # os.walk's default: listed, never descended
+    art = tracklet.Artifact("walk", type="dataset")
+    added = art.add_dir(str(files), name="data")
+    assert [e.path for e in added] == sorted(e.path for e in added)
+    assert sorted(e.path for e in added) == [
+        "data/linked.txt", "data/sub/deeper/c.txt", "data/sub/weights.bin", "data/train.jsonl", "data/val.jsonl",
+    ]
+    assert art.get_entry("data/linked.txt").size == 1 and art.get_entry("data/sub/weights.bin").size == 50_000

@@ -1,0 +1,37 @@
+"""What a run records about its machine: the environment captured at start."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+
+import pytest
+
+from tracklet import _system
+
+
+def test_outside_a_repository_git_is_not_started(tmp_path, monkeypatch):
+    monkeypatch.delenv("GIT_DIR", raising=False)
+    started = []
+    monkeypatch.setattr(_system, "_git", lambda args, cwd: started.append(args))
+    assert _system.git_info(str(tmp_path), None) is None
+    assert started == []
+
+
+@pytest.mark.skipif(subprocess.run(["git", "--version"], capture_output=True).returncode != 0, reason="no git")
+def test_inside_a_repository_the_commit_and_dirtiness_are_recorded(tmp_path):
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x"}
+    for args in (["init", "-q"], ["commit", "-q", "--allow-empty", "-m", "first"]):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, env=env)
+    (tmp_path / "sub").mkdir()
+    info = _system.git_info(str(tmp_path / "sub"), None)  # found from a subfolder, as git does
+    assert info is not None and len(info["commit"]) == 40 and info["dirty"] is False
+
+
+def test_the_environment_names_the_os_and_python_as_platform_does():
+    env = _system.capture_environment(None)
+    assert env["os"] == f"{platform.system()} {platform.release()} {platform.machine()}"
+    assert env["python_implementation"] == platform.python_implementation()
+    assert env["python"] == sys.version.split()[0]
