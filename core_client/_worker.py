@@ -6,6 +6,7 @@ It exits after ``IDLE_EXIT`` seconds with no active run. Problems go to ``DIR/wo
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -118,6 +119,9 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
         return  # another worker serves this store
     wake = _open_wake(root)
     from ._store import ingest_run, open_local
+
+    gc.freeze()  # what the imports made lives as long as the process: keep it out of every collection
+    gc.enable()
 
     engine = None
     idle_since = time.monotonic()

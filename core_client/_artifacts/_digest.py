@@ -151,9 +151,34 @@ def copy_then_hash(
         return copy_and_hash(src, dst, progress, like, mode)
     from ._files import clone_file
 
-    clone_file(src, dst, mode)
-    digest = hash_file(dst, progress, like)
+    halves = _Halves(progress) if progress is not None else None
+    clone_file(src, dst, mode, halves.copied if halves else None)
+    digest = hash_file(dst, halves.hashed if halves else None, like)
     return digest, os.path.getsize(dst)
+
+
+class _Halves:
+    """Reports a copy-then-hash as one pass: half of each byte when copied, the other half when hashed.
+
+    The total reported is exactly the file's size once both passes are done (floor + ceil of halves).
+    """
+
+    def __init__(self, progress: ProgressFn) -> None:
+        self.progress, self.c, self.h, self.reported = progress, 0, 0, 0
+
+    def _emit(self) -> None:
+        now = self.c // 2 + (self.h + 1) // 2
+        if now > self.reported:
+            self.progress(now - self.reported)
+            self.reported = now
+
+    def copied(self, n: int) -> None:
+        self.c += n
+        self._emit()
+
+    def hashed(self, n: int) -> None:
+        self.h += n
+        self._emit()
 
 
 def parallel_map(fn: Callable[[T], R], items: Sequence[T], workers: int, name: str = "tracklet-worker") -> list[R]:

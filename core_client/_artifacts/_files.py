@@ -13,9 +13,14 @@ import os
 
 from .._ids import process_alive
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._progress import ProgressFn
+
 __all__ = ["clean_dead_temps", "clone_file", "is_temp_name", "publish", "temp_name"]
 
 _SUFFIX = ".tracklet-part"
+_PROGRESS_STEP = 64 << 20
 _FICLONE = 0x40049409  # linux/fs.h: share the source's blocks (btrfs, xfs, ...): a copy-on-write clone
 
 
@@ -68,15 +73,19 @@ def publish(temp: str, final: str, read_only: bool = False) -> None:
     os.replace(temp, final)
 
 
-def _copy_range(src: int, dst: int, size: int) -> bool:
-    """Copy in the kernel (no user-space buffer); False where copy_file_range is unsupported."""
+def _copy_range(src: int, dst: int, size: int, progress: ProgressFn | None = None) -> bool:
+    """Copy in the kernel (no user-space buffer); False where copy_file_range is unsupported.
+
+    With ``progress``, in 64 MiB steps so that a bar moves during a large file.
+    """
     copy_file_range = getattr(os, "copy_file_range", None)
     if copy_file_range is None:
         return False
+    step = _PROGRESS_STEP if progress is not None else size
     done = 0
     while done < size:
         try:
-            n = copy_file_range(src, dst, size - done)
+            n = copy_file_range(src, dst, min(step, size - done))
         except OSError as exc:
             if done == 0 and exc.errno in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM):
                 return False
@@ -84,10 +93,12 @@ def _copy_range(src: int, dst: int, size: int) -> bool:
         if n == 0:
             break
         done += n
+        if progress is not None:
+            progress(n)
     return True
 
 
-def clone_file(src: str, dst: str, mode: int = 0o666) -> bool:
+def clone_file(src: str, dst: str, mode: int = 0o666, progress: ProgressFn | None = None) -> bool:
     """Copy ``src`` to the new file ``dst``: a reflink where the filesystem shares blocks, else a kernel copy.
 
     Never a hard link: the copy stays independent of the source, so editing one never changes the other.
@@ -100,14 +111,18 @@ def clone_file(src: str, dst: str, mode: int = 0o666) -> bool:
             import fcntl
 
             fcntl.ioctl(fout.fileno(), _FICLONE, fin.fileno())
+            if progress is not None:
+                progress(os.fstat(fout.fileno()).st_size)
             return True
         except (ImportError, OSError):
             pass
         size = os.fstat(fin.fileno()).st_size
-        if _copy_range(fin.fileno(), fout.fileno(), size):
+        if _copy_range(fin.fileno(), fout.fileno(), size, progress):
             return True
         fout.seek(0)
         fout.truncate()
         while chunk := fin.read(1 << 20):
             fout.write(chunk)
+            if progress is not None:
+                progress(len(chunk))
     return False

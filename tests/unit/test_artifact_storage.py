@@ -89,8 +89,10 @@ def test_digests_match_the_reference_blake3_at_every_chunk_boundary(tree, tmp_pa
     digest, size = copy_and_hash(tree["big"], str(tmp_path / "copy"))
     assert (digest, size) == (expected[-2], 3 * MiB + 7)
     assert _read(tmp_path / "copy") == _read(tree["big"])
+    before = sum(seen)
     digest, size = copy_then_hash(tree["big"], str(tmp_path / "copy2"), progress=seen.append, mode=0o444)
     assert (digest, size) == (expected[-2], 3 * MiB + 7)
+    assert sum(seen) - before == size  # half of each byte when copied, half when hashed: exactly the size
     assert _read(tmp_path / "copy2") == _read(tree["big"])
     assert os.stat(tmp_path / "copy2").st_mode & 0o222 == 0  # created read-only
 
