@@ -86,30 +86,31 @@ def _store_and_record(run: Any, art: Artifact, aliases: list[str], use: bool) ->
         local = [e for e in art._entries.values() if e.ref is None]
         files = [(e.source, e.path) for e in local]
         store = blob_store(run._settings.dir) if files else None
-        if files:
-            progress = _progress(art, sum(e.size or 0 for e in local))
-            for stored in store.put_many(files, progress=progress, flush=False):
-                entry = art._entries[stored.path]
-                entry.digest, entry.size = stored.digest, stored.size
-        manifest = art.manifest()
-        art._digest = manifest.digest
-        art._created_at = time.time()
-        run._record_json(
-            RecordType.ARTIFACT,
-            {
-                "project": run.project,
-                "entity": run.entity,
-                "name": art.name,
-                "type": art.type,
-                "description": art.description,
-                "metadata": art.metadata,
-                "digest": art._digest,
-                "manifest": manifest.to_json(),
-                "aliases": aliases,
-                "use": use,
-                "t": art._created_at,
-            },
-        )
+        with store.removal_lock() if store is not None else _no_lock():  # a delete waits until the record is written
+            if files:
+                progress = _progress(art, sum(e.size or 0 for e in local))
+                for stored in store.put_many(files, progress=progress, flush=False):
+                    entry = art._entries[stored.path]
+                    entry.digest, entry.size = stored.digest, stored.size
+            manifest = art.manifest()
+            art._digest = manifest.digest
+            art._created_at = time.time()
+            run._record_json(
+                RecordType.ARTIFACT,
+                {
+                    "project": run.project,
+                    "entity": run.entity,
+                    "name": art.name,
+                    "type": art.type,
+                    "description": art.description,
+                    "metadata": art.metadata,
+                    "digest": art._digest,
+                    "manifest": manifest.to_json(),
+                    "aliases": aliases,
+                    "use": use,
+                    "t": art._created_at,
+                },
+            )
         art._wal_end = run._writer.offset  # stored once the store's offset for the run reaches this
         art._state = "logged"
         if run.mode == "local":
@@ -126,6 +127,12 @@ def _store_and_record(run: Any, art: Artifact, aliases: list[str], use: bool) ->
         art._done.set()
     if store is not None and store.digest_cache is not None:
         store.digest_cache.flush()  # after the version is recorded: only later logs of these files need it
+
+
+def _no_lock() -> Any:
+    import contextlib
+
+    return contextlib.nullcontext()
 
 
 def _progress(art: Artifact, total: int) -> Any:
@@ -250,9 +257,11 @@ def _fill_from_store(art: Artifact, engine: Any) -> None:
 
 def artifact_from_store(root: str, row: Any, collection: Any, project: Any, aliases: list[str]) -> Artifact:
     """A committed Artifact from store rows."""
+    from ._artifacts import Manifest
+
     art = Artifact(collection["name"], row["type"], row["description"], row["metadata"])
-    for path, e in (row["manifest"].get("entries") or {}).items():
-        art._entries[path] = ArtifactEntry(path, e.get("digest"), e.get("size"), ref=e.get("ref"), artifact=art)
+    for e in Manifest.from_json(row["manifest"]):  # also reads versions stored with SHA-256 digests
+        art._entries[e.path] = ArtifactEntry(e.path, e.digest, e.size, ref=e.ref, artifact=art)
     art._state = "committed"
     art._version, art._id, art._digest = row["version_index"], row["id"], row["digest"]
     art._project, art._entity = project["name"], project["entity"] or None
@@ -381,7 +390,13 @@ def unlink(art: Artifact, target_path: str) -> None:
 
 
 def delete(art: Artifact, delete_aliases: bool) -> None:
-    """Mark the version deleted, then remove the blobs no committed version still lists."""
+    """Mark the version deleted, then remove the blobs of the store's own folder that nothing lists.
+
+    Under the blob folder's exclusive removal lock: no log is between finding a blob stored and
+    recording the version that lists it (logs hold the lock shared), every local run's log is
+    ingested first, and blobs that offline runs recorded but have not synced are kept. Blobs in a
+    blob store set by ``TRACKLET_BLOB_URL`` are never removed: other stores may share it.
+    """
     from sqlalchemy import select
 
     from ._store import _schema as S
@@ -389,13 +404,52 @@ def delete(art: Artifact, delete_aliases: bool) -> None:
     from ._store._artifact_records import delete_version
 
     v = S.artifact_versions.c
-    with write_transaction(_api(art)._db()) as conn:
-        delete_version(conn, art.id, delete_aliases)
-        still_used = set()
-        for (manifest,) in conn.execute(select(v.manifest).where(v.state == "committed")):
-            still_used.update(e["digest"] for e in manifest.get("entries", {}).values() if not e.get("ref"))
-    art._state = "deleted"
     store = blob_store(art._root)
-    for entry in art.files():
-        if entry.ref is None and entry.digest not in still_used:
-            store.delete(entry.digest)
+    own_folder = not os.environ.get("TRACKLET_BLOB_URL")
+    with store.removal_lock(exclusive=True):
+        engine = _api(art)._db()  # ingests what every local run has recorded so far
+        with write_transaction(engine) as conn:
+            delete_version(conn, art.id, delete_aliases)
+            still_used = set()
+            for (manifest,) in conn.execute(select(v.manifest).where(v.state == "committed")):
+                still_used.update(_stored_digests(manifest))
+        art._state = "deleted"
+        if not own_folder:
+            return
+        still_used |= _unsynced_digests(art._root, engine)
+        for entry in art.files():
+            if entry.ref is None and entry.digest not in still_used:
+                store.delete(entry.digest)
+
+
+def _stored_digests(manifest: dict[str, Any]) -> set[str]:
+    from ._artifacts import Manifest
+
+    return {e.digest for e in Manifest.from_json(manifest) if e.ref is None}
+
+
+def _unsynced_digests(root: str, engine: Any) -> set[str]:
+    """Blob digests listed by artifact records that runs under ``root`` wrote and the store has not ingested (offline runs)."""
+    from sqlalchemy import select
+
+    from ._store import _schema as S
+    from ._wal import WalReader
+
+    with engine.connect() as conn:
+        stored = dict(conn.execute(select(S.runs.c.run_id, S.runs.c.wal_offset)).all())
+        conn.rollback()
+    found: set[str] = set()
+    runs_dir = os.path.join(root, "runs")
+    try:
+        run_ids = os.listdir(runs_dir)
+    except FileNotFoundError:
+        return found
+    for run_id in run_ids:
+        wal = os.path.join(runs_dir, run_id, "run.tlog")
+        try:
+            for rtype, _, buf, start, stop, _ in WalReader(wal).scan(stored.get(run_id, 0)):
+                if rtype == RecordType.ARTIFACT:
+                    found |= _stored_digests(json.loads(bytes(buf[start:stop]))["manifest"])
+        except (OSError, ValueError, KeyError):
+            continue  # not a run's log, or unreadable: it cannot hold a version of ours either
+    return found

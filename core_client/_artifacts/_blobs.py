@@ -29,7 +29,7 @@ from ._statcache import DigestCache
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import IO, Iterable
+    from typing import IO, Any, Iterable
 
     from ._progress import ProgressFn
 
@@ -295,6 +295,12 @@ class BlobStore:
     def _before_puts(self) -> None:
         """Housekeeping before a batch of puts."""
 
+    def removal_lock(self, exclusive: bool = False) -> Any:
+        """A context manager that keeps blob removal and logging apart (see LocalBlobStore); here a no-op."""
+        import contextlib
+
+        return contextlib.nullcontext()
+
     def put_bytes(self, data: bytes) -> tuple[str, int]:
         """Store ``data``; returns ``(digest, size)``."""
         import tempfile
@@ -344,6 +350,15 @@ class LocalBlobStore(BlobStore):
     def _before_puts(self) -> None:
         os.makedirs(self._tmp, exist_ok=True)
         clean_dead_temps(self._tmp)
+
+    def removal_lock(self, exclusive: bool = False) -> Any:
+        """An advisory lock on ``<directory>/.removal.lock``: shared while a log finds or stores its
+        blobs and records its version, exclusive while a delete decides which blobs nothing uses.
+
+        So a delete never removes a blob that a log running at the same moment has just found
+        already stored and is about to reference. A no-op where ``fcntl`` does not exist.
+        """
+        return _FileLock(os.path.join(self.directory, ".removal.lock"), exclusive)
 
     def _already_stored(self, path: str, st: os.stat_result) -> str | None:
         known = self._known_digest(path, st)
@@ -399,6 +414,26 @@ class LocalBlobStore(BlobStore):
 
     def delete(self, digest: str) -> None:
         _unlink(self.path(digest))
+
+
+class _FileLock:
+    def __init__(self, path: str, exclusive: bool) -> None:
+        self.path, self.exclusive, self.fd = path, exclusive, -1
+
+    def __enter__(self) -> _FileLock:
+        try:
+            import fcntl
+        except ImportError:
+            return self
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self.fd, fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)  # closing releases the lock
+            self.fd = -1
 
 
 def open_blob_store(

@@ -226,3 +226,62 @@ def test_add_dir_walks_subfolders_follows_file_links_and_not_folder_links(files,
         "data/linked.txt", "data/sub/deeper/c.txt", "data/sub/weights.bin", "data/train.jsonl", "data/val.jsonl",
     ]
     assert art.get_entry("data/linked.txt").size == 1 and art.get_entry("data/sub/weights.bin").size == 50_000
+
+
+def test_a_version_stored_with_sha256_downloads_verifies_and_deletes(files, tracklet_env):
+    """A store written before BLAKE3: its manifest says sha256 and its blobs live under blobs/sha256/."""
+    import hashlib
+    import json
+    import shutil
+    import sqlite3
+
+    run = tracklet.init(project="p")
+    art = log(run, "old", files)
+    run.finish()
+    db = sqlite3.connect(tracklet_env / "tracklet.db")
+    (text,) = db.execute("SELECT manifest FROM artifact_versions WHERE id = ?", (art.id,)).fetchone()
+    manifest = json.loads(text)
+    blobs = tracklet_env / "blobs"
+    for path, entry in manifest["entries"].items():  # rewrite it as an older tracklet stored it
+        data = (files / path).read_bytes()
+        old = hashlib.sha256(data).hexdigest()
+        (blobs / "sha256" / old[:2]).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(blobs / "blake3" / entry["digest"][:2] / entry["digest"], blobs / "sha256" / old[:2] / old)
+        entry["digest"] = old
+    manifest["algorithm"] = "sha256"
+    db.execute("UPDATE artifact_versions SET manifest = ? WHERE id = ?", (json.dumps(manifest), art.id))
+    db.commit()
+    db.close()
+    shutil.rmtree(blobs / "blake3")
+
+    old = tracklet.Api().artifact("p/old:v0")
+    assert {e.digest[:7] for e in old.files()} == {"sha256:"}
+    root = old.download(str(tracklet_env.parent / "out"))
+    assert (tracklet_env.parent / "out" / "sub" / "weights.bin").read_bytes() == (files / "sub" / "weights.bin").read_bytes()
+    old.verify(root)
+    old.delete(delete_aliases=True)
+    assert not any(p.is_file() for p in (blobs / "sha256").rglob("*"))  # nothing else listed them
+
+
+def test_delete_waits_for_a_log_in_flight_and_keeps_the_blobs_it_records(files, tracklet_env):
+    import threading
+
+    from tracklet._artifact_ops import blob_store
+
+    run = tracklet.init(project="p")
+    log(run, "data", files)
+    in_flight = blob_store(str(tracklet_env)).removal_lock()  # what a log holds from finding its blobs to recording them
+    in_flight.__enter__()
+    deleting = threading.Thread(target=lambda: tracklet.Api().artifact("p/data:v0").delete(delete_aliases=True))
+    deleting.start()
+    deleting.join(0.3)
+    assert deleting.is_alive()  # the delete waits for the log
+    twin = log(run, "twin", files)  # the same files under another name: the same blobs, found already stored
+    in_flight.__exit__(None, None, None)
+    deleting.join(10)
+    assert not deleting.is_alive()
+    run.finish()
+    with pytest.raises(tracklet.UsageError):
+        tracklet.Api().artifact("p/data:v0")
+    twin.download(str(tracklet_env.parent / "twin"))  # every blob the twin lists is still stored
+    assert (tracklet_env.parent / "twin" / "train.jsonl").read_bytes() == (files / "train.jsonl").read_bytes()
