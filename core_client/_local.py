@@ -16,7 +16,7 @@ __all__ = [
     "INGEST_ERROR",
     "LOCK",
     "STALE_AFTER",
-    "WAKE",
+    "wake_path",
     "ensure_worker",
     "ingest_problem",
     "reap_workers",
@@ -26,7 +26,6 @@ __all__ = [
 
 ACTIVE = "active"
 LOCK = ".worker.lock"
-WAKE = ".worker.wake"  # a named pipe the worker waits on between looks: a byte written there wakes it at once
 INGEST_ERROR = "ingest-error.txt"  # in a run's folder while the worker cannot store its records
 # A run whose log has been silent this long, with no exit record, has crashed. Live runs
 # write a heartbeat at least every 30 s.
@@ -59,14 +58,39 @@ def worker_running(root: str) -> bool | None:
     return False
 
 
+def wake_path(root: str, create: bool = False) -> str | None:
+    """The named pipe that wakes the worker of ``root``: in this user's runtime folder, not in the store.
+
+    Kept out of the store so that copying or archiving a store folder never meets a pipe (a zip
+    of it would wait forever reading one). None where no private runtime folder can be had.
+    """
+    import hashlib
+
+    base = os.environ.get("XDG_RUNTIME_DIR") or os.path.join(os.environ.get("TMPDIR") or "/tmp", f"tracklet-{os.getuid()}")
+    folder = os.path.join(base, "tracklet") if os.environ.get("XDG_RUNTIME_DIR") else base
+    try:
+        if create:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+        st = os.stat(folder)
+    except (OSError, AttributeError):  # AttributeError: no os.getuid (Windows)
+        return None
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        return None  # someone else's, or open to others: not a place to take signals from
+    key = hashlib.sha1(os.path.realpath(root).encode("utf-8", "surrogateescape")).hexdigest()[:20]
+    return os.path.join(folder, f"{key}.wake")
+
+
 def wake_worker(root: str) -> None:
     """Ask the store's worker to look at the runs' logs now rather than at its next poll.
 
-    A byte into the worker's named pipe (about 20 us). Without a worker, or where named pipes do
+    A byte into the worker's named pipe (about 20 us; see :func:`wake_path`). Without a worker, or where named pipes do
     not exist, it does nothing: the worker's polling, or the reader's own catch-up, stores the records.
     """
+    path = wake_path(root)
+    if path is None:
+        return
     try:
-        fd = os.open(os.path.join(root, WAKE), os.O_WRONLY | os.O_NONBLOCK)
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
     except (OSError, AttributeError):  # ENXIO: nobody is reading; ENOENT: no worker yet; no O_NONBLOCK
         return
     try:

@@ -12,7 +12,7 @@ import sys
 import time
 import traceback
 
-from ._local import ACTIVE, INGEST_ERROR, LOCK, WAKE
+from ._local import ACTIVE, INGEST_ERROR, LOCK, wake_path
 
 __all__ = ["main", "serve"]
 
@@ -58,7 +58,9 @@ def _note_failure(root: str, run_id: str, error: str) -> None:
 
 def _open_wake(root: str) -> int | None:
     """Our end of the wake-up pipe (``wake_worker`` writes to it); None where named pipes do not exist."""
-    path = os.path.join(root, WAKE)
+    path = wake_path(root, create=True)
+    if path is None:
+        return None
     try:
         os.mkfifo(path, 0o600)
     except FileExistsError:
@@ -76,6 +78,19 @@ def _open_wake(root: str) -> int | None:
         os.close(fd)
         return None
     return fd
+
+
+def _close_wake(root: str, wake: int | None) -> None:
+    """Remove our wake-up pipe (so that runtime folders do not fill with the pipes of old stores)."""
+    if wake is None:
+        return
+    os.close(wake)
+    path = wake_path(root)
+    if path is not None:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 def _pause(wake: int | None, seconds: float) -> None:
@@ -130,6 +145,7 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
     while True:
         run_ids = _active(root)
         if not run_ids and _orphaned(root, fd):
+            _close_wake(root, wake)
             return
         if run_ids and engine is None:
             try:
@@ -171,6 +187,8 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
         if run_ids:
             idle_since = time.monotonic()
         elif time.monotonic() - idle_since > idle_exit:
+            _close_wake(root, wake)  # while we hold the lock: the next worker makes its own
+            wake = None
             fcntl.flock(fd, fcntl.LOCK_UN)
             if not _active(root) or not _try_lock(fd):
                 # a run registered after our last look either sees the lock free and
@@ -181,6 +199,7 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
                     mark_crashed(engine, root)
                 return
             idle_since = time.monotonic()
+            wake = _open_wake(root)  # a run came after all: we serve on
         _pause(wake, POLL if run_ids else IDLE_SLEEP)
 
 

@@ -202,7 +202,8 @@ class BlobStore:
             if self.digest_cache is not None:
                 self.digest_cache.flush()
 
-    def _put(self, path: str, progress: ProgressFn | None, st: os.stat_result) -> tuple[str, int]:
+    def _put(self, path: str, progress: ProgressFn | None, st: os.stat_result, unknown: bool = False) -> tuple[str, int]:
+        """Store one checked file. ``unknown``: the caller has just seen :meth:`_already_stored` say no."""
         raise NotImplementedError
 
     def get(self, digest: str, dest: str, progress: ProgressFn | None = None) -> None:
@@ -275,7 +276,7 @@ class BlobStore:
 
         def one(i: int) -> None:
             path, name, st = checked[i]
-            digest, size = self._put(path, progress, st)
+            digest, size = self._put(path, progress, st, unknown=True)
             entries[i] = ManifestEntry(name, digest, size)
 
         try:
@@ -364,17 +365,23 @@ class LocalBlobStore(BlobStore):
         known = self._known_digest(path, st)
         return known if known is not None and self._stored_size(known) == st.st_size else None
 
-    def _put(self, path: str, progress: ProgressFn | None, st: os.stat_result) -> tuple[str, int]:
-        known = self._known_digest(path, st)
-        if known is not None and self._stored_size(known) == st.st_size:
-            if progress is not None:
-                progress(st.st_size)
-            return known, st.st_size
-        os.makedirs(self._tmp, exist_ok=True)
+    def _put(self, path: str, progress: ProgressFn | None, st: os.stat_result, unknown: bool = False) -> tuple[str, int]:
+        if not unknown:
+            known = self._already_stored(path, st)
+            if known is not None:
+                if progress is not None:
+                    progress(st.st_size)
+                return known, st.st_size
         tmp = temp_name(os.path.join(self._tmp, "blob"))
         started = DigestCache.clock()
         try:
-            digest, size = copy_then_hash(path, tmp, progress, mode=0o444)  # read-only from the start
+            try:
+                digest, size = copy_then_hash(path, tmp, progress, mode=0o444)  # read-only from the start
+            except FileNotFoundError:
+                if os.path.isdir(self._tmp) or not os.path.exists(path):
+                    raise
+                os.makedirs(self._tmp, exist_ok=True)  # removed under us (a clean-up of the store?): once more
+                digest, size = copy_then_hash(path, tmp, progress, mode=0o444)
             if self._stored_size(digest) == size:
                 _unlink(tmp)
             else:  # absent, or a wrong-sized leftover that the new copy replaces

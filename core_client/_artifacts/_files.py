@@ -105,24 +105,41 @@ def clone_file(src: str, dst: str, mode: int = 0o666, progress: ProgressFn | Non
     ``dst`` is created with ``mode`` (less the umask). Returns False when the bytes had to pass
     through user space (no reflink, no ``copy_file_range``).
     """
-    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
-    with open(src, "rb") as fin, open(fd, "wb") as fout:
-        try:
-            import fcntl
-
-            fcntl.ioctl(fout.fileno(), _FICLONE, fin.fileno())
-            if progress is not None:
-                progress(os.fstat(fout.fileno()).st_size)
-            return True
-        except (ImportError, OSError):
-            pass
-        size = os.fstat(fin.fileno()).st_size
-        if _copy_range(fin.fileno(), fout.fileno(), size, progress):
-            return True
-        fout.seek(0)
-        fout.truncate()
-        while chunk := fin.read(1 << 20):
-            fout.write(chunk)
-            if progress is not None:
-                progress(len(chunk))
+    with open(src, "rb") as fin:
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
+        with open(fd, "wb") as fout:
+            if _reflink(fin.fileno(), fout.fileno()):
+                if progress is not None:
+                    progress(os.fstat(fout.fileno()).st_size)
+                return True
+            size = os.fstat(fin.fileno()).st_size
+            if _copy_range(fin.fileno(), fout.fileno(), size, progress):
+                return True
+            fout.seek(0)
+            fout.truncate()
+            while chunk := fin.read(1 << 20):
+                fout.write(chunk)
+                if progress is not None:
+                    progress(len(chunk))
     return False
+
+
+_no_reflink: set[int] = set()  # devices where FICLONE failed: not asked again for every file
+
+
+def _reflink(src: int, dst: int) -> bool:
+    """Share ``src``'s blocks with the empty ``dst`` (btrfs, xfs, ...); False where the filesystem cannot."""
+    dev = os.fstat(dst).st_dev
+    if dev in _no_reflink:
+        return False
+    try:
+        import fcntl
+
+        fcntl.ioctl(dst, _FICLONE, src)
+        return True
+    except ImportError:
+        return False
+    except OSError as exc:
+        if exc.errno in (errno.EOPNOTSUPP, errno.ENOTTY, errno.EINVAL, errno.ENOSYS):
+            _no_reflink.add(dev)  # the filesystem has no reflinks; EXDEV and the like depend on the pair
+        return False

@@ -91,6 +91,10 @@ def test_worker_ingests_while_the_run_is_open_and_exits_when_idle(tracklet_env):
 
     wait_until(lambda: worker_running(str(tracklet_env)) is False, timeout=30)
     assert not os.listdir(tracklet_env / "active")
+    from tracklet._local import wake_path
+
+    path = wake_path(str(tracklet_env))
+    assert path is None or not os.path.exists(path)  # its wake-up pipe went with it
 
 
 def test_a_locked_store_warns_at_finish_and_loses_nothing(tracklet_env):
@@ -173,6 +177,12 @@ def test_a_woken_worker_stores_a_record_at_once_and_runs_niced(tracklet_env):
     run.log({"x": 1.0})
     wait_until(lambda: stored_offset(str(tracklet_env), run.id) > 0, timeout=30)  # the worker is up
     pid = wait_until(lambda: _worker_pid(tracklet_env), timeout=10)
+    import stat
+
+    from tracklet._local import wake_path
+
+    assert stat.S_ISFIFO(os.stat(wake_path(str(tracklet_env))).st_mode)
+    assert not any(stat.S_ISFIFO(os.lstat(p).st_mode) for p in tracklet_env.rglob("*"))  # none in the store: copies and zips stay safe
     assert os.getpriority(os.PRIO_PROCESS, pid) >= os.getpriority(os.PRIO_PROCESS, 0) + 10  # training goes first
     assert os.getpgid(pid) == pid and os.getsid(pid) == os.getsid(0)  # own group (no Ctrl-C), same session
 
