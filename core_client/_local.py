@@ -64,7 +64,7 @@ def wake_path(root: str, create: bool = False) -> str | None:
     Kept out of the store so that copying or archiving a store folder never meets a pipe (a zip
     of it would wait forever reading one). None where no private runtime folder can be had.
     """
-    import hashlib
+    import zlib  # already loaded by the log writer; hashlib would cost a short run ~4 ms of import
 
     base = os.environ.get("XDG_RUNTIME_DIR") or os.path.join(os.environ.get("TMPDIR") or "/tmp", f"tracklet-{os.getuid()}")
     folder = os.path.join(base, "tracklet") if os.environ.get("XDG_RUNTIME_DIR") else base
@@ -76,7 +76,8 @@ def wake_path(root: str, create: bool = False) -> str | None:
         return None
     if st.st_uid != os.getuid() or st.st_mode & 0o077:
         return None  # someone else's, or open to others: not a place to take signals from
-    key = hashlib.sha1(os.path.realpath(root).encode("utf-8", "surrogateescape")).hexdigest()[:20]
+    name = os.path.realpath(root).encode("utf-8", "surrogateescape")
+    key = f"{zlib.crc32(name):08x}{zlib.adler32(name):08x}"  # two stores sharing a key only lose the wake-up
     return os.path.join(folder, f"{key}.wake")
 
 

@@ -115,6 +115,19 @@ def _memory_gb() -> float | None:
         return None
 
 
+def _user() -> str | None:
+    """The login name, as ``getpass.getuser()`` finds it, without importing getpass (and termios)."""
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        if os.environ.get(name):
+            return os.environ[name]
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError, AttributeError):
+        return None
+
+
 def _os_name() -> str:
     """``Linux 6.8.0 x86_64``: what ``platform`` reports, without importing it (a few ms)."""
     if hasattr(os, "uname"):
@@ -142,12 +155,7 @@ def capture_environment(run_dir: str | None) -> dict[str, Any]:
         "tracklet": __version__,
         "started_at": time.time(),
     }
-    try:
-        import getpass
-
-        env["user"] = getpass.getuser()
-    except Exception:
-        env["user"] = None
+    env["user"] = _user()
     env["memory_gb"] = _memory_gb()
     env["git"] = git_info(os.getcwd(), run_dir)
     env["packages"] = _packages()

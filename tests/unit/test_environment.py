@@ -35,3 +35,12 @@ def test_the_environment_names_the_os_and_python_as_platform_does():
     assert env["os"] == f"{platform.system()} {platform.release()} {platform.machine()}"
     assert env["python_implementation"] == platform.python_implementation()
     assert env["python"] == sys.version.split()[0]
+
+
+def test_the_user_is_found_as_getpass_finds_it(monkeypatch):
+    import getpass
+
+    assert _system._user() == getpass.getuser()
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        monkeypatch.delenv(name, raising=False)
+    assert _system._user() == getpass.getuser()  # from the password database
