@@ -37,4 +37,9 @@ for name in ("tracklet", "wandb", "mlflow", "trackio"):
     except md.PackageNotFoundError:
         print(f"{name:9s} NOT INSTALLED")
 EOF
+if ! command -v b3sum >/dev/null 2>&1; then
+    # artifact_compare.py compares tracklet's BLAKE3 hashing with b3sum, BLAKE3's own tool
+    echo "note: b3sum is not installed (apt-get install b3sum, or cargo install b3sum);" \
+         "artifact_compare.py will report that comparison as not measured" >&2
+fi
 echo "ready: $vpy benchmarks/core_compare.py"
