@@ -66,9 +66,10 @@ def wake_path(root: str, create: bool = False) -> str | None:
     """
     import zlib  # already loaded by the log writer; hashlib would cost a short run ~4 ms of import
 
-    base = os.environ.get("XDG_RUNTIME_DIR") or os.path.join(os.environ.get("TMPDIR") or "/tmp", f"tracklet-{os.getuid()}")
-    folder = os.path.join(base, "tracklet") if os.environ.get("XDG_RUNTIME_DIR") else base
     try:
+        runtime = os.environ.get("XDG_RUNTIME_DIR")
+        tmp = os.environ.get("TMPDIR") or "/tmp"
+        folder = os.path.join(runtime, "tracklet") if runtime else os.path.join(tmp, f"tracklet-{os.getuid()}")
         if create:
             os.makedirs(folder, mode=0o700, exist_ok=True)
         st = os.stat(folder)

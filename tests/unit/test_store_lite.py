@@ -17,3 +17,4 @@ def test_a_store_whose_schema_is_not_created_yet_reads_as_empty(tmp_path):
 def test_no_store_file_reads_as_empty(tmp_path):
     assert stored_offset(str(tmp_path), "r1") == 0
     assert artifact_version(str(tmp_path), "p", None, "data", "0" * 64) is None
+
