@@ -9,6 +9,7 @@ imported only when an artifact is waited for, downloaded or looked up.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -71,6 +72,8 @@ class Uploads:
                 if job is None:
                     return
                 job()
+            except Exception as e:  # the thread must outlive a failed job, or finish() would wait for ever
+                warn_once(f"uploads:{e!r}", f"tracklet: an artifact upload step failed: {e!r}")
             finally:
                 self._queue.task_done()
 
@@ -86,7 +89,8 @@ def _store_and_record(run: Any, art: Artifact, aliases: list[str], use: bool) ->
         local = [e for e in art._entries.values() if e.ref is None]
         files = [(e.source, e.path) for e in local]
         store = blob_store(run._settings.dir) if files else None
-        with store.removal_lock() if store is not None else _no_lock():  # a delete waits until the record is written
+        lock = store.removal_lock() if store is not None else contextlib.nullcontext()
+        with lock:  # a delete waits until the record is written
             if files:
                 progress = _progress(art, sum(e.size or 0 for e in local))
                 for stored in store.put_many(files, progress=progress, flush=False):
@@ -126,13 +130,7 @@ def _store_and_record(run: Any, art: Artifact, aliases: list[str], use: bool) ->
             art._staging = None
         art._done.set()
     if store is not None and store.digest_cache is not None:
-        store.digest_cache.flush()  # after the version is recorded: only later logs of these files need it
-
-
-def _no_lock() -> Any:
-    import contextlib
-
-    return contextlib.nullcontext()
+        store.digest_cache.flush()  # after the version is recorded: only later logs of these files need it (never raises)
 
 
 def _progress(art: Artifact, total: int) -> Any:

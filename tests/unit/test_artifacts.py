@@ -285,3 +285,12 @@ def test_delete_waits_for_a_log_in_flight_and_keeps_the_blobs_it_records(files, 
         tracklet.Api().artifact("p/data:v0")
     twin.download(str(tracklet_env.parent / "twin"))  # every blob the twin lists is still stored
     assert (tracklet_env.parent / "twin" / "train.jsonl").read_bytes() == (files / "train.jsonl").read_bytes()
+
+
+def test_a_failing_upload_step_does_not_stop_the_ones_after_it(files, monkeypatch):
+    run = tracklet.init(project="p")
+    run._uploads.submit(lambda: 1 / 0)  # a step that fails outside any artifact's own error handling
+    with pytest.warns(tracklet.TrackletWarning, match="upload step failed"):
+        art = log(run, "after", files)
+    assert art.version == "v0"
+    run.finish()  # returns: the queue is drained
