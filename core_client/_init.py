@@ -210,13 +210,35 @@ def _install_exit_hooks() -> None:
         previous(exc_type, exc, tb)
 
     sys.excepthook = excepthook
+    sys.exit = _recording_exit(sys.exit)
     atexit.register(_finish_at_exit)
+
+
+_exit_status: int | None = None  # what the script passed to sys.exit(), for the run's final state
+
+
+def _recording_exit(real_exit: Any) -> Any:
+    """``sys.exit`` that remembers its status: atexit handlers cannot see the code a script exits with.
+
+    ``sys.exit(n)`` (also through argparse, click, typer...) then ends the run as failed with exit
+    code n when n is not 0; ``raise SystemExit(n)`` written out bypasses it and ends as finished.
+    """
+
+    def exit(status: Any = None) -> None:  # noqa: A001 - it is sys.exit
+        global _exit_status
+        _exit_status = 0 if status is None else status if isinstance(status, int) else 1
+        real_exit(status)
+
+    exit.__doc__ = real_exit.__doc__
+    exit.__wrapped__ = real_exit  # type: ignore[attr-defined]
+    return exit
 
 
 def _finish_at_exit() -> None:
     run = _current
     if run is not None and not run.finished:
-        run.finish(exit_code=1 if run._error else 0)
+        code = _exit_status if _exit_status else (1 if run._error else 0)
+        run.finish(exit_code=code)
 
 
 # -- module-level functions that follow the current run ------------------------------------------

@@ -88,6 +88,18 @@ def test_exit_states(tracklet_env):
         sys.exit(0)
     """)
     assert exited.returncode == 0
+    exited_3 = run_python("""
+        import sys, tracklet
+        tracklet.init(project="exit", name="sysexit3").log({"a": 1})
+        sys.exit(3)
+    """)
+    assert exited_3.returncode == 3
+    parser = run_python("""
+        import argparse, tracklet
+        tracklet.init(project="exit", name="argparse")
+        argparse.ArgumentParser().parse_args(["--no-such-flag"])  # exits 2 through sys.exit
+    """)
+    assert parser.returncode == 2
     killed = spawn_python("""
         import os, signal, tracklet
         tracklet.init(project="exit", name="killed").log({"a": 1})
@@ -98,6 +110,9 @@ def test_exit_states(tracklet_env):
     assert states["boom"] == ("failed", "ValueError: bad batch shape (3, 4)")
     assert states["forgot"] == ("finished", None)
     assert states["sysexit"] == ("finished", None)
+    assert states["sysexit3"][0] == states["argparse"][0] == "failed"
+    codes = {r.name: r.exit_code for r in tracklet.Api().runs("exit")}
+    assert (codes["sysexit3"], codes["argparse"], codes["sysexit"]) == (3, 2, 0)
     assert states["killed"][0] == "crashed"
 
 
