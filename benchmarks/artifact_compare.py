@@ -41,10 +41,8 @@ import datetime as _dt
 import json
 import os
 import platform
-import resource
 import shlex
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -56,7 +54,7 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 from _workloads import TOOLS, load  # noqa: E402
-from _workloads import artifacts_tools as AT  # noqa: E402  (imports no tracker)
+from _workloads import _harness as H  # noqa: E402
 
 CHILD = os.path.join(HERE, "_workloads", "artifacts_child.py")
 HASH_CONTENDERS = ("b3sum", "tracklet", "sha256sum")  # the first two are the headline pair
@@ -121,18 +119,6 @@ def alloc_bytes(root):
     return total
 
 
-def _killpg(pid):
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _last_line(text):
-    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
-    return lines[-1][-400:] if lines else "(no output)"
-
-
 class Runner:
     def __init__(self, a, tmp):
         self.a, self.tmp, self.seq = a, tmp, 0
@@ -177,49 +163,13 @@ class Runner:
     def spawn(self, cmd, cwd, env, isolate=True):
         self.seq += 1
         log_path = os.path.join(self.tmp, f"child-{self.seq:04d}.log")
-        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        with open(log_path, "wb") as log:
-            t0 = time.perf_counter()
-            proc = subprocess.Popen((self.prefix if isolate else []) + cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-            timed_out = False
-            try:
-                rc = proc.wait(timeout=self.a.child_timeout)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                _killpg(proc.pid)
-                rc = proc.wait()
-            except BaseException:
-                _killpg(proc.pid)
-                proc.wait()
-                raise
-            wall = time.perf_counter() - t0
-        _killpg(proc.pid)  # helpers left behind in the child's session
-        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        with open(log_path, "rb") as f:
-            f.seek(max(0, os.path.getsize(log_path) - 3000))
-            tail = f.read().decode("utf-8", "replace")
-        os.unlink(log_path)
-        return {"rc": rc, "wall_s": wall, "timed_out": timed_out, "out_tail": tail,
-                "cpu_s": (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)}
+        return H.run_logged((self.prefix if isolate else []) + cmd, cwd, env, log_path, self.a.child_timeout, keep_log=False)
 
     def child(self, tool, op, d, **opts):
         result = os.path.join(self.tmp, f"result-{self.seq + 1:04d}.json")
         cmd = [self.a.python, CHILD, tool, op, result, f"dir={d}"] + [f"{k}={v}" for k, v in opts.items()]
         p = self.spawn(cmd, d, self.env(tool, d))
-        rec = {"process_wall_s": p["wall_s"], "process_cpu_s": p["cpu_s"]}
-        if os.path.exists(result):
-            with open(result) as f:
-                rec.update(json.load(f))
-            os.unlink(result)
-            if p["rc"] != 0 and rec.get("ok"):
-                rec["exit_note"] = f"result written, but the process exited {p['rc']}: {_last_line(p['out_tail'])}"
-        elif p["timed_out"]:
-            rec.update(ok=False, error=f"timed out after {self.a.child_timeout:.0f} s (killed)")
-        else:
-            rec.update(ok=False, error=f"exited {p['rc']} without a result: {_last_line(p['out_tail'])}",
-                       output=p["out_tail"][-1500:])
-        return rec
+        return {"process_wall_s": p["wall_s"], "process_cpu_s": p["cpu_s"], **H.child_record(result, p)}
 
 
 # ------------------------------------------------------------------ the run
@@ -357,7 +307,7 @@ class Bench:
                 p = self.r.spawn([c, "--", *self.paths], self.tmp, dict(os.environ), isolate=False)
                 rec = {"ok": p["rc"] == 0, "hash_s": p["wall_s"], "cpu_s": p["cpu_s"]}
                 if not rec["ok"]:
-                    rec["error"] = f"exited {p['rc']}: {_last_line(p['out_tail'])}"
+                    rec["error"] = f"exited {p['rc']}: {H.last_line(p['out_tail'])}"
             self.add(c, "hash", rep, rec)
 
     def run(self):
@@ -467,22 +417,9 @@ def ratio(val, ref):
 
 
 def machine_info(py):
-    cpu, mem = "unknown", None
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
-        with open("/proc/meminfo") as f:
-            mem = next((int(ln.split()[1]) / 1024 / 1024 for ln in f if ln.startswith("MemTotal")), None)
-    except OSError:
-        pass
-    tmp = tempfile.gettempdir()
-    try:
-        fsrow = subprocess.run(["df", "-PT", tmp], capture_output=True, text=True).stdout.splitlines()[-1].split()
-        tmpdesc = f"{tmp} on {fsrow[1]} ({fsrow[0]})"
-    except Exception:  # noqa: BLE001
-        tmpdesc = tmp
-    return {"cpu": cpu, "cores": os.cpu_count(), "mem_gib": mem, "os": platform.platform(), "tmp": tmpdesc,
-            "load_start": os.getloadavg()}
+    cpu, mem = H.cpu_and_memory()
+    return {"cpu": cpu, "cores": os.cpu_count(), "mem_gib": mem, "os": platform.platform(),
+            "tmp": H.temp_filesystem(tempfile.gettempdir()), "load_start": os.getloadavg()}
 
 
 def versions(py, tools):
@@ -787,40 +724,6 @@ def failures(s, h, tools):
     return out
 
 
-def write_section(path, text):
-    """Replace the '# Artifacts' section of path (up to the next top-level heading outside a
-    code fence), or append it; the rest of the file is left exactly as it was."""
-    try:
-        with open(path) as f:
-            lines = f.read().split("\n")
-    except FileNotFoundError:
-        lines = []
-    start = end = None
-    fence = False
-    for i, ln in enumerate(lines):
-        if ln.startswith("```"):
-            fence = not fence
-            continue
-        if fence or not ln.startswith("# "):
-            continue
-        if start is None and ln.startswith(SECTION):
-            start = i
-        elif start is not None:
-            end = i
-            break
-    new = text.rstrip("\n").split("\n")
-    if start is None:
-        while lines and lines[-1] == "":
-            lines.pop()
-        out = lines + ([""] if lines else []) + new + [""]
-    else:
-        tail = lines[end:] if end is not None else []
-        out = lines[:start] + new + ([""] + tail if tail else [""])
-    with open(path + ".tmp", "w") as f:
-        f.write("\n".join(out))
-    os.replace(path + ".tmp", path)
-
-
 def main(argv=None):
     a = parse_args(argv)
     started = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -841,7 +744,7 @@ def main(argv=None):
     elapsed = time.time() - b.t0
     s, h = summarise(b.records, a.tools, b.data_bytes)
     md = render(a, env, s, h, a.tools, started, elapsed, b.r.isolation, b.data_bytes)
-    write_section(a.out, md)
+    H.write_section(a.out, md, SECTION)
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"env": env, "args": vars(a), "records": b.records}, f, indent=1, default=str)

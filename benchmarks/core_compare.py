@@ -50,6 +50,7 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 from _workloads import TOOLS, load  # noqa: E402
+from _workloads import _harness as H  # noqa: E402
 
 CHILD = os.path.join(HERE, "_workloads", "child.py")
 # RESULTS.md is shared with the other benchmarks in this folder: each owns one top-level
@@ -183,32 +184,9 @@ class Runner:
         return d
 
     def spawn(self, cmd, cwd, env, timeout=None):
-        """Run cmd in its own session; returns dict(rc, wall_s, timed_out, out_tail)."""
-        timeout = timeout or self.a.child_timeout
+        """Run cmd in its own session; returns dict(rc, wall_s, timed_out, timeout_s, out_tail, cpu_s)."""
         log_path = os.path.join(self.tmp, f"child-{self.seq:04d}-{time.monotonic_ns()}.log")
-        with open(log_path, "wb") as log:
-            t0 = time.perf_counter()
-            proc = subprocess.Popen(
-                self.prefix + cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-            timed_out = False
-            try:
-                rc = proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                _killpg(proc.pid)
-                rc = proc.wait()
-            except BaseException:  # interrupted: take the child down with us
-                _killpg(proc.pid)
-                proc.wait()
-                raise
-            wall = time.perf_counter() - t0
-        _killpg(proc.pid)  # helpers a tool left behind in the child's session
-        with open(log_path, "rb") as f:
-            f.seek(max(0, os.path.getsize(log_path) - 3000))
-            tail = f.read().decode("utf-8", "replace")
-        return {"rc": rc, "wall_s": wall, "timed_out": timed_out, "timeout_s": timeout, "out_tail": tail}
+        return H.run_logged(self.prefix + cmd, cwd, env, log_path, timeout or self.a.child_timeout)
 
     def child(self, tool, scenario, d, timeout=None, **opts):
         ad = load(tool)
@@ -218,19 +196,7 @@ class Runner:
         cmd = [self.a.python, CHILD, tool, scenario, result, f"dir={d}"]
         cmd += [f"{k}={v}" for k, v in opts.items()]
         p = self.spawn(cmd, d, env, timeout)
-        rec = {"wall_s": p["wall_s"]}
-        if os.path.exists(result):
-            with open(result) as f:
-                rec.update(json.load(f))
-            os.unlink(result)
-            if p["rc"] != 0 and rec.get("ok"):
-                rec["exit_code"] = p["rc"]
-                rec["exit_note"] = f"result written, but the process exited {p['rc']}: {_last_line(p['out_tail'])}"
-        elif p["timed_out"]:
-            rec.update(ok=False, timed_out=True, error=f"timed out after {p['timeout_s']:.0f} s (killed)")
-        else:
-            rec.update(ok=False, error=f"exited {p['rc']} without a result: {_last_line(p['out_tail'])}", output=p["out_tail"][-1500:])
-        return rec
+        return {"wall_s": p["wall_s"], **H.child_record(result, p)}
 
     def python_c(self, tool, code, d):
         env = self.base_env()
@@ -241,25 +207,10 @@ class Runner:
         if not rec["ok"]:
             rec["error"] = (
                 f"timed out after {p['timeout_s']:.0f} s" if p["timed_out"]
-                else f"exited {p['rc']}: {_last_line(p['out_tail'])}"
+                else f"exited {p['rc']}: {H.last_line(p['out_tail'])}"
             )
             rec["output"] = p["out_tail"][-1500:]
         return rec
-
-
-def _killpg(pid):
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _last_line(text):
-    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
-    return lines[-1][-400:] if lines else "(no output)"
-
-
-# ------------------------------------------------------------------ the run
 
 
 class Bench:
@@ -927,24 +878,7 @@ def problems(records, tools):
 
 def machine_info(py):
     items = []
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    mem = None
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal"):
-                    mem = int(line.split()[1]) / 1024 / 1024
-                    break
-    except OSError:
-        pass
+    cpu, mem = H.cpu_and_memory()
     ncpu = os.cpu_count()
     items.append(("CPU", f"{cpu}, {ncpu} logical cores (os.cpu_count)"))
     if mem:
@@ -955,12 +889,7 @@ def machine_info(py):
         items.append(("load average at start", f"{la[0]:.2f} {la[1]:.2f} {la[2]:.2f}"))
     except OSError:
         pass
-    tmp = tempfile.gettempdir()
-    try:
-        fs = subprocess.run(["df", "-PT", tmp], capture_output=True, text=True).stdout.splitlines()[-1].split()
-        items.append(("temp dir (stores)", f"{tmp} on {fs[1]} ({fs[0]})"))
-    except Exception:  # noqa: BLE001
-        items.append(("temp dir (stores)", tmp))
+    items.append(("temp dir (stores)", H.temp_filesystem(tempfile.gettempdir())))
     pyv = subprocess.run([py, "-c", "import sys, sqlite3; print(sys.version.split()[0], sqlite3.sqlite_version)"],
                          capture_output=True, text=True).stdout.split()
     items.append(("Python", f"{pyv[0] if pyv else '?'} ({py})"))
@@ -1034,41 +963,6 @@ def _git_rev():
 # ------------------------------------------------------------------ main
 
 
-def write_section(path, text):
-    """Replace this benchmark's top-level section of path (from its heading to the next
-    top-level heading outside a code fence), or add it; leave every other byte alone."""
-    try:
-        with open(path) as f:
-            lines = f.read().split("\n")
-    except FileNotFoundError:
-        lines = []
-    start = end = None
-    in_fence = False
-    for i, line in enumerate(lines):
-        if line.startswith("```"):
-            in_fence = not in_fence
-        elif not in_fence and line.startswith("# "):
-            if start is None and line.startswith(SECTION):
-                start = i
-            elif start is not None:
-                end = i
-                break
-    body = text.rstrip("\n").split("\n")
-    if start is None:
-        while lines and lines[-1] == "":
-            lines.pop()
-        out = lines + ([""] if lines else []) + body + [""]
-    else:
-        rest = lines[end:] if end is not None else []
-        out = lines[:start] + body + [""] + rest
-        if not rest:
-            out = lines[:start] + body + [""]
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path + ".tmp", "w") as f:
-        f.write("\n".join(out))
-    os.replace(path + ".tmp", path)
-
-
 def raw_path(out):
     return os.path.splitext(out)[0] + "-core.json"
 
@@ -1089,7 +983,7 @@ def render_only(a):
     if saved.get("interrupted"):
         probs.insert(0, "**The run was interrupted**: some measurements are missing.")
     md = render(orig, cells, base, orig.tools, env_info, saved["started"], saved["elapsed_s"], probs)
-    write_section(a.out, md)
+    H.write_section(a.out, md, SECTION)
     print(f"rewrote the '{SECTION}' section of {a.out} from {a.render_only}")
     return 0
 
@@ -1140,7 +1034,7 @@ def main(argv=None):
     if interrupted:
         probs.insert(0, "**The run was interrupted**: some measurements are missing.")
     md = render(a, cells, base, a.tools, env_info, started, elapsed, probs)
-    write_section(a.out, md)
+    H.write_section(a.out, md, SECTION)
     raw = raw_path(a.out)
     with open(raw, "w") as f:
         json.dump({"argv": env_info["argv"], "args": cli_args, "cwd": env_info["cwd"], "started": started,
