@@ -127,6 +127,8 @@ def init(
     run = prepare_run(settings, config_values)
     _publish(run)
     _install_exit_hooks()
+    global _exit_status
+    _exit_status = None  # a sys.exit() someone caught before this run began is not this run's end
     return run
 
 

@@ -154,3 +154,18 @@ def test_a_full_disk_warns_once_and_training_goes_on(tracklet_env):
     lines = out.stdout.splitlines()
     assert lines[0] == "trained 1"
     assert "run.tlog" in lines[1] and "wait in memory" in lines[1]
+
+
+def test_a_caught_sys_exit_before_a_run_does_not_fail_it(tracklet_env):
+    out = run_python("""
+        import sys, tracklet
+        tracklet.init(project="exit2", name="first").finish()
+        try:
+            sys.exit(5)  # e.g. a CLI parser run and caught by the script
+        except SystemExit:
+            pass
+        tracklet.init(project="exit2", name="second").log({"a": 1})
+    """)
+    assert out.returncode == 0, out.stderr
+    states = {r.name: (r.state, r.exit_code) for r in tracklet.Api().runs("exit2")}
+    assert states == {"first": ("finished", 0), "second": ("finished", 0)}
