@@ -16,6 +16,8 @@ from .._errors import UsageError
 from ._digest import (
     ALGORITHM,
     LEGACY_PREFIX,
+    _hasher,
+    _hex,
     copy_then_hash,
     default_workers,
     hash_file,
@@ -41,7 +43,7 @@ def blob_key(digest: str) -> str:
     if not is_content_digest(digest):
         raise UsageError(f"{digest!r} is not a content digest (64 hex characters, or 'sha256:' and 64)")
     if digest.startswith(LEGACY_PREFIX):
-        bare = digest[len(LEGACY_PREFIX):]
+        bare = digest.removeprefix(LEGACY_PREFIX)
         return f"sha256/{bare[:2]}/{bare}"
     return f"{ALGORITHM}/{digest[:2]}/{digest}"
 
@@ -127,15 +129,11 @@ class _VerifyingReader:
     """A read-only binary file that raises CorruptBlobError at end of file if the content is not ``digest``."""
 
     def __init__(self, raw: IO[bytes], digest: str, name: str) -> None:
-        from ._digest import _hasher
-
         self._raw, self._digest, self.name = raw, digest, name
         self._hash = _hasher(digest)
         self._checked = False
 
     def read(self, n: int = -1) -> bytes:
-        from ._digest import _hex
-
         data = self._raw.read(n)
         self._hash.update(data)
         if (not data or n is None or n < 0) and not self._checked:
@@ -196,14 +194,11 @@ class BlobStore:
         Raises:
             UsageError: the file is missing, a folder, or not a regular file.
         """
-        try:
-            return self._put(path, progress, check_source(path))
-        finally:
-            if self.digest_cache is not None:
-                self.digest_cache.flush()
+        (entry,) = self.put_many([(path, "blob")], progress, workers=1)  # the name is not used
+        return entry.digest, entry.size  # type: ignore[return-value]
 
-    def _put(self, path: str, progress: ProgressFn | None, st: os.stat_result, unknown: bool = False) -> tuple[str, int]:
-        """Store one checked file. ``unknown``: the caller has just seen :meth:`_already_stored` say no."""
+    def _put(self, path: str, progress: ProgressFn | None, st: os.stat_result) -> tuple[str, int]:
+        """Store one checked file that :meth:`_already_stored` did not find stored."""
         raise NotImplementedError
 
     def get(self, digest: str, dest: str, progress: ProgressFn | None = None) -> None:
@@ -276,7 +271,7 @@ class BlobStore:
 
         def one(i: int) -> None:
             path, name, st = checked[i]
-            digest, size = self._put(path, progress, st, unknown=True)
+            digest, size = self._put(path, progress, st)
             entries[i] = ManifestEntry(name, digest, size)
 
         try:
@@ -365,13 +360,7 @@ class LocalBlobStore(BlobStore):
         known = self._known_digest(path, st)
         return known if known is not None and self._stored_size(known) == st.st_size else None
 
-    def _put(self, path: str, progress: ProgressFn | None, st: os.stat_result, unknown: bool = False) -> tuple[str, int]:
-        if not unknown:
-            known = self._already_stored(path, st)
-            if known is not None:
-                if progress is not None:
-                    progress(st.st_size)
-                return known, st.st_size
+    def _put(self, path: str, progress: ProgressFn | None, st: os.stat_result) -> tuple[str, int]:
         tmp = temp_name(os.path.join(self._tmp, "blob"))
         started = DigestCache.clock()
         try:

@@ -80,7 +80,7 @@ def _hex(hasher: Any, like: str | None) -> str:
 
 def is_content_digest(digest: str) -> bool:
     """Whether ``digest`` is a content digest tracklet can check (BLAKE3 hex, or legacy ``sha256:`` hex)."""
-    bare = digest[len(LEGACY_PREFIX):] if digest.startswith(LEGACY_PREFIX) else digest
+    bare = digest.removeprefix(LEGACY_PREFIX)
     return len(bare) == 64 and _HEX.issuperset(bare)
 
 

@@ -108,7 +108,7 @@ class FsspecBlobStore(BlobStore):
             return None
 
 
-    def _put(self, path: str, progress: ProgressFn | None, st: os.stat_result, unknown: bool = False) -> tuple[str, int]:
+    def _put(self, path: str, progress: ProgressFn | None, st: os.stat_result) -> tuple[str, int]:
         digest = self._hash_source(path, st)
         if self._stored_size(digest) == st.st_size:
             if progress is not None:
