@@ -44,6 +44,7 @@ __all__ = [
 ALGORITHM = "blake3"
 LEGACY_PREFIX = "sha256:"  # digests from stores written before BLAKE3
 CHUNK = 1 << 20  # large enough that the hash drops the GIL and syscalls are few; small enough to stay in cache
+_MAP_STEP = 16 << 20  # of a memory-mapped file hashed at a time: a progress bar moves during a large file
 
 _HEX = frozenset("0123456789abcdef")
 _per_thread = threading.local()
@@ -153,8 +154,33 @@ def copy_then_hash(
 
     halves = _Halves(progress) if progress is not None else None
     clone_file(src, dst, mode, halves.copied if halves else None)
-    digest = hash_file(dst, halves.hashed if halves else None, like)
-    return digest, os.path.getsize(dst)
+    return _hash_own_file(dst, halves.hashed if halves else None, like)
+
+
+def _hash_own_file(path: str, progress: ProgressFn | None, like: str | None) -> tuple[str, int]:
+    """``(digest, size)`` of a file that only this process writes, hashed through a read-only memory map.
+
+    The hash reads the page cache in place: no read(2) copying every byte into a buffer first
+    (a quarter less CPU for a fresh copy). Never for the user's own files: one truncated while
+    mapped would kill the process with SIGBUS.
+    """
+    import mmap
+
+    with open(path, "rb", buffering=0) as f:
+        size = os.fstat(f.fileno()).st_size
+        if size == 0:  # an empty file cannot be mapped
+            return _hex(_hasher(like), like), 0
+        digest = _hasher(like)
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            view = memoryview(mapped)
+            try:
+                for at in range(0, size, _MAP_STEP):  # slices large enough that the hash drops the GIL
+                    digest.update(view[at : at + _MAP_STEP])
+                    if progress is not None:
+                        progress(min(_MAP_STEP, size - at))
+            finally:
+                view.release()  # before the map closes: a live export would make close() fail
+    return _hex(digest, like), size
 
 
 class _Halves:

@@ -97,6 +97,19 @@ def test_digests_match_the_reference_blake3_at_every_chunk_boundary(tree, tmp_pa
     assert os.stat(tmp_path / "copy2").st_mode & 0o222 == 0  # created read-only
 
 
+def test_copy_then_hash_maps_the_copy_in_slices_and_handles_empty_files(tree, tmp_path, monkeypatch):
+    from tracklet._artifacts import _digest
+
+    monkeypatch.setattr(_digest, "_MAP_STEP", MiB)  # the 3 MiB file takes four slices
+    for name, path in tree.items():
+        seen = []
+        digest, size = copy_then_hash(path, str(tmp_path / f"{name}.copy"), progress=seen.append)
+        assert (digest, size) == (_sha(_read(path)), os.path.getsize(path)), name
+        assert sum(seen) == size, name
+    legacy = "sha256:" + hashlib.sha256(_read(tree["big"])).hexdigest()
+    assert copy_then_hash(tree["big"], str(tmp_path / "legacy.copy"), like=legacy) == (legacy, 3 * MiB + 7)
+
+
 def test_copy_then_hash_falls_back_to_one_pass_without_copy_file_range(tree, tmp_path, monkeypatch):
     monkeypatch.delattr(os, "copy_file_range", raising=False)
     digest, size = copy_then_hash(tree["big"], str(tmp_path / "copy"))
