@@ -12,9 +12,10 @@ from ._wal import RecordType
 if TYPE_CHECKING:
     from ._run import Run
 
-__all__ = ["HEARTBEAT_EVERY", "Background"]
+__all__ = ["HEARTBEAT_EVERY", "SAMPLER_AFTER", "Background"]
 
 HEARTBEAT_EVERY = 30.0
+SAMPLER_AFTER = 1.0  # seconds after start when system sampling begins (or half the interval, if sooner)
 
 
 class Background:
@@ -36,6 +37,7 @@ class Background:
 
     def _main(self) -> None:
         run = self._run
+        started = time.monotonic()
         # Give the GIL back at once: init() is waiting for this thread to start, and the
         # training loop's first steps should not queue behind imports done here.
         self._stop.wait(0.05)
@@ -47,18 +49,26 @@ class Background:
         except Exception as e:
             warn_once("environment", f"tracklet: could not record the environment of run {run.id}: {e!r}")
         sampler = None
-        if self._stop.is_set():
-            return  # finish() is waiting: the environment is recorded, nothing else is needed
         if self._interval > 0:
+            # Primed a while before the first sample is due rather than at start: importing psutil
+            # holds the GIL for ~15 ms, which a script that logs an artifact and ends at once would wait for.
+            if self._stop.wait(max(0.0, min(SAMPLER_AFTER, self._interval / 2) - (time.monotonic() - started))):
+                return
             try:
                 from ._system import SystemSampler
 
                 sampler = SystemSampler(run.dir or ".")
             except Exception as e:
                 warn_once("system-metrics", f"tracklet: system metrics are off for this process: {e!r}")
-        tick = min(self._interval, HEARTBEAT_EVERY) if sampler is not None else HEARTBEAT_EVERY
-        last_sample = last_beat = time.monotonic()
-        while not self._stop.wait(tick):
+        if self._stop.is_set():
+            return  # finish() is waiting: the environment is recorded, nothing else is needed
+        last_sample = last_beat = started  # samples fall due every interval from the run's start
+        while True:
+            due = last_beat + HEARTBEAT_EVERY
+            if sampler is not None:
+                due = min(due, last_sample + self._interval)
+            if self._stop.wait(max(0.0, due - time.monotonic())):
+                return
             now = time.monotonic()
             try:
                 if sampler is not None and now - last_sample >= self._interval - 0.05:

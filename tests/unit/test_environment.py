@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from helpers import run_python
 
 from tracklet import _system
 
@@ -44,3 +45,18 @@ def test_the_user_is_found_as_getpass_finds_it(monkeypatch):
     for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
         monkeypatch.delenv(name, raising=False)
     assert _system._user() == getpass.getuser()  # from the password database
+
+
+def test_a_run_shorter_than_a_second_records_its_environment_without_importing_psutil(tmp_path):
+    out = run_python(
+        """
+        import sys, tracklet
+        run = tracklet.init(project="short", console="off")  # the default 10 s interval
+        run.finish()
+        sampled = "psutil" in sys.modules
+        print(sampled, tracklet.Api().run(run.id).metadata["python"] == sys.version.split()[0])
+        """,
+        env={"TRACKLET_DIR": str(tmp_path / "tl"), "TRACKLET_SYSTEM_INTERVAL": "10"},
+        cwd=str(tmp_path),
+    )
+    assert out.stdout.split() == ["False", "True"], out.stderr
