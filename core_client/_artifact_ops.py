@@ -9,10 +9,10 @@ imported only when an artifact is waited for, downloaded or looked up.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import os
-import queue
 import threading
 import time
 
@@ -51,36 +51,47 @@ def blob_store(root: str) -> Any:
 
 
 class Uploads:
-    """One background thread per run that stores artifact files, in submission order."""
+    """One background thread per run that stores artifact files, in submission order.
+
+    A deque under a condition rather than ``queue.Queue``: the module's import is in every
+    first ``log_artifact()``, and a run needs no more than this.
+    """
 
     def __init__(self) -> None:
-        self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._jobs: collections.deque[Callable[[], None]] = collections.deque()
+        self._cond = threading.Condition()
+        self._busy = 0  # jobs submitted and not yet done
         self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
 
     def submit(self, job: Callable[[], None]) -> None:
-        with self._lock:
+        with self._cond:
+            self._jobs.append(job)
+            self._busy += 1
             if self._thread is None:
                 self._thread = threading.Thread(target=self._main, name="tracklet-uploads", daemon=True)
                 self._thread.start()
-        self._queue.put(job)
+            self._cond.notify_all()
 
     def _main(self) -> None:
         while True:
-            job = self._queue.get()
+            with self._cond:
+                while not self._jobs:
+                    self._cond.wait()
+                job = self._jobs.popleft()
             try:
-                if job is None:
-                    return
                 job()
             except Exception as e:  # the thread must outlive a failed job, or finish() would wait for ever
                 warn_once(f"uploads:{e!r}", f"tracklet: an artifact upload step failed: {e!r}")
             finally:
-                self._queue.task_done()
+                with self._cond:
+                    self._busy -= 1
+                    self._cond.notify_all()
 
     def drain(self) -> None:
         """Wait for every queued job: finish() never leaves an artifact half-logged."""
-        if self._thread is not None:
-            self._queue.join()
+        with self._cond:
+            while self._busy:
+                self._cond.wait()
 
 
 def _store_and_record(run: Any, art: Artifact, aliases: list[str], use: bool) -> None:

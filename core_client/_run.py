@@ -484,6 +484,8 @@ class Run:
             if self._closed is not None:
                 return
             self._closed = "finishing"
+        if self._background is not None:
+            self._background.request_stop()  # its last work (a short run's environment) overlaps the uploads
         if self._upload_queue is not None:
             self._upload_queue.drain()  # artifacts logged before finish() are stored before the run ends
         if self._console is not None:

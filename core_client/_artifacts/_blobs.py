@@ -260,14 +260,16 @@ class BlobStore:
             self.digest_cache.prefetch([st for _, _, st in checked])
         entries: list[ManifestEntry | None] = [None] * len(checked)
         todo = []
+        settled = 0
         for i, (path, name, st) in enumerate(checked):
             known = self._already_stored(path, st)
             if known is None:
                 todo.append(i)
                 continue
             entries[i] = ManifestEntry(name, known, st.st_size)
-            if progress is not None:
-                progress(st.st_size)
+            settled += st.st_size
+        if progress is not None and settled:
+            progress(settled)  # once for every file found stored: a re-log of many files takes one call, not one each
 
         def one(i: int) -> None:
             path, name, st = checked[i]
@@ -325,13 +327,14 @@ class LocalBlobStore(BlobStore):
         super().__init__(digest_cache)
         self.directory = os.path.abspath(directory)
         self.url = self.directory
+        self._base = os.path.join(self.directory, "")  # with the separator; blob keys use "/", as POSIX paths do
         self.workers = workers or default_workers()
         self._tmp = os.path.join(self.directory, "tmp")
         self._folders: set[str] = set()  # blob folders known to exist, so each is made once
 
     def path(self, digest: str) -> str:
         """Where the blob ``digest`` is (or would be) on disk."""
-        return os.path.join(self.directory, *blob_key(digest).split("/"))
+        return self._base + blob_key(digest)  # called per file of every log: a concatenation, not os.path.join
 
     def local_path(self, digest: str) -> str | None:
         path = self.path(digest)

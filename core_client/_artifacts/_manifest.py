@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 __all__ = ["Manifest", "ManifestEntry", "normalize_path"]
 
 _FORMAT = 1
-_DOTS = frozenset((".", ".."))
-_CLEAN = re.compile(r"[^/\\\x00:]+(?:/[^/\\\x00]+)*")  # relative, '/'-separated, no empty parts, no drive letter
+# relative, '/'-separated, no empty, '.' or '..' parts, no drive letter
+_CLEAN = re.compile(r"(?!\.\.?(?:/|$))[^/\\\x00:]+(?:/(?!\.\.?(?:/|$))[^/\\\x00]+)*")
 
 
 def normalize_path(name: str) -> str:
@@ -37,7 +37,7 @@ def normalize_path(name: str) -> str:
     """
     if not isinstance(name, str) or not name.strip():
         raise UsageError(f"an artifact entry needs a non-empty relative path, got {name!r}")
-    if _CLEAN.fullmatch(name) and not _DOTS.intersection(name.split("/")):
+    if _CLEAN.fullmatch(name):
         return name  # already canonical: the common case, checked in one pass
     text = name.replace("\\", "/")
     if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
