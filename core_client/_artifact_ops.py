@@ -131,6 +131,7 @@ def _store_and_record(run: Any, art: Artifact, aliases: list[str], use: bool) ->
         if run.mode == "local":
             from ._local import wake_worker
 
+            run._start_worker()  # a wait() may follow: let the worker number the version, not this process
             wake_worker(run._settings.dir)  # numbered now, not at the worker's next look
     except BaseException as e:  # reported at wait(), and once as a warning: training goes on
         art._error = e

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["HEARTBEAT_EVERY", "SAMPLER_AFTER", "Background"]
 
 HEARTBEAT_EVERY = 30.0
-SAMPLER_AFTER = 1.0  # seconds after start when system sampling begins (or half the interval, if sooner)
+SAMPLER_AFTER = 1.0  # seconds into a run when the worker and system sampling start (sampling at half the interval, if sooner)
 
 
 class Background:
@@ -52,12 +52,15 @@ class Background:
             run._record_json(RecordType.ENVIRONMENT, capture_environment(run.dir))
         except Exception as e:
             warn_once("environment", f"tracklet: could not record the environment of run {run.id}: {e!r}")
+        # The store's worker and the system sampler start a moment into the run, not at init():
+        # a script that logs an artifact and ends at once never waits for the worker's start-up
+        # (another process, ~0.3 s of CPU) nor for psutil's import (~15 ms holding the GIL).
+        settle = min(SAMPLER_AFTER, self._interval / 2) if self._interval > 0 else SAMPLER_AFTER
+        if self._stop.wait(max(0.0, settle - (time.monotonic() - started))):
+            return  # finish() is waiting: it starts the worker itself
+        run._start_worker()
         sampler = None
         if self._interval > 0:
-            # Primed a while before the first sample is due rather than at start: importing psutil
-            # holds the GIL for ~15 ms, which a script that logs an artifact and ends at once would wait for.
-            if self._stop.wait(max(0.0, min(SAMPLER_AFTER, self._interval / 2) - (time.monotonic() - started))):
-                return
             try:
                 from ._system import SystemSampler
 

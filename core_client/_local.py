@@ -4,6 +4,11 @@ One worker process per store folder (``python -m tracklet._worker DIR``) tails t
 active runs into the SQLite store. It holds ``DIR/.worker.lock``; when nothing is active for
 a while it exits. Starting it costs a ``posix_spawn`` (about 0.3 ms); the store's import
 and the ingest run in that process, never in the training loop.
+
+A run starts it when it first has records worth storing soon (its first metric key, an
+artifact version) or one second in, whichever comes first, and at ``finish()`` at the
+latest: a script that only logs an artifact and ends does not share its CPU with the
+worker's start-up (~0.3 s of imports). Until then every reader stores what it reads first.
 """
 
 from __future__ import annotations
@@ -30,20 +35,25 @@ INGEST_ERROR = "ingest-error.txt"  # in a run's folder while the worker cannot s
 # A run whose log has been silent this long, with no exit record, has crashed. Live runs
 # write a heartbeat at least every 30 s.
 STALE_AFTER = 120.0
-_spawned: list[int] = []
+_spawned: dict[int, str] = {}  # workers this process started (pid -> store folder) and has not reaped
 
 
 def register_active_run(root: str, run_id: str) -> None:
-    """Leave a marker for the worker, then start one if none holds the lock (in that order)."""
+    """Leave a marker for the worker; the run starts one (:func:`ensure_worker`) when it first has work for it.
+
+    The marker comes first, so a worker started at any later moment finds the run.
+    """
     active = os.path.join(root, ACTIVE)
     os.makedirs(active, exist_ok=True)
     with open(os.path.join(active, run_id), "w"):
         pass
-    ensure_worker(root)
 
 
 def worker_running(root: str) -> bool | None:
-    """True if a worker holds the store's lock; None where locks are unavailable."""
+    """True if a worker holds the store's lock, or one this process started for it is still starting.
+
+    None where locks are unavailable.
+    """
     try:
         import fcntl
     except ImportError:
@@ -55,7 +65,9 @@ def worker_running(root: str) -> bool | None:
         return True
     finally:
         os.close(fd)  # closing releases a lock we took
-    return False
+    reap_workers()
+    root = os.path.abspath(root)
+    return any(r == root for r in _spawned.values())  # spawned, not exited, not yet holding the lock
 
 
 def wake_path(root: str, create: bool = False) -> str | None:
@@ -158,7 +170,7 @@ def ensure_worker(root: str) -> int | None:
     except (OSError, AttributeError):
         return None  # readers catch up on the WAL; nothing is lost
     _idle_priority(pid)
-    _spawned.append(pid)
+    _spawned[pid] = os.path.abspath(root)
     return pid
 
 
@@ -170,7 +182,7 @@ def reap_workers() -> None:
         except ChildProcessError:
             done = pid
         if done:
-            _spawned.remove(pid)
+            _spawned.pop(pid, None)  # another thread may have reaped it too
 
 
 def ingest_problem(run_dir: str) -> str | None:

@@ -151,6 +151,7 @@ class Run:
         self._console: ConsoleCapture | None = None
         self._on_finish: list[Any] = []
         self._upload_queue: Any = None
+        self._worker_started = False
         self.config = Config(on_change=self._record_config)
         self.summary = Summary(on_set=self._record_summary)
         _live_runs.add(self)
@@ -344,6 +345,8 @@ class Run:
         if kid is None:
             kid = self._key_ids[key] = len(self._key_ids) + 1
             self._writer.append_key(kid, key)
+            if not self._worker_started:
+                self._start_worker()  # metrics are coming: a live chart wants them stored as they arrive
             for mdef in self._metric_defs:
                 if mdef.matches(key):
                     self.summary.apply_def(key, mdef)
@@ -388,6 +391,23 @@ class Run:
             if mdef.step_metric is not None:
                 self._key_id(mdef.step_metric)
         return mdef
+
+    def _start_worker(self) -> None:
+        """Start the store's ingest worker if this run has not yet (see ``tracklet._local``); local mode only."""
+        if self._worker_started:
+            return
+        self._worker_started = True
+        if self.mode == "local" and self._dir is not None:
+            from ._local import ensure_worker
+
+            try:
+                ensure_worker(self._settings.dir)
+            except OSError as e:  # called from log(): a tracking failure never reaches the training loop
+                warn_once(
+                    f"worker:{self._id}",
+                    f"tracklet: could not start the store's ingest worker ({e}); nothing is lost: "
+                    f"the records stay in {self._writer.path}, and the next reader of the store takes them in.",
+                )
 
     # -- artifacts -------------------------------------------------------------------------------
     @property
@@ -515,6 +535,7 @@ class Run:
         if self.mode == "local" and self._dir is not None:
             from ._local import ingest_problem, wake_worker
 
+            self._start_worker()
             wake_worker(self._settings.dir)  # the run's last records reach the store now, not at the next poll
             problem = ingest_problem(self._dir)
             if problem:

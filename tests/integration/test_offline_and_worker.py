@@ -221,3 +221,41 @@ def test_a_worker_whose_store_is_deleted_exits(tracklet_env, tmp_path):
             return f.read().split()[2] == "Z"  # exited, waiting to be reaped by its (gone) parent
 
     wait_until(gone, timeout=10)
+
+
+def test_the_worker_starts_with_the_first_metric_a_second_in_or_at_finish_not_at_init(tracklet_env, tmp_path):
+    from tracklet._local import worker_running
+
+    quiet = tmp_path / "quiet"
+    run = tracklet.init(project="lazy", dir=str(quiet))
+    assert not worker_running(str(quiet))  # init() starts no process
+    wait_until(lambda: worker_running(str(quiet)), timeout=10)  # a second in, with nothing logged
+    run.finish()
+
+    logging = tmp_path / "logging"
+    run = tracklet.init(project="lazy", dir=str(logging))
+    run.log({"loss": 1.0})
+    assert worker_running(str(logging))  # the first metric starts it at once
+    run.finish()
+
+
+def test_a_script_that_only_logs_an_artifact_gets_its_version_numbered_by_the_worker(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.txt").write_text("alpha")
+    out = run_python(
+        f"""
+        import sys, tracklet
+        from tracklet._local import worker_running
+        run = tracklet.init(project="lazy", console="off")
+        art = tracklet.Artifact("data", type="dataset")
+        art.add_dir({str(tmp_path / "data")!r})
+        before = worker_running({str(tmp_path / "tl")!r})
+        run.log_artifact(art)
+        run.finish()
+        art.wait()
+        print(before, art.version, "sqlalchemy" in sys.modules)
+        """,
+        env={"TRACKLET_DIR": str(tmp_path / "tl")},
+        cwd=str(tmp_path),
+    )
+    assert out.stdout.split() == ["False", "v0", "False"], out.stderr  # no SQLAlchemy import in the script's process
