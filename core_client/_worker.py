@@ -84,11 +84,13 @@ def _close_wake(root: str, wake: int | None) -> None:
     """Remove our wake-up pipe (so that runtime folders do not fill with the pipes of old stores)."""
     if wake is None:
         return
+    ours = os.fstat(wake).st_ino
     os.close(wake)
     path = wake_path(root)
     if path is not None:
         try:
-            os.unlink(path)
+            if os.stat(path).st_ino == ours:  # not the pipe of a newer worker of a store at the same path
+                os.unlink(path)
         except OSError:
             pass
 
@@ -144,8 +146,8 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
     seen: dict[str, tuple[int, float]] = {}  # run id -> (log size ingested, when its state was checked)
     while True:
         run_ids = _active(root)
-        if not run_ids and _orphaned(root, fd):
-            _close_wake(root, wake)
+        if _orphaned(root, fd):  # the store was deleted, or replaced by a new one at the same path
+            _close_wake(root, wake)  # a new store's runs are not ours: its own worker stores them
             return
         if run_ids and engine is None:
             try:

@@ -259,3 +259,33 @@ def test_a_script_that_only_logs_an_artifact_gets_its_version_numbered_by_the_wo
         cwd=str(tmp_path),
     )
     assert out.stdout.split() == ["False", "v0", "False"], out.stderr  # no SQLAlchemy import in the script's process
+
+
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` has exited (a zombie not yet reaped counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_a_worker_whose_store_is_replaced_at_the_same_path_leaves_the_new_one_alone(tracklet_env, tmp_path):
+    if not sys.platform.startswith("linux"):
+        import pytest
+
+        pytest.skip("reads /proc")
+    store = tmp_path / "store"
+    old = tracklet.init(project="swap", dir=str(store))
+    old.log({"x": 1.0})
+    old.finish()
+    old_pid = wait_until(lambda: _worker_pid(store), timeout=10)
+    shutil.rmtree(store)
+    new = tracklet.init(project="swap", dir=str(store))
+    for i in range(5):
+        new.log({"x": float(i)})
+    # while the new run is live, the old worker goes instead of storing it into the deleted database
+    wait_until(lambda: _gone(old_pid), timeout=10)
+    new.finish()
+    (run,) = tracklet.Api(dir=str(store)).runs("swap")
+    assert run.id == new.id and [r["x"] for r in run.scan_history(keys=["x"])] == [0.0, 1.0, 2.0, 3.0, 4.0]
