@@ -15,7 +15,7 @@ remote store is opened. The user-facing ``Artifact`` builds on this API::
 
 Blob store (``BlobStore``): ``put(path) -> (digest, size)``, ``put_many``, ``put_bytes``,
 ``exists``, ``size``, ``get(digest, dest)`` (atomic, verified), ``open(digest)`` (verifies at
-EOF), ``delete``, ``local_path``. Local layout: ``<root>/blobs/blake3/ab/abcdef...`` (read-only
+EOF), ``delete``, ``local_path``. Local layout: ``<root>/blobs/blake3/<digest>`` (read-only
 files; temporaries in ``<root>/blobs/tmp``), ``<root>/cache/digests-blake3.sqlite`` (digests of local
 files by identity, so unchanged files are not re-read), ``<root>/cache/blobs`` (download cache of
 remote stores, capped by ``TRACKLET_CACHE_SIZE``, default 10 GiB, least recently used evicted).

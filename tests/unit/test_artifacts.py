@@ -246,7 +246,7 @@ def test_a_version_stored_with_sha256_downloads_verifies_and_deletes(files, trac
         data = (files / path).read_bytes()
         old = hashlib.sha256(data).hexdigest()
         (blobs / "sha256" / old[:2]).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(blobs / "blake3" / entry["digest"][:2] / entry["digest"], blobs / "sha256" / old[:2] / old)
+        shutil.copyfile(blobs / "blake3" / entry["digest"], blobs / "sha256" / old[:2] / old)
         entry["digest"] = old
     manifest["algorithm"] = "sha256"
     db.execute("UPDATE artifact_versions SET manifest = ? WHERE id = ?", (json.dumps(manifest), art.id))
@@ -261,6 +261,30 @@ def test_a_version_stored_with_sha256_downloads_verifies_and_deletes(files, trac
     old.verify(root)
     old.delete(delete_aliases=True)
     assert not any(p.is_file() for p in (blobs / "sha256").rglob("*"))  # nothing else listed them
+
+
+def test_blobs_in_the_older_fan_out_layout_are_found_downloaded_and_deleted(files, tracklet_env):
+    """Stores written before blobs went into one folder keep them in ``blake3/ab/<digest>``."""
+    run = tracklet.init(project="p")
+    art = log(run, "fanned", files)
+    run.finish()
+    flat = tracklet_env / "blobs" / "blake3"
+    stored = sorted(p.name for p in flat.iterdir() if p.is_file())
+    assert stored and all(len(name) == 64 for name in stored)  # one folder, no fan-out
+    for name in stored:  # as an earlier tracklet laid them out
+        (flat / name[:2]).mkdir(exist_ok=True)
+        (flat / name).rename(flat / name[:2] / name)
+
+    again = tracklet.init(project="p")
+    same = log(again, "fanned", files)  # already stored: nothing is copied into the new layout
+    again.finish()
+    assert same.version == art.version and not any(p.is_file() for p in flat.iterdir())
+    old = tracklet.Api().artifact("p/fanned:v0")
+    root = old.download(str(tracklet_env.parent / "out"))
+    assert (tracklet_env.parent / "out" / "sub" / "weights.bin").read_bytes() == (files / "sub" / "weights.bin").read_bytes()
+    old.verify(root)
+    old.delete(delete_aliases=True)
+    assert not any(p.is_file() for p in flat.rglob("*"))
 
 
 def test_delete_waits_for_a_log_in_flight_and_keeps_the_blobs_it_records(files, tracklet_env):
