@@ -15,6 +15,7 @@ import json
 import os
 import threading
 import time
+import weakref
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ __all__ = [
     "blob_store",
     "download",
     "log_artifact",
+    "settle_uploads",
     "use_artifact",
     "wait_for",
 ]
@@ -58,15 +60,30 @@ class Uploads:
     """
 
     def __init__(self) -> None:
-        self._jobs: collections.deque[Callable[[], None]] = collections.deque()
+        self._jobs: collections.deque[tuple[Callable[[], None], bool]] = collections.deque()
         self._cond = threading.Condition()
-        self._busy = 0  # jobs submitted and not yet done
+        self._busy = 0  # jobs submitted and not yet done that finish() waits for
+        self._pending = 0  # every job not yet done, deferred ones included
         self._thread: threading.Thread | None = None
+        _live_uploads.add(self)
 
     def submit(self, job: Callable[[], None]) -> None:
+        """Run ``job`` on the uploads thread; :meth:`drain` (so ``finish()``) waits for it."""
+        self._put(job, True)
+
+    def defer(self, job: Callable[[], None]) -> None:
+        """Run ``job`` after the jobs queued so far, without ``finish()`` waiting for it.
+
+        For work that records no data (a cache write): the interpreter still waits for it
+        at exit (:func:`settle_uploads`).
+        """
+        self._put(job, False)
+
+    def _put(self, job: Callable[[], None], awaited: bool) -> None:
         with self._cond:
-            self._jobs.append(job)
-            self._busy += 1
+            self._jobs.append((job, awaited))
+            self._busy += awaited
+            self._pending += 1
             if self._thread is None:
                 self._thread = threading.Thread(target=self._main, name="tracklet-uploads", daemon=True)
                 self._thread.start()
@@ -77,21 +94,38 @@ class Uploads:
             with self._cond:
                 while not self._jobs:
                     self._cond.wait()
-                job = self._jobs.popleft()
+                job, awaited = self._jobs.popleft()
             try:
                 job()
             except Exception as e:  # the thread must outlive a failed job, or finish() would wait for ever
                 warn_once(f"uploads:{e!r}", f"tracklet: an artifact upload step failed: {e!r}")
             finally:
                 with self._cond:
-                    self._busy -= 1
+                    self._busy -= awaited
+                    self._pending -= 1
                     self._cond.notify_all()
 
     def drain(self) -> None:
-        """Wait for every queued job: finish() never leaves an artifact half-logged."""
+        """Wait for every submitted job: finish() never leaves an artifact half-logged."""
         with self._cond:
             while self._busy:
                 self._cond.wait()
+
+    def settle(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for every job, deferred ones included."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._pending and (left := deadline - time.monotonic()) > 0:
+                self._cond.wait(left)
+
+
+_live_uploads: weakref.WeakSet[Uploads] = weakref.WeakSet()
+
+
+def settle_uploads(timeout: float = 10.0) -> None:
+    """At exit: let the runs' uploads threads finish their deferred work (digest-cache writes)."""
+    for uploads in list(_live_uploads):
+        uploads.settle(timeout)
 
 
 def _store_and_record(run: Any, art: Artifact, aliases: list[str], use: bool) -> None:
@@ -142,7 +176,8 @@ def _store_and_record(run: Any, art: Artifact, aliases: list[str], use: bool) ->
             art._staging = None
         art._done.set()
     if store is not None and store.digest_cache is not None:
-        store.digest_cache.flush()  # after the version is recorded: only later logs of these files need it (never raises)
+        # only later logs of these files need it: finish() need not wait (flush never raises)
+        run._uploads.defer(store.digest_cache.flush)
 
 
 def _progress(art: Artifact, total: int) -> Any:

@@ -12,10 +12,10 @@ from ._wal import RecordType
 if TYPE_CHECKING:
     from ._run import Run
 
-__all__ = ["HEARTBEAT_EVERY", "SAMPLER_AFTER", "Background"]
+__all__ = ["HEARTBEAT_EVERY", "SETTLE_AFTER", "Background"]
 
 HEARTBEAT_EVERY = 30.0
-SAMPLER_AFTER = 1.0  # seconds into a run when the worker and system sampling start (sampling at half the interval, if sooner)
+SETTLE_AFTER = 1.0  # seconds into a run when the worker and system sampling start (sampling at half the interval, if sooner)
 
 
 class Background:
@@ -55,7 +55,7 @@ class Background:
         # The store's worker and the system sampler start a moment into the run, not at init():
         # a script that logs an artifact and ends at once never waits for the worker's start-up
         # (another process, ~0.3 s of CPU) nor for psutil's import (~15 ms holding the GIL).
-        settle = min(SAMPLER_AFTER, self._interval / 2) if self._interval > 0 else SAMPLER_AFTER
+        settle = min(SETTLE_AFTER, self._interval / 2) if self._interval > 0 else SETTLE_AFTER
         if self._stop.wait(max(0.0, settle - (time.monotonic() - started))):
             return  # finish() is waiting: it starts the worker itself
         run._start_worker()

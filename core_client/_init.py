@@ -241,6 +241,9 @@ def _finish_at_exit() -> None:
     if run is not None and not run.finished:
         code = _exit_status if _exit_status else (1 if run._error else 0)
         run.finish(exit_code=code)
+    ops = sys.modules.get("tracklet._artifact_ops")  # loaded only if an artifact was logged
+    if ops is not None:
+        ops.settle_uploads()
 
 
 # -- module-level functions that follow the current run ------------------------------------------

@@ -85,6 +85,9 @@ class DigestCache:
         """Read the rows of these files in a few queries; the next :meth:`lookup` of each needs none."""
         inodes = sorted({st.st_ino for st in stats})
         with self._lock:
+            if self._conn is None and not os.path.exists(self.path):  # a new store: nothing is known yet
+                self._known.update(((st.st_dev, st.st_ino), None) for st in stats)
+                return
             conn = self._connect()
             if conn is None:
                 return

@@ -68,3 +68,34 @@ def test_reading_an_artifact_from_an_up_to_date_store_needs_no_sqlalchemy(trackl
         print(a.version, sorted(a.aliases), open(root + "/a.txt").read(), "sqlalchemy" in sys.modules)
     """)
     assert out.stdout.split() == ["v0", "['gold',", "'latest']", "alpha", "False"], out.stderr
+
+
+def test_the_digest_cache_written_after_finish_is_there_for_the_next_process(tmp_path):
+    """finish() does not wait for the digest-cache write; the interpreter does, at exit."""
+    from helpers import run_python
+
+    src = tmp_path / "data"
+    src.mkdir()
+    for i in range(20):
+        (src / f"f{i}.bin").write_bytes(os.urandom(4096))
+    time.sleep(0.1)  # older than the cache's racy window
+    code = f"""
+        import sys, tracklet
+        from tracklet._artifacts import _blobs
+        if sys.argv[1:] == ["again"]:
+            def no_reading(*args, **kwargs):
+                raise AssertionError("an unchanged file was read again")
+            _blobs.copy_then_hash = no_reading
+        run = tracklet.init(project="cache", console="off")
+        art = tracklet.Artifact("data", type="dataset")
+        art.add_dir({str(src)!r})
+        run.log_artifact(art)
+        run.finish()
+        if sys.argv[1:] == ["again"]:
+            print(art.wait().version)  # the first process ends at once: its cache write is what exit waits for
+    """
+    env = {"TRACKLET_DIR": str(tmp_path / "tl")}
+    first = run_python(code, env=env, cwd=str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    again = run_python(code.replace("sys.argv[1:]", '["again"]'), env=env, cwd=str(tmp_path))
+    assert again.stdout.split() == ["v0"], again.stderr
