@@ -10,12 +10,15 @@ content different ("racily clean"). Such a file is simply hashed again next time
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 import time
 import weakref
 
 from .._errors import warn_once
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
 
 __all__ = ["DigestCache"]
 
@@ -59,6 +62,8 @@ class DigestCache:
         return time.time_ns()
 
     def _connect(self) -> sqlite3.Connection | None:
+        import sqlite3  # here, not at the top: a new store's first log needs no cache read (~3 ms of import)
+
         if self._conn is None and not self._broken:
             try:
                 os.makedirs(os.path.dirname(self.path), exist_ok=True)
@@ -88,6 +93,8 @@ class DigestCache:
             if self._conn is None and not os.path.exists(self.path):  # a new store: nothing is known yet
                 self._known.update(((st.st_dev, st.st_ino), None) for st in stats)
                 return
+            import sqlite3
+
             conn = self._connect()
             if conn is None:
                 return
@@ -114,6 +121,8 @@ class DigestCache:
             if key in self._known:
                 row = self._known.pop(key)
             else:
+                import sqlite3
+
                 conn = self._connect()
                 if conn is None:
                     return None
@@ -160,6 +169,8 @@ class DigestCache:
 
     def flush(self) -> None:
         """Write the recorded digests in one transaction."""
+        import sqlite3
+
         with self._lock:
             rows, self._pending = self._pending, []
             conn = self._connect() if rows else None

@@ -475,3 +475,21 @@ def test_parallel_map_keeps_order_and_raises_the_first_error():
 
     with pytest.raises(ValueError, match="seven"):
         parallel_map(boom, list(range(20)), 3)
+
+
+def test_a_new_stores_first_put_imports_no_sqlite(tmp_path):
+    """Nothing can be known yet, so the digest cache is neither opened nor imported until it is written."""
+    src = _write(tmp_path / "a.bin", os.urandom(1000))
+    out = subprocess.run(
+        [sys.executable, "-c", (
+            "import sys\n"
+            "from tracklet._artifacts import open_blob_store\n"
+            f"store = open_blob_store(None, root={str(tmp_path / 'tl')!r})\n"
+            f"store.put_many([{src!r}], flush=False)\n"
+            "before = 'sqlite3' in sys.modules\n"
+            "store.digest_cache.flush()\n"
+            "print(before, 'sqlite3' in sys.modules)\n"
+        )],
+        capture_output=True, text=True,
+    )
+    assert out.stdout.split() == ["False", "True"], out.stderr
