@@ -258,7 +258,7 @@ class BlobStore:
         pairs = [(f, os.path.basename(f)) if isinstance(f, (str, os.PathLike)) else f for f in files]
         checked = [(os.fspath(p), normalize_path(n), check_source(os.fspath(p))) for p, n in pairs]
         if self.digest_cache is not None:
-            self.digest_cache.prefetch([st for _, _, st in checked])
+            self.digest_cache.prefetch([(path, st) for path, _, st in checked])
         entries: list[ManifestEntry | None] = [None] * len(checked)
         todo = []
         settled = 0

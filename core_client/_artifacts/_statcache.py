@@ -5,14 +5,23 @@ ctime all match what they were when it was hashed. Like git's index, an entry is
 trusted when the file had last changed clearly *before* hashing began: a write in the
 same clock tick as the hashing could otherwise leave the timestamps equal and the
 content different ("racily clean"). Such a file is simply hashed again next time.
+
+Two places hold the entries. A SQLite table has them all (blobs tracklet wrote and the user's
+files), capped by age. Each folder of the user's files also gets a small JSON snapshot of its
+entries (``<cache>.folders/<key>.json``), so that logging a folder again reads one file and
+imports no sqlite3 (~3.5 ms, a sixth of re-logging 200 unchanged files): the table answers
+only for files a snapshot does not vouch for. Snapshots are rewritten whole (temporary name,
+then rename); one lost to a concurrent writer only sends its files to the table.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
 import weakref
+import zlib
 
 from .._errors import warn_once
 
@@ -25,6 +34,7 @@ __all__ = ["DigestCache"]
 _FINE_MARGIN_NS = 50_000_000  # well above the kernel's timestamp tick (1-10 ms)
 _COARSE_MARGIN_NS = 2_000_000_000  # filesystems that store whole seconds (or FAT's two)
 _MAX_ROWS = 500_000
+_MAX_FOLDERS = 20_000  # snapshots kept; past this the least recently written half goes
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -50,8 +60,10 @@ class DigestCache:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self.folders = os.path.splitext(path)[0] + ".folders"  # the per-folder snapshots
         self._lock = threading.Lock()
         self._pending: list[tuple[int, int, int, int, int, str, int]] = []
+        self._pending_folders: dict[str, dict[str, list[int | str]]] = {}  # folder -> name -> row, for snapshots
         self._conn: sqlite3.Connection | None = None
         self._broken = False
         self._known: dict[tuple[int, int], tuple[int, int, int, str, int] | None] = {}  # from prefetch()
@@ -86,8 +98,30 @@ class DigestCache:
             "every time, which is slower but correct. Delete that file to start a fresh cache.",
         )
 
-    def prefetch(self, stats: list[os.stat_result]) -> None:
-        """Read the rows of these files in a few queries; the next :meth:`lookup` of each needs none."""
+    def prefetch(self, files: list[tuple[str, os.stat_result]]) -> None:
+        """Look these ``(path, stat)`` files up at once; the next :meth:`lookup` of each needs no query.
+
+        Their folders' snapshots first; the table only for files no snapshot vouches for.
+        """
+        by_folder: dict[str, list[tuple[str, os.stat_result]]] = {}
+        for path, st in files:
+            folder, name = os.path.split(path)
+            by_folder.setdefault(folder, []).append((name, st))
+        rest = []
+        with self._lock:
+            for folder, group in by_folder.items():
+                snapshot = self._read_snapshot(os.path.abspath(folder))
+                for name, st in group:
+                    row = snapshot.get(name)
+                    if row is not None and row[:5] == [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]:
+                        self._known[(st.st_dev, st.st_ino)] = tuple(row[2:])  # type: ignore[assignment]
+                    else:
+                        rest.append(st)
+        if rest:
+            self._prefetch_table(rest)
+
+    def _prefetch_table(self, stats: list[os.stat_result]) -> None:
+        """Read the table's rows of these files in a few queries."""
         inodes = sorted({st.st_ino for st in stats})
         with self._lock:
             if self._conn is None and not os.path.exists(self.path):  # a new store: nothing is known yet
@@ -151,8 +185,11 @@ class DigestCache:
             return
         if not _trusted(st, started_ns):
             return  # changed just before or during hashing: ask again next time
+        row = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, digest, started_ns)
+        folder, name = os.path.split(os.path.abspath(path))
         with self._lock:
-            self._pending.append((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, digest, started_ns))
+            self._pending.append(row)
+            self._pending_folders.setdefault(folder, {})[name] = list(row)
 
     def record_written(self, path: str, digest: str) -> None:
         """Remember the digest of a file tracklet wrote itself and never writes again (a stored blob).
@@ -173,6 +210,11 @@ class DigestCache:
 
         with self._lock:
             rows, self._pending = self._pending, []
+            folders, self._pending_folders = self._pending_folders, {}
+            for folder, entries in folders.items():
+                self._write_snapshot(folder, entries)
+            if folders:
+                self._prune_snapshots()
             conn = self._connect() if rows else None
             if conn is None:
                 return
@@ -188,6 +230,59 @@ class DigestCache:
                         )
             except sqlite3.Error as exc:
                 self._fail(exc)
+
+    def _snapshot_path(self, folder: str) -> str:
+        name = folder.encode("utf-8", "surrogateescape")
+        return os.path.join(self.folders, f"{zlib.crc32(name):08x}{zlib.adler32(name):08x}.json")
+
+    def _read_snapshot(self, folder: str) -> dict[str, list[int | str]]:
+        """The entries of ``folder``'s snapshot (name -> row), or none."""
+        try:
+            with open(self._snapshot_path(folder), "rb") as f:
+                data = json.load(f)
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or data.get("folder") != folder or not isinstance(data.get("files"), dict):
+            return {}  # another folder with the same key, or not ours
+        return data["files"]
+
+    def _write_snapshot(self, folder: str, entries: dict[str, list[int | str]]) -> None:
+        """Merge ``entries`` into ``folder``'s snapshot; entries of files that are gone are dropped."""
+        merged = self._read_snapshot(folder)
+        merged.update(entries)
+        if len(merged) > len(entries):
+            try:
+                present = set(os.listdir(folder))
+            except OSError:
+                present = set(entries)
+            merged = {name: row for name, row in merged.items() if name in present}
+        path = self._snapshot_path(folder)
+        tmp = f"{path}.{os.getpid()}-{threading.get_ident()}.tmp"
+        try:
+            os.makedirs(self.folders, exist_ok=True)
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump({"folder": folder, "files": merged}, f, separators=(",", ":"))
+            os.replace(tmp, path)
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass  # a snapshot not written only sends these files to the table next time
+
+    def _prune_snapshots(self) -> None:
+        try:
+            with os.scandir(self.folders) as it:
+                found = [(e.stat().st_mtime, e.path) for e in it if e.name.endswith(".json")]
+        except OSError:
+            return
+        if len(found) <= _MAX_FOLDERS:
+            return
+        found.sort()
+        for _, path in found[: len(found) - _MAX_FOLDERS // 2]:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
 
     def close(self) -> None:
         """Flush and close the connection."""

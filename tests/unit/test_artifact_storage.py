@@ -493,3 +493,77 @@ def test_a_new_stores_first_put_imports_no_sqlite(tmp_path):
         capture_output=True, text=True,
     )
     assert out.stdout.split() == ["False", "True"], out.stderr
+
+
+def test_relogging_a_folder_reads_its_snapshot_and_imports_no_sqlite(tmp_path):
+    """The second log of an unchanged folder, in a new process, finds every digest in one small file."""
+    src = tmp_path / "src"
+    for i in range(5):
+        _write(src / f"f{i}.bin", os.urandom(2000))
+    _settle()
+    code = (
+        "import sys\n"
+        "from tracklet._artifacts import _blobs, open_blob_store\n"
+        f"store = open_blob_store(None, root={str(tmp_path / 'tl')!r})\n"
+        "if sys.argv[1:] == ['again']:\n"
+        "    def no_reading(*args, **kwargs):\n"
+        "        raise AssertionError('an unchanged file was read again')\n"
+        "    _blobs.copy_then_hash = no_reading\n"
+        f"entries = store.put_many(sorted(str(p) for p in __import__('pathlib').Path({str(src)!r}).iterdir()), flush=False)\n"
+        "print('sqlite3' in sys.modules, len(entries))\n"
+        "store.digest_cache.flush()\n"
+    )
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert first.stdout.split() == ["False", "5"], first.stderr
+    again = subprocess.run([sys.executable, "-c", code, "again"], capture_output=True, text=True)
+    assert again.stdout.split() == ["False", "5"], again.stderr
+
+
+def test_a_snapshot_vouches_only_for_files_as_they_were(tmp_path):
+    src = tmp_path / "src"
+    paths = [_write(src / f"f{i}.bin", os.urandom(2000)) for i in range(3)]
+    _settle()
+    store = open_blob_store(None, root=str(tmp_path / "tl"))
+    first = store.put_many(paths)
+    _write(paths[1], b"changed")  # same name, new content
+    os.remove(paths[2])
+    _write(paths[2], _read(paths[0]))  # a new file (new inode) under an old name
+    fresh = open_blob_store(None, root=str(tmp_path / "tl"))
+    again = fresh.put_many(paths)
+    assert again[0] == first[0]
+    assert again[1].digest == _sha(b"changed") and again[2].digest == first[0].digest
+    snapshots = os.listdir(fresh.digest_cache.folders)
+    assert len(snapshots) == 1  # one folder, one snapshot, rewritten whole
+
+
+def test_a_snapshot_of_another_folder_under_the_same_key_is_ignored(tmp_path, monkeypatch):
+    from tracklet._artifacts._statcache import DigestCache
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    pa = _write(a / "x.bin", b"in a")
+    pb = _write(b / "x.bin", b"in b")
+    _settle()
+    cache = DigestCache(str(tmp_path / "digests.sqlite"))
+    monkeypatch.setattr(DigestCache, "_snapshot_path", lambda self, folder: os.path.join(self.folders, "same.json"))
+    cache.record(pa, _sha(b"in a"), cache.clock() + 10**9)
+    cache.flush()
+    cache.prefetch([(pb, os.stat(pb))])
+    assert cache.lookup(pb) is None  # the snapshot names folder a; b's file is not vouched for
+    cache.prefetch([(pa, os.stat(pa))])
+    assert cache.lookup(pa) == _sha(b"in a")
+
+
+def test_snapshots_are_capped_least_recently_written_first(tmp_path, monkeypatch):
+    from tracklet._artifacts import _statcache
+
+    monkeypatch.setattr(_statcache, "_MAX_FOLDERS", 4)
+    cache = _statcache.DigestCache(str(tmp_path / "digests.sqlite"))
+    for i in range(6):
+        path = _write(tmp_path / f"d{i}" / "x.bin", b"x")
+        cache.record(path, _sha(b"x"), cache.clock() + 10**9)
+        cache.flush()
+        time.sleep(0.01)  # distinct mtimes
+    left = os.listdir(cache.folders)
+    assert 2 <= len(left) <= 4
+    newest = cache._snapshot_path(str(tmp_path / "d5"))
+    assert os.path.basename(newest) in left
