@@ -205,9 +205,7 @@ class DigestCache:
             self._pending.append((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, digest, hashed_ns))
 
     def flush(self) -> None:
-        """Write the recorded digests in one transaction."""
-        import sqlite3
-
+        """Write the recorded digests: the folders' snapshots, then the table in one transaction."""
         with self._lock:
             rows, self._pending = self._pending, []
             folders, self._pending_folders = self._pending_folders, {}
@@ -215,9 +213,11 @@ class DigestCache:
                 self._write_snapshot(folder, entries)
             if folders:
                 self._prune_snapshots()
-            conn = self._connect() if rows else None
+            conn = self._connect() if rows else None  # nothing new (a re-log): not even sqlite3 is imported
             if conn is None:
                 return
+            import sqlite3
+
             try:
                 with conn:
                     conn.execute("BEGIN IMMEDIATE")
