@@ -25,8 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["Manifest", "ManifestEntry", "normalize_path"]
 
 _FORMAT = 1
-# relative, '/'-separated, no empty, '.' or '..' parts, no drive letter
-_CLEAN = re.compile(r"(?!\.\.?(?:/|$))[^/\\\x00:]+(?:/(?!\.\.?(?:/|$))[^/\\\x00]+)*")
+_NOT_PARTS = frozenset(("", ".", ".."))
 
 
 def normalize_path(name: str) -> str:
@@ -37,8 +36,9 @@ def normalize_path(name: str) -> str:
     """
     if not isinstance(name, str) or not name.strip():
         raise UsageError(f"an artifact entry needs a non-empty relative path, got {name!r}")
-    if _CLEAN.fullmatch(name):
-        return name  # already canonical: the common case, checked in one pass
+    parts = name.split("/")
+    if "\\" not in name and "\0" not in name and ":" not in parts[0] and _NOT_PARTS.isdisjoint(parts):
+        return name  # already canonical (relative, no empty, '.' or '..' parts, no drive): the common case
     text = name.replace("\\", "/")
     if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
         raise UsageError(
