@@ -270,17 +270,17 @@ class DigestCache:
                 pass  # a snapshot not written only sends these files to the table next time
 
     def _prune_snapshots(self) -> None:
+        """Past ``_MAX_FOLDERS`` snapshots, remove the least recently written down to half of it."""
         try:
-            with os.scandir(self.folders) as it:
-                found = [(e.stat().st_mtime, e.path) for e in it if e.name.endswith(".json")]
+            names = [n for n in os.listdir(self.folders) if n.endswith(".json")]
+            if len(names) <= _MAX_FOLDERS:
+                return  # the common case: one listing, no stat
+            found = sorted((os.stat(os.path.join(self.folders, n)).st_mtime, n) for n in names)
         except OSError:
             return
-        if len(found) <= _MAX_FOLDERS:
-            return
-        found.sort()
-        for _, path in found[: len(found) - _MAX_FOLDERS // 2]:
+        for _, name in found[: len(found) - _MAX_FOLDERS // 2]:
             try:
-                os.unlink(path)
+                os.unlink(os.path.join(self.folders, name))
             except OSError:
                 pass
 
