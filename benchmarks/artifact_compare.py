@@ -451,7 +451,8 @@ TIMED = {
                  "(content-addressed, a kernel copy) and hashes the copy, then appends the version's record "
                  "to the run's log; `finish()` returns once that is done and the log is fsynced. Not in the "
                  "headline: `art.wait()` after `finish()` returns once the store's ingest worker (a separate "
-                 "process, started by `init()`, cold in every measurement because every store is new) has "
+                 "process, started by `finish()` here because the run logs no metric, cold in every "
+                 "measurement because every store is new) has "
                  "numbered the version; that time is its own row. Download: "
                  "`Api(dir=STORE).artifact('bench/data:latest').download(ROOT)`."),
     "wandb": ("`wandb.Artifact()` + `add_dir()` + `run.log_artifact()` + `run.finish()`. From the installed wandb's "

@@ -10,7 +10,8 @@ MODULE = "tracklet"
 READ_API = 'tracklet.Api(dir=D).run("bench/<id>").scan_history(keys=[...])'
 STORE_DESC = (
     "each run appends to its write-ahead log <dir>/runs/<id>/run.tlog; a separate ingest worker "
-    "process (`tracklet._worker`, own session, exits after 30 s idle) moves the records into the "
+    "process (`tracklet._worker`: started at the run's first metric, a second in, or at finish(); "
+    "own process group, idle CPU priority (SCHED_IDLE); exits after 30 s idle) moves the records into the "
     "SQLite store <dir>/tracklet.db, and every reader first catches the store up with the WALs"
 )
 
@@ -18,7 +19,7 @@ NOTES = (
     "log() appends an encoded record to the run's WAL; nothing else happens in the training process.",
     "The SQLite store is filled by the ingest worker after the fact; disk is counted once the worker has "
     "moved every record in (the `active/` marker of the run is gone).",
-    "The worker's memory is counted under helper processes; it runs in its own session and outlives the run.",
+    "The worker's memory is counted under helper processes; it runs in its own process group and outlives the run.",
 )
 
 _tracklet = None
@@ -90,7 +91,7 @@ def disk(d):
 def settle(d, timeout=120.0):
     """Wait until tracklet's ingest worker has moved every finished run into the store.
 
-    The worker (a separate process, in its own session) removes <dir>/active/<run id>
+    The worker (a separate process, in its own process group) removes <dir>/active/<run id>
     once the run's final record is in the store. Returns the seconds waited."""
     active = os.path.join(d, "active")
     t0 = time.monotonic()
