@@ -451,7 +451,7 @@ TIMED = {
                  "(content-addressed, a kernel copy) and hashes the copy, then appends the version's record "
                  "to the run's log; `finish()` returns once that is done and the log is fsynced. Not in the "
                  "headline: `art.wait()` after `finish()` returns once the store's ingest worker (a separate "
-                 "process, started by `finish()` here because the run logs no metric, cold in every "
+                 "process, started once the version is recorded because the run logs no metric, cold in every "
                  "measurement because every store is new) has "
                  "numbered the version; that time is its own row. Download: "
                  "`Api(dir=STORE).artifact('bench/data:latest').download(ROOT)`."),
