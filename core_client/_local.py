@@ -115,33 +115,20 @@ def wake_worker(root: str) -> None:
         os.close(fd)
 
 
-# At idle priority (see _idle_priority) before the imports, and without garbage collection while
-# importing: the worker's start-up should cost the training process that spawned it as little as it can.
+# Niced first thing, before the imports, and without garbage collection while importing: the
+# worker's start-up should cost the training process that spawned it as little as it can.
+# Not SCHED_IDLE, although nice 10 protects little on 2 cores (a 200 MiB upload beside a starting
+# worker: 218 ms at nice 10, 161 ms at SCHED_IDLE, 139 ms alone): an idle-priority worker gets
+# nothing while training keeps every core busy, and the run's metrics would wait in its log for
+# the run's whole length. The start-up is kept out of the way by starting late instead (module doc).
 _BOOTSTRAP = (
     "import gc, os, sys\n"
     "gc.disable()\n"  # while importing (SQLAlchemy: ~0.2 s of CPU, a fifth of it collections); on again in serve()
-    "try:\n    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))\n"
-    "except (AttributeError, OSError):\n"
-    "    try:\n        os.nice(10)\n    except OSError:\n        pass\n"
+    "try:\n    os.nice(10)\nexcept OSError:\n    pass\n"
     "del sys.path[0]\n"
     "from tracklet._worker import main\n"
     "sys.exit(main())"
 )
-
-
-def _idle_priority(pid: int) -> None:
-    """Run the worker only on CPU time nothing else wants (Linux's SCHED_IDLE), from its first instruction.
-
-    A nice value is not enough: measured on 2 cores, a 200 MiB artifact upload took 139 ms
-    (median) with no worker, 218 ms beside a worker importing its store at nice 10 (as at nice 0)
-    and 161 ms beside one at SCHED_IDLE. Records the worker has not stored yet wait in the run's
-    log, and a reader stores what it needs itself once the worker stops moving (2-5 s), so a
-    worker starved by a busy machine loses nothing. The bootstrap asks the same for itself where this fails.
-    """
-    try:
-        os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
-    except (AttributeError, OSError):
-        pass
 
 
 def ensure_worker(root: str) -> int | None:
@@ -169,7 +156,6 @@ def ensure_worker(root: str) -> int | None:
         )
     except (OSError, AttributeError):
         return None  # readers catch up on the WAL; nothing is lost
-    _idle_priority(pid)
     _spawned[pid] = os.path.abspath(root)
     return pid
 
