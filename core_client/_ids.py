@@ -1,4 +1,4 @@
-"""Run ids and generated run names."""
+"""Run ids, generated run names, and short keys for paths."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 
 from ._errors import UsageError
 
-__all__ = ["check_run_id", "hostname", "new_run_id", "process_alive", "run_name_for"]
+__all__ = ["check_run_id", "hostname", "new_run_id", "path_key", "process_alive", "run_name_for"]
 
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 _ID_FIRST = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
@@ -25,6 +25,17 @@ _NOUNS = (
     "peak pine planet pond prairie quartz rain reef ridge river sky snow spark spring star stone storm "
     "summit sun thunder tide valley wave willow wind"
 ).split()
+
+
+def path_key(path: str) -> str:
+    """16 hex characters naming ``path`` in a file name (zlib's checksums: hashlib costs ~4 ms of import).
+
+    Not collision-proof: whoever keys a file by it either tolerates a shared key or checks the path.
+    """
+    import zlib  # already loaded by the log writer
+
+    name = path.encode("utf-8", "surrogateescape")
+    return f"{zlib.crc32(name):08x}{zlib.adler32(name):08x}"
 
 
 def hostname() -> str:

@@ -76,7 +76,7 @@ def wake_path(root: str, create: bool = False) -> str | None:
     Kept out of the store so that copying or archiving a store folder never meets a pipe (a zip
     of it would wait forever reading one). None where no private runtime folder can be had.
     """
-    import zlib  # already loaded by the log writer; hashlib would cost a short run ~4 ms of import
+    from ._ids import path_key
 
     try:
         runtime = os.environ.get("XDG_RUNTIME_DIR")
@@ -89,9 +89,8 @@ def wake_path(root: str, create: bool = False) -> str | None:
         return None
     if st.st_uid != os.getuid() or st.st_mode & 0o077:
         return None  # someone else's, or open to others: not a place to take signals from
-    name = os.path.realpath(root).encode("utf-8", "surrogateescape")
-    key = f"{zlib.crc32(name):08x}{zlib.adler32(name):08x}"  # two stores sharing a key only lose the wake-up
-    return os.path.join(folder, f"{key}.wake")
+    # two stores sharing a key only lose the wake-up
+    return os.path.join(folder, f"{path_key(os.path.realpath(root))}.wake")
 
 
 def wake_worker(root: str) -> None:

@@ -21,9 +21,9 @@ import os
 import threading
 import time
 import weakref
-import zlib
 
 from .._errors import warn_once
+from .._ids import path_key
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -232,8 +232,7 @@ class DigestCache:
                 self._fail(exc)
 
     def _snapshot_path(self, folder: str) -> str:
-        name = folder.encode("utf-8", "surrogateescape")
-        return os.path.join(self.folders, f"{zlib.crc32(name):08x}{zlib.adler32(name):08x}.json")
+        return os.path.join(self.folders, f"{path_key(folder)}.json")  # the snapshot names its folder: checked on read
 
     def _read_snapshot(self, folder: str) -> dict[str, list[int | str]]:
         """The entries of ``folder``'s snapshot (name -> row), or none."""
