@@ -9,6 +9,7 @@ An artifact read back through ``Api`` or ``run.use_artifact`` is the same class,
 from __future__ import annotations
 
 import os
+import stat as statmod
 import threading
 from contextlib import contextmanager
 
@@ -72,12 +73,13 @@ def parse_artifact_path(path: str, default_project: str | None = None) -> tuple[
 class ArtifactEntry:
     """One file of an artifact: its path inside the artifact, digest and size, or a reference."""
 
-    __slots__ = ("_artifact", "digest", "path", "ref", "size", "source")
+    __slots__ = ("_artifact", "_stat", "digest", "path", "ref", "size", "source")
 
     def __init__(self, path: str, digest: str | None, size: int | None, ref: str | None = None,
-                 source: str | None = None, artifact: "Artifact | None" = None) -> None:
+                 source: str | None = None, artifact: "Artifact | None" = None, stat: os.stat_result | None = None) -> None:
         self.path, self.digest, self.size, self.ref, self.source = path, digest, size, ref, source
         self._artifact = artifact
+        self._stat = stat  # of ``source`` when it was added: the upload trusts it and stats nothing again
 
     def download(self, root: str | None = None) -> str:
         """Materialise this one file (verified) and return its local path."""
@@ -103,8 +105,8 @@ def _logical(name: str) -> str:
     return name
 
 
-def _walk_files(root: str, rel: str = "") -> Iterator[tuple[str, str, int]]:
-    """``(path, relative '/'-path, size)`` of every file under ``root``, sorted, one stat each.
+def _walk_files(root: str, rel: str = "") -> Iterator[tuple[str, str, os.stat_result]]:
+    """``(path, relative '/'-path, stat)`` of every file under ``root``, sorted, one stat each.
 
     Symlinks to files are followed, as ``os.walk`` does by default; links to folders are not descended.
     """
@@ -115,7 +117,7 @@ def _walk_files(root: str, rel: str = "") -> Iterator[tuple[str, str, int]]:
         if entry.is_dir(follow_symlinks=False):
             yield from _walk_files(root, sub)
         elif entry.is_file():
-            yield entry.path, sub, entry.stat().st_size
+            yield entry.path, sub, entry.stat()
 
 
 class Artifact:
@@ -168,11 +170,16 @@ class Artifact:
         """Add one file, stored under ``name`` (default: its base name)."""
         self._check_mutable()
         path = os.path.abspath(os.fspath(local_path))
-        if os.path.isdir(path):
+        try:
+            st = os.stat(path)
+        except OSError:
+            raise UsageError(f"no such file: {local_path}") from None
+        if statmod.S_ISDIR(st.st_mode):
             raise UsageError(f"{local_path} is a directory; use add_dir() for directories")
-        if not os.path.isfile(path):
-            raise UsageError(f"no such file: {local_path}")
-        return self._add(ArtifactEntry(_logical(name or os.path.basename(path)), None, os.path.getsize(path), source=path), overwrite)
+        if not statmod.S_ISREG(st.st_mode):
+            raise UsageError(f"{local_path} is not a regular file (a device, pipe or socket); copy its content into a file first")
+        entry = ArtifactEntry(_logical(name or os.path.basename(path)), None, st.st_size, source=path, stat=st)
+        return self._add(entry, overwrite)
 
     def add_dir(self, local_path: str, name: str | None = None, overwrite: bool = False) -> list[ArtifactEntry]:
         """Add every file under a directory, at ``name/relative/path`` (default: at the top)."""
@@ -182,8 +189,8 @@ class Artifact:
             raise UsageError(f"{local_path} is not a directory" + ("; use add_file() for a file" if os.path.isfile(root) else ""))
         prefix = f"{name}/" if name else ""
         return [
-            self._add(ArtifactEntry(_logical(prefix + rel), None, size, source=full), overwrite)
-            for full, rel, size in _walk_files(root)
+            self._add(ArtifactEntry(_logical(prefix + rel), None, st.st_size, source=full, stat=st), overwrite)
+            for full, rel, st in _walk_files(root)
         ]
 
     def add_reference(self, uri: str, name: str | None = None, checksum: bool = True) -> Any:

@@ -132,16 +132,21 @@ def _store_and_record(run: Any, art: Artifact, aliases: list[str], use: bool) ->
     store = None
     try:
         local = [e for e in art._entries.values() if e.ref is None]
-        files = [(e.source, e.path) for e in local]
+        files = [(e.source, e.path, e._stat) for e in local]
         store = blob_store(run._settings.dir) if files else None
         lock = store.removal_lock() if store is not None else contextlib.nullcontext()
         with lock:  # a delete waits until the record is written
+            stored = []
             if files:
                 progress = _progress(art, sum(e.size or 0 for e in local))
-                for stored in store.put_many(files, progress=progress, flush=False):
-                    entry = art._entries[stored.path]
-                    entry.digest, entry.size = stored.digest, stored.size
-            manifest = art.manifest()
+                stored = store.put_many(files, progress=progress, flush=False)
+                for done in stored:
+                    entry = art._entries[done.path]
+                    entry.digest, entry.size = done.digest, done.size
+            from ._artifacts import Manifest, ManifestEntry
+
+            refs = [ManifestEntry(e.path, e.digest, e.size, e.ref) for e in art._entries.values() if e.ref is not None]
+            manifest = Manifest(stored + refs)  # put_many's entries as they are, not built again by art.manifest()
             art._digest = manifest.digest
             art._created_at = time.time()
             run._record_json(

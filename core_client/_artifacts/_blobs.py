@@ -238,7 +238,7 @@ class BlobStore:
 
     def put_many(
         self,
-        files: Iterable[tuple[str, str] | str],
+        files: Iterable[tuple[str, str] | tuple[str, str, os.stat_result | None] | str],
         progress: ProgressFn | None = None,
         workers: int | None = None,
         flush: bool = True,
@@ -247,7 +247,11 @@ class BlobStore:
 
         Args:
             files: ``(path, name)`` pairs (``name`` is the entry's path in the artifact),
-                or bare paths (named by their base name).
+                or bare paths (named by their base name). A third item, the file's ``os.stat()``
+                when it was added to the artifact, saves a stat: a file whose digest the cache
+                knows for that stat, and whose blob is stored, is that version, and is not opened
+                (the artifact holds what was added). Any other file is checked again and stored
+                as it is now.
             progress: called with bytes processed, from worker threads.
             flush: save the digests learnt to the digest cache now; with False the caller
                 calls ``digest_cache.flush()`` later (off the critical path).
@@ -255,20 +259,29 @@ class BlobStore:
         Raises:
             UsageError: a file is missing, a folder, or not a regular file (checked before anything is stored).
         """
-        pairs = [(f, os.path.basename(f)) if isinstance(f, (str, os.PathLike)) else f for f in files]
-        checked = [(os.fspath(p), normalize_path(n), check_source(os.fspath(p))) for p, n in pairs]
-        if self.digest_cache is not None:
-            self.digest_cache.prefetch([(path, st) for path, _, st in checked])
+        checked = []
+        given = False  # whether some stat came from the caller, to be checked again before storing
+        for f in files:
+            if isinstance(f, (str, os.PathLike)):
+                path, name, st = os.fspath(f), os.path.basename(f), None
+            else:
+                path, name, st = os.fspath(f[0]), f[1], f[2] if len(f) > 2 else None
+            given = given or st is not None
+            checked.append((path, normalize_path(name), st or check_source(path)))
         entries: list[ManifestEntry | None] = [None] * len(checked)
         todo = []
         settled = 0
-        for i, (path, name, st) in enumerate(checked):
-            known = self._already_stored(path, st)
+        for i, known in enumerate(self._already_stored([(path, st) for path, _, st in checked])):
             if known is None:
                 todo.append(i)
                 continue
+            _, name, st = checked[i]
             entries[i] = ManifestEntry(name, known, st.st_size)
             settled += st.st_size
+        if given:
+            for i in todo:
+                path, name, _ = checked[i]
+                checked[i] = (path, name, check_source(path))
         if progress is not None and settled:
             progress(settled)  # once for every file found stored: a re-log of many files takes one call, not one each
 
@@ -287,9 +300,12 @@ class BlobStore:
                 self.digest_cache.flush()
         return entries  # type: ignore[return-value]
 
-    def _already_stored(self, path: str, st: os.stat_result) -> str | None:
-        """The digest of ``path`` if it is known unchanged and its blob is stored, when that is cheap to tell; else None."""
-        return None
+    def _already_stored(self, files: list[tuple[str, os.stat_result]]) -> list[str | None]:
+        """For each ``(path, stat)``: its digest if it is known unchanged and its blob is stored, when that
+        is cheap to tell; else None. Here it is not cheap: the cache is only read ahead for :meth:`_put`."""
+        if self.digest_cache is not None:
+            self.digest_cache.prefetch(files)
+        return [None] * len(files)
 
     def _before_puts(self) -> None:
         """Housekeeping before a batch of puts."""
@@ -382,9 +398,25 @@ class LocalBlobStore(BlobStore):
         """
         return _FileLock(os.path.join(self.directory, ".removal.lock"), exclusive)
 
-    def _already_stored(self, path: str, st: os.stat_result) -> str | None:
-        known = self._known_digest(path, st)
-        return known if known is not None and self._stored_size(known) == st.st_size else None
+    def _already_stored(self, files: list[tuple[str, os.stat_result]]) -> list[str | None]:
+        if self.digest_cache is None:
+            return [None] * len(files)
+        out = self.digest_cache.lookup_many(files)
+        flat, stat = self._flat, os.stat  # one stat per known file: a re-log of 200 files spends most of its time here
+        for i, digest in enumerate(out):
+            if digest is None:
+                continue
+            if not isinstance(digest, str) or not is_content_digest(digest):
+                out[i] = None  # not what this cache writes: a damaged snapshot
+                continue
+            try:
+                if stat(flat + digest).st_size == files[i][1].st_size:
+                    continue  # stored whole, in this layout
+            except OSError:
+                pass
+            if self._stored_size(digest) != files[i][1].st_size:  # the older fan-out layout, or not stored
+                out[i] = None
+        return out
 
     def _put(self, path: str, progress: ProgressFn | None, st: os.stat_result) -> tuple[str, int]:
         tmp = temp_name(os.path.join(self._tmp, "blob"))

@@ -103,22 +103,47 @@ class DigestCache:
 
         Their folders' snapshots first; the table only for files no snapshot vouches for.
         """
-        by_folder: dict[str, list[tuple[str, os.stat_result]]] = {}
-        for path, st in files:
-            folder, name = os.path.split(path)
-            by_folder.setdefault(folder, []).append((name, st))
-        rest = []
+        rows = self._from_snapshots(files)
         with self._lock:
-            for folder, group in by_folder.items():
-                snapshot = self._read_snapshot(os.path.abspath(folder))
-                for name, st in group:
-                    row = snapshot.get(name)
-                    if row is not None and row[:5] == [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]:
-                        self._known[(st.st_dev, st.st_ino)] = tuple(row[2:])  # type: ignore[assignment]
-                    else:
-                        rest.append(st)
+            for (_, st), row in zip(files, rows):
+                if row is not None:
+                    self._known[(st.st_dev, st.st_ino)] = tuple(row[2:])  # type: ignore[assignment]
+        rest = [st for (_, st), row in zip(files, rows) if row is None]
         if rest:
             self._prefetch_table(rest)
+
+    def lookup_many(self, files: list[tuple[str, os.stat_result]]) -> list[str | None]:
+        """:meth:`lookup` of many ``(path, stat)`` files: their folders' snapshots, then the table in a few queries."""
+        rows = self._from_snapshots(files)
+        out: list[str | None] = [None] * len(files)
+        rest = []
+        for i, row in enumerate(rows):
+            if row is None:
+                rest.append(i)
+            elif _trusted(files[i][1], row[6]):  # type: ignore[arg-type]
+                out[i] = row[5]  # type: ignore[assignment]
+        if rest:
+            self._prefetch_table([files[i][1] for i in rest])
+            for i in rest:
+                out[i] = self.lookup(*files[i])
+        return out
+
+    def _from_snapshots(self, files: list[tuple[str, os.stat_result]]) -> list[list[int | str] | None]:
+        """Each file's snapshot row (dev, ino, size, mtime_ns, ctime_ns, digest, hashed_ns) if it matches the file's stat."""
+        out: list[list[int | str] | None] = [None] * len(files)
+        snapshots: dict[str, dict[str, list[int | str]]] = {}
+        with self._lock:
+            for i, (path, st) in enumerate(files):
+                folder, _, name = path.rpartition(os.sep)
+                snapshot = snapshots.get(folder)
+                if snapshot is None:
+                    snapshot = snapshots[folder] = self._read_snapshot(os.path.abspath(folder or os.sep))
+                row = snapshot.get(name)
+                if (type(row) is list and len(row) == 7 and row[1] == st.st_ino and row[3] == st.st_mtime_ns
+                        and row[4] == st.st_ctime_ns and row[2] == st.st_size and row[0] == st.st_dev
+                        and type(row[5]) is str and type(row[6]) is int):  # a damaged snapshot vouches for nothing
+                    out[i] = row
+        return out
 
     def _prefetch_table(self, stats: list[os.stat_result]) -> None:
         """Read the table's rows of these files in a few queries."""

@@ -519,12 +519,16 @@ def test_relogging_a_folder_reads_its_snapshot_and_imports_no_sqlite(tmp_path):
     assert again.stdout.split() == ["False", "5"], again.stderr
 
 
-def test_a_snapshot_vouches_only_for_files_as_they_were(tmp_path):
-    src = tmp_path / "src"
-    paths = [_write(src / f"f{i}.bin", os.urandom(2000)) for i in range(3)]
+def _stored_folder(tmp_path, files: int):
+    """``files`` settled random files in one folder, stored once: (paths, store, entries)."""
+    paths = [_write(tmp_path / "src" / f"f{i}.bin", os.urandom(2000)) for i in range(files)]
     _settle()
     store = open_blob_store(None, root=str(tmp_path / "tl"))
-    first = store.put_many(paths)
+    return paths, store, store.put_many(paths)
+
+
+def test_a_snapshot_vouches_only_for_files_as_they_were(tmp_path):
+    paths, store, first = _stored_folder(tmp_path, 3)
     _write(paths[1], b"changed")  # same name, new content
     os.remove(paths[2])
     _write(paths[2], _read(paths[0]))  # a new file (new inode) under an old name
@@ -567,3 +571,27 @@ def test_snapshots_are_capped_least_recently_written_first(tmp_path, monkeypatch
     assert 2 <= len(left) <= 4
     newest = cache._snapshot_path(str(tmp_path / "d5"))
     assert os.path.basename(newest) in left
+
+
+def test_a_damaged_snapshot_vouches_for_nothing_and_breaks_nothing(tmp_path):
+    import json
+
+    paths, store, first = _stored_folder(tmp_path, 4)
+    (snapshot,) = os.listdir(store.digest_cache.folders)
+    snapshot = os.path.join(store.digest_cache.folders, snapshot)
+    with open(snapshot) as f:
+        data = json.load(f)
+    rows = data["files"]
+    rows["f0.bin"][5] = 12345  # a digest that is no string
+    rows["f1.bin"] = rows["f1.bin"][:5]  # a row cut short
+    rows["f2.bin"][5] = "../" * 21 + "x"  # 64 characters, but no digest
+    with open(snapshot, "w") as f:
+        json.dump(data, f)
+    for name in os.listdir(tmp_path / "tl" / "cache"):
+        if name.startswith("digests-blake3.sqlite"):
+            os.remove(tmp_path / "tl" / "cache" / name)  # the table would answer for what the snapshot cannot
+    fresh = open_blob_store(None, root=str(tmp_path / "tl"))
+    found = fresh.digest_cache.lookup_many([(p, os.stat(p)) for p in paths])
+    assert found[:2] == [None, None] and found[3] == first[3].digest
+    fresh = open_blob_store(None, root=str(tmp_path / "tl"))
+    assert fresh.put_many(paths) == first  # damaged rows only cost a re-read; no path is made of a row's digest

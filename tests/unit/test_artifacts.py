@@ -1,6 +1,7 @@
 """Artifacts end to end in one process: versions, aliases, lineage, the registry, downloads."""
 
 import os
+import time
 
 import pytest
 
@@ -318,3 +319,23 @@ def test_a_failing_upload_step_does_not_stop_the_ones_after_it(files, monkeypatc
         art = log(run, "after", files)
     assert art.version == "v0"
     run.finish()  # returns: the queue is drained
+
+
+def test_files_removed_between_add_and_log(files):
+    """The artifact holds what was added: a removed file whose content is stored is still in it;
+    one whose content is not stored cannot be, and the error names it."""
+    time.sleep(0.1)  # files written in the tick before hashing are hashed again next time (racily clean)
+    run = tracklet.init(project="p")
+    v0 = log(run, "data", files)
+    again = tracklet.Artifact("data", type="dataset")
+    again.add_dir(str(files))
+    os.remove(files / "val.jsonl")  # stored by v0
+    assert run.log_artifact(again).wait().digest == v0.digest
+    (files / "new.txt").write_text("never stored")
+    third = tracklet.Artifact("data", type="dataset")
+    third.add_dir(str(files))
+    os.remove(files / "new.txt")
+    with pytest.warns(tracklet.TrackletWarning, match="new.txt.*no such file"):
+        with pytest.raises(tracklet.StoreError, match="new.txt.*no such file"):
+            run.log_artifact(third).wait()
+    run.finish()
