@@ -3,7 +3,7 @@
 fsspec (and s3fs, gcsfs, ...) are imported only when such a store is opened. On object
 stores a blob appears whole or not at all (a single PUT, or a multipart upload that
 completes), so blobs are written straight to their final key; other filesystems get a
-temporary key and a move. On S3, large files go up and come down in parallel parts;
+temporary key, renamed once the file is known not to have changed while it was read. On S3, large files go up and come down in parallel parts;
 memory stays under ``workers * max_concurrency * chunk_size`` (256 MiB by default).
 Downloads pass through the capped local :class:`BlobCache`.
 """
@@ -25,7 +25,7 @@ from ._statcache import DigestCache
 
 __all__ = ["FsspecBlobStore", "filesystem_for"]
 
-# a write appears whole or not at all, so no temporary key is needed
+# keys need no folders made for them
 _OBJECT_STORES = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "oss"}
 _PACKAGES = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "az": "adlfs", "abfs": "adlfs",
              "http": "aiohttp", "https": "aiohttp"}
@@ -75,6 +75,12 @@ def _callback(progress: ProgressFn | None) -> Any:
     return _Forward()
 
 
+def _check_unchanged(path: str, st: os.stat_result) -> None:
+    after = os.stat(path)
+    if (after.st_size, after.st_mtime_ns, after.st_ctime_ns) != (st.st_size, st.st_mtime_ns, st.st_ctime_ns):
+        raise StoreError(f"{path} changed while it was being stored; log it again once it is completely written")
+
+
 class FsspecBlobStore(BlobStore):
     """Blobs at ``<url>/blake3/ab/abcdef...`` on an fsspec filesystem."""
 
@@ -95,7 +101,7 @@ class FsspecBlobStore(BlobStore):
         self.cache = cache
         self.workers = workers
         protocols = {self.fs.protocol} if isinstance(self.fs.protocol, str) else set(self.fs.protocol)
-        self._atomic = bool(protocols & _OBJECT_STORES)
+        self._make_folders = not protocols & _OBJECT_STORES  # a filesystem whose folders must exist before a write
         self._parts = {"chunksize": chunk_size, "max_concurrency": max_concurrency} if protocols & {"s3", "s3a"} else {}
 
     def _key(self, digest: str) -> str:
@@ -115,23 +121,39 @@ class FsspecBlobStore(BlobStore):
                 progress(st.st_size)
             return digest, st.st_size
         key = self._key(digest)
-        if self._atomic:
-            self.fs.put_file(path, key, callback=_callback(progress), **self._parts)
-        else:
+        if self._make_folders:
+            # a temporary key, renamed to the blob's key only if the file did not change while it was read
             tmp = f"{self.base}/tmp/{os.getpid()}-{secrets.token_hex(8)}"
             self.fs.makedirs(f"{self.base}/tmp", exist_ok=True)
             self.fs.makedirs(key.rsplit("/", 1)[0], exist_ok=True)
             try:
                 self.fs.put_file(path, tmp, callback=_callback(progress))
+                _check_unchanged(path, st)
                 self.fs.mv(tmp, key)
             except BaseException:
                 self._remove(tmp)
                 raise
-        after = os.stat(path)
-        if (after.st_size, after.st_mtime_ns, after.st_ctime_ns) != (st.st_size, st.st_mtime_ns, st.st_ctime_ns):
-            self._remove(key)
-            raise StoreError(f"{path} changed while it was being stored; log it again once it is completely written")
+            return digest, st.st_size
+        # An object store: straight to the blob's key, in parallel parts (a copy from a temporary key would
+        # take as long again; the key shows the object whole or not at all).
+        self.fs.put_file(path, key, callback=_callback(progress), **self._parts)
+        try:
+            _check_unchanged(path, st)
+        except StoreError:
+            if not self._holds(digest):
+                self._remove(key)  # our upload, and wrong; a right copy that another process stored meanwhile stays
+            raise
         return digest, st.st_size
+
+    def _holds(self, digest: str) -> bool:
+        """Whether the blob's key holds content that hashes to ``digest`` (read back in full: only after a failed upload)."""
+        try:
+            with self.open(digest) as f:
+                while f.read(16 * 1024**2):
+                    pass
+        except (CorruptBlobError, MissingBlobError, OSError):
+            return False
+        return True
 
     def _remove(self, key: str) -> None:
         try:

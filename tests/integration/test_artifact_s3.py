@@ -164,3 +164,42 @@ def test_a_run_logs_artifacts_into_s3_and_reads_them_back(s3, s3_endpoint, monke
     got.verify(root)
     with open(os.path.join(root, "weights.bin"), "rb") as f:
         assert f.read() == weights
+
+
+def test_a_file_changed_under_its_upload_leaves_only_right_content(s3, s3_endpoint, tmp_path, monkeypatch):
+    """A file that changes while it goes up: its key keeps a right copy that another process stored
+    meanwhile, and holds nothing wrong when the changed bytes were what went up."""
+    from tracklet import StoreError
+
+    store, client, prefix = s3
+    content = os.urandom(3000)
+    good, mine = _write(tmp_path / "good.bin", content), _write(tmp_path / "mine.bin", content)
+    theirs = open_blob_store(store.url, root=str(tmp_path / "tl-other"), endpoint_url=s3_endpoint,
+                             skip_instance_cache=True)  # another process: its own filesystem object and caches
+    digest = blake3(content).hexdigest()
+    key = f"{prefix}/blake3/{digest[:2]}/{digest}"
+    put_file = store.fs.put_file
+
+    def others_store_it_meanwhile(lpath, rpath, **kwargs):
+        put_file(lpath, rpath, **kwargs)
+        theirs.put(good)  # finds our whole upload there, and records it
+        with open(mine, "ab") as f:
+            f.write(b"appended after it went up")
+
+    monkeypatch.setattr(store.fs, "put_file", others_store_it_meanwhile)
+    with pytest.raises(StoreError, match="changed while it was being stored"):
+        store.put(mine)
+    assert client.get_object(Bucket=BUCKET, Key=key)["Body"].read() == content  # kept: it is right
+
+    client.delete_object(Bucket=BUCKET, Key=key)
+    _write(tmp_path / "mine.bin", content)
+
+    def changed_while_read(lpath, rpath, **kwargs):
+        with open(mine, "r+b") as f:
+            f.write(b"X")  # the bytes that go up are not the ones hashed
+        put_file(lpath, rpath, **kwargs)
+
+    monkeypatch.setattr(store.fs, "put_file", changed_while_read)
+    with pytest.raises(StoreError, match="changed while it was being stored"):
+        store.put(mine)
+    assert "Contents" not in client.list_objects_v2(Bucket=BUCKET, Prefix=key)  # nothing wrong left under its key

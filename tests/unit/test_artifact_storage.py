@@ -12,7 +12,7 @@ import time
 import pytest
 from blake3 import blake3
 from helpers import run_python, spawn_python
-from tracklet import UsageError
+from tracklet import StoreError, UsageError
 from tracklet._artifacts import (
     BlobCache,
     CorruptBlobError,
@@ -595,3 +595,31 @@ def test_a_damaged_snapshot_vouches_for_nothing_and_breaks_nothing(tmp_path):
     assert found[:2] == [None, None] and found[3] == first[3].digest
     fresh = open_blob_store(None, root=str(tmp_path / "tl"))
     assert fresh.put_many(paths) == first  # damaged rows only cost a re-read; no path is made of a row's digest
+
+
+def test_a_file_changed_while_uploading_never_removes_the_blob_another_process_stored(tmp_path, monkeypatch):
+    """Two processes store the same content; one's file changes under its upload. That upload is
+    dropped, and the blob the other stored at the same moment stays, whole."""
+    url = "memory://tracklet-race/blobs"
+    good = _write(tmp_path / "a" / "x.bin", os.urandom(3000))
+    mine = _write(tmp_path / "b" / "x.bin", _read(good))
+    ours = open_blob_store(url, root=str(tmp_path / "tl1"))
+    theirs = open_blob_store(url, root=str(tmp_path / "tl2"))
+    put_file, raced = ours.fs.put_file, []
+
+    def racing_put(lpath, rpath, **kwargs):
+        put_file(lpath, rpath, **kwargs)
+        if lpath == mine and not raced:
+            raced.append(True)
+            theirs.put(good)  # the other process stores the same content meanwhile
+            with open(mine, "ab") as f:
+                f.write(b"appended while uploading")
+
+    monkeypatch.setattr(ours.fs, "put_file", racing_put)  # fsspec shares one filesystem object: theirs too
+    with pytest.raises(StoreError, match="changed while it was being stored"):
+        ours.put(mine)
+    digest = _sha(_read(good))
+    with theirs.open(digest) as f:
+        assert f.read() == _read(good)
+    assert not [p for p in theirs.fs.find(theirs.base) if "/tmp/" in p]  # the dropped upload left nothing
+    theirs.fs.rm(theirs.base, recursive=True)
