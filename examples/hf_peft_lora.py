@@ -32,8 +32,9 @@ class RandomTokens(torch.utils.data.Dataset):
 base = GPT2LMHeadModel(GPT2Config(n_layer=2, n_embd=64, n_head=2, vocab_size=1000, n_positions=64, bos_token_id=0, eos_token_id=0))
 model = get_peft_model(base, LoraConfig(r=4, lora_alpha=8, target_modules=["c_attn"], fan_in_fan_out=True, task_type="CAUSAL_LM"))
 
+scratch = tempfile.TemporaryDirectory(prefix="hf-peft-lora-")  # checkpoints: removed after training
 args = TrainingArguments(
-    output_dir=tempfile.mkdtemp(prefix="hf-peft-lora-"),  # checkpoints: a scratch folder
+    output_dir=scratch.name,
     report_to="tracklet",
     run_name="tiny-gpt2-lora",
     max_steps=40,
@@ -51,6 +52,7 @@ args = TrainingArguments(
 )
 trainer = Trainer(model=model, args=args, train_dataset=RandomTokens(256), eval_dataset=RandomTokens(32))
 trainer.train()
+scratch.cleanup()
 
 if __name__ == "__main__":
     import tracklet  # only to show what was recorded

@@ -48,11 +48,13 @@ val = DataLoader(TensorDataset(x[perm[896:]], y[perm[896:]]), batch_size=128)
 
 logger = TrackletLogger(project="lightning-demo", log_model=True)  # True: the best and last checkpoints, at the end
 checkpoint = L.callbacks.ModelCheckpoint(monitor="val/loss", save_top_k=1, save_last=True)
+scratch = tempfile.TemporaryDirectory(prefix="lightning-demo-")  # checkpoints (stored as artifacts): removed at the end
 trainer = L.Trainer(max_epochs=5, logger=logger, callbacks=[checkpoint], log_every_n_steps=10,
                     enable_progress_bar=False, enable_model_summary=False, accelerator="cpu",
-                    default_root_dir=tempfile.mkdtemp(prefix="lightning-demo-"))  # checkpoints: a scratch folder
+                    default_root_dir=scratch.name)
 trainer.fit(Regressor(), train, val)
-logger.finish()
+logger.finish()  # the checkpoints are in the store now
+scratch.cleanup()
 
 run = tracklet.Api().run(f"lightning-demo/{logger.version}")
 print(f"\nrecorded {run.name}: config {run.config}")
