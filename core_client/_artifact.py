@@ -8,6 +8,7 @@ An artifact read back through ``Api`` or ``run.use_artifact`` is the same class,
 
 from __future__ import annotations
 
+import operator
 import os
 import stat as statmod
 import threading
@@ -98,11 +99,15 @@ class ArtifactEntry:
 
 
 def _logical(name: str) -> str:
-    name = name.replace(os.sep, "/").strip("/")
-    parts = name.split("/")
-    if not name or any(p in ("", ".", "..") for p in parts):
+    """A file's path inside the artifact: ``/``-separated (``\\`` counts as one, as on Windows), no ``.`` or ``..`` parts."""
+    name = name.replace(os.sep, "/").replace("\\", "/").strip("/")
+    if not name or not _NOT_PARTS.isdisjoint(name.split("/")):
         raise UsageError(f"artifact file name {name!r} must be a relative path without '.' or '..' parts")
     return name
+
+
+_NOT_PARTS = frozenset(("", ".", ".."))
+_by_name = operator.attrgetter("name")
 
 
 def _walk_files(root: str, rel: str = "") -> Iterator[tuple[str, str, os.stat_result]]:
@@ -111,7 +116,7 @@ def _walk_files(root: str, rel: str = "") -> Iterator[tuple[str, str, os.stat_re
     Symlinks to files are followed, as ``os.walk`` does by default; links to folders are not descended.
     """
     with os.scandir(os.path.join(root, rel) if rel else root) as it:
-        entries = sorted(it, key=lambda e: e.name)
+        entries = sorted(it, key=_by_name)
     for entry in entries:
         sub = f"{rel}/{entry.name}" if rel else entry.name
         if entry.is_dir(follow_symlinks=False):
@@ -187,11 +192,13 @@ class Artifact:
         root = os.path.abspath(os.fspath(local_path))
         if not os.path.isdir(root):
             raise UsageError(f"{local_path} is not a directory" + ("; use add_file() for a file" if os.path.isfile(root) else ""))
-        prefix = f"{name}/" if name else ""
-        return [
-            self._add(ArtifactEntry(_logical(prefix + rel), None, st.st_size, source=full, stat=st), overwrite)
-            for full, rel, st in _walk_files(root)
-        ]
+        prefix = f"{_logical(name)}/" if name else ""
+        added = []
+        for full, rel, st in _walk_files(root):
+            # a folder's entry names hold no "/" and are never "." or "..": only a "\\" asks for _logical()
+            path = _logical(prefix + rel) if "\\" in rel else prefix + rel
+            added.append(self._add(ArtifactEntry(path, None, st.st_size, source=full, stat=st), overwrite))
+        return added
 
     def add_reference(self, uri: str, name: str | None = None, checksum: bool = True) -> Any:
         """Record a file (or every file under a prefix) that stays where it is: not copied.

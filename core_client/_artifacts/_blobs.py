@@ -26,7 +26,6 @@ from ._digest import (
     parallel_map,
 )
 from ._errors import CorruptBlobError, MissingBlobError
-from ._files import clean_dead_temps, clone_file, publish, temp_name
 from ._manifest import ManifestEntry, normalize_path
 from ._statcache import DigestCache
 
@@ -78,6 +77,8 @@ def copy_verified(src: str, digest: str, dest: str, progress: ProgressFn | None 
     """
     parent = os.path.dirname(os.path.abspath(dest))
     os.makedirs(parent, exist_ok=True)
+    from ._files import publish, temp_name  # imported where files are made: a log of stored files makes none
+
     tmp = temp_name(dest)
     try:
         got, _ = copy_then_hash(src, tmp, progress, like=digest)
@@ -108,6 +109,8 @@ def copy_out(
             digest_cache.record_written(src, digest)
         return
     os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
+    from ._files import clone_file, publish, temp_name
+
     tmp = temp_name(dest)
     try:
         clone_file(src, tmp)
@@ -387,6 +390,8 @@ class LocalBlobStore(BlobStore):
 
     def _before_puts(self) -> None:
         os.makedirs(self._tmp, exist_ok=True)
+        from ._files import clean_dead_temps
+
         clean_dead_temps(self._tmp)
 
     def removal_lock(self, exclusive: bool = False) -> Any:
@@ -419,6 +424,8 @@ class LocalBlobStore(BlobStore):
         return out
 
     def _put(self, path: str, progress: ProgressFn | None, st: os.stat_result) -> tuple[str, int]:
+        from ._files import publish, temp_name
+
         tmp = temp_name(os.path.join(self._tmp, "blob"))
         started = DigestCache.clock()
         try:
