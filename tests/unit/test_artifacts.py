@@ -339,3 +339,14 @@ def test_files_removed_between_add_and_log(files):
         with pytest.raises(tracklet.StoreError, match="new.txt.*no such file"):
             run.log_artifact(third).wait()
     run.finish()
+
+
+def test_a_backslash_in_a_file_name_is_a_folder_separator_everywhere(files):
+    (files / "odd\\name.txt").write_text("a backslash is a legal name character on Linux")
+    run = tracklet.init(project="p")
+    art = tracklet.Artifact("data", type="dataset")
+    art.add_dir(str(files))
+    assert "odd/name.txt" in {e.path for e in art.files()}
+    stored = run.log_artifact(art).wait()  # the manifest names it the same: it used to fail here
+    assert stored.get_entry("odd/name.txt").size == len("a backslash is a legal name character on Linux")
+    run.finish()
