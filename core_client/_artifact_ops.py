@@ -167,11 +167,14 @@ def _store_and_record(run: Any, art: Artifact, aliases: list[str], use: bool) ->
             )
         art._wal_end = run._writer.offset  # stored once the store's offset for the run reaches this
         art._state = "logged"
-        if run.mode == "local":
+        if run.mode == "local" and run._closed is None:
+            # A wait() may follow: the worker numbers the version now, not this process, not at its next look.
+            # Not while finish() waits for this upload: it starts and wakes the worker once the run's log is
+            # synced, and a worker woken now would take a core from finish()'s last steps (up to 4 ms).
             from ._local import wake_worker
 
-            run._start_worker()  # a wait() may follow: let the worker number the version, not this process
-            wake_worker(run._settings.dir)  # numbered now, not at the worker's next look
+            run._start_worker()
+            wake_worker(run._settings.dir)
     except BaseException as e:  # reported at wait(), and once as a warning: training goes on
         art._error = e
         warn_once(f"artifact:{art.name}:{e!r}", f"tracklet: could not store artifact {art.name!r}: {e}")
