@@ -3,9 +3,10 @@
 fsspec (and s3fs, gcsfs, ...) are imported only when such a store is opened. On object
 stores a blob appears whole or not at all (a single PUT, or a multipart upload that
 completes), so blobs are written straight to their final key; other filesystems get a
-temporary key, renamed once the file is known not to have changed while it was read. On S3, large files go up and come down in parallel parts;
-memory stays under ``workers * max_concurrency * chunk_size`` (256 MiB by default).
-Downloads pass through the capped local :class:`BlobCache`.
+temporary key, renamed once the file is known not to have changed while it was read.
+On S3, large files go up and come down in parallel parts; memory stays under
+``workers * max_concurrency * chunk_size`` (256 MiB by default). Downloads pass through
+the capped local :class:`BlobCache`.
 """
 
 from __future__ import annotations
