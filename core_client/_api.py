@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import heapq
 import os
+from itertools import chain
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs ~4 ms of `import tracklet`
 if TYPE_CHECKING:
@@ -412,29 +413,24 @@ class ApiRun:
                         cur.close()
                     conn.rollback()
                     return
-            cursors = []
+            need = len(wanted) if keys is not None else 1
+            marks = ", ".join("?" * len(wanted))
+            has_text = conn.exec_driver_sql(
+                f"SELECT 1 FROM history_values WHERE run_pk = ? AND key_id IN ({marks}) LIMIT 1", (pk, *wanted.values())
+            ).fetchone()
+            if has_text is None and len(wanted) > 1:
+                yield from _numeric_rows(conn.connection.driver_connection, pk, wanted, lo, hi, created, need)
+                conn.rollback()
+                return
+            streams = []
             for name, kid in wanted.items():
                 for table, fix in (("history", _nan), ("history_values", _json_value)):
                     cur = conn.exec_driver_sql(
                         f"SELECT step, ts, value FROM {table} WHERE run_pk = ? AND key_id = ? AND step >= ? AND step <= ? ORDER BY step",
                         (pk, kid, lo, hi),
                     )
-                    cursors.append((name, fix, cur))
-            need = len(wanted) if keys is not None else 1
-            streams = [_tagged(name, fix, cur) for name, fix, cur in cursors]
-            row: dict[str, Any] | None = None
-            count = 0
-            last_ts = 0
-            for step, ts, name, value in heapq.merge(*streams, key=lambda e: e[0]):
-                if row is None or step != row["_step"]:
-                    if row is not None and count >= need:
-                        yield _finish_row(row, last_ts, created)
-                    row, count, last_ts = {"_step": step}, 0, ts
-                row[name] = value
-                count += 1
-                last_ts = max(last_ts, ts)
-            if row is not None and count >= need:
-                yield _finish_row(row, last_ts, created)
+                    streams.append(_tagged(name, fix, cur))
+            yield from _merged_rows(streams, need, created)
             conn.rollback()
 
     def history(
@@ -509,9 +505,65 @@ class ApiRun:
         return "".join(r["text"] for r in self.logs())
 
 
-def _tagged(name: str, fix: Any, cur: Any) -> Iterator[tuple[int, int, str, Any]]:
-    for step, ts, value in cur:
+def _tagged(name: str, fix: Any, rows: Any) -> Iterator[tuple[int, int, str, Any]]:
+    for step, ts, value in rows:
         yield step, ts, name, fix(value)
+
+
+def _merged_rows(streams: list[Iterator[tuple[int, int, str, Any]]], need: int, created: float) -> Iterator[dict[str, Any]]:
+    """One row a step from curves sorted by step; rows with fewer than ``need`` of the curves are left out."""
+    row: dict[str, Any] | None = None
+    count = 0
+    last_ts = 0
+    for step, ts, name, value in heapq.merge(*streams, key=lambda e: e[0]):
+        if row is None or step != row["_step"]:
+            if row is not None and count >= need:
+                yield _finish_row(row, last_ts, created)
+            row, count, last_ts = {"_step": step}, 0, ts
+        row[name] = value
+        count += 1
+        last_ts = max(last_ts, ts)
+    if row is not None and count >= need:
+        yield _finish_row(row, last_ts, created)
+
+
+_CHUNK = 10_000
+
+
+def _numeric_rows(raw: Any, pk: int, wanted: dict[str, int], lo: int, hi: int, created: float, need: int) -> Iterator[dict[str, Any]]:
+    """Rows of several numeric curves. While the curves have the same steps, chunk by chunk (metrics
+    logged together), they are zipped: about half the time of a step-by-step merge. From the first
+    chunk where they differ, the rest is merged."""
+    names = list(wanted)
+    cursors = []
+    try:
+        for kid in wanted.values():
+            cur = raw.cursor()
+            cur.execute(
+                "SELECT step, ts, value FROM history WHERE run_pk = ? AND key_id = ? AND step >= ? AND step <= ? ORDER BY step",
+                (pk, kid, lo, hi),
+            )
+            cursors.append(cur)
+        nan = _NAN
+        while True:
+            chunks = [cur.fetchmany(_CHUNK) for cur in cursors]
+            steps = [[r[0] for r in chunk] for chunk in chunks]
+            if any(s != steps[0] for s in steps[1:]):
+                streams = [_tagged(name, _nan, chain(chunk, cur)) for name, chunk, cur in zip(names, chunks, cursors)]
+                yield from _merged_rows(streams, need, created)
+                return
+            if not steps[0]:
+                return
+            for rows in zip(*chunks):
+                ts = max(r[1] for r in rows) / 1000.0
+                row = {"_step": rows[0][0]}
+                for name, r in zip(names, rows):
+                    row[name] = nan if r[2] is None else r[2]
+                row["_timestamp"], row["_runtime"] = created + ts, ts
+                yield row
+    finally:
+        for cur in cursors:
+            cur.close()
 
 
 def _finish_row(row: dict[str, Any], ts: int, created: float) -> dict[str, Any]:
