@@ -26,7 +26,7 @@ def _nan(v: Any) -> Any:
 
 
 class Api:
-    """Query the local store in ``dir`` (default ``TRACKLET_DIR`` or ``./tracklet``).
+    """Query the local store in ``dir`` (default ``TRACKLET_DIR`` or ``./tracklet-runs``).
 
     Example:
         >>> api = tracklet.Api()

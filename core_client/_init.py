@@ -87,7 +87,7 @@ def init(
 
     Args:
         project: the project the run belongs to (``entity/project`` also works).
-        dir: where the store lives (default ``./tracklet``, or ``TRACKLET_DIR``).
+        dir: where the store lives (default ``./tracklet-runs``, or ``TRACKLET_DIR``).
         mode: ``local`` (default), ``offline`` (write-ahead log only) or ``disabled``.
         id, resume: continue run ``id``; resume is ``"allow"``, ``"must"``, ``"never"`` or True.
     Raises:

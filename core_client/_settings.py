@@ -18,7 +18,12 @@ if TYPE_CHECKING:
 
 from ._errors import UsageError
 
-__all__ = ["MODES", "Settings", "resolve_settings"]
+__all__ = ["DEFAULT_DIR", "LEGACY_DIR", "MODES", "Settings", "default_dir", "resolve_settings"]
+
+# Not "tracklet": a folder of that name in the working folder is a namespace package that hides an
+# editable install of tracklet from `import tracklet` (the second run of any script would fail).
+DEFAULT_DIR = "tracklet-runs"
+LEGACY_DIR = "tracklet"  # the default of tracklet 0.1; a store found there is still used
 
 MODES = ("local", "offline", "disabled")
 RESUME = ("allow", "must", "never")
@@ -52,7 +57,7 @@ DEFAULTS: dict[str, Any] = {
     "group": None,
     "job_type": None,
     "mode": "local",
-    "dir": "tracklet",
+    "dir": None,  # default_dir(): ./tracklet-runs, or a store left at ./tracklet by an earlier tracklet
     "console": "auto",
     "system_interval": 10.0,
     "silent": False,
@@ -127,6 +132,27 @@ def _as_tags(value: Any) -> tuple[str, ...]:
     return tags
 
 
+def default_dir(cwd: str | None = None) -> str:
+    """Where runs go when no setting names a folder: ``./tracklet-runs``, unless only ``./tracklet`` holds a store.
+
+    A store an earlier tracklet made at ``./tracklet`` keeps being read and written where it is
+    (``tracklet doctor`` suggests renaming it); a new store is never made there.
+    """
+    cwd = os.getcwd() if cwd is None else cwd
+    new = os.path.join(cwd, DEFAULT_DIR)
+    if not os.path.isdir(new) and is_legacy_store(os.path.join(cwd, LEGACY_DIR)):
+        return os.path.join(cwd, LEGACY_DIR)
+    return new
+
+
+def is_legacy_store(path: str) -> bool:
+    """Whether ``path`` is a store folder (a database or run logs), not a Python package."""
+    return (
+        (os.path.isfile(os.path.join(path, "tracklet.db")) or os.path.isdir(os.path.join(path, "runs")))
+        and not os.path.exists(os.path.join(path, "__init__.py"))
+    )
+
+
 def resolve_settings(args: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Resolve every setting from ``args`` (None means not given), the environment, the file, defaults."""
     args = args or {}
@@ -185,7 +211,7 @@ def resolve_settings(args: Mapping[str, Any] | None = None, environ: Mapping[str
         group=values["group"],
         job_type=values["job_type"],
         mode=mode,
-        dir=os.path.abspath(os.path.expanduser(str(values["dir"]))),
+        dir=default_dir() if values["dir"] is None else os.path.abspath(os.path.expanduser(str(values["dir"]))),
         console=console,
         system_interval=interval,
         silent=_as_bool("silent", values["silent"]),

@@ -2,7 +2,7 @@
 (`tracker.watch(...)`) that records the learning rate of each parameter group and the gradient norm
 at every optimizer step.
 
-Run with:  python examples/accelerate_tracker.py   (about two seconds on a CPU; data goes to ./tracklet or TRACKLET_DIR)
+Run with:  python examples/accelerate_tracker.py   (about two seconds on a CPU; data goes to ./tracklet-runs or TRACKLET_DIR)
 """
 
 import torch

@@ -1,7 +1,7 @@
 """Fine-tune a tiny GPT-2 with a LoRA adapter under the Hugging Face Trainer, recorded by tracklet
 with no tracklet code: `report_to="tracklet"` is all (tracklet's start-up hook registers it).
 
-Run with:  python examples/hf_peft_lora.py   (a few seconds on a CPU; data goes to ./tracklet or TRACKLET_DIR)
+Run with:  python examples/hf_peft_lora.py   (a few seconds on a CPU; data goes to ./tracklet-runs or TRACKLET_DIR)
 Try TRACKLET_LOG_MODEL=checkpoint (checkpoints become model artifacts) or TRACKLET_WATCH=all.
 """
 

@@ -1,7 +1,7 @@
 """Train a tiny regressor with Lightning, recorded by tracklet's logger: hyperparameters, metrics,
 learning rate and gradient norm (no callback needed for those), and checkpoints as model artifacts.
 
-Run with:  python examples/lightning_logger.py   (a few seconds on a CPU; data goes to ./tracklet or TRACKLET_DIR)
+Run with:  python examples/lightning_logger.py   (a few seconds on a CPU; data goes to ./tracklet-runs or TRACKLET_DIR)
 """
 
 import tempfile

@@ -1,7 +1,7 @@
 """Plain PyTorch with `watch`: per-layer gradient and parameter statistics and the total gradient
 norm, every `log_freq` steps, recorded with hooks.
 
-Run with:  python examples/torch_watch.py   (about two seconds on a CPU; data goes to ./tracklet or TRACKLET_DIR)
+Run with:  python examples/torch_watch.py   (about two seconds on a CPU; data goes to ./tracklet-runs or TRACKLET_DIR)
 """
 
 import torch

@@ -1,6 +1,6 @@
 """Train a tiny PyTorch model on the CPU while tracklet records it; then read the run back.
 
-Run with:  python examples/train_tiny.py   (about two seconds; data goes to ./tracklet or TRACKLET_DIR)
+Run with:  python examples/train_tiny.py   (about two seconds; data goes to ./tracklet-runs or TRACKLET_DIR)
 """
 
 import math

@@ -25,32 +25,32 @@ def add_parser(sub: Any) -> None:
     put.add_argument("--project", "-p", help="project (default: TRACKLET_PROJECT or 'uncategorized')")
     put.add_argument("--description", "-d")
     put.add_argument("--metadata", help="JSON object of metadata")
-    put.add_argument("--dir", help="the store folder (default: TRACKLET_DIR or ./tracklet)")
+    put.add_argument("--dir", help="the store folder (default: TRACKLET_DIR or ./tracklet-runs)")
     put.set_defaults(func=cmd_put)
 
     get = asub.add_parser("get", help="download an artifact version")
     get.add_argument("artifact", help="project/name:alias, project/name:v3, or registry/model:alias")
     get.add_argument("--root", help="where to put the files (default ./artifacts/NAME-vN)")
     get.add_argument("--overwrite", action="store_true", help="replace files in ROOT that differ from the artifact's")
-    get.add_argument("--dir", help="the store folder (default: TRACKLET_DIR or ./tracklet)")
+    get.add_argument("--dir", help="the store folder (default: TRACKLET_DIR or ./tracklet-runs)")
     get.set_defaults(func=cmd_get)
 
     ls = asub.add_parser("ls", help="list artifacts, or the versions of one")
     ls.add_argument("name", nargs="?", help="project/name to list its versions")
     ls.add_argument("--project", "-p")
     ls.add_argument("--type", "-t")
-    ls.add_argument("--dir", help="the store folder (default: TRACKLET_DIR or ./tracklet)")
+    ls.add_argument("--dir", help="the store folder (default: TRACKLET_DIR or ./tracklet-runs)")
     ls.set_defaults(func=cmd_ls)
 
     lin = asub.add_parser("lineage", help="which runs, data and config made a version, and what it fed")
     lin.add_argument("artifact", help="project/name:vN or :alias")
-    lin.add_argument("--dir", help="the store folder (default: TRACKLET_DIR or ./tracklet)")
+    lin.add_argument("--dir", help="the store folder (default: TRACKLET_DIR or ./tracklet-runs)")
     lin.set_defaults(func=cmd_lineage)
 
     cache = asub.add_parser("cache", help="the local download cache: its size, or prune it")
     cache.add_argument("action", choices=["size", "prune"])
     cache.add_argument("--max-size", help="prune down to this size, e.g. 5GB (default: the cache limit)")
-    cache.add_argument("--dir", help="the store folder (default: TRACKLET_DIR or ./tracklet)")
+    cache.add_argument("--dir", help="the store folder (default: TRACKLET_DIR or ./tracklet-runs)")
     cache.set_defaults(func=cmd_cache)
 
 

@@ -15,7 +15,7 @@ OPTIONAL = ("sqlalchemy", "psutil", "pandas", "pyarrow", "nvidia-ml-py", "torch"
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("doctor", help="say where data goes, what is installed, and check the store")
-    p.add_argument("--dir", help="the store folder to check (default: TRACKLET_DIR or ./tracklet)")
+    p.add_argument("--dir", help="the store folder to check (default: TRACKLET_DIR or ./tracklet-runs)")
     p.set_defaults(func=cmd_doctor)
 
 
@@ -42,7 +42,7 @@ def _dir_size(path: str) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from .. import __version__
     from .._local import worker_running
-    from .._settings import ENV, resolve_settings, settings_file
+    from .._settings import DEFAULT_DIR, ENV, LEGACY_DIR, resolve_settings, settings_file
 
     s = resolve_settings({"dir": args.dir})
     print(f"tracklet {__version__} on Python {sys.version.split()[0]} ({sys.executable})")
@@ -61,6 +61,11 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         runs_dir = os.path.join(s.dir, "runs")
         n_logs = len(os.listdir(runs_dir)) if os.path.isdir(runs_dir) else 0
         print(f"  folder           {s.dir} ({_dir_size(s.dir) / 2**20:.1f} MB, {n_logs} run logs)")
+        if s.sources.get("dir") == "default" and os.path.basename(s.dir) == LEGACY_DIR:
+            print(
+                f"  note             this store is at the old default ./{LEGACY_DIR}, where a folder can hide an editable "
+                f"install of tracklet from `import tracklet`; move it with: mv {LEGACY_DIR} {DEFAULT_DIR}"
+            )
         try:
             from .. import Api
 

@@ -18,7 +18,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--format", choices=["csv", "parquet"], default="csv")
     p.add_argument("--output", "-o", help="file to write (default: RUN_ID.csv / RUN_ID.parquet; '-' for stdout, csv only)")
     p.add_argument("--keys", nargs="+", help="only these metrics (rows that have all of them)")
-    p.add_argument("--dir", help="the store folder (default: TRACKLET_DIR or ./tracklet)")
+    p.add_argument("--dir", help="the store folder (default: TRACKLET_DIR or ./tracklet-runs)")
     p.set_defaults(func=cmd_export)
 
 

@@ -16,7 +16,7 @@ __all__ = ["add_parsers", "format_table"]
 
 def add_parsers(sub: Any) -> None:
     p = sub.add_parser("runs", help="list runs, newest first")
-    p.add_argument("--dir", help="the store folder (default: TRACKLET_DIR or ./tracklet)")
+    p.add_argument("--dir", help="the store folder (default: TRACKLET_DIR or ./tracklet-runs)")
     p.add_argument("--project", "-p", help="only this project")
     p.add_argument("--state", choices=["running", "finished", "failed", "crashed"], help="only runs in this state")
     p.add_argument("--tag", action="append", default=[], help="only runs with this tag (repeatable)")
@@ -29,7 +29,7 @@ def add_parsers(sub: Any) -> None:
 
     s = sub.add_parser("show", help="show one run: config, summary, a sparkline of each metric")
     s.add_argument("run", help="run id, project/run_id, or 'latest' for the newest run")
-    s.add_argument("--dir", help="the store folder (default: TRACKLET_DIR or ./tracklet)")
+    s.add_argument("--dir", help="the store folder (default: TRACKLET_DIR or ./tracklet-runs)")
     s.add_argument("--width", type=int, default=40, help="sparkline width in characters")
     s.add_argument("--logs", type=int, default=10, metavar="N", help="show the last N lines of console output")
     s.add_argument("--system", action="store_true", help="also chart system metrics")

@@ -15,7 +15,7 @@ __all__ = ["add_parser", "find_wals"]
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("sync", help="ingest offline runs (run folders or store folders) into a store")
     p.add_argument("paths", nargs="+", metavar="PATH", help="a run folder (holding run.tlog) or a folder of runs")
-    p.add_argument("--dir", help="the store to sync into (default: the store the runs sit in, else TRACKLET_DIR or ./tracklet)")
+    p.add_argument("--dir", help="the store to sync into (default: the store the runs sit in, else TRACKLET_DIR or ./tracklet-runs)")
     p.set_defaults(func=cmd_sync)
 
 

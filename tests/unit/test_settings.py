@@ -50,7 +50,15 @@ def test_environment_configures_init(monkeypatch, tmp_path):
     assert r.tags == ["x", "y"] and r.project == "envproj"
 
 
-def test_default_dir_is_tracklet_in_the_working_folder(monkeypatch, tmp_path):
+def test_default_dir_is_tracklet_runs_in_the_working_folder(monkeypatch, tmp_path):
     monkeypatch.delenv("TRACKLET_DIR")
     monkeypatch.chdir(tmp_path)
+    assert resolve_settings({}).dir == os.path.join(str(tmp_path), "tracklet-runs")
+    (tmp_path / "tracklet").mkdir()  # a folder of that name that is not a store (a package, say) is left alone
+    (tmp_path / "tracklet" / "runs").mkdir()
+    (tmp_path / "tracklet" / "__init__.py").write_text("")
+    assert resolve_settings({}).dir == os.path.join(str(tmp_path), "tracklet-runs")
+    os.remove(tmp_path / "tracklet" / "__init__.py")  # a store an earlier tracklet made there is used where it is
     assert resolve_settings({}).dir == os.path.join(str(tmp_path), "tracklet")
+    (tmp_path / "tracklet-runs").mkdir()  # unless the new default exists too
+    assert resolve_settings({}).dir == os.path.join(str(tmp_path), "tracklet-runs")
