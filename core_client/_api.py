@@ -234,6 +234,16 @@ class Api:
         runs = [self.run(i) for i in ids]
         return (runs[0] if runs else None) if first else runs
 
+    def _problems(self) -> list[dict[str, Any]]:
+        """Every run's problems (see ``ApiRun.problems``), with its id, for ``tracklet doctor``."""
+        with self._reader().connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT r.run_id, p.kind, p.at_offset, p.size, p.records, p.detail FROM run_problems p "
+                "JOIN runs r ON r.pk = p.run_pk ORDER BY r.run_id, p.at_offset"
+            ).fetchall()
+            conn.rollback()
+        return [{"run_id": i, "kind": k, "offset": o, "bytes": b, "records": n, "detail": d} for i, k, o, b, n, d in rows]
+
     def projects(self) -> list[dict[str, Any]]:
         """Every project in the store with its run count."""
         from sqlalchemy import func, select
@@ -324,6 +334,17 @@ class ApiRun:
             out = run_artifacts(self._api.dir, conn, self._row["pk"], kind)
             conn.rollback()
         return out
+
+    def problems(self) -> list[dict[str, Any]]:
+        """What went wrong with this run's records: bytes of its log skipped as damaged (``kind="damaged"``),
+        records dropped because the disk was full (``kind="lost"``). Empty for a healthy run."""
+        with self._api._reader().connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT kind, at_offset, size, records, detail FROM run_problems WHERE run_pk = ? ORDER BY at_offset, kind",
+                (self._row["pk"],),
+            ).fetchall()
+            conn.rollback()
+        return [{"kind": k, "offset": o, "bytes": b, "records": n, "detail": d} for k, o, b, n, d in rows]
 
     def metric_definitions(self) -> list[dict[str, Any]]:
         return list(self._row["metric_defs"] or [])

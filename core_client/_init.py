@@ -15,7 +15,7 @@ from ._errors import UsageError
 from ._ids import hostname, new_run_id, run_name_for
 from ._run import Run, _NullWriter
 from ._settings import resolve_settings
-from ._wal import RecordType, WalWriter
+from ._wal import RecordType, WalWriter, new_log_id
 
 __all__ = ["define_metric", "finish", "init", "log", "unwatch", "watch"]
 
@@ -190,6 +190,7 @@ def start_new_run(settings: Any, run_id: str, created_at: float, resumed_from: A
         "host": hostname(),
         "pid": os.getpid(),
         "resumed": resumed_from is not None,
+        "log_id": resumed_from.log_id if resumed_from is not None and resumed_from.log_id else new_log_id(),
     }
     writer.append_json(RecordType.RUN, record)
     return run

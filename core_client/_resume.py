@@ -9,7 +9,7 @@ from typing import Any
 from ._errors import UsageError
 from ._ids import check_run_id, hostname, new_run_id, process_alive
 from ._summary import MetricDef
-from ._wal import RecordType, WalReader, decode_history, decode_key
+from ._wal import UNNAMED_KEY, RecordType, WalReader, decode_history, decode_key, log_identity
 
 __all__ = ["ReplayState", "pid_alive", "prepare_run", "replay"]
 
@@ -31,6 +31,8 @@ class ReplayState:
         self.running = False
         self.pid: int | None = None
         self.host: str | None = None
+        self.log_id: str | None = None
+        self.skipped: list[tuple[int, int]] = []  # damaged bytes the replay stepped over
 
 
 def replay(path: str) -> ReplayState:
@@ -38,7 +40,8 @@ def replay(path: str) -> ReplayState:
     st = ReplayState()
     names: dict[int, str] = {}
     last_seq = 0
-    for rec in WalReader(path).records():
+    reader = WalReader(path)
+    for rec in reader.records():
         last_seq = rec.seq
         st.end_offset = rec.end
         rt = rec.type
@@ -47,10 +50,10 @@ def replay(path: str) -> ReplayState:
             if step + 1 > st.next_step:
                 st.next_step = step + 1
             for kid, value in pairs:
-                st.summary[names[kid]] = value
+                st.summary[names.get(kid) or _unnamed(kid, names, st)] = value
             if tail:
                 for kid, value in tail.items():
-                    st.summary[names[kid]] = value
+                    st.summary[names.get(kid) or _unnamed(kid, names, st)] = value
         elif rt == RecordType.KEY:
             kid, name = decode_key(rec.payload)
             names[kid] = name
@@ -60,6 +63,7 @@ def replay(path: str) -> ReplayState:
             if not st.run_id:
                 st.run_id = obj["run_id"]
                 st.created_at = obj["created_at"]
+                st.log_id = log_identity(obj)
             st.name = obj.get("name") or st.name
             st.running, st.pid, st.host = True, obj.get("pid"), obj.get("host")
         elif rt == RecordType.CONFIG:
@@ -84,7 +88,15 @@ def replay(path: str) -> ReplayState:
         elif rt == RecordType.EXIT:
             st.running = False
     st.next_seq = last_seq + 1
+    st.skipped = reader.skipped
     return st
+
+
+def _unnamed(kid: int, names: dict[int, str], st: ReplayState) -> str:
+    """The name of a key whose KEY record was damaged: the store's name for it, kept so its id is not reused."""
+    names[kid] = UNNAMED_KEY.format(kid)
+    st.key_ids[names[kid]] = kid
+    return names[kid]
 
 
 def pid_alive(pid: int | None, host: str | None) -> bool | None:
@@ -115,6 +127,15 @@ def prepare_run(settings: Any, config_values: dict[str, Any]) -> Any:
     created_at = time.time()
     if exists:
         state = replay(path)
+        if state.skipped:
+            from ._errors import warn_once
+
+            lost = sum(e - s for s, e in state.skipped)
+            warn_once(
+                f"damaged-resume:{path}",
+                f"tracklet: the log of run {run_id} ({path}) is damaged: {lost} bytes at offset {state.skipped[0][0]} "
+                "could not be read; the run continues after its last whole record, and nothing in the log is removed.",
+            )
         if state.running and state.pid != os.getpid() and pid_alive(state.pid, state.host):
             raise UsageError(
                 f"run {run_id!r} is still running in process {state.pid} on {state.host}; "

@@ -90,14 +90,13 @@ def up_to_date(root: str) -> bool:
 
 
 def _mode(wal: str) -> str | None:
-    from ._wal import RecordType, WalReader
+    from ._wal import first_run_record
 
     try:
-        for rec in WalReader(wal).records(0, limit_bytes=1):
-            return rec.json().get("mode") if rec.type == RecordType.RUN else None
+        first = first_run_record(wal)
     except ValueError:
         return None
-    return None
+    return first.get("mode") if first else None
 
 
 def find_artifact(root: str, project: str, entity: str | None, name: str, alias: str) -> dict[str, Any] | None:

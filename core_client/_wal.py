@@ -6,7 +6,8 @@ File: a 16-byte header (``MAGIC``, format version, reserved), then records:
 
 ``length`` counts the body. Integers are little-endian. ``docs/wal-format.md``
 describes every record type; it is a stable format users may copy with rsync.
-A reader stops cleanly at a torn last record (a process killed mid-write).
+A reader stops cleanly at a torn last record (a process killed mid-write), and skips a
+damaged record that whole records follow (``WalReader.skipped`` says which bytes).
 """
 
 from __future__ import annotations
@@ -22,12 +23,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAGIC",
+    "UNNAMED_KEY",
     "Record",
     "RecordType",
     "WalReader",
     "WalWriter",
     "decode_history",
     "decode_system",
+    "first_run_record",
+    "log_identity",
+    "new_log_id",
+    "set_aside",
 ]
 
 MAGIC = b"TRKLWAL\x00"
@@ -40,6 +46,7 @@ HIST_HEAD = struct.Struct("<qdI")  # step, wall time, number of scalars
 SYS_HEAD = struct.Struct("<dI")  # wall time, number of values
 PAIR = struct.Struct("<Id")  # key id, value
 MAX_RECORD = 64 << 20
+UNNAMED_KEY = "_unnamed/{}"  # a metric whose KEY record was in damaged bytes: its values are kept under this name
 
 
 class RecordType:
@@ -60,6 +67,7 @@ class RecordType:
     ARTIFACT = 13  # JSON: an artifact version the run logged (manifest, aliases), its files already stored
     USE = 14  # JSON: an artifact version the run used as input
     LINK = 15  # JSON: a registry link (or alias change) the run made
+    LOSS = 16  # JSON: records the writer had to drop (disk full): {"t", "records", "bytes", "error"}
 
 
 class Record:
@@ -101,11 +109,12 @@ class WalWriter:
     def __init__(self, path: str, next_seq: int = 1, offset: int | None = None) -> None:
         self.path = path
         self.seq = next_seq
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0), 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0), 0o600)
         self._fd = fd
         size = os.fstat(fd).st_size
         if offset is not None and offset < size:
-            os.ftruncate(fd, offset)  # drop a torn tail before appending after it
+            set_aside(path, offset, size)  # never destroy bytes: a torn tail goes to a file beside the log
+            os.ftruncate(fd, offset)
             size = offset
         if size == 0:
             os.write(fd, HEADER.pack(MAGIC, VERSION, 0))
@@ -113,7 +122,9 @@ class WalWriter:
         self.offset = size
         self._pending: list[bytes] = []
         self._pending_bytes = 0
-        self.dropped = 0
+        self.dropped = 0  # records dropped from the memory queue (disk full for too long)
+        self.dropped_bytes = 0
+        self._reported = (0, 0)  # (records, bytes) of the drops already said in a LOSS record
         self.error: OSError | None = None
 
     # -- appends -------------------------------------------------------------------
@@ -158,6 +169,8 @@ class WalWriter:
             self._queue(data)
             return
         self.offset += n
+        if self.dropped != self._reported[0]:
+            self._report_drops()
 
     def _short_write(self, wrote: int, wanted: int) -> None:
         self.error = OSError(errno.ENOSPC, f"only {wrote} of {wanted} bytes could be written (disk full?)")
@@ -170,8 +183,10 @@ class WalWriter:
         self._pending.append(data)
         self._pending_bytes += len(data)
         while self._pending_bytes > 64 << 20:
-            self._pending_bytes -= len(self._pending.pop(0))
+            lost = len(self._pending.pop(0))
+            self._pending_bytes -= lost
             self.dropped += 1
+            self.dropped_bytes += lost
 
     def _flush_pending(self) -> bool:
         while self._pending:
@@ -190,13 +205,26 @@ class WalWriter:
         self.error = None
         return True
 
+    def _report_drops(self) -> None:
+        """Say in the log itself how much was dropped, once the disk takes records again."""
+        records, nbytes = self.dropped - self._reported[0], self.dropped_bytes - self._reported[1]
+        self._reported = (self.dropped, self.dropped_bytes)
+        import time
+
+        body = {"t": time.time(), "records": records, "bytes": nbytes, "error": "the disk was full (or not writable) for too long"}
+        self.append_json(RecordType.LOSS, body)
+
     @property
     def pending_bytes(self) -> int:
         return self._pending_bytes
 
     def flush(self) -> bool:
         """Retry queued records; True when nothing is left in memory."""
-        return self._flush_pending()
+        if not self._flush_pending():
+            return False
+        if self.dropped != self._reported[0]:
+            self._report_drops()
+        return not self._pending
 
     def sync(self) -> None:
         try:
@@ -213,10 +241,16 @@ class WalWriter:
 
 
 class WalReader:
-    """Reads records from a log, from any record boundary, stopping at a torn tail."""
+    """Reads records from a log, from any record boundary.
+
+    It stops at a torn tail (the bytes end inside a record: a writer killed mid-write, or
+    writing now) and skips damaged bytes that whole records follow; ``skipped`` lists the
+    ``(start, end)`` offsets skipped by the last scan.
+    """
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self.skipped: list[tuple[int, int]] = []
 
     def check_header(self) -> None:
         with open(self.path, "rb") as f:
@@ -232,44 +266,61 @@ class WalReader:
                 "Upgrade tracklet: pip install -U tracklet"
             )
 
-    def scan(self, offset: int = 0, limit_bytes: int | None = None) -> Iterator[tuple[int, int, bytes, int, int, int]]:
+    def scan(
+        self, offset: int = 0, limit_bytes: int | None = None, after_seq: int = 0
+    ) -> Iterator[tuple[int, int, bytes, int, int, int]]:
         """Yield ``(type, seq, buf, start, stop, end)`` per record without copying payloads.
 
         The payload is ``buf[start:stop]``; ``end`` is the file offset past the record.
-        Stops at the end of the file or at a torn or corrupt record.
+        ``after_seq`` is the sequence number of the record before ``offset``, when known: a
+        record found past damaged bytes must come after it.
         """
+        self.skipped = []
         if offset < HEADER_SIZE:
             self.check_header()
             offset = HEADER_SIZE
         unpack_prefix = PREFIX.unpack_from
         unpack_head = BODY_HEAD.unpack_from
         crc32 = zlib.crc32
+        last_seq = after_seq
         with open(self.path, "rb") as f:
             f.seek(offset)
-            buf = f.read(1 << 22)
+            buf = f.read(1 << 16 if limit_bytes is not None and limit_bytes < 1 << 16 else 1 << 22)
             pos = 0
             base = offset  # file offset of buf[0]
             done = 0
             while True:
                 if len(buf) - pos < 8:
                     more = f.read(1 << 22)
-                    if not more:
+                    if more:
+                        buf, base, pos = buf[pos:] + more, base + pos, 0
+                        continue
+                    if len(buf) == pos:
                         return
-                    buf, base, pos = buf[pos:] + more, base + pos, 0
+                    bad = True  # a few bytes at the end: a torn tail, unless records follow (they cannot)
+                else:
+                    length, crc = unpack_prefix(buf, pos)
+                    end = pos + 8 + length
+                    bad = length < 9 or length > MAX_RECORD
+                    if not bad and end > len(buf):
+                        more = f.read(max(1 << 22, end - len(buf)))
+                        if more:
+                            buf, base, pos = buf[pos:] + more, base + pos, 0
+                            continue
+                        bad = True  # the bytes end inside this record
+                    if not bad and crc32(memoryview(buf)[pos + 8 : end]) != crc:
+                        bad = True
+                if bad:
+                    start = base + pos
+                    found = _next_record(f, start + 1, last_seq)
+                    if found is None:
+                        return  # a torn tail: the writer died mid-record, or is writing it now
+                    self.skipped.append((start, found))  # damaged bytes with whole records after them
+                    f.seek(found)
+                    buf, base, pos = f.read(1 << 22), found, 0
                     continue
-                length, crc = unpack_prefix(buf, pos)
-                if length < 9 or length > MAX_RECORD:
-                    return  # garbage where a record should start: the torn end
-                end = pos + 8 + length
-                if end > len(buf):
-                    more = f.read(max(1 << 22, end - len(buf)))
-                    if not more:
-                        return  # torn tail: the writer died mid-record, or is writing it now
-                    buf, base, pos = buf[pos:] + more, base + pos, 0
-                    continue
-                if crc32(memoryview(buf)[pos + 8 : end]) != crc:
-                    return
                 rtype, seq = unpack_head(buf, pos + 8)
+                last_seq = seq
                 yield rtype, seq, buf, pos + 17, end, base + end
                 done += end - pos
                 pos = end
@@ -277,7 +328,7 @@ class WalReader:
                     return
 
     def records(self, offset: int = 0, limit_bytes: int | None = None) -> Iterator[Record]:
-        """Yield decoded records after ``offset`` (0 means the start); stop at the end or a torn record."""
+        """Yield decoded records after ``offset`` (0 means the start); stop at the end or a torn tail."""
         for rtype, seq, buf, start, stop, end in self.scan(offset, limit_bytes):
             yield Record(rtype, seq, bytes(buf[start:stop]), end)
 
@@ -287,6 +338,83 @@ class WalReader:
         for rec in self.records(offset):
             end = rec.end
         return end
+
+
+_WINDOW = 1 << 20
+
+
+def _next_record(f: Any, start: int, after_seq: int) -> int | None:
+    """The offset of the first whole, intact record at or after ``start`` (None: none follows).
+
+    A candidate needs a sane length that fits in the file, a known-looking type, a sequence
+    number after ``after_seq``, and its CRC. Damage is rare and short (a record or a few), so a
+    look at every offset costs little; a torn tail is at most one record long.
+    """
+    size = os.fstat(f.fileno()).st_size
+    unpack_prefix = PREFIX.unpack_from
+    unpack_head = BODY_HEAD.unpack_from
+    pos = start
+    while pos + 17 <= size:
+        f.seek(pos)
+        window = f.read(_WINDOW + 16)
+        last = min(len(window) - 17, _WINDOW - 1)
+        for i in range(last + 1):
+            length, crc = unpack_prefix(window, i)
+            if length < 9 or length > MAX_RECORD or pos + i + 8 + length > size:
+                continue
+            rtype, seq = unpack_head(window, i + 8)
+            if not (0 < rtype < 128 and after_seq < seq <= after_seq + (1 << 40)):
+                continue
+            if i + 8 + length <= len(window):
+                body = window[i + 8 : i + 8 + length]
+            else:
+                f.seek(pos + i + 8)
+                body = f.read(length)
+            if zlib.crc32(body) == crc:
+                return pos + i
+        pos += last + 1
+    return None
+
+
+def set_aside(path: str, start: int, end: int) -> str | None:
+    """Copy bytes ``start:end`` of a log to ``<path>.tail-<start>`` before they are cut off; returns that path."""
+    target = f"{path}.tail-{start}"
+    with open(path, "rb") as src:
+        src.seek(start)
+        data = src.read(end - start)
+    if not data:
+        return None
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return target
+
+
+def first_run_record(path: str) -> dict[str, Any] | None:
+    """The first RUN record of a log (who, where, which mode), or None if it is not written yet."""
+    for rec in WalReader(path).records(0, limit_bytes=1):
+        return rec.json() if rec.type == RecordType.RUN else None
+    return None
+
+
+def new_log_id() -> str:
+    """A fresh log identity, written in a log's first RUN record (``log_id``)."""
+    return os.urandom(12).hex()
+
+
+def log_identity(run_record: dict[str, Any]) -> str:
+    """Which log this is, from its first RUN record: two logs of one run id from two machines differ.
+
+    Logs written before log ids existed get one derived from their first record's facts.
+    """
+    given = run_record.get("log_id")
+    if given:
+        return str(given)
+    facts = json.dumps([run_record.get(k) for k in ("run_id", "created_at", "t", "host", "pid")])
+    return f"legacy-{zlib.crc32(facts.encode()):08x}"
 
 
 def decode_history(payload: bytes) -> tuple[int, float, list[tuple[int, float]], dict[int, Any] | None]:

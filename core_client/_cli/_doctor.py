@@ -39,6 +39,13 @@ def _dir_size(path: str) -> int:
     return total
 
 
+def _describe(p: dict[str, Any]) -> str:
+    if p["kind"] == "damaged":
+        return f"run {p['run_id']}: {p['bytes']} bytes skipped at offset {p['offset']} of its log (damaged; the records after them are stored)"
+    records = f"{p['records']} record(s), " if p["records"] is not None else ""
+    return f"run {p['run_id']}: {records}{p['bytes']} bytes lost ({p['detail']})"
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from .. import __version__
     from .._local import worker_running
@@ -72,6 +79,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             api = Api(dir=s.dir)
             projects = api.projects()
             print(f"  database         ok: {len(projects)} project(s), {sum(p['runs'] for p in projects)} run(s)")
+            problems = api._problems()
+            if problems:
+                ok = False
+                print(f"  run logs         PROBLEM: {len(problems)} problem(s) in {len({p['run_id'] for p in problems})} run(s)")
+                for p in problems:
+                    print(f"    {_describe(p)}")
         except Exception as e:  # doctor reports, it does not stop at the first problem
             ok = False
             print(f"  database         PROBLEM: {e}")

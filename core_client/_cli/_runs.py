@@ -144,6 +144,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     for label, value in facts:
         if value:
             print(f"  {label:<8} {value}")
+    for p in run.problems():
+        if p["kind"] == "damaged":
+            print(f"  PROBLEM  damaged log: {p['bytes']} bytes at offset {p['offset']} skipped (the records after them are kept)")
+        else:
+            records = f"{p['records']} record(s), " if p["records"] is not None else ""
+            print(f"  PROBLEM  data lost: {records}{p['bytes']} bytes could not be written ({p['detail']})")
     config = _flat(run.config)
     if config:
         print("\nconfig")

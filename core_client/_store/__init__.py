@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from ._catchup import catch_up, mark_crashed
 from ._engine import DB_FILE, checkpoint, make_engine, write_transaction
-from ._ingest import ingest_run, read_run_record
+from ._ingest import ingest_run
 
 __all__ = [
     "DB_FILE",
@@ -24,7 +24,6 @@ __all__ = [
     "make_engine",
     "mark_crashed",
     "open_local",
-    "read_run_record",
     "write_transaction",
 ]
 

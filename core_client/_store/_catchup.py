@@ -13,7 +13,8 @@ from .._local import STALE_AFTER
 from .._resume import pid_alive
 from . import _schema as S
 from ._engine import write_transaction
-from ._ingest import ingest_run, read_run_record
+from .._wal import first_run_record
+from ._ingest import ingest_run
 
 __all__ = ["STALE_AFTER", "catch_up", "mark_crashed"]
 
@@ -43,7 +44,7 @@ def catch_up(engine: Engine, root: str, include_offline: bool = False) -> int:
                 continue
         else:
             try:
-                first = read_run_record(wal)
+                first = first_run_record(wal)
             except ValueError:
                 continue
             if first is None or (first.get("mode") == "offline" and not include_offline):

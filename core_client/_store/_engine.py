@@ -69,6 +69,16 @@ def checkpoint(engine: Engine) -> None:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+def _migrate(conn: Connection, version: int) -> None:
+    """Add the columns that schema versions after ``version`` added to existing tables (in the write lock)."""
+    from sqlalchemy import inspect
+
+    for to in sorted(v for v in S.MIGRATIONS if v > version):
+        for table, column, sql_type in S.MIGRATIONS[to]:
+            if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
+                conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
+
+
 def _ensure_schema(engine: Engine, url: str) -> None:
     try:
         with engine.connect() as conn:
@@ -87,12 +97,13 @@ def _ensure_schema(engine: Engine, url: str) -> None:
                 )
             if int(version) == S.SCHEMA_VERSION:
                 return
-            # older schema: every change so far only adds tables, which create_all does below
         for attempt in range(5):
             try:
                 with write_transaction(engine) as conn:
                     S.metadata.create_all(conn)
                     exists = conn.execute(select(S.meta.c.value).where(S.meta.c.key == "schema_version")).scalar()
+                    if exists is not None:
+                        _migrate(conn, int(exists))
                     if exists is None:
                         conn.execute(S.meta.insert().values(key="schema_version", value=str(S.SCHEMA_VERSION)))
                     elif int(exists) < S.SCHEMA_VERSION:

@@ -18,12 +18,12 @@ from typing import Any, Callable
 from sqlalchemy import Connection, Engine, func, select
 
 from .._errors import SyncError, warn_once
-from .._wal import HEADER_SIZE, HIST_HEAD, RecordType, WalReader, decode_key, decode_system
+from .._wal import UNNAMED_KEY, HEADER_SIZE, HIST_HEAD, RecordType, WalReader, decode_key, decode_system, first_run_record, log_identity
 from . import _schema as S
 from ._engine import write_transaction
 from ._sql import insert_ignore, project_id_for, upsert
 
-__all__ = ["BATCH_BYTES", "ingest_run", "read_run_record"]
+__all__ = ["BATCH_BYTES", "ingest_run"]
 
 # WAL bytes per transaction: about 90,000 points, so the ingesting process stays near 50 MB
 # however long the run, and a reader sees a long run's history arrive in steps.
@@ -55,25 +55,21 @@ class _Batch:
     max_step: int | None = None
     records: int = 0
     artifact_ops: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)  # in WAL order
-
-
-def read_run_record(wal_path: str) -> dict[str, Any] | None:
-    """The first RUN record of a WAL (who, where, which mode), or None if not written yet."""
-    for rec in WalReader(wal_path).records(0, limit_bytes=1):
-        return rec.json() if rec.type == RecordType.RUN else None
-    return None
+    skipped: list[tuple[int, int]] = field(default_factory=list)  # damaged bytes of the log, (start, end)
+    losses: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # LOSS records: (offset, record)
 
 
 _pair_structs: dict[int, struct.Struct] = {}
 # record types with a JSON payload that ingest reads; types it does not know are skipped
 _JSON_TYPES = frozenset(
     (RecordType.RUN, RecordType.CONFIG, RecordType.SUMMARY, RecordType.METRIC, RecordType.OUTPUT,
-     RecordType.ENVIRONMENT, RecordType.EXIT, RecordType.UPDATE, RecordType.ARTIFACT, RecordType.USE, RecordType.LINK)
+     RecordType.ENVIRONMENT, RecordType.EXIT, RecordType.UPDATE, RecordType.ARTIFACT, RecordType.USE, RecordType.LINK,
+     RecordType.LOSS)
 )
 _ARTIFACT_TYPES = frozenset((RecordType.ARTIFACT, RecordType.USE, RecordType.LINK))
 
 
-def _decode(reader: WalReader, offset: int, created: float | None) -> _Batch:
+def _decode(reader: WalReader, offset: int, created: float | None, after_seq: int = 0) -> _Batch:
     b = _Batch(created=created, end=offset)
     hist_extend = b.hist.extend
     last_update = b.last_values.update
@@ -81,7 +77,7 @@ def _decode(reader: WalReader, offset: int, created: float | None) -> _Batch:
     c = None if created is None else created * 1000.0
     max_step = None
     last_t = 0.0
-    for rt, seq, buf, start, stop, end in reader.scan(offset, limit_bytes=BATCH_BYTES):
+    for rt, seq, buf, start, stop, end in reader.scan(offset, limit_bytes=BATCH_BYTES, after_seq=after_seq):
         b.records += 1
         b.end, b.seq = end, seq
         if rt == RecordType.HISTORY:
@@ -145,7 +141,10 @@ def _decode(reader: WalReader, offset: int, created: float | None) -> _Batch:
                 b.updates.update(obj)
             elif rt in _ARTIFACT_TYPES:
                 b.artifact_ops.append((rt, seq, obj))
+            elif rt == RecordType.LOSS:
+                b.losses.append((end, obj))
     b.max_step, b.last_t = max_step, last_t
+    b.skipped = list(reader.skipped)
     return b
 
 
@@ -157,23 +156,37 @@ def ingest_run(
 ) -> int:
     """Ingest every whole record of ``wal_path`` not yet in the store; returns how many.
 
-    Safe to call from several processes at once and to repeat: nothing doubles.
+    Safe to call from several processes at once and to repeat: nothing doubles. A log that is
+    not the one the store's rows of this run came from (another run that took the same id) is
+    refused with a ``SyncError``: two logs never merge.
     """
     run_id = run_id or os.path.basename(os.path.dirname(wal_path))
     reader = WalReader(wal_path)
     total = 0
     size = os.path.getsize(wal_path)
+    identity: str | None = None
     while True:
         with engine.connect() as conn:
-            found = conn.execute(select(S.runs.c.wal_offset, S.runs.c.created_at).where(S.runs.c.run_id == run_id)).first()
+            found = conn.execute(
+                select(S.runs.c.wal_offset, S.runs.c.created_at, S.runs.c.wal_seq, S.runs.c.log_id).where(S.runs.c.run_id == run_id)
+            ).first()
             conn.rollback()
-        offset, created = (found[0], found[1]) if found else (0, None)
-        if offset >= size:
+        offset, created, seq, stored_id = (found[0], found[1], found[2], found[3]) if found else (0, None, 0, None)
+        if offset == size:
             size = os.path.getsize(wal_path)
-            if offset >= size:
+            if offset == size:
                 return total
+        if identity is None:
+            identity = _identity(wal_path)
+        if found is not None and stored_id is not None and identity is not None and identity != stored_id:
+            raise SyncError(
+                f"{wal_path} is not the log the store's run {run_id!r} came from (another run with the same id, "
+                f"from another machine or store?); it was not stored. Keep both with: tracklet sync {wal_path} --new-id"
+            )
+        if offset > size:
+            raise SyncError(f"{wal_path} is shorter ({size} bytes) than what the store already holds of run {run_id!r} ({offset} bytes)")
         try:
-            batch = _decode(reader, offset, created)
+            batch = _decode(reader, offset, created, seq)
         except (ValueError, KeyError) as e:
             raise SyncError(f"cannot read {wal_path} at offset {offset}: {e}") from None
         if batch.records == 0:
@@ -182,13 +195,29 @@ def ingest_run(
             row = conn.execute(select(S.runs).where(S.runs.c.run_id == run_id)).mappings().first()
             if (row["wal_offset"] if row else 0) != offset:
                 continue  # another ingester moved on meanwhile: read again from its offset
-            _apply(conn, row, run_id, batch, wal_path)
+            _apply(conn, row, run_id, batch, wal_path, identity)
+        if batch.skipped:
+            damaged = sum(e - s for s, e in batch.skipped)
+            warn_once(
+                f"damaged:{wal_path}:{batch.skipped[0][0]}",
+                f"tracklet: the log of run {run_id} ({wal_path}) is damaged: {damaged} bytes at offset "
+                f"{batch.skipped[0][0]} could not be read and were skipped; every whole record after them is stored. "
+                "`tracklet doctor` lists damaged logs.",
+            )
         total += batch.records
         if progress is not None:
             progress(batch.end, size)
 
 
-def _apply(conn: Connection, row: Any, run_id: str, b: _Batch, wal_path: str) -> None:
+def _identity(wal_path: str) -> str | None:
+    try:
+        first = first_run_record(wal_path)
+    except ValueError:
+        return None
+    return log_identity(first) if first else None
+
+
+def _apply(conn: Connection, row: Any, run_id: str, b: _Batch, wal_path: str, identity: str | None = None) -> None:
     now = time.time()
     if row is None:
         if not b.run:
@@ -214,6 +243,7 @@ def _apply(conn: Connection, row: Any, run_id: str, b: _Batch, wal_path: str) ->
             "metric_defs": [],
             "wal_offset": 0,
             "wal_seq": 0,
+            "log_id": identity,
         }
         run_pk = conn.execute(S.runs.insert().values(**values)).inserted_primary_key[0]
         row = {**values, "pk": run_pk, "environment": None, "last_step": None, "heartbeat_at": None}
@@ -222,6 +252,10 @@ def _apply(conn: Connection, row: Any, run_id: str, b: _Batch, wal_path: str) ->
 
     if b.keys:
         insert_ignore(conn, S.run_keys, [{"run_pk": run_pk, "key_id": k, "name": n} for k, n in b.keys])
+    if b.skipped or b.losses:
+        _record_problems(conn, run_pk, b, now)
+    if b.last_values or b.system:
+        _name_lost_keys(conn, run_pk, b)
     if b.hist:
         _upsert_points(conn, run_pk, b.hist)
     if b.texts:
@@ -250,6 +284,8 @@ def _apply(conn: Connection, row: Any, run_id: str, b: _Batch, wal_path: str) ->
             warn_once(f"artifact-ingest:{problem}", f"tracklet: while storing run {run_id}: {problem}")
 
     upd: dict[str, Any] = {"wal_offset": b.end, "wal_seq": b.seq, "updated_at": now}
+    if row.get("log_id") is None and identity is not None:
+        upd["log_id"] = identity  # a run stored before logs had identities
     config = dict(row["config"] or {})
     for op in b.config_ops:
         if "replace" in op:
@@ -281,6 +317,33 @@ def _apply(conn: Connection, row: Any, run_id: str, b: _Batch, wal_path: str) ->
             finished_at=b.exit.get("t"),
         )
     conn.execute(S.runs.update().where(S.runs.c.pk == run_pk).values(**upd))
+
+
+def _record_problems(conn: Connection, run_pk: int, b: _Batch, now: float) -> None:
+    """Keep what was skipped or lost in the store, for ``tracklet doctor``/``show``; name metrics whose KEY record was lost."""
+    rows = [
+        {"run_pk": run_pk, "kind": "damaged", "at_offset": start, "size": end - start, "records": None,
+         "detail": "bytes that are not a whole, intact record, followed by whole records; skipped", "found_at": now}
+        for start, end in b.skipped
+    ]
+    rows += [
+        {"run_pk": run_pk, "kind": "lost", "at_offset": at, "size": int(obj.get("bytes") or 0), "records": obj.get("records"),
+         "detail": obj.get("error"), "found_at": now}
+        for at, obj in b.losses
+    ]
+    insert_ignore(conn, S.run_problems, rows)
+
+
+def _name_lost_keys(conn: Connection, run_pk: int, b: _Batch) -> None:
+    """Values under a key id whose KEY record was in damaged bytes are kept, under ``_unnamed/<id>``."""
+    p = S.run_problems.c
+    if not b.skipped and conn.execute(select(p.run_pk).where(p.run_pk == run_pk, p.kind == "damaged").limit(1)).first() is None:
+        return  # no damage, so every key id in use had its KEY record
+    known = {k for (k,) in conn.execute(select(S.run_keys.c.key_id).where(S.run_keys.c.run_pk == run_pk))}
+    used = set(b.last_values) | {k for k, _, _ in b.system}
+    lost = sorted(used - known)
+    if lost:
+        insert_ignore(conn, S.run_keys, [{"run_pk": run_pk, "key_id": k, "name": UNNAMED_KEY.format(k)} for k in lost])
 
 
 def _ms(t: float, created: float) -> int:

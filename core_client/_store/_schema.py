@@ -40,11 +40,20 @@ __all__ = [
     "registry_links",
     "run_keys",
     "run_logs",
+    "run_problems",
     "runs",
     "system_metrics",
 ]
 
-SCHEMA_VERSION = 2  # 2: artifacts, lineage and the model registry (tables added, nothing changed)
+# 2: artifacts, lineage and the model registry (tables added, nothing changed)
+# 3: runs.log_id (which write-ahead log a run's rows came from) and run_problems (see MIGRATIONS)
+SCHEMA_VERSION = 3
+
+# Columns added to existing tables, by the schema version that added them: (table, column, SQL type).
+# New tables need no entry: creating what is missing covers them.
+MIGRATIONS: dict[int, list[tuple[str, str, str]]] = {
+    3: [("runs", "log_id", "VARCHAR(64)")],
+}
 
 metadata = MetaData()
 
@@ -94,6 +103,7 @@ runs = Table(
     Column("last_step", BigInteger),
     Column("wal_offset", BigInteger, nullable=False, default=0),
     Column("wal_seq", BigInteger, nullable=False, default=0),
+    Column("log_id", String(64)),  # the identity of the write-ahead log the rows came from
     Index("ix_runs_project_created", "project_id", "created_at"),
 )
 
@@ -152,6 +162,21 @@ run_logs = Table(
     Column("text", Text, nullable=False),
     PrimaryKeyConstraint("run_pk", "seq"),
     sqlite_with_rowid=False,
+)
+
+# What went wrong with a run's records: bytes of its log skipped as damaged, records lost to a
+# full disk. Keyed by where in the log, so a replay adds nothing.
+run_problems = Table(
+    "run_problems",
+    metadata,
+    Column("run_pk", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),  # "damaged" (bytes skipped) or "lost" (records dropped)
+    Column("at_offset", BigInteger, nullable=False),
+    Column("size", BigInteger, nullable=False),  # bytes
+    Column("records", BigInteger),  # records lost, when known
+    Column("detail", Text),
+    Column("found_at", Float, nullable=False),
+    PrimaryKeyConstraint("run_pk", "kind", "at_offset"),
 )
 
 # -- artifacts -------------------------------------------------------------------------------------

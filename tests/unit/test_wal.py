@@ -53,14 +53,59 @@ def test_reader_stops_cleanly_at_every_possible_torn_tail(tmp_path):
         assert got == [e for e in ends if e <= cut]
 
 
-def test_reader_stops_at_a_corrupt_record(tmp_path):
+def test_reader_skips_a_damaged_record_that_whole_records_follow(tmp_path):
     path = tmp_path / "run.tlog"
-    write_sample(path, n=3)
+    write_sample(path, n=5)
     recs = list(WalReader(str(path)).records())
     data = bytearray(path.read_bytes())
     data[recs[2].end - 3] ^= 0xFF  # flip a byte inside the third record
     path.write_bytes(bytes(data))
-    assert [r.seq for r in WalReader(str(path)).records()] == [1, 2]
+    reader = WalReader(str(path))
+    assert [r.seq for r in reader.records()] == [1, 2, 4, 5, 6, 7]
+    assert reader.skipped == [(recs[1].end, recs[2].end)]
+
+
+@pytest.mark.parametrize("where", ["length", "crc", "type", "payload"])
+def test_every_kind_of_damage_in_the_middle_loses_only_the_damaged_record(tmp_path, where):
+    path = tmp_path / "run.tlog"
+    write_sample(path, n=20)
+    recs = list(WalReader(str(path)).records())
+    start = recs[9].end  # record seq 11
+    offset = {"length": 1, "crc": 5, "type": 8, "payload": 20}[where]
+    data = bytearray(path.read_bytes())
+    data[start + offset] ^= 0x5A
+    path.write_bytes(bytes(data))
+    reader = WalReader(str(path))
+    assert [r.seq for r in reader.records()] == [s for s in range(1, 23) if s != 11]
+    assert reader.skipped == [(start, recs[10].end)]
+
+
+def test_damage_and_a_torn_tail_in_one_log(tmp_path):
+    path = tmp_path / "run.tlog"
+    write_sample(path, n=6)
+    recs = list(WalReader(str(path)).records())
+    data = bytearray(path.read_bytes())
+    data[recs[3].end + 12] ^= 0xFF  # damage record seq 5
+    data += data[recs[4].end : recs[5].end][:-4]  # and half a record at the end
+    path.write_bytes(bytes(data))
+    reader = WalReader(str(path))
+    got = list(reader.records())
+    assert [r.seq for r in got] == [1, 2, 3, 4, 6, 7, 8]
+    assert got[-1].end == recs[-1].end  # the torn tail is not read, nor counted as damage
+    assert reader.skipped == [(recs[3].end, recs[4].end)]
+
+
+def test_garbage_between_records_is_skipped_and_a_long_run_of_it_too(tmp_path):
+    path = tmp_path / "run.tlog"
+    write_sample(path, n=3)
+    recs = list(WalReader(str(path)).records())
+    data = path.read_bytes()
+    cut = recs[2].end
+    for garbage in (b"\x00" * 10, os.urandom(3_000_000)):
+        path.write_bytes(data[:cut] + garbage + data[cut:])
+        reader = WalReader(str(path))
+        assert [r.seq for r in reader.records()] == [1, 2, 3, 4, 5]
+        assert reader.skipped == [(cut, cut + len(garbage))]
 
 
 def test_reader_resumes_from_any_record_boundary(tmp_path):
@@ -71,7 +116,7 @@ def test_reader_resumes_from_any_record_boundary(tmp_path):
         assert [x.seq for x in WalReader(str(path)).records(r.end)] == [x.seq for x in recs[i + 1 :]]
 
 
-def test_writer_truncates_a_torn_tail_before_appending(tmp_path):
+def test_writer_moves_a_torn_tail_aside_before_appending(tmp_path):
     path = tmp_path / "run.tlog"
     write_sample(path, n=2)
     end = WalReader(str(path)).end_offset()
@@ -82,6 +127,7 @@ def test_writer_truncates_a_torn_tail_before_appending(tmp_path):
     w.close()
     recs = list(WalReader(str(path)).records())
     assert [r.seq for r in recs] == [1, 2, 3, 4, 5]
+    assert (tmp_path / f"run.tlog.tail-{end}").read_bytes() == b"\x40\x00\x00\x00garbage"
 
 
 def test_not_a_log(tmp_path):

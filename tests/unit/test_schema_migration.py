@@ -1,0 +1,30 @@
+"""A store made by an earlier tracklet is upgraded in place when it is opened."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import tracklet
+
+
+def test_a_version_2_store_gains_the_columns_and_tables_of_version_3(tracklet_env):
+    run = tracklet.init(project="old")
+    run.log({"loss": 1.0})
+    run.finish()
+    tracklet.Api().run(run.id)  # ingested into a store of the current schema
+    tracklet._store.close_all()
+    db = tracklet_env / "tracklet.db"
+    with sqlite3.connect(db) as conn:  # make it what tracklet 0.1 (schema 2) left
+        conn.execute("ALTER TABLE runs DROP COLUMN log_id")
+        conn.execute("DROP TABLE run_problems")
+        conn.execute("UPDATE tracklet_meta SET value = '2' WHERE key = 'schema_version'")
+    second = tracklet.init(project="old")
+    second.log({"loss": 2.0})
+    second.finish()
+    api = tracklet.Api()
+    assert [r.summary["loss"] for r in api.runs("old", order="+created_at")] == [1.0, 2.0]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT value FROM tracklet_meta WHERE key = 'schema_version'").fetchone() == ("3",)
+        ids = dict(conn.execute("SELECT run_id, log_id FROM runs").fetchall())
+    assert ids[second.id] and ids[run.id] is None  # an old row gets its log's identity when more of the log is stored
+    assert api.run(run.id).problems() == []
