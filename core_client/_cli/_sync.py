@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sys
 from typing import Any
 
 from .._errors import UsageError
@@ -16,6 +17,8 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("sync", help="ingest offline runs (run folders or store folders) into a store")
     p.add_argument("paths", nargs="+", metavar="PATH", help="a run folder (holding run.tlog) or a folder of runs")
     p.add_argument("--dir", help="the store to sync into (default: the store the runs sit in, else TRACKLET_DIR or ./tracklet-runs)")
+    p.add_argument("--new-id", action="store_true",
+                   help="store a run whose id the store already gives to another run under a new id (ID-xxxxxx) instead of refusing it")
     p.set_defaults(func=cmd_sync)
 
 
@@ -41,8 +44,9 @@ def _store_of(wal: str) -> str | None:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from .._errors import SyncError
     from .._settings import resolve_settings
-    from .._store import ingest_run, mark_crashed, open_local
+    from .._store import checkpoint, ingest_run, mark_crashed, open_local
     from ._progress import Progress
 
     wals = [w for p in args.paths for w in find_wals(p)]
@@ -50,34 +54,108 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print("nothing to sync: no run logs found")
         return 0
     target_given = resolve_settings({"dir": args.dir}).dir if args.dir else None
-    plan = []
+    total = sum(os.path.getsize(w) for w in wals)
+    bar = Progress(total, "syncing")
+    done = records = 0
+    roots: set[str] = set()
+    synced: list[str] = []
+    renamed: list[tuple[str, str]] = []
+    refused: list[tuple[str, str]] = []
     for wal in wals:
         root = target_given or _store_of(wal) or resolve_settings({}).dir
         run_id = os.path.basename(os.path.dirname(wal))
-        home = os.path.join(root, "runs", run_id, "run.tlog")
-        plan.append((wal, root, run_id, home))
-    total = sum(os.path.getsize(w) for w, *_ in plan)
-    bar = Progress(total, "syncing")
-    done = records = 0
-    roots = set()
-    for wal, root, run_id, home in plan:
-        if os.path.abspath(wal) != os.path.abspath(home):
-            # keep each run's log beside its store, so later catch-ups and resumes find it
-            if os.path.exists(home) and os.path.getsize(home) > os.path.getsize(wal):
-                raise UsageError(f"{home} already holds a longer log for run {run_id}; not overwriting it with {wal}")
-            os.makedirs(os.path.dirname(home), exist_ok=True)
-            shutil.copy2(wal, home)
+        base = done
+        done += os.path.getsize(wal)
+        try:
+            home = _place(wal, root, run_id, args.new_id)
+        except SyncError as e:
+            refused.append((wal, str(e)))
+            bar.update(done)
+            continue
+        if os.path.basename(os.path.dirname(home)) != run_id:
+            renamed.append((run_id, os.path.basename(os.path.dirname(home))))
+            run_id = os.path.basename(os.path.dirname(home))
         engine = open_local(root)
         roots.add(root)
-        base = done
-        records += ingest_run(engine, home, run_id, progress=lambda pos, size, base=base: bar.update(base + pos))
-        done = base + os.path.getsize(wal)
+        try:
+            records += ingest_run(engine, home, run_id, progress=lambda pos, size, base=base: bar.update(base + pos))
+        except SyncError as e:
+            refused.append((wal, str(e)))
+        else:
+            synced.append(run_id)
         bar.update(done)
     bar.close()
-    from .._store import checkpoint
-
     for root in roots:
         mark_crashed(open_local(root), root)
         checkpoint(open_local(root))
-    print(f"synced {len(plan)} run(s), {records} new record(s) into {', '.join(sorted(roots))}")
-    return 0
+    print(f"synced {len(synced)} run(s), {records} new record(s) into {', '.join(sorted(roots)) or 'no store'}")
+    for old, new in renamed:
+        print(f"  run {old} is stored as {new}: its id was taken by another run in the store")
+    for wal, why in refused:
+        print(f"  NOT SYNCED {wal}: {why}", file=sys.stderr)
+    return 1 if refused else 0
+
+
+def _place(wal: str, root: str, run_id: str, new_id: bool) -> str:
+    """Put the log at ``ROOT/runs/ID/run.tlog`` (where catch-ups and resumes look) and return that path.
+
+    A log already there that is another run's (another log identity, or a log that went another
+    way from a common start) is never overwritten: ``new_id`` stores the incoming one under a new id,
+    otherwise ``SyncError`` says what to do. The same log, shorter or as long, is left as it is.
+    """
+    from .._errors import SyncError
+
+    home = os.path.join(root, "runs", run_id, "run.tlog")
+    if os.path.abspath(wal) == os.path.abspath(home):
+        return home
+    if os.path.exists(home):
+        same = _identity(home) == _identity(wal)
+        if same and _is_prefix(home, wal):
+            if os.path.getsize(wal) > os.path.getsize(home):
+                _copy(wal, home)
+            return home
+        if same and _is_prefix(wal, home):
+            return home  # the store holds this log and more of it
+        if not new_id:
+            what = "another run that took the same id" if not same else "the same run, continued differently elsewhere"
+            raise SyncError(
+                f"the store {root} already holds a different log for run {run_id!r} ({what}); nothing of it was changed. "
+                "To keep both, sync this one under a new id: tracklet sync ... --new-id"
+            )
+        from .._ids import new_run_id
+
+        while os.path.exists(home):
+            home = os.path.join(root, "runs", f"{run_id[:55]}-{new_run_id()[:6]}", "run.tlog")
+    _copy(wal, home)
+    return home
+
+
+def _identity(wal: str) -> str | None:
+    from .._wal import first_run_record, log_identity
+
+    try:
+        first = first_run_record(wal)
+    except (OSError, ValueError):
+        return None
+    return log_identity(first) if first else None
+
+
+def _is_prefix(short: str, long: str) -> bool:
+    """Whether the file ``short`` is the first bytes of ``long``."""
+    if os.path.getsize(short) > os.path.getsize(long):
+        return False
+    with open(short, "rb") as a, open(long, "rb") as b:
+        while True:
+            chunk = a.read(1 << 20)
+            if not chunk:
+                return True
+            if b.read(len(chunk)) != chunk:
+                return False
+
+
+def _copy(src: str, dst: str) -> None:
+    """Copy a log beside its store in full or not at all (a temporary file, then a rename)."""
+    os.makedirs(os.path.dirname(dst), mode=0o700, exist_ok=True)
+    tmp = f"{dst}.sync-{os.getpid()}"
+    shutil.copy2(src, tmp)
+    os.replace(tmp, dst)
