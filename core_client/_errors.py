@@ -3,6 +3,7 @@
     TrackletError
      ├── UsageError   (also a ValueError: bad input, raised at the call)
      ├── StoreError   (the store could not be opened, read or written)
+     │    └── StoreDamagedError (its database file is damaged: rebuild it from the logs)
      └── SyncError    (records could not be moved from a write-ahead log into a store)
 
 Background failures never raise into training code: they become one
@@ -14,7 +15,7 @@ from __future__ import annotations
 import threading
 import warnings
 
-__all__ = ["StoreError", "SyncError", "TrackletError", "TrackletWarning", "UsageError"]
+__all__ = ["StoreDamagedError", "StoreError", "SyncError", "TrackletError", "TrackletWarning", "UsageError"]
 
 
 class TrackletError(Exception):
@@ -27,6 +28,10 @@ class UsageError(TrackletError, ValueError):
 
 class StoreError(TrackletError):
     """The store could not be opened, read or written."""
+
+
+class StoreDamagedError(StoreError):
+    """The store's database file is damaged; ``tracklet doctor --rebuild`` makes it anew from the runs' logs."""
 
 
 class SyncError(TrackletError):

@@ -14,9 +14,38 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["LiteEngine", "artifact_version", "find_artifact", "run_row", "stored_offset", "up_to_date"]
+__all__ = ["LiteEngine", "artifact_version", "damaged", "find_artifact", "is_damage", "run_row", "stored_offset", "up_to_date"]
 
-DB_FILE = "tracklet.db"  # the same name as _store._engine.DB_FILE, which imports SQLAlchemy
+DB_FILE = "tracklet.db"  # the store's database file in its folder (``_store`` uses this name too)
+
+
+# SQLite's result codes for a damaged file: SQLITE_CORRUPT, SQLITE_NOTADB
+_DAMAGE_CODES = (11, 26)
+_DAMAGE_WORDS = ("malformed", "not a database", "corrupt", "disk image")
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether ``exc`` (from sqlite3, or SQLAlchemy around it) says the database file is damaged."""
+    orig = getattr(exc, "orig", None) or exc
+    if isinstance(orig, UnicodeDecodeError):
+        return True  # SQLite read garbage where text belongs (seen on a file overwritten with random bytes)
+    if not isinstance(orig, sqlite3.DatabaseError) or isinstance(orig, sqlite3.OperationalError) and "locked" in str(orig):
+        return False
+    code = getattr(orig, "sqlite_errorcode", None)  # Python 3.11+
+    if code is not None:
+        return code & 0xFF in _DAMAGE_CODES
+    return any(word in str(orig).lower() for word in _DAMAGE_WORDS)
+
+
+def damaged(root: str, detail: Any) -> StoreDamagedError:
+    """The error that says the store's database is damaged, and how to rebuild it."""
+    from ._errors import StoreDamagedError
+
+    return StoreDamagedError(
+        f"the store database {os.path.join(root, DB_FILE)} is damaged ({detail}). Nothing your runs recorded is lost: "
+        f"it is all in their logs ({os.path.join(root, 'runs', '*', 'run.tlog')}). Rebuild the store from them with: "
+        f"tracklet doctor --rebuild --dir {root}  (the damaged file is kept beside it)"
+    )
 
 
 def _connect(root: str) -> sqlite3.Connection | None:
@@ -35,7 +64,7 @@ def stored_offset(root: str, run_id: str) -> int:
     with closing(conn):
         try:
             row = conn.execute("SELECT wal_offset FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        except sqlite3.OperationalError:  # no schema yet
+        except sqlite3.DatabaseError:  # no schema yet
             return 0
     return row[0] if row else 0
 
@@ -53,7 +82,7 @@ def artifact_version(root: str, project: str, entity: str | None, name: str, dig
                 "WHERE p.name = ? AND p.entity = ? AND c.name = ? AND v.digest = ? AND v.state = 'committed'",
                 (project, entity or "", name, digest),
             ).fetchone()
-        except sqlite3.OperationalError:  # the worker is still creating the schema: nothing is stored yet
+        except sqlite3.DatabaseError:  # the worker is still creating the schema: nothing is stored yet
             return None
         if row is None:
             return None
@@ -70,7 +99,7 @@ def up_to_date(root: str) -> bool:
     with closing(conn):
         try:
             stored = dict(conn.execute("SELECT run_id, wal_offset FROM runs").fetchall())
-        except sqlite3.OperationalError:
+        except sqlite3.DatabaseError:
             return False
     try:
         entries = os.listdir(runs_dir)
@@ -122,7 +151,7 @@ def find_artifact(root: str, project: str, entity: str | None, name: str, alias:
     with closing(conn):
         try:
             row = conn.execute(base, args).fetchone()
-        except sqlite3.OperationalError:
+        except sqlite3.DatabaseError:
             return None
         if row is None:
             return None
@@ -140,12 +169,18 @@ def find_artifact(root: str, project: str, entity: str | None, name: str, alias:
 class _LiteConnection:
     """The part of a SQLAlchemy ``Connection`` that ``ApiRun``'s raw queries use, on sqlite3."""
 
-    def __init__(self, raw: sqlite3.Connection) -> None:
+    def __init__(self, raw: sqlite3.Connection, root: str) -> None:
         self.driver_connection = raw
         self.connection = self  # so ``conn.connection.driver_connection`` works as with SQLAlchemy
+        self._root = root
 
     def exec_driver_sql(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
-        return self.driver_connection.execute(sql, params)
+        try:
+            return self.driver_connection.execute(sql, params)
+        except sqlite3.DatabaseError as e:
+            if is_damage(e):
+                raise damaged(self._root, e) from None
+            raise
 
     def rollback(self) -> None:
         pass
@@ -167,7 +202,7 @@ class LiteEngine:
         conn = _connect(self.root)
         if conn is None:
             raise FileNotFoundError(os.path.join(self.root, DB_FILE))
-        return _LiteConnection(conn)
+        return _LiteConnection(conn, self.root)
 
 
 _JSON_COLUMNS = ("tags", "config", "summary", "summary_state", "metric_defs", "environment")
@@ -182,11 +217,14 @@ def run_row(root: str, run_id: str) -> dict[str, Any] | None:
         return None
     with closing(conn):
         conn.row_factory = sqlite3.Row
-        row = conn.execute(
-            "SELECT r.*, p.name AS project_name, p.entity AS project_entity FROM runs r "
-            "JOIN projects p ON p.id = r.project_id WHERE r.run_id = ?",
-            (run_id,),
-        ).fetchone()
+        try:
+            row = conn.execute(
+                "SELECT r.*, p.name AS project_name, p.entity AS project_entity FROM runs r "
+                "JOIN projects p ON p.id = r.project_id WHERE r.run_id = ?",
+                (run_id,),
+            ).fetchone()
+        except sqlite3.DatabaseError:
+            return None  # no schema yet, or a damaged file: the full path says which
     if row is None:
         return None
     out = dict(row)

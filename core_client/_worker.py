@@ -12,6 +12,7 @@ import sys
 import time
 import traceback
 
+from ._errors import StoreDamagedError
 from ._local import ACTIVE, INGEST_ERROR, LOCK, wake_path
 
 __all__ = ["main", "serve"]
@@ -54,6 +55,17 @@ def _note_failure(root: str, run_id: str, error: str) -> None:
             f.write(error)
     except OSError:
         pass
+
+
+def _give_up(root: str, run_ids: list[str], error: Exception) -> None:
+    """The store's database is damaged: say so beside every active run (``finish()`` reads it) and stop.
+
+    Serving on would only fail again at every poll; the runs' logs keep every record, and the
+    rebuild that the message names stores them.
+    """
+    for run_id in run_ids:
+        _note_failure(root, run_id, str(error))
+    _log(root, f"stopped: {error}")
 
 
 def _open_wake(root: str) -> int | None:
@@ -152,6 +164,10 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
         if run_ids and engine is None:
             try:
                 engine = open_local(root)
+            except StoreDamagedError as e:
+                _give_up(root, run_ids, e)
+                _close_wake(root, wake)
+                return
             except Exception as e:
                 for run_id in run_ids:
                     _note_failure(root, run_id, f"cannot open the store {root}: {e}")
@@ -172,9 +188,14 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
                 ingest_run(engine, wal, run_id)
                 if failures.pop(run_id, None):
                     _remove(os.path.join(root, "runs", run_id, INGEST_ERROR))
+                ended = _ended(engine, root, run_id, wal)
             except FileNotFoundError:
                 _remove(marker)
                 continue
+            except StoreDamagedError as e:
+                _give_up(root, run_ids, e)
+                _close_wake(root, wake)
+                return
             except Exception as e:
                 failures[run_id] = failures.get(run_id, 0) + 1
                 _note_failure(root, run_id, f"{type(e).__name__}: {e}".splitlines()[0])
@@ -182,7 +203,7 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
                     _log(root, f"ingest of {wal} failed ({failures[run_id]}x):\n{traceback.format_exc()}")
                 continue
             seen[run_id] = (size, now)
-            if _ended(engine, root, run_id, wal):
+            if ended:
                 _remove(marker)
                 seen.pop(run_id, None)
                 _checkpoint(engine, root)

@@ -42,6 +42,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TrackletError as e:
         print(f"tracklet {args.command}: {e}", file=sys.stderr)
         return 1
+    except Exception as e:
+        from .._store_lite import damaged, is_damage
+
+        if not is_damage(e):
+            raise
+        from .._settings import resolve_settings
+
+        print(f"tracklet {args.command}: {damaged(resolve_settings({'dir': getattr(args, 'dir', None)}).dir, e)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"tracklet {args.command}: interrupted", file=sys.stderr)
         return 130

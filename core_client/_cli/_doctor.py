@@ -16,6 +16,8 @@ OPTIONAL = ("sqlalchemy", "psutil", "pandas", "pyarrow", "nvidia-ml-py", "torch"
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("doctor", help="say where data goes, what is installed, and check the store")
     p.add_argument("--dir", help="the store folder to check (default: TRACKLET_DIR or ./tracklet-runs)")
+    p.add_argument("--rebuild", action="store_true",
+                   help="move the store's database aside (kept, not deleted) and make it anew from the runs' logs")
     p.set_defaults(func=cmd_doctor)
 
 
@@ -37,6 +39,24 @@ def _dir_size(path: str) -> int:
             except OSError:
                 pass
     return total
+
+
+class _Skip(Exception):
+    """Nothing more to ask of a database that failed its check."""
+
+
+def _rebuild(root: str) -> None:
+    from .._store._health import rebuild
+
+    print(f"  rebuild          moving the database aside and reading every run log under {os.path.join(root, 'runs')} ...")
+    done = rebuild(root)
+    if done["moved_to"]:
+        print(f"  rebuild          the old database is kept as {done['moved_to']}")
+    print(f"  rebuild          {done['runs']} run(s), {done['records']} record(s) stored from their logs")
+    for wal, why in done["refused"]:
+        print(f"  rebuild          PROBLEM: {wal} could not be stored: {why}")
+    print("  rebuild          not in any log, so not rebuilt: changes made with tracklet.Api outside a run "
+          "(artifact aliases and deletions, registry links); the old database holds them")
 
 
 def _describe(p: dict[str, Any]) -> str:
@@ -73,9 +93,20 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                 f"  note             this store is at the old default ./{LEGACY_DIR}, where a folder can hide an editable "
                 f"install of tracklet from `import tracklet`; move it with: mv {LEGACY_DIR} {DEFAULT_DIR}"
             )
+        if args.rebuild:
+            _rebuild(s.dir)
+        from .._store._health import check_database
+
+        damage = check_database(s.dir)
+        if damage is not None:
+            ok = False
+            print(f"  database         PROBLEM: damaged ({damage}). Nothing the runs recorded is lost: rebuild the "
+                  f"store from their logs with: tracklet doctor --rebuild --dir {s.dir}")
         try:
             from .. import Api
 
+            if damage is not None:
+                raise _Skip()
             api = Api(dir=s.dir)
             projects = api.projects()
             print(f"  database         ok: {len(projects)} project(s), {sum(p['runs'] for p in projects)} run(s)")
@@ -85,6 +116,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                 print(f"  run logs         PROBLEM: {len(problems)} problem(s) in {len({p['run_id'] for p in problems})} run(s)")
                 for p in problems:
                     print(f"    {_describe(p)}")
+        except _Skip:
+            pass
         except Exception as e:  # doctor reports, it does not stop at the first problem
             ok = False
             print(f"  database         PROBLEM: {e}")

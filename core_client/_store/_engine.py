@@ -5,17 +5,17 @@ from __future__ import annotations
 import os
 import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.exc import OperationalError
 
-from .._errors import StoreError
+from .._errors import StoreDamagedError, StoreError
 from . import _schema as S
+from .._store_lite import DB_FILE, damaged, is_damage
 
 __all__ = ["DB_FILE", "checkpoint", "make_engine", "write_transaction"]
 
-DB_FILE = "tracklet.db"
 
 
 def make_engine(url: str) -> Engine:
@@ -43,10 +43,25 @@ def make_engine(url: str) -> Engine:
             # read an offset and then both write the rows after it.
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
 
+        root = os.path.dirname(os.path.abspath(path)) if path else ""
+
+        @event.listens_for(engine, "handle_error")
+        def _on_error(context: Any) -> None:
+            if is_damage(context.original_exception):
+                raise damaged(root, context.original_exception) from None
+
     else:
         engine = create_engine(url, pool_pre_ping=True)
     try:
         _ensure_schema(engine, url)
+    except StoreDamagedError:
+        engine.dispose()
+        raise
+    except Exception as e:
+        engine.dispose()
+        if url.startswith("sqlite:") and is_damage(e):  # e.g. garbage met while connecting, before any statement
+            raise damaged(os.path.dirname(os.path.abspath(url.split("///", 1)[1])), e) from None
+        raise
     except BaseException:
         engine.dispose()
         raise
