@@ -15,7 +15,7 @@ from ._errors import UsageError
 from ._ids import hostname, new_run_id, run_name_for
 from ._run import Run, _NullWriter
 from ._settings import resolve_settings
-from ._wal import RecordType, WalWriter, new_log_id
+from ._wal import RecordType, WalWriter, new_log_id, reserve_loss_report
 
 __all__ = ["define_metric", "finish", "init", "log", "unwatch", "watch"]
 
@@ -173,6 +173,7 @@ def start_new_run(settings: Any, run_id: str, created_at: float, resumed_from: A
         writer = WalWriter(path)
     else:
         writer = WalWriter(path, next_seq=resumed_from.next_seq, offset=resumed_from.end_offset)
+    reserve_loss_report(run_dir)
     name = settings.name or (resumed_from.name if resumed_from else None) or run_name_for(run_id)
     run = Run(settings, run_id, name, run_dir, writer, created_at)
     record = {

@@ -70,6 +70,9 @@ class _NullWriter:
     def flush(self) -> bool:
         return True
 
+    def unwritten(self) -> tuple[int, int]:
+        return 0, 0
+
     def sync(self) -> None:
         pass
 
@@ -524,9 +527,18 @@ class Run:
             )
             w.flush()
             w.sync()
-            lost = w.pending_bytes
+            lost_records, lost = w.unwritten()
             w.close()
             self._closed = "finished"
+        kept = False
+        if lost and self._dir is not None:
+            from ._wal import write_loss_report
+
+            kept = write_loss_report(
+                self._dir,
+                {"t": time.time(), "offset": w.offset, "records": lost_records, "bytes": lost, "error": str(w.error or ""),
+                 "state": state, "exit_code": code},
+            )
         for callback in self._on_finish:
             try:
                 callback(self)
@@ -549,8 +561,9 @@ class Run:
         if lost:
             warn_once(
                 f"finish-lost:{self._id}",
-                f"tracklet: run {self._id} ended with {lost} bytes of records that could not be "
-                f"written to {w.path}; they are lost.",
+                f"tracklet: run {self._id} ended with {lost_records} records ({lost} bytes) that could not be "
+                f"written to {w.path} ({w.error}); they are lost."
+                + (" `tracklet show` will say so for this run." if kept else ""),
             )
         if not (self._settings.silent if quiet is None else quiet) and not self.disabled:
             from ._messages import finish_message

@@ -30,7 +30,11 @@ __all__ = [
     "WalWriter",
     "decode_history",
     "decode_system",
+    "LOSS_REPORT",
     "first_run_record",
+    "read_loss_report",
+    "reserve_loss_report",
+    "write_loss_report",
     "log_identity",
     "new_log_id",
     "set_aside",
@@ -105,6 +109,8 @@ class WalWriter:
     Not thread-safe: the run serialises calls. A failed write (disk full) keeps the
     record in a bounded memory queue and retries on the next append.
     """
+
+    MAX_PENDING = 64 << 20  # bytes of records kept in memory while the disk takes none; beyond, the oldest go
 
     def __init__(self, path: str, next_seq: int = 1, offset: int | None = None) -> None:
         self.path = path
@@ -182,7 +188,7 @@ class WalWriter:
     def _queue(self, data: bytes) -> None:
         self._pending.append(data)
         self._pending_bytes += len(data)
-        while self._pending_bytes > 64 << 20:
+        while self._pending_bytes > self.MAX_PENDING:
             lost = len(self._pending.pop(0))
             self._pending_bytes -= lost
             self.dropped += 1
@@ -217,6 +223,13 @@ class WalWriter:
     @property
     def pending_bytes(self) -> int:
         return self._pending_bytes
+
+    def unwritten(self) -> tuple[int, int]:
+        """Records (and their bytes) that never reached the file: dropped and not yet said in a LOSS record, or still queued."""
+        return (
+            self.dropped - self._reported[0] + len(self._pending),
+            self.dropped_bytes - self._reported[1] + self._pending_bytes,
+        )
 
     def flush(self) -> bool:
         """Retry queued records; True when nothing is left in memory."""
@@ -391,6 +404,59 @@ def set_aside(path: str, start: int, end: int) -> str | None:
     finally:
         os.close(fd)
     return target
+
+
+LOSS_REPORT = "loss.json"
+_REPORT_SIZE = 4096
+
+
+def reserve_loss_report(run_dir: str) -> None:
+    """Make ``loss.json`` in the run's folder now, at its full size: when the disk is full at ``finish()``,
+    the report of what was lost overwrites bytes the file already has, which needs no free space.
+
+    An empty report reads as ``{}``.
+    """
+    path = os.path.join(run_dir, LOSS_REPORT)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:
+        return  # already there (a resumed run), or no room: the report then simply cannot be written
+    try:
+        os.write(fd, b"{}".ljust(_REPORT_SIZE))
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_loss_report(run_dir: str, report: dict[str, Any]) -> bool:
+    """Overwrite the reserved ``loss.json`` with ``report``; False when it could not be written."""
+    data = json.dumps(report, separators=(",", ":")).encode()
+    if len(data) > _REPORT_SIZE:
+        report = {**report, "error": str(report.get("error", ""))[:1000]}
+        data = json.dumps(report, separators=(",", ":")).encode()
+    try:
+        fd = os.open(os.path.join(run_dir, LOSS_REPORT), os.O_WRONLY | os.O_CREAT, 0o600)
+    except OSError:
+        return False
+    try:
+        os.pwrite(fd, data.ljust(_REPORT_SIZE), 0)
+        os.fsync(fd)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def read_loss_report(run_dir: str) -> dict[str, Any] | None:
+    """What ``finish()`` could not write to the run's log, if anything."""
+    try:
+        with open(os.path.join(run_dir, LOSS_REPORT), "rb") as f:
+            report = json.loads(f.read() or b"{}")
+    except (OSError, ValueError):
+        return None
+    return report or None
 
 
 def first_run_record(path: str) -> dict[str, Any] | None:

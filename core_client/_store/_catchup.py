@@ -14,7 +14,7 @@ from .._resume import pid_alive
 from . import _schema as S
 from ._engine import write_transaction
 from .._wal import first_run_record
-from ._ingest import ingest_run
+from ._ingest import ingest_run, record_loss_report
 
 __all__ = ["STALE_AFTER", "catch_up", "mark_crashed"]
 
@@ -113,4 +113,9 @@ def mark_crashed(engine: Engine, root: str, is_alive: Callable[[Any, Any], bool 
                 .where(S.runs.c.pk.in_(crashed), S.runs.c.state == "running")
                 .values(state="crashed", updated_at=now)
             )
+            for r in rows:
+                report = record_loss_report(conn, r.pk, os.path.join(root, "runs", r.run_id), now) if r.pk in crashed else None
+                if report and report.get("state"):  # it did end, but its last records (the exit among them) were lost
+                    conn.execute(S.runs.update().where(S.runs.c.pk == r.pk).values(
+                        state=report["state"], exit_code=report.get("exit_code"), finished_at=report.get("t")))
     return len(crashed)

@@ -18,12 +18,23 @@ from typing import Any, Callable
 from sqlalchemy import Connection, Engine, func, select
 
 from .._errors import SyncError, warn_once
-from .._wal import UNNAMED_KEY, HEADER_SIZE, HIST_HEAD, RecordType, WalReader, decode_key, decode_system, first_run_record, log_identity
+from .._wal import (
+    HEADER_SIZE,
+    HIST_HEAD,
+    UNNAMED_KEY,
+    RecordType,
+    WalReader,
+    decode_key,
+    decode_system,
+    first_run_record,
+    log_identity,
+    read_loss_report,
+)
 from . import _schema as S
 from ._engine import write_transaction
 from ._sql import insert_ignore, project_id_for, upsert
 
-__all__ = ["BATCH_BYTES", "ingest_run"]
+__all__ = ["BATCH_BYTES", "ingest_run", "record_loss_report"]
 
 # WAL bytes per transaction: about 90,000 points, so the ingesting process stays near 50 MB
 # however long the run, and a reader sees a long run's history arrive in steps.
@@ -310,6 +321,7 @@ def _apply(conn: Connection, row: Any, run_id: str, b: _Batch, wal_path: str, id
         if attr in b.updates:
             upd[col] = b.updates[attr]
     if b.exit is not None:
+        record_loss_report(conn, run_pk, os.path.dirname(wal_path), now)
         upd.update(
             state=b.exit.get("state", "finished"),
             exit_code=b.exit.get("exit_code"),
@@ -332,6 +344,18 @@ def _record_problems(conn: Connection, run_pk: int, b: _Batch, now: float) -> No
         for at, obj in b.losses
     ]
     insert_ignore(conn, S.run_problems, rows)
+
+
+def record_loss_report(conn: Connection, run_pk: int, run_dir: str, now: float) -> dict[str, Any] | None:
+    """Store what ``finish()`` could not write to the log (``loss.json``: the disk was full), if anything; returns it."""
+    report = read_loss_report(run_dir)
+    if report:
+        insert_ignore(conn, S.run_problems, {
+            "run_pk": run_pk, "kind": "lost", "at_offset": int(report.get("offset") or 0), "size": int(report.get("bytes") or 0),
+            "records": report.get("records"), "detail": f"not written at finish(): {report.get('error') or 'disk full'}",
+            "found_at": now,
+        })
+    return report
 
 
 def _name_lost_keys(conn: Connection, run_pk: int, b: _Batch) -> None:
