@@ -164,15 +164,19 @@ def start_new_run(settings: Any, run_id: str, created_at: float, resumed_from: A
     """Open the WAL, write the RUN record, and start background capture (used by ``prepare_run``)."""
     runs_dir = os.path.join(settings.dir, "runs")
     run_dir = os.path.join(runs_dir, run_id)
+    from ._local import make_store_dir
+
     try:
+        make_store_dir(settings.dir, settings.private)
         os.makedirs(run_dir, exist_ok=True)
     except OSError as e:
         raise UsageError(f"cannot create the run folder {run_dir}: {e}. Pass dir= or set TRACKLET_DIR to a writable folder.") from None
     path = os.path.join(run_dir, "run.tlog")
+    mode = 0o600 if settings.private else 0o666
     if resumed_from is None:
-        writer = WalWriter(path)
+        writer = WalWriter(path, mode=mode)
     else:
-        writer = WalWriter(path, next_seq=resumed_from.next_seq, offset=resumed_from.end_offset)
+        writer = WalWriter(path, next_seq=resumed_from.next_seq, offset=resumed_from.end_offset, mode=mode)
     reserve_loss_report(run_dir)
     name = settings.name or (resumed_from.name if resumed_from else None) or run_name_for(run_id)
     run = Run(settings, run_id, name, run_dir, writer, created_at)

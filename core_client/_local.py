@@ -23,6 +23,7 @@ __all__ = [
     "STALE_AFTER",
     "wake_path",
     "ensure_worker",
+    "make_store_dir",
     "ingest_problem",
     "reap_workers",
     "register_active_run",
@@ -36,6 +37,25 @@ INGEST_ERROR = "ingest-error.txt"  # in a run's folder while the worker cannot s
 # write a heartbeat at least every 30 s.
 STALE_AFTER = 120.0
 _spawned: dict[int, str] = {}  # workers this process started (pid -> store folder) and has not reaped
+
+
+def make_store_dir(root: str, private: bool | None = None) -> None:
+    """Create the store folder if it is missing: private to the user (0700) unless ``private`` is false
+    (``TRACKLET_PRIVATE=false``: the umask decides, for a folder a group shares). What is inside a
+    private folder is out of others' reach whatever its own mode; an existing folder is left as it is.
+    """
+    if os.path.isdir(root):
+        return
+    if private is None:
+        from ._settings import resolve_settings
+
+        private = resolve_settings({"dir": root}).private
+    parent = os.path.dirname(os.path.abspath(root))
+    os.makedirs(parent, exist_ok=True)
+    try:
+        os.mkdir(root, 0o700 if private else 0o777)
+    except FileExistsError:
+        pass
 
 
 def register_active_run(root: str, run_id: str) -> None:

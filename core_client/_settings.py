@@ -44,6 +44,7 @@ ENV = {
     "console": "TRACKLET_CONSOLE",
     "system_interval": "TRACKLET_SYSTEM_INTERVAL",
     "silent": "TRACKLET_SILENT",
+    "private": "TRACKLET_PRIVATE",
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -61,6 +62,7 @@ DEFAULTS: dict[str, Any] = {
     "console": "auto",
     "system_interval": 10.0,
     "silent": False,
+    "private": True,  # a new store folder is the user's alone (0700); false: the umask decides (a store shared with a group)
 }
 
 
@@ -68,7 +70,7 @@ class Settings:
     """Everything a run needs to know about where and how to record; ``sources`` says where each came from."""
 
     __slots__ = (
-        "console", "dir", "entity", "group", "id", "job_type", "mode", "name", "notes", "project",
+        "console", "dir", "entity", "group", "id", "job_type", "mode", "name", "notes", "private", "project",
         "resume", "silent", "sources", "system_interval", "tags",
     )
 
@@ -215,5 +217,6 @@ def resolve_settings(args: Mapping[str, Any] | None = None, environ: Mapping[str
         console=console,
         system_interval=interval,
         silent=_as_bool("silent", values["silent"]),
+        private=_as_bool("private", values["private"]),
         sources=sources,
     )

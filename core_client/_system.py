@@ -12,7 +12,7 @@ TYPE_CHECKING = False  # typing is not imported at run time: a short run's finis
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["SystemSampler", "capture_environment"]
+__all__ = ["SystemSampler", "capture_environment", "redact_argv"]
 
 _MB = 1 << 20
 _GB = 1 << 30
@@ -138,6 +138,49 @@ def _os_name() -> str:
     return f"{platform.system()} {platform.release()} {platform.machine()}"
 
 
+# option names that hold secrets: one of these words as a part of the name (``--hf_token``, ``--api-key``)
+_SECRET_WORDS = frozenset(("token", "key", "apikey", "password", "passwd", "pwd", "secret", "auth", "credential", "credentials"))
+# values that are secrets whatever their option is called: OpenAI, Hugging Face, GitHub, Slack, AWS key prefixes
+_SECRET_PREFIXES = ("sk-", "hf_", "ghp_", "gho_", "github_pat_", "xoxb-", "xoxp-", "AKIA")
+REDACTED = "***"
+
+
+def _secret_name(name: str) -> bool:
+    parts = name.lstrip("-").lower().replace("-", "_").replace(".", "_").split("_")
+    return any(p in _SECRET_WORDS for p in parts)
+
+
+def _secret_value(value: str) -> bool:
+    return len(value) >= 16 and value.startswith(_SECRET_PREFIXES)
+
+
+def redact_argv(argv: list[str]) -> list[str]:
+    """The command line with the values of secret-looking options replaced by ``***``.
+
+    ``--token=sk-...``, ``--api-key VALUE``, ``db.password=VALUE`` (Hydra style), and any value
+    shaped like a known key (``sk-...``, ``hf_...``), so that no secret reaches the run's log or store.
+    """
+    out: list[str] = []
+    hide_next = False
+    for arg in argv:
+        if hide_next and not arg.startswith("-"):
+            out.append(REDACTED)
+            hide_next = False
+            continue
+        hide_next = False
+        name, eq, value = arg.partition("=")
+        if eq and _secret_name(name) and value:
+            out.append(f"{name}={REDACTED}")
+        elif arg.startswith("-") and not eq and _secret_name(arg):
+            out.append(arg)
+            hide_next = True
+        elif _secret_value(value if eq else arg):
+            out.append(f"{name}={REDACTED}" if eq else REDACTED)
+        else:
+            out.append(arg)
+    return out
+
+
 def capture_environment(run_dir: str | None) -> dict[str, Any]:
     """Host, Python, command line, git state, installed packages and GPUs: run on a background thread."""
     from . import __version__
@@ -148,7 +191,7 @@ def capture_environment(run_dir: str | None) -> dict[str, Any]:
         "python": sys.version.split()[0],
         "python_implementation": {"cpython": "CPython", "pypy": "PyPy"}.get(sys.implementation.name, sys.implementation.name),
         "executable": sys.executable,
-        "argv": list(sys.argv),
+        "argv": redact_argv(sys.argv),
         "program": sys.argv[0] if sys.argv else None,
         "cwd": os.getcwd(),
         "cpu_count": os.cpu_count(),

@@ -112,10 +112,10 @@ class WalWriter:
 
     MAX_PENDING = 64 << 20  # bytes of records kept in memory while the disk takes none; beyond, the oldest go
 
-    def __init__(self, path: str, next_seq: int = 1, offset: int | None = None) -> None:
+    def __init__(self, path: str, next_seq: int = 1, offset: int | None = None, mode: int = 0o600) -> None:
         self.path = path
         self.seq = next_seq
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0), 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0), mode)
         self._fd = fd
         size = os.fstat(fd).st_size
         if offset is not None and offset < size:

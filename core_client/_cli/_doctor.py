@@ -88,6 +88,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         runs_dir = os.path.join(s.dir, "runs")
         n_logs = len(os.listdir(runs_dir)) if os.path.isdir(runs_dir) else 0
         print(f"  folder           {s.dir} ({_dir_size(s.dir) / 2**20:.1f} MB, {n_logs} run logs)")
+        mode = os.stat(s.dir).st_mode & 0o777
+        if s.private and mode & 0o077:
+            print(f"  note             the folder is open to other users (mode {mode:o}; stores made by this tracklet are "
+                  f"private): chmod 700 {s.dir}   (or TRACKLET_PRIVATE=false to share it)")
         if s.sources.get("dir") == "default" and os.path.basename(s.dir) == LEGACY_DIR:
             print(
                 f"  note             this store is at the old default ./{LEGACY_DIR}, where a folder can hide an editable "

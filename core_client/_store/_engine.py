@@ -23,7 +23,9 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path:
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            from .._local import make_store_dir
+
+            make_store_dir(os.path.dirname(os.path.abspath(path)))
         busy_ms = int(os.environ.get("TRACKLET_STORE_BUSY_TIMEOUT_MS", "60000"))
         engine = create_engine(url, connect_args={"timeout": busy_ms / 1000})
 
