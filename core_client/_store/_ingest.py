@@ -183,8 +183,8 @@ def ingest_run(
             ).first()
             conn.rollback()
         offset, created, seq, stored_id = (found[0], found[1], found[2], found[3]) if found else (0, None, 0, None)
-        if offset == size:
-            size = os.path.getsize(wal_path)
+        if offset >= size:
+            size = os.path.getsize(wal_path)  # the log may have grown since we looked
             if offset == size:
                 return total
         if identity is None:
