@@ -32,6 +32,8 @@ def test_define_metric_aggregates_match_between_client_and_store():
         run.log({"val/loss": v, "val/acc": 1 - v, "debug/x": i})
     expected = {"val/loss": {"min": 0.2, "max": 0.9, "mean": pytest.approx(0.5)}, "val/acc": {"best": pytest.approx(0.8)}}
     assert run.summary.as_dict() == expected
+    # before finish() the store aggregates the history itself; finish() then records the client's summary
+    assert stored_summary(run) == expected
     run.finish()
     assert stored_summary(run) == expected
 
