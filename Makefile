@@ -11,9 +11,13 @@ export OMP_NUM_THREADS ?= 1
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
-# torch first, from its pinned CPU wheel; everything else under the same constraint
+# torch first, pinned; everything else under the same constraint. Which build of torch 2.13.0 pip
+# takes is the index's choice: plain PyPI gives Linux x86_64 the CUDA build (several GB);
+# `make demo TORCH_INDEX=https://download.pytorch.org/whl/cpu` takes the CPU build (about 200 MB).
+# This project's CI machine offers the CPU wheel through its own pip configuration.
+TORCH_INDEX ?=
 $(VENV)/.demo: $(BIN)/python pyproject.toml setup.py integrations/_startup.py constraints.txt
-	$(PIP) torch==2.13.0
+	$(PIP) torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PIP) -c constraints.txt -e .
 	$(BIN)/python -m compileall -q core_client  # as pip does for a regular install: import time is measured with bytecode
 	touch $@
