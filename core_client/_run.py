@@ -539,6 +539,10 @@ class Run:
                 {"t": time.time(), "offset": w.offset, "records": lost_records, "bytes": lost, "error": str(w.error or ""),
                  "state": state, "exit_code": code},
             )
+        from . import _init
+
+        if _init._current is self:
+            _init._publish(None)  # as in wandb: tracklet.run is None once the current run has finished
         for callback in self._on_finish:
             try:
                 callback(self)

@@ -162,3 +162,14 @@ def test_wandb_only_init_arguments_are_accepted_with_a_warning_and_typos_are_not
         tracklet.init(project="p", save_code=True).finish()
     with pytest.raises(TypeError, match="projet"):
         tracklet.init(projet="p")
+
+
+def test_run_finish_clears_the_current_run_as_in_wandb():
+    run = tracklet.init(project="p")
+    assert tracklet.run is run
+    run.finish()
+    assert tracklet.run is None
+    with pytest.raises(tracklet.UsageError, match="call tracklet.init"):
+        tracklet.log({"x": 1.0})
+    with pytest.raises(tracklet.UsageError, match="before tracklet.init"):
+        tracklet.config["lr"] = 1
