@@ -111,6 +111,9 @@ def init(
             "silent": silent,
         }
     )
+    auto_resume = settings.resume == "auto" and settings.mode != "disabled"
+    if auto_resume:
+        settings = _auto_resume(settings)
     if _current is not None and not _current.finished:
         _current.finish()  # as wandb does by default: one current run per process
     config_values = _select_config(config, config_include_keys, config_exclude_keys)
@@ -126,6 +129,8 @@ def init(
 
     run = prepare_run(settings, config_values)
     _publish(run)
+    if auto_resume:
+        run._on_finish.append(_forget_auto_resume)
     _install_exit_hooks()
     global _exit_status
     _exit_status = None  # a sys.exit() someone caught before this run began is not this run's end
@@ -147,6 +152,56 @@ def _check_unsupported(args: dict[str, Any]) -> None:
 
         names = ", ".join(sorted(args))
         warn_once(f"init-ignored:{names}", f"tracklet: init() ignores the wandb-only arguments {names}.")
+
+
+# resume="auto" (wandb's): the id of the last run started with it in a store, until that run ends well
+AUTO_RESUME_FILE = "auto-resume.json"
+
+
+def _auto_resume(settings: Any) -> Any:
+    """Continue the run that the last ``resume="auto"`` start in this store left unfinished, else start one.
+
+    As wandb's ``resume="auto"`` does with its ``wandb-resume.json``: the id is kept in the store
+    folder from the start of the run, and dropped when it finishes with exit code 0.
+    """
+    import json
+
+    path = os.path.join(settings.dir, AUTO_RESUME_FILE)
+    run_id, id_source = settings.id, settings.sources["id"]
+    if run_id is None:
+        try:
+            with open(path, encoding="utf-8") as f:
+                run_id, id_source = json.load(f).get("run_id"), path
+        except (OSError, ValueError, AttributeError):
+            run_id = None
+    if run_id is None:
+        run_id, id_source = new_run_id(), "default"
+    try:
+        os.makedirs(settings.dir, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump({"run_id": run_id}, f)
+    except OSError as e:
+        from ._errors import warn_once
+
+        warn_once(f"auto-resume:{path}", f"tracklet: cannot write {path} ({e}); resume='auto' will not find this run.")
+    s = settings.replace(id=run_id, resume="allow")
+    s.sources.update(id=id_source, resume=settings.sources["resume"])
+    return s
+
+
+def _forget_auto_resume(run: Run) -> None:
+    if getattr(run, "_exit_code", None) != 0:
+        return  # a run that failed is continued by the next resume="auto" start
+    import json
+
+    path = os.path.join(run._settings.dir, AUTO_RESUME_FILE)
+    try:
+        with open(path, encoding="utf-8") as f:
+            if json.load(f).get("run_id") != run.id:
+                return
+        os.remove(path)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _select_config(config: Any, include: Sequence[str] | None, exclude: Sequence[str] | None) -> dict[str, Any]:

@@ -514,6 +514,7 @@ class Run:
             self._background.stop()
         code = 0 if exit_code is None else int(exit_code)
         state = "finished" if code == 0 and self._error is None else "failed"
+        self._exit_code = code if state == "finished" else code or 1
         with self._lock:
             w = self._writer
             w.append_json(RecordType.CONFIG, {"replace": self.config.as_dict()})
