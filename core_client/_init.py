@@ -9,7 +9,8 @@ import time
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs ~4 ms of `import tracklet`
 if TYPE_CHECKING:
-    from typing import Any, Mapping, Sequence
+    from typing import Any, Sequence
+from collections.abc import Mapping
 
 from ._errors import UsageError
 from ._ids import hostname, new_run_id, run_name_for
@@ -17,7 +18,10 @@ from ._run import Run, _NullWriter
 from ._settings import resolve_settings
 from ._wal import RecordType, WalWriter
 
-__all__ = ["define_metric", "finish", "init", "log", "unwatch", "watch"]
+__all__ = [
+    "alert", "define_metric", "finish", "init", "link_model", "log", "log_artifact", "log_model", "mark_preempting",
+    "save", "unwatch", "use_artifact", "use_model", "watch",
+]
 
 _current: Run | None = None
 
@@ -93,24 +97,28 @@ def init(
     Raises:
         UsageError: bad arguments, or a resume request that cannot be met.
     """
+    wandb_settings = unsupported.pop("settings", None)
     _check_unsupported(unsupported)
-    settings = resolve_settings(
-        {
-            "project": project,
-            "entity": entity,
-            "name": name,
-            "id": id,
-            "resume": resume,
-            "tags": tags,
-            "notes": notes,
-            "group": group,
-            "job_type": job_type,
-            "mode": mode,
-            "dir": dir,
-            "console": console,
-            "silent": silent,
-        }
-    )
+    args = {
+        "project": project,
+        "entity": entity,
+        "name": name,
+        "id": id,
+        "resume": resume,
+        "tags": tags,
+        "notes": notes,
+        "group": group,
+        "job_type": job_type,
+        "mode": mode,
+        "dir": dir,
+        "console": console,
+        "silent": silent,
+    }
+    if wandb_settings is not None:
+        for key, value in _from_wandb_settings(wandb_settings).items():
+            if args.get(key) is None:  # an init() argument wins, as in wandb
+                args[key] = value
+    settings = resolve_settings(args)
     auto_resume = settings.resume == "auto" and settings.mode != "disabled"
     if auto_resume:
         settings = _auto_resume(settings)
@@ -123,12 +131,14 @@ def init(
         run = Run(settings, run_id, settings.name or run_name_for(run_id), None, _NullWriter(), time.time())
         run.config.update(config_values, allow_val_change=True)
         _publish(run)
+        run._on_finish.append(_unpublish)
         return run
 
     from ._resume import prepare_run
 
     run = prepare_run(settings, config_values)
     _publish(run)
+    run._on_finish.append(_unpublish)
     if auto_resume:
         run._on_finish.append(_forget_auto_resume)
     _install_exit_hooks()
@@ -139,7 +149,7 @@ def init(
 
 # wandb.init arguments that have no meaning for a local store; accepted so wandb scripts run unchanged
 _WANDB_ONLY = frozenset(
-    ("save_code", "sync_tensorboard", "monitor_gym", "settings", "anonymous", "magic", "force", "tensorboard")
+    ("save_code", "sync_tensorboard", "monitor_gym", "anonymous", "magic", "force", "tensorboard")
 )
 
 
@@ -152,6 +162,23 @@ def _check_unsupported(args: dict[str, Any]) -> None:
 
         names = ", ".join(sorted(args))
         warn_once(f"init-ignored:{names}", f"tracklet: init() ignores the wandb-only arguments {names}.")
+
+
+def _from_wandb_settings(value: Any) -> dict[str, Any]:
+    """``init(settings=...)``: a ``tracklet.Settings`` (wandb's) or a dict of its fields, as init() arguments."""
+    from ._compat import Settings
+
+    if isinstance(value, Mapping):
+        value = Settings(**value)
+    if not isinstance(value, Settings):
+        raise UsageError(f"init(settings=...) takes tracklet.Settings(...) or a dict; got {type(value).__name__}")
+    return value.init_args()
+
+
+def _unpublish(run: Run) -> None:
+    """After ``run.finish()``, ``tracklet.run`` is None again (as in wandb) when it was this run."""
+    if _current is run:
+        _publish(None)
 
 
 # resume="auto" (wandb's): the id of the last run started with it in a store, until that run ends well
@@ -353,3 +380,46 @@ def unwatch(model: Any = None) -> None:
     from .integrations.torch import unwatch as unwatch_model
 
     unwatch_model(model)
+
+
+# -- more of wandb's module-level calls: each follows the current run ---------------------------------
+def save(glob_str: Any, base_path: Any = None, policy: str = "live", glob: bool = True) -> list[str]:
+    """``save`` on the current run (see ``Run.save``)."""
+    return _require_run("save").save(glob_str, base_path, policy, glob)
+
+
+def alert(title: str, text: str, level: Any = None, wait_duration: Any = None) -> None:
+    """``alert`` on the current run (see ``Run.alert``)."""
+    _require_run("alert").alert(title, text, level, wait_duration)
+
+
+def mark_preempting() -> None:
+    """``mark_preempting`` on the current run (see ``Run.mark_preempting``)."""
+    _require_run("mark_preempting").mark_preempting()
+
+
+def log_artifact(
+    artifact_or_path: Any, name: str | None = None, type: str | None = None, aliases: list[str] | None = None
+) -> Any:
+    """``log_artifact`` on the current run (see ``Run.log_artifact``)."""
+    return _require_run("log_artifact").log_artifact(artifact_or_path, name=name, type=type, aliases=aliases)
+
+
+def use_artifact(artifact_or_name: Any, type: str | None = None, aliases: list[str] | None = None) -> Any:
+    """``use_artifact`` on the current run (see ``Run.use_artifact``)."""
+    return _require_run("use_artifact").use_artifact(artifact_or_name, type=type, aliases=aliases)
+
+
+def log_model(path: Any, name: str | None = None, aliases: list[str] | None = None) -> Any:
+    """``log_model`` on the current run (see ``Run.log_model``)."""
+    return _require_run("log_model").log_model(path, name, aliases)
+
+
+def use_model(name: str) -> str:
+    """``use_model`` on the current run (see ``Run.use_model``)."""
+    return _require_run("use_model").use_model(name)
+
+
+def link_model(path: Any, registered_model_name: str, name: str | None = None, aliases: list[str] | None = None) -> Any:
+    """``link_model`` on the current run (see ``Run.link_model``)."""
+    return _require_run("link_model").link_model(path, registered_model_name, name, aliases)

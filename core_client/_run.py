@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from ._config import Config
 from ._errors import UsageError, warn_once
+from ._run_extras import RunExtras
 from ._summary import MetricDef, Summary, parse_metric_def
 from ._wal import RecordType, WalWriter
 
@@ -112,7 +113,7 @@ def _as_number(key: str, value: Any) -> Any:
     return None
 
 
-class Run:
+class Run(RunExtras):
     """A single run: ``log`` metrics, read and set ``config`` and ``summary``, then ``finish``.
 
     Example:

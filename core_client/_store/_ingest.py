@@ -68,7 +68,8 @@ _pair_structs: dict[int, struct.Struct] = {}
 # record types with a JSON payload that ingest reads; types it does not know are skipped
 _JSON_TYPES = frozenset(
     (RecordType.RUN, RecordType.CONFIG, RecordType.SUMMARY, RecordType.METRIC, RecordType.OUTPUT,
-     RecordType.ENVIRONMENT, RecordType.EXIT, RecordType.UPDATE, RecordType.ARTIFACT, RecordType.USE, RecordType.LINK)
+     RecordType.ENVIRONMENT, RecordType.EXIT, RecordType.UPDATE, RecordType.ARTIFACT, RecordType.USE, RecordType.LINK,
+     RecordType.ALERT, RecordType.PREEMPTING)
 )
 _ARTIFACT_TYPES = frozenset((RecordType.ARTIFACT, RecordType.USE, RecordType.LINK))
 
@@ -145,6 +146,10 @@ def _decode(reader: WalReader, offset: int, created: float | None) -> _Batch:
                 b.updates.update(obj)
             elif rt in _ARTIFACT_TYPES:
                 b.artifact_ops.append((rt, seq, obj))
+            elif rt == RecordType.ALERT:  # kept with the run's console lines, as stream "alert"
+                b.logs.append((seq, obj["t"], "alert", f"[{obj.get('level', 'INFO')}] {obj.get('title', '')}: {obj.get('text', '')}\n"))
+            elif rt == RecordType.PREEMPTING:
+                b.logs.append((seq, obj["t"], "event", "mark_preempting(): the run expects to be stopped and resumed\n"))
     b.max_step, b.last_t = max_step, last_t
     return b
 
