@@ -102,7 +102,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
             api = Api(dir=s.dir)
             projects = api.projects()
-            print(f"  database         ok: {len(projects)} project(s), {sum(p['runs'] for p in projects)} run(s)")
+            print(f"  database         ok: {len(projects)} project(s), {sum(p.run_count for p in projects)} run(s)")
         except Exception as e:  # doctor reports, it does not stop at the first problem
             ok = False
             print(f"  database         PROBLEM: {e}")

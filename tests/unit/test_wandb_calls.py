@@ -164,3 +164,103 @@ def test_tracklet_run_is_none_after_run_finish():
     assert wandb.run is None
     with pytest.raises(tracklet.UsageError):
         wandb.config["x"]
+
+
+# -- the public API -----------------------------------------------------------------------------------------
+def test_public_run_files_reads_back_what_the_run_saved(tmp_path):
+    (tmp_path / "ckpt").mkdir()
+    (tmp_path / "ckpt" / "a.pt").write_bytes(b"A")
+    (tmp_path / "cfg.json").write_text("{}")
+    run = wandb.init(project="files")
+    run.save("ckpt/*.pt")
+    run.save("cfg.json", policy="now")
+    (tmp_path / "ckpt" / "a.pt").write_bytes(b"A2")
+    run.finish()
+    stored = wandb.Api().run(run.id)
+    assert [f.name for f in stored.files()] == ["cfg.json", "ckpt/a.pt"]
+    assert [f.name for f in stored.files(pattern="%.pt")] == ["ckpt/a.pt"]
+    assert [f.name for f in stored.files(names=["cfg.json"])] == ["cfg.json"]
+    f = stored.file("ckpt/a.pt")
+    assert f.size == 2 and f.updated_at.endswith("Z")
+    with f.download(root=str(tmp_path / "restored")) as fh:
+        assert fh.read() == "A2"
+    with pytest.raises(tracklet.UsageError, match="replace=True"):
+        f.download(root=str(tmp_path / "restored"))
+    f.download(root=str(tmp_path / "restored"), exist_ok=True).close()
+    with pytest.raises(tracklet.UsageError, match="kept no file 'nope'"):
+        stored.file("nope")
+
+
+def _finished(project="api", **kw):
+    run = wandb.init(project=project, **kw)
+    run.log({"loss": 0.5})
+    run.finish()
+    return run
+
+
+def test_public_run_update_keeps_the_changes():
+    run = _finished(name="before", tags=["a"], config={"lr": 0.1, "drop": 0.2})
+    api = wandb.Api()
+    stored = api.run(f"api/{run.id}")
+    stored.name = "after"
+    stored.tags.append("reviewed")
+    stored.notes = "looked at it"
+    stored.config["lr"] = 0.2
+    del stored.config["drop"]
+    stored.summary["best"] = 0.9
+    stored.update()
+    again = wandb.Api().run(run.id)
+    assert (again.name, again.tags, again.notes) == ("after", ["a", "reviewed"], "looked at it")
+    assert again.config == {"lr": 0.2} and again.summary == {"loss": 0.5, "best": 0.9}
+    assert again.summary_metrics == again.summary
+    again.summary.update({"best": 0.95})  # wandb's summary.update() sets and keeps
+    assert wandb.Api().run(run.id).summary_metrics["best"] == 0.95
+    resumed = wandb.init(id=run.id, project="api", resume="allow")  # the run's own log holds the changes
+    assert resumed.config["lr"] == 0.2 and resumed.name == "after"
+    resumed.finish()
+    assert wandb.Api().run(run.id).config == {"lr": 0.2}
+
+
+def test_public_run_update_of_a_live_run_says_where_to_change_it():
+    run = wandb.init(project="api")
+    stored = wandb.Api().run(run.id)
+    stored.tags = ["x"]
+    with pytest.raises(tracklet.UsageError, match="still running"):
+        stored.update()
+    with pytest.raises(tracklet.UsageError, match="string"):
+        stored.name = 42
+    run.finish()
+
+
+def test_projects_have_wandb_attributes():
+    _finished(project="alpha")
+    _finished(project="beta")
+    _finished(project="beta")
+    api = wandb.Api()
+    assert [p.name for p in api.projects()] == ["alpha", "beta"]
+    beta = api.project("beta")
+    assert (beta.name, beta.entity, beta.path, beta.run_count) == ("beta", None, ["beta"], 2)
+    assert beta.created_at.endswith("Z") and len(beta.runs()) == 2
+    with pytest.raises(tracklet.UsageError, match="no project 'gamma'.*alpha, beta"):
+        api.project("gamma")
+
+
+def test_artifact_exists():
+    run = wandb.init(project="arts")
+    with open("f.txt", "w") as f:
+        f.write("x")
+    run.log_artifact("f.txt", name="thing", type="dataset").wait()
+    run.finish()
+    api = wandb.Api()
+    assert api.artifact_exists("arts/thing:latest") and api.artifact_exists("arts/thing:v0")
+    assert not api.artifact_exists("arts/thing:v1") and not api.artifact_exists("arts/other:latest")
+    assert not api.artifact_exists("arts/thing:latest", type="model")
+    with pytest.raises(tracklet.UsageError):
+        api.artifact_exists("a/b/c/d:latest")
+
+
+def test_runs_come_oldest_first_as_in_wandb():
+    names = [_finished(project="order", name=f"r{i}").name for i in range(3)]
+    api = wandb.Api()
+    assert [r.name for r in api.runs("order")] == names
+    assert [r.name for r in api.runs("order", order="-created_at")] == names[::-1]
