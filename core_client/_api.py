@@ -323,6 +323,13 @@ class Project:
         """The project's runs (``Api().runs("<project>", ...)``)."""
         return self._api.runs(self.id, filters=filters, order=order)
 
+    def __getitem__(self, key: str) -> Any:
+        """``project["name"]``, ``["entity"]``, ``["created_at"]``, ``["runs"]``: the dicts ``projects()`` gave before."""
+        values = {"name": self.name, "entity": self.entity or "", "created_at": self._created_at, "runs": self.run_count}
+        if key not in values:
+            raise KeyError(key)
+        return values[key]
+
     def __repr__(self) -> str:
         return f"<Project {'/'.join(self.path)}>"
 

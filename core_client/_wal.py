@@ -60,9 +60,10 @@ class RecordType:
     ARTIFACT = 13  # JSON: an artifact version the run logged (manifest, aliases), its files already stored
     USE = 14  # JSON: an artifact version the run used as input
     LINK = 15  # JSON: a registry link (or alias change) the run made
-    FILES = 16  # JSON: files run.save() copied into the run folder's files/
-    ALERT = 17  # JSON: a run.alert()
-    PREEMPTING = 18  # JSON: run.mark_preempting(): the run expects to be stopped and resumed
+    # 16 is taken (LOSS: records dropped while the disk was full)
+    FILES = 17  # JSON: files run.save() copied into the run folder's files/
+    ALERT = 18  # JSON: a run.alert()
+    PREEMPTING = 19  # JSON: run.mark_preempting(): the run expects to be stopped and resumed
 
 
 class Record:

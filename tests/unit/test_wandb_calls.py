@@ -241,6 +241,7 @@ def test_projects_have_wandb_attributes():
     beta = api.project("beta")
     assert (beta.name, beta.entity, beta.path, beta.run_count) == ("beta", None, ["beta"], 2)
     assert beta.created_at.endswith("Z") and len(beta.runs()) == 2
+    assert (beta["name"], beta["runs"]) == ("beta", 2)  # the dicts projects() gave before still read
     with pytest.raises(tracklet.UsageError, match="no project 'gamma'.*alpha, beta"):
         api.project("gamma")
 
