@@ -10,6 +10,9 @@ from ._api import Api as Api
 from ._artifact import Artifact as Artifact
 from ._artifact import ArtifactEntry as ArtifactEntry
 from ._api import ApiRun as ApiRun
+from ._compat import AlertLevel as AlertLevel
+from ._compat import Settings as Settings
+from ._compat import login as login
 from ._config import Config as Config
 from ._errors import StoreError as StoreError
 from ._errors import SyncError as SyncError
@@ -17,27 +20,38 @@ from ._errors import TrackletError as TrackletError
 from ._errors import TrackletWarning as TrackletWarning
 from ._errors import UsageError as UsageError
 from ._init import _PreInit
+from ._init import alert as alert
 from ._init import define_metric as define_metric
 from ._init import finish as finish
 from ._init import init as init
+from ._init import link_model as link_model
 from ._init import log as log
+from ._init import log_artifact as log_artifact
+from ._init import log_model as log_model
+from ._init import mark_preempting as mark_preempting
+from ._init import save as save
 from ._init import unwatch as unwatch
+from ._init import use_artifact as use_artifact
+from ._init import use_model as use_model
 from ._init import watch as watch
 from ._run import Run as Run
 from ._summary import Summary as Summary
 from ._version import __version__ as __version__
+from . import errors as errors
 
 run: Run | None = None
 config = _PreInit("config")
 summary = _PreInit("summary")
 
 __all__ = [
+    "AlertLevel",
     "Api",
     "ApiRun",
     "Artifact",
     "ArtifactEntry",
     "Config",
     "Run",
+    "Settings",
     "StoreError",
     "Summary",
     "SyncError",
@@ -45,13 +59,23 @@ __all__ = [
     "TrackletWarning",
     "UsageError",
     "__version__",
+    "alert",
     "config",
     "define_metric",
+    "errors",
     "finish",
     "init",
+    "link_model",
     "log",
+    "log_artifact",
+    "log_model",
+    "login",
+    "mark_preempting",
     "run",
+    "save",
     "summary",
     "unwatch",
+    "use_artifact",
+    "use_model",
     "watch",
 ]

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 from ._errors import UsageError
 
-__all__ = ["Api", "ApiRun"]
+__all__ = ["Api", "ApiRun", "Project"]
 
 _NAN = float("nan")
 
@@ -69,10 +69,14 @@ class Api:
         self,
         path: str | None = None,
         filters: dict[str, Any] | None = None,
-        order: str = "-created_at",
+        order: str = "+created_at",
         per_page: int | None = None,
+        include_sweeps: bool = True,
+        lazy: bool = True,
     ) -> list["ApiRun"]:
         """Runs of a project (``"project"`` or ``"entity/project"``; None: every project), filtered and sorted.
+
+        Oldest first by default, as in wandb (``order="-created_at"`` for newest first).
 
         ``filters`` is MongoDB-style as in wandb: ``{"state": "finished"}``,
         ``{"config.lr": {"$lt": 1e-3}}``, ``{"tags": {"$in": ["baseline"]}}``, ``{"$or": [...]}``.
@@ -244,8 +248,8 @@ class Api:
             conn.rollback()
         return [{"run_id": i, "kind": k, "offset": o, "bytes": b, "records": n, "detail": d} for i, k, o, b, n, d in rows]
 
-    def projects(self) -> list[dict[str, Any]]:
-        """Every project in the store with its run count."""
+    def projects(self, entity: str | None = None, per_page: int | None = None) -> list["Project"]:
+        """Every project in the store (only ``entity``'s when given), by name."""
         from sqlalchemy import func, select
 
         from ._store import _schema as S
@@ -257,10 +261,87 @@ class Api:
             .group_by(S.projects.c.id)
             .order_by(S.projects.c.name)
         )
+        if entity is not None:
+            q = q.where(S.projects.c.entity == entity)
         with engine.connect() as conn:
             rows = [dict(r) for r in conn.execute(q).mappings()]
             conn.rollback()
-        return rows
+        return [Project(self, r) for r in rows]
+
+    def project(self, name: str, entity: str | None = None) -> "Project":
+        """One project by name (``"project"`` or ``"entity/project"``).
+
+        Raises:
+            UsageError: no such project in the store.
+        """
+        if not isinstance(name, str) or not name.strip("/"):
+            raise UsageError(f"Api.project() takes a project name; got {name!r}")
+        if "/" in name.strip("/"):
+            entity, name = _split_project(name)
+        found = [p for p in self.projects() if p.name == name and (entity is None or p.entity == entity)]
+        if not found:
+            known = sorted({p.name for p in self.projects()})
+            raise UsageError(f"no project {name!r} in {self._root}; known: {', '.join(known) or 'none yet'}")
+        return found[0]
+
+    def artifact_exists(self, name: str, type: str | None = None) -> bool:
+        """Whether the artifact version ``name`` (``"project/name:alias"``, ``"registry/model:v0"``) exists.
+
+        Raises:
+            UsageError: ``name`` is not an artifact path at all.
+        """
+        from ._artifact import parse_artifact_path
+
+        if not (isinstance(name, str) and name.strip("/").split("/", 1)[0] in ("registry", "model-registry")):
+            parse_artifact_path(name)  # a malformed name is the caller's error, not a missing artifact
+        try:
+            self.artifact(name, type=type)
+        except UsageError:
+            return False
+        return True
+
+
+class Project:
+    """A project in the store, with wandb's attribute names: ``name``, ``entity``, ``path``, ``created_at``."""
+
+    def __init__(self, api: Api, row: dict[str, Any]) -> None:
+        self._api = api
+        self.name: str = row["name"]
+        self.entity: str | None = row["entity"] or None
+        self._created_at: float = row["created_at"]
+        self.run_count: int = row["runs"]  # tracklet's: how many runs the project holds
+
+    @property
+    def path(self) -> list[str]:
+        return [p for p in (self.entity, self.name) if p]
+
+    @property
+    def id(self) -> str:
+        return "/".join(self.path)
+
+    @property
+    def created_at(self) -> str:
+        from datetime import datetime, timezone
+
+        return datetime.fromtimestamp(self._created_at, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    @property
+    def url(self) -> str:
+        return "file://" + self._api.dir
+
+    def runs(self, filters: dict[str, Any] | None = None, order: str = "+created_at") -> list["ApiRun"]:
+        """The project's runs (``Api().runs("<project>", ...)``)."""
+        return self._api.runs(self.id, filters=filters, order=order)
+
+    def __getitem__(self, key: str) -> Any:
+        """``project["name"]``, ``["entity"]``, ``["created_at"]``, ``["runs"]``: the dicts ``projects()`` gave before."""
+        values = {"name": self.name, "entity": self.entity or "", "created_at": self._created_at, "runs": self.run_count}
+        if key not in values:
+            raise KeyError(key)
+        return values[key]
+
+    def __repr__(self) -> str:
+        return f"<Project {'/'.join(self.path)}>"
 
 
 def _split_project(path: str) -> tuple[str | None, str]:
@@ -277,21 +358,23 @@ class ApiRun:
 
     def __init__(self, api: Api, row: dict[str, Any]) -> None:
         self._api = api
+        self._load(row)
+
+    def _load(self, row: dict[str, Any]) -> None:
         self._row = row
+        # what update() persists: plain values, changed in place as in wandb (run.tags.append(...); run.update())
+        self._tags = list(row["tags"] or [])
+        self._config = dict(row["config"] or {})
+        self._summary = RunSummary(self, row["summary"] or {})
 
     # -- attributes ----------------------------------------------------------------------------
     id = property(lambda self: self._row["run_id"])
-    name = property(lambda self: self._row["name"])
-    display_name = name
     project = property(lambda self: self._row["project_name"])
     entity = property(lambda self: self._row["project_entity"] or None)
     state = property(lambda self: self._row["state"])
-    tags = property(lambda self: list(self._row["tags"] or []))
-    notes = property(lambda self: self._row["notes"])
-    group = property(lambda self: self._row["group_name"])
-    job_type = property(lambda self: self._row["job_type"])
-    config = property(lambda self: dict(self._row["config"] or {}))
-    summary = property(lambda self: dict(self._row["summary"] or {}))
+    config = property(lambda self: self._config, doc="The run's config; change it, then call update().")
+    summary = property(lambda self: self._summary, doc="The run's summary; change it, then call update().")
+    summary_metrics = summary
     metadata = property(lambda self: self._row["environment"])
     start_time = property(lambda self: self._row["created_at"])
     heartbeat_at = property(lambda self: self._row["heartbeat_at"])
@@ -299,6 +382,119 @@ class ApiRun:
     error = property(lambda self: self._row["error"])
     last_step = property(lambda self: self._row["last_step"])
     lastHistoryStep = last_step  # noqa: N815 - wandb's name
+
+    @property
+    def name(self) -> str:
+        return self._row["name"]
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._row["name"] = _text("name", value)
+
+    display_name = name
+
+    @property
+    def tags(self) -> list[str]:
+        return self._tags
+
+    @tags.setter
+    def tags(self, value: Any) -> None:
+        from ._settings import _as_tags
+
+        self._tags = list(_as_tags(value))
+
+    @property
+    def notes(self) -> str | None:
+        return self._row["notes"]
+
+    @notes.setter
+    def notes(self, value: str | None) -> None:
+        self._row["notes"] = None if value is None else _text("notes", value)
+
+    @property
+    def group(self) -> str | None:
+        return self._row["group_name"]
+
+    @group.setter
+    def group(self, value: str | None) -> None:
+        self._row["group_name"] = None if value is None else _text("group", value)
+
+    @property
+    def job_type(self) -> str | None:
+        return self._row["job_type"]
+
+    @job_type.setter
+    def job_type(self, value: str | None) -> None:
+        self._row["job_type"] = None if value is None else _text("job_type", value)
+
+    def update(self) -> None:
+        """Keep what was changed on this object (name, tags, notes, group, job_type, config, summary) in the store.
+
+        The change is written to the run's log after its last record, as the run itself would
+        write it, and read back at once.
+
+        Example:
+            >>> run = tracklet.Api().run("llm-finetuning/abc123xy")
+            >>> run.tags.append("baseline"); run.config["note"] = "rerun"; run.summary["best"] = 0.91
+            >>> run.update()
+
+        Raises:
+            UsageError: the run is still running (change it from the run: ``run.tags = ...``).
+            StoreError: its log is missing or damaged.
+        """
+        from ._jsonable import to_jsonable
+        from ._run_edits import append_edits
+        from ._wal import RecordType
+
+        stored = self._api.run(self.id)._row
+        records: list[tuple[int, dict[str, Any]]] = []
+        changed = {
+            attr: self._row[col]
+            for attr, col in (("name", "name"), ("notes", "notes"), ("group", "group_name"), ("job_type", "job_type"))
+            if self._row[col] != stored[col]
+        }
+        if self._tags != list(stored["tags"] or []):
+            changed["tags"] = [_text("tag", t) for t in self._tags]
+        if changed:
+            records.append((RecordType.UPDATE, changed))
+        if self._config != (stored["config"] or {}):
+            records.append((RecordType.CONFIG, {"replace": to_jsonable(self._config, "config")}))
+        if dict(self._summary) != (stored["summary"] or {}):
+            records.append((RecordType.SUMMARY, {"replace": to_jsonable(dict(self._summary), "summary")}))
+        if records:
+            append_edits(self._api.dir, self.id, records)
+        self._load(self._api.run(self.id)._row)
+
+    save = update  # wandb's other name for it
+
+    def files(self, names: Sequence[str] | None = None, pattern: str | None = None, per_page: int | None = None) -> list[Any]:
+        """The files kept with the run (``run.save()``), by name; only ``names`` when given.
+
+        ``pattern`` is SQL LIKE as in wandb (``"%.json"``).
+        """
+        from ._run_files import list_files
+
+        found = list_files(self.dir)
+        if names:
+            return [f for f in found if f.name in set(names)]
+        if pattern:
+            import fnmatch
+
+            glob = pattern.replace("%", "*").replace("_", "?")
+            return [f for f in found if fnmatch.fnmatchcase(f.name, glob)]
+        return found
+
+    def file(self, name: str) -> Any:
+        """One file kept with the run, by name (``run.file("model.pt").download()``).
+
+        Raises:
+            UsageError: the run kept no file of that name.
+        """
+        found = self.files(names=[name])
+        if not found:
+            known = [f.name for f in self.files()]
+            raise UsageError(f"run {self.id} kept no file {name!r}; it has: {', '.join(known) or 'none (save them with run.save())'}")
+        return found[0]
 
     @property
     def path(self) -> list[str]:
@@ -524,6 +720,25 @@ class ApiRun:
     def output(self) -> str:
         """The console output as one text."""
         return "".join(r["text"] for r in self.logs())
+
+
+def _text(what: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise UsageError(f"{what} must be a string; got {value!r} of type {type(value).__name__}")
+    return value
+
+
+class RunSummary(dict):
+    """A stored run's summary: a dict whose ``update()`` also keeps the change in the store, as wandb's does."""
+
+    def __init__(self, run: ApiRun, values: dict[str, Any]) -> None:
+        super().__init__(values)
+        self._run = run
+
+    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """``summary.update({"best": 0.9})`` sets and keeps; ``summary.update()`` keeps what was set."""
+        super().update(*args, **kwargs)
+        self._run.update()
 
 
 def _tagged(name: str, fix: Any, rows: Any) -> Iterator[tuple[int, int, str, Any]]:

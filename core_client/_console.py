@@ -87,6 +87,11 @@ class ConsoleCapture:
             self._tees[name] = tee
             setattr(sys, name, tee)
 
+    def terminal(self, name: str) -> Any:
+        """The real ``sys.<name>`` under the wrapper: text written there is shown and not recorded."""
+        tee = self._tees.get(name)
+        return tee._stream if tee is not None else getattr(sys, name)
+
     def stop(self) -> None:
         for name, tee in self._tees.items():
             tee.drain()

@@ -9,7 +9,8 @@ import time
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs ~4 ms of `import tracklet`
 if TYPE_CHECKING:
-    from typing import Any, Mapping, Sequence
+    from typing import Any, Sequence
+from collections.abc import Mapping
 
 from ._errors import UsageError
 from ._ids import hostname, new_run_id, run_name_for
@@ -17,7 +18,10 @@ from ._run import Run, _NullWriter
 from ._settings import resolve_settings
 from ._wal import RecordType, WalWriter, new_log_id, reserve_loss_report
 
-__all__ = ["define_metric", "finish", "init", "log", "unwatch", "watch"]
+__all__ = [
+    "alert", "define_metric", "finish", "init", "link_model", "log", "log_artifact", "log_model", "mark_preempting",
+    "save", "unwatch", "use_artifact", "use_model", "watch",
+]
 
 _current: Run | None = None
 
@@ -93,24 +97,31 @@ def init(
     Raises:
         UsageError: bad arguments, or a resume request that cannot be met.
     """
+    wandb_settings = unsupported.pop("settings", None)
     _check_unsupported(unsupported)
-    settings = resolve_settings(
-        {
-            "project": project,
-            "entity": entity,
-            "name": name,
-            "id": id,
-            "resume": resume,
-            "tags": tags,
-            "notes": notes,
-            "group": group,
-            "job_type": job_type,
-            "mode": mode,
-            "dir": dir,
-            "console": console,
-            "silent": silent,
-        }
-    )
+    args = {
+        "project": project,
+        "entity": entity,
+        "name": name,
+        "id": id,
+        "resume": resume,
+        "tags": tags,
+        "notes": notes,
+        "group": group,
+        "job_type": job_type,
+        "mode": mode,
+        "dir": dir,
+        "console": console,
+        "silent": silent,
+    }
+    if wandb_settings is not None:
+        for key, value in _from_wandb_settings(wandb_settings).items():
+            if args.get(key) is None:  # an init() argument wins, as in wandb
+                args[key] = value
+    settings = resolve_settings(args)
+    auto_resume = settings.resume == "auto" and settings.mode != "disabled"
+    if auto_resume:
+        settings = _auto_resume(settings)
     if _current is not None and not _current.finished:
         _current.finish()  # as wandb does by default: one current run per process
     config_values = _select_config(config, config_include_keys, config_exclude_keys)
@@ -126,6 +137,8 @@ def init(
 
     run = prepare_run(settings, config_values)
     _publish(run)
+    if auto_resume:
+        run._on_finish.append(_forget_auto_resume)
     _install_exit_hooks()
     global _exit_status
     _exit_status = None  # a sys.exit() someone caught before this run began is not this run's end
@@ -134,7 +147,7 @@ def init(
 
 # wandb.init arguments that have no meaning for a local store; accepted so wandb scripts run unchanged
 _WANDB_ONLY = frozenset(
-    ("save_code", "sync_tensorboard", "monitor_gym", "settings", "anonymous", "magic", "force", "tensorboard")
+    ("save_code", "sync_tensorboard", "monitor_gym", "anonymous", "magic", "force", "tensorboard")
 )
 
 
@@ -147,6 +160,67 @@ def _check_unsupported(args: dict[str, Any]) -> None:
 
         names = ", ".join(sorted(args))
         warn_once(f"init-ignored:{names}", f"tracklet: init() ignores the wandb-only arguments {names}.")
+
+
+def _from_wandb_settings(value: Any) -> dict[str, Any]:
+    """``init(settings=...)``: a ``tracklet.Settings`` (wandb's) or a dict of its fields, as init() arguments."""
+    from ._compat import Settings
+
+    if isinstance(value, Mapping):
+        value = Settings(**value)
+    if not isinstance(value, Settings):
+        raise UsageError(f"init(settings=...) takes tracklet.Settings(...) or a dict; got {type(value).__name__}")
+    return value.init_args()
+
+
+# resume="auto" (wandb's): the id of the last run started with it in a store, until that run ends well
+AUTO_RESUME_FILE = "auto-resume.json"
+
+
+def _auto_resume(settings: Any) -> Any:
+    """Continue the run that the last ``resume="auto"`` start in this store left unfinished, else start one.
+
+    As wandb's ``resume="auto"`` does with its ``wandb-resume.json``: the id is kept in the store
+    folder from the start of the run, and dropped when it finishes with exit code 0.
+    """
+    import json
+
+    path = os.path.join(settings.dir, AUTO_RESUME_FILE)
+    run_id, id_source = settings.id, settings.sources["id"]
+    if run_id is None:
+        try:
+            with open(path, encoding="utf-8") as f:
+                run_id, id_source = json.load(f).get("run_id"), path
+        except (OSError, ValueError, AttributeError):
+            run_id = None
+    if run_id is None:
+        run_id, id_source = new_run_id(), "default"
+    try:
+        os.makedirs(settings.dir, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump({"run_id": run_id}, f)
+    except OSError as e:
+        from ._errors import warn_once
+
+        warn_once(f"auto-resume:{path}", f"tracklet: cannot write {path} ({e}); resume='auto' will not find this run.")
+    s = settings.replace(id=run_id, resume="allow")
+    s.sources.update(id=id_source, resume=settings.sources["resume"])
+    return s
+
+
+def _forget_auto_resume(run: Run) -> None:
+    if getattr(run, "_exit_code", None) != 0:
+        return  # a run that failed is continued by the next resume="auto" start
+    import json
+
+    path = os.path.join(run._settings.dir, AUTO_RESUME_FILE)
+    try:
+        with open(path, encoding="utf-8") as f:
+            if json.load(f).get("run_id") != run.id:
+                return
+        os.remove(path)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _select_config(config: Any, include: Sequence[str] | None, exclude: Sequence[str] | None) -> dict[str, Any]:
@@ -304,3 +378,46 @@ def unwatch(model: Any = None) -> None:
     from .integrations.torch import unwatch as unwatch_model
 
     unwatch_model(model)
+
+
+# -- more of wandb's module-level calls: each follows the current run ---------------------------------
+def save(glob_str: Any, base_path: Any = None, policy: str = "live", glob: bool = True) -> list[str]:
+    """``save`` on the current run (see ``Run.save``)."""
+    return _require_run("save").save(glob_str, base_path, policy, glob)
+
+
+def alert(title: str, text: str, level: Any = None, wait_duration: Any = None) -> None:
+    """``alert`` on the current run (see ``Run.alert``)."""
+    _require_run("alert").alert(title, text, level, wait_duration)
+
+
+def mark_preempting() -> None:
+    """``mark_preempting`` on the current run (see ``Run.mark_preempting``)."""
+    _require_run("mark_preempting").mark_preempting()
+
+
+def log_artifact(
+    artifact_or_path: Any, name: str | None = None, type: str | None = None, aliases: list[str] | None = None
+) -> Any:
+    """``log_artifact`` on the current run (see ``Run.log_artifact``)."""
+    return _require_run("log_artifact").log_artifact(artifact_or_path, name=name, type=type, aliases=aliases)
+
+
+def use_artifact(artifact_or_name: Any, type: str | None = None, aliases: list[str] | None = None) -> Any:
+    """``use_artifact`` on the current run (see ``Run.use_artifact``)."""
+    return _require_run("use_artifact").use_artifact(artifact_or_name, type=type, aliases=aliases)
+
+
+def log_model(path: Any, name: str | None = None, aliases: list[str] | None = None) -> Any:
+    """``log_model`` on the current run (see ``Run.log_model``)."""
+    return _require_run("log_model").log_model(path, name, aliases)
+
+
+def use_model(name: str) -> str:
+    """``use_model`` on the current run (see ``Run.use_model``)."""
+    return _require_run("use_model").use_model(name)
+
+
+def link_model(path: Any, registered_model_name: str, name: str | None = None, aliases: list[str] | None = None) -> Any:
+    """``link_model`` on the current run (see ``Run.link_model``)."""
+    return _require_run("link_model").link_model(path, registered_model_name, name, aliases)

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from ._config import Config
 from ._errors import UsageError, warn_once
+from ._run_extras import RunExtras
 from ._summary import MetricDef, Summary, parse_metric_def
 from ._wal import RecordType, WalWriter
 
@@ -115,7 +116,7 @@ def _as_number(key: str, value: Any) -> Any:
     return None
 
 
-class Run:
+class Run(RunExtras):
     """A single run: ``log`` metrics, read and set ``config`` and ``summary``, then ``finish``.
 
     Example:
@@ -517,6 +518,7 @@ class Run:
             self._background.stop()
         code = 0 if exit_code is None else int(exit_code)
         state = "finished" if code == 0 and self._error is None else "failed"
+        self._exit_code = code if state == "finished" else code or 1
         with self._lock:
             w = self._writer
             w.append_json(RecordType.CONFIG, {"replace": self.config.as_dict()})

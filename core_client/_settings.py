@@ -1,5 +1,9 @@
 """Settings, read at call time by one resolver: arguments, then environment, then file, then defaults.
 
+The environment is ``TRACKLET_*`` first, then the ``WANDB_*`` variable of the same setting, so a
+wandb script (``import tracklet as wandb``) and its CI switches (``WANDB_MODE=disabled``) run
+unchanged; ``sources`` names the variable that won.
+
 The settings file is INI, ``$TRACKLET_CONFIG_FILE`` or ``~/.config/tracklet/settings.ini``,
 with the same names as the ``init`` arguments in a ``[default]`` section::
 
@@ -26,7 +30,9 @@ DEFAULT_DIR = "tracklet-runs"
 LEGACY_DIR = "tracklet"  # the default of tracklet 0.1; a store found there is still used
 
 MODES = ("local", "offline", "disabled")
-RESUME = ("allow", "must", "never")
+RESUME = ("allow", "must", "never", "auto")
+# wandb's mode names -> tracklet's ("run" and "shared" are wandb's other words for online)
+MODE_ALIASES = {"online": "local", "run": "local", "shared": "local", "dryrun": "offline"}
 
 # setting name -> environment variable
 ENV = {
@@ -46,6 +52,28 @@ ENV = {
     "silent": "TRACKLET_SILENT",
     "private": "TRACKLET_PRIVATE",
 }
+
+# setting name -> the wandb variable read when the TRACKLET_* one is unset
+WANDB_ENV = {
+    "project": "WANDB_PROJECT",
+    "entity": "WANDB_ENTITY",
+    "name": "WANDB_NAME",
+    "id": "WANDB_RUN_ID",
+    "resume": "WANDB_RESUME",
+    "tags": "WANDB_TAGS",
+    "notes": "WANDB_NOTES",
+    "group": "WANDB_RUN_GROUP",
+    "job_type": "WANDB_JOB_TYPE",
+    "mode": "WANDB_MODE",
+    "dir": "WANDB_DIR",
+    "console": "WANDB_CONSOLE",
+    "silent": "WANDB_SILENT",
+}
+
+# WANDB_DIR names the folder wandb makes its ``wandb/`` folder in; the store goes beside it, in
+# this subfolder (not the folder itself, which is often "." or a shared scratch folder, and not
+# "tracklet", which would hide an editable install of the package from `import tracklet`).
+WANDB_DIR_STORE = "tracklet-runs"
 
 DEFAULTS: dict[str, Any] = {
     "project": "uncategorized",
@@ -84,6 +112,13 @@ class Settings:
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Settings are read-only; resolve new ones with resolve_settings()")
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with ``changes`` applied (each change's source becomes ``"argument"``)."""
+        values = {n: getattr(self, n) for n in self.__slots__}
+        values["sources"] = {**self.sources, **{n: "argument" for n in changes}}
+        values.update(changes)
+        return Settings(**values)
 
     def __repr__(self) -> str:
         return "Settings(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__ if n != "sources") + ")"
@@ -167,6 +202,10 @@ def resolve_settings(args: Mapping[str, Any] | None = None, environ: Mapping[str
             values[name], sources[name] = args[name], "argument"
         elif environ.get(ENV[name]):
             values[name], sources[name] = environ[ENV[name]], ENV[name]
+        elif name in WANDB_ENV and environ.get(WANDB_ENV[name]):
+            values[name], sources[name] = environ[WANDB_ENV[name]], WANDB_ENV[name]
+            if name == "dir":
+                values[name] = os.path.join(values[name], WANDB_DIR_STORE)
         else:
             if from_file is None:
                 from_file = _read_file()
@@ -175,29 +214,35 @@ def resolve_settings(args: Mapping[str, Any] | None = None, environ: Mapping[str
             else:
                 values[name], sources[name] = default, "default"
 
-    mode = str(values["mode"]).lower()
-    if mode == "online":
-        mode = "local"
+    mode = str(values["mode"]).strip().lower()
+    mode = MODE_ALIASES.get(mode, mode)
     if mode not in MODES:
-        raise UsageError(f"mode={values['mode']!r} (from {sources['mode']}) is not one of {', '.join(MODES)}")
+        raise UsageError(
+            f"mode={values['mode']!r} (from {sources['mode']}) is not one of {', '.join(MODES)} "
+            f"(or wandb's {', '.join(MODE_ALIASES)})"
+        )
     resume = values["resume"]
     if resume is True or (isinstance(resume, str) and resume.lower() in ("true", "1", "yes")):
         resume = "allow"
     elif resume is False or (isinstance(resume, str) and resume.lower() in ("false", "0", "no", "")):
         resume = None
     elif resume is not None:
-        resume = str(resume).lower()
+        resume = str(resume).strip().lower()
         if resume not in RESUME:
-            raise UsageError(f"resume={values['resume']!r} is not one of {', '.join(RESUME)} (or True)")
+            raise UsageError(
+                f"resume={values['resume']!r} (from {sources['resume']}) is not one of {', '.join(RESUME)} (or True)"
+            )
     project = str(values["project"])
     if not project or project.count("/") > 1 or project.startswith("/") or project.endswith("/"):
         raise UsageError(f"project={project!r} must be a name, or entity/name")
     entity = values["entity"]
     if "/" in project:
         entity, project = project.split("/", 1)
-    console = str(values["console"]).lower()
+    console = str(values["console"]).strip().lower()
+    if console in ("redirect", "wrap_raw", "wrap_emu"):  # wandb's other capture methods: tracklet wraps
+        console = "wrap"
     if console not in ("auto", "off", "wrap"):
-        raise UsageError(f"console={values['console']!r} is not one of auto, wrap, off")
+        raise UsageError(f"console={values['console']!r} (from {sources['console']}) is not one of auto, wrap, off")
     try:
         interval = float(values["system_interval"])
     except (TypeError, ValueError):
@@ -216,7 +261,7 @@ def resolve_settings(args: Mapping[str, Any] | None = None, environ: Mapping[str
         dir=default_dir() if values["dir"] is None else os.path.abspath(os.path.expanduser(str(values["dir"]))),
         console=console,
         system_interval=interval,
-        silent=_as_bool("silent", values["silent"]),
-        private=_as_bool("private", values["private"]),
+        silent=_as_bool(f"silent (from {sources['silent']})", values["silent"]),
+        private=_as_bool(f"private (from {sources['private']})", values["private"]),
         sources=sources,
     )

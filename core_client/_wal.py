@@ -72,6 +72,9 @@ class RecordType:
     USE = 14  # JSON: an artifact version the run used as input
     LINK = 15  # JSON: a registry link (or alias change) the run made
     LOSS = 16  # JSON: records the writer had to drop (disk full): {"t", "records", "bytes", "error"}
+    FILES = 17  # JSON: files run.save() copied into the run folder's files/
+    ALERT = 18  # JSON: a run.alert()
+    PREEMPTING = 19  # JSON: run.mark_preempting(): the run expects to be stopped and resumed
 
 
 class Record:

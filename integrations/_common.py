@@ -78,9 +78,17 @@ LOG_MODEL_CHOICES = ("false", "end", "checkpoint")
 WATCH_CHOICES = ("false", "gradients", "parameters", "all")
 
 
+def _env(name: str) -> tuple[str, str]:
+    """``TRACKLET_<name>``, else wandb's ``WANDB_<name>`` (so wandb scripts' settings carry over): (variable, value)."""
+    for var in (f"TRACKLET_{name}", f"WANDB_{name}"):
+        if os.environ.get(var):
+            return var, os.environ[var]
+    return f"TRACKLET_{name}", ""
+
+
 def log_model_setting(value: Any = None) -> str:
-    """``log_model`` argument or ``TRACKLET_LOG_MODEL``: one of false, end, checkpoint."""
-    raw = os.environ.get("TRACKLET_LOG_MODEL", "") if value is None else value
+    """``log_model`` argument, ``TRACKLET_LOG_MODEL`` or ``WANDB_LOG_MODEL``: one of false, end, checkpoint."""
+    var, raw = _env("LOG_MODEL") if value is None else ("log_model", value)
     if raw is True:
         return "end"
     if raw is False:
@@ -93,20 +101,18 @@ def log_model_setting(value: Any = None) -> str:
     if text == "all":  # Lightning's word for every checkpoint
         return "checkpoint"
     if text not in LOG_MODEL_CHOICES:
-        source = "TRACKLET_LOG_MODEL" if value is None else "log_model"
-        raise tracklet.UsageError(f"{source}={raw!r} is not one of {', '.join(LOG_MODEL_CHOICES)}")
+        raise tracklet.UsageError(f"{var}={raw!r} is not one of {', '.join(LOG_MODEL_CHOICES)}")
     return text
 
 
 def watch_setting(value: Any = None) -> str:
-    """``watch`` argument or ``TRACKLET_WATCH``: one of false, gradients, parameters, all."""
-    raw = os.environ.get("TRACKLET_WATCH", "") if value is None else value
+    """``watch`` argument, ``TRACKLET_WATCH`` or ``WANDB_WATCH``: one of false, gradients, parameters, all."""
+    var, raw = _env("WATCH") if value is None else ("watch", value)
     text = str(raw).strip().lower()
     if text in ("", "0", "no", "off", "none", "false"):
         return "false"
     if text not in WATCH_CHOICES:
-        source = "TRACKLET_WATCH" if value is None else "watch"
-        raise tracklet.UsageError(f"{source}={raw!r} is not one of {', '.join(WATCH_CHOICES)}")
+        raise tracklet.UsageError(f"{var}={raw!r} is not one of {', '.join(WATCH_CHOICES)}")
     return text
 
 

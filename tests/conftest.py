@@ -1,4 +1,4 @@
-"""Fixtures for every tier: each test gets its own store folder and a clean TRACKLET_* environment."""
+"""Fixtures for every tier: each test gets its own store folder and a clean TRACKLET_* / WANDB_* environment."""
 
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(autouse=True)
 def tracklet_env(tmp_path, monkeypatch, request):
-    """Point TRACKLET_DIR at a temp folder, clear other TRACKLET_* variables, end any run left open."""
+    """Point TRACKLET_DIR at a temp folder, clear other TRACKLET_* and WANDB_* variables, end any run left open."""
     for name in list(os.environ):
-        if name.startswith("TRACKLET_"):
+        if name.startswith(("TRACKLET_", "WANDB_")):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)  # anything a test writes to the working folder lands in its temp folder
     store = tmp_path / "store"

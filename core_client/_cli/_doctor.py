@@ -66,20 +66,56 @@ def _describe(p: dict[str, Any]) -> str:
     return f"run {p['run_id']}: {records}{p['bytes']} bytes lost ({p['detail']})"
 
 
+# read by the integrations, not by init(): TRACKLET_* first, then the wandb name
+INTEGRATION_ENV = {"TRACKLET_LOG_MODEL": "WANDB_LOG_MODEL", "TRACKLET_WATCH": "WANDB_WATCH"}
+
+
+def _environment_lines(s: Any) -> list[str]:
+    """Which TRACKLET_* and WANDB_* variables are set, which of them won, and which are ignored."""
+    from .._settings import ENV, WANDB_ENV
+
+    env = os.environ
+    used = set(s.sources.values())
+    lines = []
+    tracklet_vars = [v for v in (*ENV.values(), *INTEGRATION_ENV) if env.get(v)]
+    if tracklet_vars:
+        lines.append(f"environment      {', '.join(tracklet_vars)}")
+    wandb_vars = sorted(v for v in env if v.startswith("WANDB_") and env[v])
+    by_wandb = {w: ENV[n] for n, w in WANDB_ENV.items()}
+    by_wandb.update({w: t for t, w in INTEGRATION_ENV.items()})
+    for var in wandb_vars:
+        shadow = by_wandb.get(var)
+        if var in used:
+            note = "used"
+        elif shadow is None:
+            note = "ignored (no meaning for a local store)"
+        elif env.get(shadow):
+            note = f"not used: {shadow} is set"
+        elif shadow in INTEGRATION_ENV:
+            note = "used by the integrations"
+        else:
+            note = "not used: an argument wins"
+        secret = any(w in var for w in ("KEY", "TOKEN", "SECRET", "PASSWORD", "AUTH"))
+        lines.append(f"{var:<16} {'(set, not shown)' if secret else env[var]!s:<40} {note}")
+    return lines
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from .. import __version__
     from .._local import worker_running
-    from .._settings import DEFAULT_DIR, ENV, LEGACY_DIR, resolve_settings, settings_file
+    from .._settings import DEFAULT_DIR, LEGACY_DIR, resolve_settings, settings_file
 
     s = resolve_settings({"dir": args.dir})
     print(f"tracklet {__version__} on Python {sys.version.split()[0]} ({sys.executable})")
     print("\nsettings (value, and where it came from)")
     for name in ("project", "mode", "dir", "console", "system_interval"):
         print(f"  {name:<16} {getattr(s, name)!s:<40} {s.sources.get(name, '')}")
+    for name in ("entity", "name", "id", "resume", "tags", "notes", "group", "job_type", "silent"):
+        if s.sources.get(name, "default") != "default":  # the rest only when something set them
+            print(f"  {name:<16} {getattr(s, name)!s:<40} {s.sources[name]}")
     print(f"  {'settings file':<16} {settings_file()} ({'present' if os.path.isfile(settings_file()) else 'absent'})")
-    set_vars = [v for v in ENV.values() if os.environ.get(v)]
-    if set_vars:
-        print(f"  environment      {', '.join(set_vars)}")
+    for line in _environment_lines(s):
+        print(f"  {line}")
     print("\nstore")
     ok = True
     if not os.path.isdir(s.dir):
@@ -113,7 +149,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                 raise _Skip()
             api = Api(dir=s.dir)
             projects = api.projects()
-            print(f"  database         ok: {len(projects)} project(s), {sum(p['runs'] for p in projects)} run(s)")
+            print(f"  database         ok: {len(projects)} project(s), {sum(p.run_count for p in projects)} run(s)")
             problems = api._problems()
             if problems:
                 ok = False

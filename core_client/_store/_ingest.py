@@ -75,7 +75,7 @@ _pair_structs: dict[int, struct.Struct] = {}
 _JSON_TYPES = frozenset(
     (RecordType.RUN, RecordType.CONFIG, RecordType.SUMMARY, RecordType.METRIC, RecordType.OUTPUT,
      RecordType.ENVIRONMENT, RecordType.EXIT, RecordType.UPDATE, RecordType.ARTIFACT, RecordType.USE, RecordType.LINK,
-     RecordType.LOSS)
+     RecordType.LOSS, RecordType.ALERT, RecordType.PREEMPTING)
 )
 _ARTIFACT_TYPES = frozenset((RecordType.ARTIFACT, RecordType.USE, RecordType.LINK))
 
@@ -154,6 +154,10 @@ def _decode(reader: WalReader, offset: int, created: float | None, after_seq: in
                 b.artifact_ops.append((rt, seq, obj))
             elif rt == RecordType.LOSS:
                 b.losses.append((end, obj))
+            elif rt == RecordType.ALERT:  # kept with the run's console lines, as stream "alert"
+                b.logs.append((seq, obj["t"], "alert", f"[{obj.get('level', 'INFO')}] {obj.get('title', '')}: {obj.get('text', '')}\n"))
+            elif rt == RecordType.PREEMPTING:
+                b.logs.append((seq, obj["t"], "event", "mark_preempting(): the run expects to be stopped and resumed\n"))
     b.max_step, b.last_t = max_step, last_t
     b.skipped = list(reader.skipped)
     return b

@@ -30,7 +30,7 @@ def test_runs_filters_and_order():
     assert [r.name for r in api.runs("proj", filters={"config.opt.name": "adam", "summary.loss": {"$gte": 0.5}}, order="+name")] == ["a", "c"]
     assert [r.name for r in api.runs("proj", filters={"$or": [{"name": "a"}, {"name": "b"}]}, order="+name")] == ["a", "b"]
     assert [r.name for r in api.runs(filters={"state": "failed"})] == ["d"]
-    assert {p["name"]: p["runs"] for p in api.projects()} == {"other": 1, "proj": 3}
+    assert {p.name: p.run_count for p in api.projects()} == {"other": 1, "proj": 3}
     with pytest.raises(tracklet.UsageError, match="unknown filter operator"):
         api.runs("proj", filters={"name": {"$like": "a"}})
 

@@ -10,6 +10,9 @@ PUBLIC = {
     "Api", "ApiRun", "Artifact", "ArtifactEntry", "Config", "Run", "StoreError", "Summary", "SyncError", "TrackletError",
     "TrackletWarning", "UsageError", "__version__", "config", "define_metric", "finish", "init",
     "log", "run", "summary", "unwatch", "watch",
+    # wandb's names a script calls (import tracklet as wandb)
+    "AlertLevel", "Settings", "alert", "errors", "link_model", "log_artifact", "log_model", "login", "mark_preempting",
+    "save", "use_artifact", "use_model",
 }
 
 

@@ -1,0 +1,137 @@
+"""wandb names a script calls that have nothing to do locally or map onto tracklet's: ``login``, ``Settings``, ``AlertLevel``."""
+
+from __future__ import annotations
+
+import enum
+import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+from ._errors import UsageError
+
+__all__ = ["AlertLevel", "Settings", "login"]
+
+
+class AlertLevel(enum.Enum):
+    """The level of ``run.alert()``: ``tracklet.AlertLevel.WARN`` or the string ``"WARN"``."""
+
+    INFO = "INFO"
+    WARN = "WARN"
+    ERROR = "ERROR"
+
+
+def login(
+    key: str | None = None,
+    relogin: bool | None = None,
+    host: str | None = None,
+    force: bool | None = None,
+    timeout: int | None = None,
+    verify: bool = False,
+    referrer: str | None = None,
+    anonymous: Any = None,
+) -> bool:
+    """Accepted so wandb scripts run unchanged; returns True. The local store needs no account.
+
+    Once tracklet's team server exists, ``login(key=..., host=...)`` will store the key for it
+    (``TRACKLET_API_KEY`` overriding it); today the key is checked for type and not kept.
+
+    Example:
+        >>> tracklet.login(key=os.environ.get("WANDB_API_KEY"))
+        True
+
+    Raises:
+        UsageError: ``key`` or ``host`` is not a string.
+    """
+    for name, value in (("key", key), ("host", host)):
+        if value is not None and not isinstance(value, str):
+            raise UsageError(f"login({name}=...) takes a string; got {type(value).__name__}")
+    return True
+
+
+# wandb.Settings field -> tracklet setting (the init() argument it stands for)
+_MAPPED = {
+    "mode": "mode",
+    "silent": "silent",
+    "console": "console",
+    "project": "project",
+    "entity": "entity",
+    "run_name": "name",
+    "run_id": "id",
+    "run_tags": "tags",
+    "run_notes": "notes",
+    "run_group": "group",
+    "run_job_type": "job_type",
+    "resume": "resume",
+    "root_dir": "dir",
+    "x_stats_sampling_interval": "system_interval",
+}
+
+
+class Settings:
+    """wandb's ``Settings`` for ``init(settings=...)``: what maps onto tracklet is applied, the rest is kept and ignored.
+
+    Applied: ``mode``, ``silent``, ``console``, ``project``, ``entity``, ``run_name``, ``run_id``,
+    ``run_tags``, ``run_notes``, ``run_group``, ``run_job_type``, ``resume``, ``root_dir`` (the store
+    goes in its ``tracklet-runs`` folder, as wandb puts ``wandb/`` there), ``x_stats_sampling_interval``
+    and ``x_disable_stats``. Any other wandb field (``start_method``, ``init_timeout``, ...) is accepted
+    and has no effect. An argument of ``init()`` wins over the same setting here.
+
+    Example:
+        >>> run = tracklet.init(settings=tracklet.Settings(mode="offline", console="off"))
+    """
+
+    def __init__(self, **values: Any) -> None:
+        for name, value in values.items():
+            setattr(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        _check(name, value)
+        object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return None  # a wandb field not set here: wandb's default, which tracklet leaves to its own settings
+
+    def update(self, settings: Any = None, **values: Any) -> None:
+        """Set fields from another ``Settings``, a dict, or keywords."""
+        if isinstance(settings, Settings):
+            values = {**vars(settings), **values}
+        elif settings is not None:
+            values = {**dict(settings), **values}
+        for name, value in values.items():
+            setattr(self, name, value)
+
+    def init_args(self) -> dict[str, Any]:
+        """The tracklet settings these fields give, by ``init()`` argument name."""
+        out = {arg: getattr(self, field) for field, arg in _MAPPED.items() if getattr(self, field) is not None}
+        if "dir" in out:
+            from ._settings import WANDB_DIR_STORE
+
+            out["dir"] = os.path.join(os.fspath(out["dir"]), WANDB_DIR_STORE)
+        if vars(self).get("x_disable_stats") or vars(self).get("_disable_stats"):
+            out["system_interval"] = 0
+        return out
+
+    def __repr__(self) -> str:
+        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in sorted(vars(self).items())) + ")"
+
+
+def _check(name: str, value: Any) -> None:
+    """The mapped fields are checked when set, as wandb's are: the error points at the Settings call."""
+    if value is None or name not in _MAPPED:
+        return
+    from ._settings import resolve_settings
+
+    arg = _MAPPED[name]
+    if arg in ("mode", "console", "resume", "silent", "system_interval"):
+        try:
+            resolve_settings({arg: value}, environ={})
+        except UsageError as e:
+            raise UsageError(f"Settings({name}={value!r}): {e}") from None
+    elif arg == "tags":
+        from ._settings import _as_tags
+
+        _as_tags(value)
