@@ -16,7 +16,8 @@ from ._errors import UsageError
 from ._ids import hostname, new_run_id, run_name_for
 from ._run import Run, _NullWriter
 from ._settings import resolve_settings
-from ._wal import RecordType, WalWriter, new_log_id, reserve_loss_report
+from ._logfile import reserve_loss_report
+from ._wal import RecordType, WalWriter, new_log_id
 
 __all__ = [
     "alert", "define_metric", "finish", "init", "link_model", "log", "log_artifact", "log_model", "mark_preempting",

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from ._errors import UsageError
+from ._logfile import log_exists
 from ._ids import check_run_id, hostname, new_run_id, process_alive
 from ._summary import MetricDef
 from ._wal import UNNAMED_KEY, RecordType, WalReader, decode_history, decode_key, log_identity
@@ -112,7 +113,7 @@ def prepare_run(settings: Any, config_values: dict[str, Any]) -> Any:
 
     run_id = check_run_id(settings.id) if settings.id else new_run_id()
     path = os.path.join(settings.dir, "runs", run_id, "run.tlog")
-    exists = settings.id is not None and os.path.exists(path)
+    exists = settings.id is not None and log_exists(path)
     if settings.resume == "must" and not exists:
         raise UsageError(
             f"resume='must' but there is no run {run_id!r} in {settings.dir}. "

@@ -534,7 +534,7 @@ class Run(RunExtras):
             self._closed = "finished"
         kept = False
         if lost and self._dir is not None:
-            from ._wal import write_loss_report
+            from ._logfile import write_loss_report
 
             kept = write_loss_report(
                 self._dir,

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 from ._errors import StoreError, UsageError
+from ._logfile import log_exists
 from ._wal import RecordType, WalReader, WalWriter
 
 __all__ = ["append_edits"]
@@ -45,11 +46,17 @@ def append_edits(root: str, run_id: str, records: list[tuple[int, dict[str, Any]
     from ._resume import pid_alive
 
     path = os.path.join(root, "runs", run_id, "run.tlog")
-    if not os.path.isfile(path):
+    if not log_exists(path):
         raise StoreError(f"run {run_id}'s log {path} is missing; the store cannot record a change to it")
-    fd = os.open(path, os.O_RDONLY)
     try:
-        _lock(fd)  # one editor at a time: two would number their records alike
+        # exclusive: one editor at a time (two would number their records alike), and not while the run writes
+        writer = WalWriter(path, exclusive=True)
+    except BlockingIOError:
+        raise UsageError(
+            f"run {run_id} is still running; change it from that process (run.name = ..., run.tags = ..., "
+            "run.config[...] = ...) or after it ends"
+        ) from None
+    try:
         last_seq, end, live = _tail(path)
         if live is not None:
             alive = pid_alive(live.get("pid"), live.get("host"))
@@ -64,23 +71,14 @@ def append_edits(root: str, run_id: str, records: list[tuple[int, dict[str, Any]
                 f"{path} has {size - end} bytes after its last whole record; nothing was changed. "
                 "`tracklet doctor` checks the log."
             )
-        writer = WalWriter(path, next_seq=last_seq + 1)
-        try:
-            for rtype, obj in records:
-                writer.append_json(rtype, obj)
-            written = writer.flush()
-            writer.sync()
-        finally:
-            writer.close()
-        if not written or writer.error is not None:
-            raise StoreError(f"could not write the change to {path}: {writer.error}")
+        writer.seq = last_seq + 1
+        for rtype, obj in records:
+            writer.append_json(rtype, obj)
+        written = writer.flush()
+        writer.sync()
     finally:
-        os.close(fd)  # also releases the lock
+        writer.close()
+    if not written or writer.error is not None:
+        raise StoreError(f"could not write the change to {path}: {writer.error}")
 
 
-def _lock(fd: int) -> None:
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks; edits are rare and made by hand
-        return
-    fcntl.flock(fd, fcntl.LOCK_EX)

@@ -105,13 +105,15 @@ def up_to_date(root: str) -> bool:
         entries = os.listdir(runs_dir)
     except FileNotFoundError:
         return True
+    from ._logfile import log_size
+
     for run_id in entries:
         try:
-            size = os.path.getsize(os.path.join(runs_dir, run_id, "run.tlog"))
+            size = log_size(os.path.join(runs_dir, run_id, "run.tlog"))
         except OSError:
             continue
         if run_id in stored:
-            if size > stored[run_id]:
+            if size is not None and size > stored[run_id]:
                 return False
         elif _mode(os.path.join(runs_dir, run_id, "run.tlog")) != "offline":
             return False  # a local run the store has not seen yet

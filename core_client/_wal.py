@@ -13,10 +13,14 @@ damaged record that whole records follow (``WalReader.skipped`` says which bytes
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import struct
 import zlib
+
+from ._logfile import open_for_append, open_log, set_aside
+
 TYPE_CHECKING = False  # typing is not imported at run time: it costs ~4 ms of `import tracklet`
 if TYPE_CHECKING:
     from typing import Any, Iterator
@@ -30,14 +34,9 @@ __all__ = [
     "WalWriter",
     "decode_history",
     "decode_system",
-    "LOSS_REPORT",
     "first_run_record",
-    "read_loss_report",
-    "reserve_loss_report",
-    "write_loss_report",
     "log_identity",
     "new_log_id",
-    "set_aside",
 ]
 
 MAGIC = b"TRKLWAL\x00"
@@ -115,10 +114,13 @@ class WalWriter:
 
     MAX_PENDING = 64 << 20  # bytes of records kept in memory while the disk takes none; beyond, the oldest go
 
-    def __init__(self, path: str, next_seq: int = 1, offset: int | None = None, mode: int = 0o600) -> None:
+    def __init__(
+        self, path: str, next_seq: int = 1, offset: int | None = None, mode: int = 0o600, exclusive: bool = False
+    ) -> None:
         self.path = path
         self.seq = next_seq
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0), mode)
+        # a compressed log is made plain first; the lock keeps the store's worker from compressing it meanwhile
+        fd = open_for_append(path, mode, exclusive)
         self._fd = fd
         size = os.fstat(fd).st_size
         if offset is not None and offset < size:
@@ -267,10 +269,35 @@ class WalReader:
     def __init__(self, path: str) -> None:
         self.path = path
         self.skipped: list[tuple[int, int]] = []
+        self._kept: Any = None  # the open file between scans, inside ``with WalReader(...)``
+        self._keep = False
+
+    def __enter__(self) -> "WalReader":
+        self._keep = True  # a compressed log is read on from where the last scan stopped, not from its start
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._keep = False
+        if self._kept is not None:
+            self._kept.close()
+            self._kept = None
+
+    def _open(self) -> Any:
+        if self._kept is not None:
+            return self._kept
+        f = open_log(self.path)
+        if self._keep:
+            self._kept = f
+        return f
 
     def check_header(self) -> None:
-        with open(self.path, "rb") as f:
-            head = f.read(HEADER_SIZE)
+        with open_log(self.path) as f:
+            try:
+                head = f.read(HEADER_SIZE)
+            except (OSError, EOFError, zlib.error) as e:
+                if isinstance(f, io.BufferedReader):
+                    raise
+                raise self._damaged_copy(e) from None
         if len(head) < HEADER_SIZE:
             raise ValueError(f"{self.path} is too short to be a tracklet log ({len(head)} bytes)")
         magic, version, _ = HEADER.unpack(head)
@@ -299,7 +326,8 @@ class WalReader:
         unpack_head = BODY_HEAD.unpack_from
         crc32 = zlib.crc32
         last_seq = after_seq
-        with open(self.path, "rb") as f:
+        f = self._open()
+        try:
             f.seek(offset)
             buf = f.read(1 << 16 if limit_bytes is not None and limit_bytes < 1 << 16 else 1 << 22)
             pos = 0
@@ -342,6 +370,21 @@ class WalReader:
                 pos = end
                 if limit_bytes is not None and done >= limit_bytes:
                     return
+        except (OSError, EOFError, zlib.error) as e:
+            if isinstance(f, io.BufferedReader):
+                raise
+            raise self._damaged_copy(e) from None
+        finally:
+            if f is not self._kept:
+                f.close()
+
+    def _damaged_copy(self, error: Exception) -> ValueError:
+        from ._logfile import COMPRESSED
+
+        return ValueError(
+            f"{self.path}{COMPRESSED} is damaged ({error}): the compressed copy of this run's log cannot be read "
+            "past this point. Restore it from a backup, or keep it aside and `tracklet doctor --rebuild` without it."
+        )
 
     def records(self, offset: int = 0, limit_bytes: int | None = None) -> Iterator[Record]:
         """Yield decoded records after ``offset`` (0 means the start); stop at the end or a torn tail."""
@@ -366,6 +409,8 @@ def _next_record(f: Any, start: int, after_seq: int) -> int | None:
     number after ``after_seq``, and its CRC. Damage is rare and short (a record or a few), so a
     look at every offset costs little; a torn tail is at most one record long.
     """
+    if not isinstance(f, io.BufferedReader):
+        return None  # a compressed log: it was read back and compared when it was made
     size = os.fstat(f.fileno()).st_size
     unpack_prefix = PREFIX.unpack_from
     unpack_head = BODY_HEAD.unpack_from
@@ -390,76 +435,6 @@ def _next_record(f: Any, start: int, after_seq: int) -> int | None:
                 return pos + i
         pos += last + 1
     return None
-
-
-def set_aside(path: str, start: int, end: int) -> str | None:
-    """Copy bytes ``start:end`` of a log to ``<path>.tail-<start>`` before they are cut off; returns that path."""
-    target = f"{path}.tail-{start}"
-    with open(path, "rb") as src:
-        src.seek(start)
-        data = src.read(end - start)
-    if not data:
-        return None
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return target
-
-
-LOSS_REPORT = "loss.json"
-_REPORT_SIZE = 4096
-
-
-def reserve_loss_report(run_dir: str) -> None:
-    """Make ``loss.json`` in the run's folder now, at its full size: when the disk is full at ``finish()``,
-    the report of what was lost overwrites bytes the file already has, which needs no free space.
-
-    An empty report reads as ``{}``.
-    """
-    path = os.path.join(run_dir, LOSS_REPORT)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError:
-        return  # already there (a resumed run), or no room: the report then simply cannot be written
-    try:
-        os.write(fd, b"{}".ljust(_REPORT_SIZE))
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def write_loss_report(run_dir: str, report: dict[str, Any]) -> bool:
-    """Overwrite the reserved ``loss.json`` with ``report``; False when it could not be written."""
-    data = json.dumps(report, separators=(",", ":")).encode()
-    if len(data) > _REPORT_SIZE:
-        report = {**report, "error": str(report.get("error", ""))[:1000]}
-        data = json.dumps(report, separators=(",", ":")).encode()
-    try:
-        fd = os.open(os.path.join(run_dir, LOSS_REPORT), os.O_WRONLY | os.O_CREAT, 0o600)
-    except OSError:
-        return False
-    try:
-        os.pwrite(fd, data.ljust(_REPORT_SIZE), 0)
-        os.fsync(fd)
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-
-
-def read_loss_report(run_dir: str) -> dict[str, Any] | None:
-    """What ``finish()`` could not write to the run's log, if anything."""
-    try:
-        with open(os.path.join(run_dir, LOSS_REPORT), "rb") as f:
-            report = json.loads(f.read() or b"{}")
-    except (OSError, ValueError):
-        return None
-    return report or None
 
 
 def first_run_record(path: str) -> dict[str, Any] | None:

@@ -18,6 +18,9 @@ from ._local import ACTIVE, INGEST_ERROR, LOCK, wake_path
 __all__ = ["main", "serve"]
 
 IDLE_EXIT = 30.0
+# A run's log is compressed once the run has ended this long ago and no run is active (a quick
+# resume, such as Lightning's test() after fit(), finds it plain); TRACKLET_COMPRESS_AFTER, < 0: never.
+COMPRESS_AFTER = 10.0
 POLL = 0.05  # between looks at the active runs' log sizes: a stat each, so new records show up fast
 IDLE_SLEEP = 0.5  # when no run is active
 STATE_CHECK = 1.0  # how often a quiet run is asked whether it ended (its process may have died)
@@ -153,6 +156,8 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
     gc.enable()
 
     engine = None
+    compress_after = float(os.environ.get("TRACKLET_COMPRESS_AFTER", COMPRESS_AFTER))
+    ended_at: dict[str, float] = {}  # runs this worker saw end, to compress once idle
     idle_since = time.monotonic()
     failures: dict[str, int] = {}
     seen: dict[str, tuple[int, float]] = {}  # run id -> (log size ingested, when its state was checked)
@@ -206,13 +211,19 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
             if ended:
                 _remove(marker)
                 seen.pop(run_id, None)
+                if compress_after >= 0:
+                    ended_at[run_id] = time.monotonic()
                 _checkpoint(engine, root)
         if run_ids:
             idle_since = time.monotonic()
+        elif ended_at and _compress_one(root, ended_at, compress_after, run_ids):
+            continue  # one log at a time, looking for new runs in between
         elif time.monotonic() - idle_since > idle_exit:
             _close_wake(root, wake)  # while we hold the lock: the next worker makes its own
             wake = None
             fcntl.flock(fd, fcntl.LOCK_UN)
+            while ended_at and _compress_one(root, ended_at, 0.0, _active(root)):
+                pass  # what is left, before this worker goes
             if not _active(root) or not _try_lock(fd):
                 # a run registered after our last look either sees the lock free and
                 # starts a worker, or is seen here; never neither
@@ -224,6 +235,22 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
             idle_since = time.monotonic()
             wake = _open_wake(root)  # a run came after all: we serve on
         _pause(wake, POLL if run_ids else IDLE_SLEEP)
+
+
+def _compress_one(root: str, ended_at: dict[str, float], after: float, active: list[str]) -> bool:
+    """Compress the log of the run that ended longest ago, if that was ``after`` seconds ago and no run is active."""
+    if active:
+        return False
+    run_id = min(ended_at, key=ended_at.__getitem__)
+    if time.monotonic() - ended_at[run_id] < after:
+        return False
+    del ended_at[run_id]
+    from ._logfile import compress_log
+    from ._store_lite import stored_offset
+
+    # not done (a writer has it, or the store lacks some of it): it stays plain
+    compress_log(os.path.join(root, "runs", run_id, "run.tlog"), stored_offset(root, run_id))
+    return True
 
 
 def _ended(engine, root: str, run_id: str, wal: str) -> bool:  # noqa: ANN001

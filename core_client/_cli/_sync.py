@@ -24,17 +24,19 @@ def add_parser(sub: Any) -> None:
 
 def find_wals(path: str) -> list[str]:
     """The run logs under ``path``: a run folder, a ``runs/`` folder, or a store folder."""
+    from .._logfile import COMPRESSED, log_exists
+
     path = os.path.abspath(path)
-    if os.path.isfile(path) and path.endswith(".tlog"):
+    if path.endswith(".tlog" + COMPRESSED):
+        path = path[: -len(COMPRESSED)]
+    if path.endswith(".tlog") and log_exists(path):
         return [path]
-    if os.path.isfile(os.path.join(path, "run.tlog")):
+    if log_exists(os.path.join(path, "run.tlog")):
         return [os.path.join(path, "run.tlog")]
     base = os.path.join(path, "runs") if os.path.isdir(os.path.join(path, "runs")) else path
     if not os.path.isdir(base):
         raise UsageError(f"{path} is not a run folder or a folder of runs")
-    return sorted(
-        os.path.join(base, d, "run.tlog") for d in os.listdir(base) if os.path.isfile(os.path.join(base, d, "run.tlog"))
-    )
+    return sorted(os.path.join(base, d, "run.tlog") for d in os.listdir(base) if log_exists(os.path.join(base, d, "run.tlog")))
 
 
 def _store_of(wal: str) -> str | None:
@@ -54,7 +56,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print("nothing to sync: no run logs found")
         return 0
     target_given = resolve_settings({"dir": args.dir}).dir if args.dir else None
-    total = sum(os.path.getsize(w) for w in wals)
+    total = sum(_bytes(w) for w in wals)
     bar = Progress(total, "syncing")
     done = records = 0
     roots: set[str] = set()
@@ -65,7 +67,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         root = target_given or _store_of(wal) or resolve_settings({}).dir
         run_id = os.path.basename(os.path.dirname(wal))
         base = done
-        done += os.path.getsize(wal)
+        done += _bytes(wal)
         try:
             home = _place(wal, root, run_id, args.new_id)
         except SyncError as e:
@@ -105,13 +107,15 @@ def _place(wal: str, root: str, run_id: str, new_id: bool) -> str:
     """
     from .._errors import SyncError
 
+    from .._logfile import log_exists
+
     home = os.path.join(root, "runs", run_id, "run.tlog")
     if os.path.abspath(wal) == os.path.abspath(home):
         return home
-    if os.path.exists(home):
+    if log_exists(home):
         same = _identity(home) == _identity(wal)
         if same and _is_prefix(home, wal):
-            if os.path.getsize(wal) > os.path.getsize(home):
+            if _length(wal) > _length(home):
                 _copy(wal, home)
             return home
         if same and _is_prefix(wal, home):
@@ -140,11 +144,32 @@ def _identity(wal: str) -> str | None:
     return log_identity(first) if first else None
 
 
+def _bytes(wal: str) -> int:
+    """The log's size on disk (compressed or not), for the progress bar."""
+    from .._logfile import COMPRESSED
+
+    try:
+        return os.path.getsize(wal)
+    except FileNotFoundError:
+        return os.path.getsize(wal + COMPRESSED)
+
+
+def _length(wal: str) -> int:
+    """The log's length in bytes of plain log, compressed or not."""
+    from .._logfile import log_size, open_log
+
+    size = log_size(wal)
+    if size is not None:
+        return size
+    with open_log(wal) as f:  # gzip cannot seek from the end: count what it gives
+        return sum(len(chunk) for chunk in iter(lambda: f.read(1 << 20), b""))
+
+
 def _is_prefix(short: str, long: str) -> bool:
-    """Whether the file ``short`` is the first bytes of ``long``."""
-    if os.path.getsize(short) > os.path.getsize(long):
-        return False
-    with open(short, "rb") as a, open(long, "rb") as b:
+    """Whether the log ``short`` is the first bytes of the log ``long`` (either may be compressed)."""
+    from .._logfile import open_log
+
+    with open_log(short) as a, open_log(long) as b:
         while True:
             chunk = a.read(1 << 20)
             if not chunk:
@@ -154,8 +179,16 @@ def _is_prefix(short: str, long: str) -> bool:
 
 
 def _copy(src: str, dst: str) -> None:
-    """Copy a log beside its store in full or not at all (a temporary file, then a rename)."""
+    """Copy a log beside its store in full or not at all (a temporary file, then a rename); a compressed log stays so."""
+    from .._logfile import COMPRESSED
+
     os.makedirs(os.path.dirname(dst), mode=0o700, exist_ok=True)
+    if not os.path.exists(src):
+        src, dst = src + COMPRESSED, dst + COMPRESSED
     tmp = f"{dst}.sync-{os.getpid()}"
     shutil.copy2(src, tmp)
     os.replace(tmp, dst)
+    if dst.endswith(COMPRESSED) and os.path.exists(dst[: -len(COMPRESSED)]):
+        os.remove(dst[: -len(COMPRESSED)])  # a shorter plain copy of the same log: the compressed one is whole
+    elif os.path.exists(dst + COMPRESSED):
+        os.remove(dst + COMPRESSED)  # a shorter compressed copy: the plain one is whole

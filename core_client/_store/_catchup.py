@@ -13,6 +13,7 @@ from .._local import STALE_AFTER
 from .._resume import pid_alive
 from . import _schema as S
 from ._engine import write_transaction
+from .._logfile import log_size
 from .._wal import first_run_record
 from ._ingest import ingest_run, record_loss_report
 
@@ -35,13 +36,13 @@ def catch_up(engine: Engine, root: str, include_offline: bool = False) -> int:
     for run_id in entries:
         wal = os.path.join(runs_dir, run_id, "run.tlog")
         try:
-            size = os.path.getsize(wal)
+            size = log_size(wal)
         except OSError:
             continue
         row = known.get(run_id)
         if row is not None:
-            if size <= row.wal_offset:
-                continue
+            if size is None or size <= row.wal_offset:
+                continue  # a compressed log was stored whole before it was compressed
         else:
             try:
                 first = first_run_record(wal)
@@ -49,7 +50,7 @@ def catch_up(engine: Engine, root: str, include_offline: bool = False) -> int:
                 continue
             if first is None or (first.get("mode") == "offline" and not include_offline):
                 continue
-        if run_id in served and row is not None and _wait_for_worker(engine, run_id, size):
+        if run_id in served and row is not None and size is not None and _wait_for_worker(engine, run_id, size):
             continue  # the worker is storing it: waiting costs less than decoding it twice
         try:
             total += ingest_run(engine, wal, run_id)

@@ -40,6 +40,7 @@ def rebuild(root: str, progress: Callable[[str], None] | None = None) -> dict[st
     """
     from .._errors import SyncError
     from .._local import worker_running
+    from .._logfile import log_exists
     from .._wal import first_run_record
     from . import close_all, open_local
     from ._catchup import mark_crashed
@@ -65,7 +66,7 @@ def rebuild(root: str, progress: Callable[[str], None] | None = None) -> dict[st
     done = {"moved_to": moved_to, "runs": 0, "records": 0, "refused": []}
     for run_id in sorted(os.listdir(runs_dir)) if os.path.isdir(runs_dir) else []:
         wal = os.path.join(runs_dir, run_id, "run.tlog")
-        if not os.path.isfile(wal):
+        if not log_exists(wal):
             continue
         try:
             if first_run_record(wal) is None:

@@ -28,8 +28,8 @@ from .._wal import (
     decode_system,
     first_run_record,
     log_identity,
-    read_loss_report,
 )
+from .._logfile import log_size, read_loss_report
 from . import _schema as S
 from ._engine import write_transaction
 from ._sql import insert_ignore, project_id_for, upsert
@@ -176,10 +176,24 @@ def ingest_run(
     refused with a ``SyncError``: two logs never merge.
     """
     run_id = run_id or os.path.basename(os.path.dirname(wal_path))
-    reader = WalReader(wal_path)
     total = 0
-    size = os.path.getsize(wal_path)
+    size = log_size(wal_path)  # None: a compressed log, read to its end
     identity: str | None = None
+    with WalReader(wal_path) as reader:
+        while True:
+            found = _ingest_batch(engine, reader, wal_path, run_id, size, identity)
+            if found is None:
+                return total
+            records, size, identity, end = found
+            total += records
+            if progress is not None:
+                progress(end, size or end)
+
+
+def _ingest_batch(
+    engine: Engine, reader: WalReader, wal_path: str, run_id: str, size: int | None, identity: str | None
+) -> tuple[int, int | None, str | None, int] | None:
+    """Store the next batch of the log; None when there is nothing more, else (records, size, identity, end offset)."""
     while True:
         with engine.connect() as conn:
             found = conn.execute(
@@ -187,10 +201,10 @@ def ingest_run(
             ).first()
             conn.rollback()
         offset, created, seq, stored_id = (found[0], found[1], found[2], found[3]) if found else (0, None, 0, None)
-        if offset >= size:
-            size = os.path.getsize(wal_path)  # the log may have grown since we looked
+        if size is not None and offset >= size:
+            size = log_size(wal_path)  # the log may have grown since we looked
             if offset == size:
-                return total
+                return None
         if identity is None:
             identity = _identity(wal_path)
         if found is not None and stored_id is not None and identity is not None and identity != stored_id:
@@ -198,14 +212,14 @@ def ingest_run(
                 f"{wal_path} is not the log the store's run {run_id!r} came from (another run with the same id, "
                 f"from another machine or store?); it was not stored. Keep both with: tracklet sync {wal_path} --new-id"
             )
-        if offset > size:
+        if size is not None and offset > size:
             raise SyncError(f"{wal_path} is shorter ({size} bytes) than what the store already holds of run {run_id!r} ({offset} bytes)")
         try:
             batch = _decode(reader, offset, created, seq)
         except (ValueError, KeyError) as e:
             raise SyncError(f"cannot read {wal_path} at offset {offset}: {e}") from None
         if batch.records == 0:
-            return total
+            return None
         with write_transaction(engine) as conn:
             row = conn.execute(select(S.runs).where(S.runs.c.run_id == run_id)).mappings().first()
             if (row["wal_offset"] if row else 0) != offset:
@@ -219,9 +233,7 @@ def ingest_run(
                 f"{batch.skipped[0][0]} could not be read and were skipped; every whole record after them is stored. "
                 "`tracklet doctor` lists damaged logs.",
             )
-        total += batch.records
-        if progress is not None:
-            progress(batch.end, size)
+        return batch.records, size, identity, batch.end
 
 
 def _identity(wal_path: str) -> str | None:

@@ -302,3 +302,26 @@ def test_the_worker_keeps_storing_while_every_core_is_busy(tracklet_env):
         for p in burners:
             p.kill()
             p.wait()
+
+
+def test_the_worker_compresses_a_finished_runs_log_once_idle(tracklet_env, monkeypatch):
+    monkeypatch.setenv("TRACKLET_COMPRESS_AFTER", "0.5")
+    monkeypatch.setenv("TRACKLET_WORKER_IDLE", "2")
+    out = run_python("""
+        import random, tracklet
+        run = tracklet.init(project="gz")
+        for i in range(20000):
+            run.log({"loss": random.random(), "lr": 1e-4 * (1 - i / 20000), "epoch": i // 1000})
+        run.finish()
+        print(run.id)
+    """)
+    assert out.returncode == 0, out.stderr
+    run_id = out.stdout.split()[-1]
+    wal = tracklet_env / "runs" / run_id / "run.tlog"
+    plain = wal.stat().st_size
+    gz = wal.with_name("run.tlog.gz")
+    wait_until(gz.exists, timeout=30)
+    wait_until(lambda: not wal.exists(), timeout=10)
+    assert gz.stat().st_size < plain / 1.5
+    got = tracklet.Api().run(run_id)
+    assert got.state == "finished" and len(list(got.scan_history(keys=["loss", "lr", "epoch"]))) == 20000
