@@ -313,7 +313,14 @@ def artifact_from_store(root: str, row: Any, collection: Any, project: Any, alia
     from ._artifacts import Manifest
 
     art = Artifact(collection["name"], row["type"], row["description"], row["metadata"])
-    for e in Manifest.from_json(row["manifest"]):  # also reads versions stored with SHA-256 digests
+    try:
+        manifest = Manifest.from_json(row["manifest"])  # also reads versions stored with SHA-256 digests
+    except (UsageError, AttributeError, KeyError, TypeError) as e:  # a store is untrusted input: say which and why
+        raise UsageError(
+            f"artifact {collection['name']}:v{row['version_index']} in {root} has an invalid manifest ({e}); "
+            "the store is damaged or was crafted, and tracklet will not use it"
+        ) from None
+    for e in manifest:
         art._entries[e.path] = ArtifactEntry(e.path, e.digest, e.size, ref=e.ref, artifact=art)
     art._state = "committed"
     art._version, art._id, art._digest = row["version_index"], row["id"], row["digest"]
@@ -385,27 +392,36 @@ def _default_root(art: Artifact) -> str:
     return os.path.join(os.getcwd(), "artifacts", f"{art.name}-{art.version}")
 
 
-def download(art: Artifact, root: str | None, overwrite: bool = False) -> str:
+def download(art: Artifact, root: str | None, overwrite: bool = False, references: Any = False, allow_roots: Any = None) -> str:
     from ._artifacts import TransferProgress
 
     root = os.path.abspath(root or _default_root(art))
     manifest = art.manifest()
-    manifest.download(root, blob_store(art._root), overwrite=overwrite, progress=TransferProgress(manifest.size, f"downloading {art.name}"))
+    report = manifest.download(root, blob_store(art._root), overwrite=overwrite, references=references, allow_roots=allow_roots,
+                               progress=TransferProgress(manifest.size, f"downloading {art.name}"))
+    if report.references:
+        shown = ", ".join(report.references[:3]) + (f" and {len(report.references) - 3} more" if len(report.references) > 3 else "")
+        warn_once(
+            f"references:{art.qualified_name}:{root}",
+            f"tracklet: {art.qualified_name} has {len(report.references)} reference(s) that were not downloaded "
+            f"(recorded, not copied): {shown}. Pass references=True (tracklet artifact get --references) to fetch "
+            "them; file:// ones also need allow_roots=[...]",
+        )
     return root
 
 
-def download_entries(art: Artifact, root: str | None, paths: list[str], overwrite: bool = False) -> list[str]:
+def download_entries(art: Artifact, root: str | None, paths: list[str], overwrite: bool = False, allow_roots: Any = None) -> list[str]:
     from ._artifacts import Manifest
 
     root = os.path.abspath(root or _default_root(art))
     full = art.manifest()
-    Manifest(full[p] for p in paths).download(root, blob_store(art._root), overwrite=overwrite)
+    Manifest(full[p] for p in paths).download(root, blob_store(art._root), overwrite=overwrite, references=True, allow_roots=allow_roots)
     return [os.path.join(root, *p.split("/")) for p in paths]
 
 
-def verify(art: Artifact, root: str | None) -> None:
+def verify(art: Artifact, root: str | None, references: Any = False) -> None:
     root = os.path.abspath(root or _default_root(art))
-    bad = art.manifest().verify(root)
+    bad = art.manifest().verify(root, references=references)
     if bad:
         raise ValueError(f"{root} does not match {art.qualified_name}: {len(bad)} file(s) missing or different, e.g. {bad[:5]}")
 
