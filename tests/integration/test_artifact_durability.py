@@ -5,7 +5,7 @@ import signal
 import time
 
 import tracklet
-from helpers import spawn_python
+from helpers import spawn_python, wait_until
 
 LOGGER = """
 import os, sys, tracklet
@@ -20,33 +20,52 @@ run.finish()
 """
 
 
+def _artifact_records(wal):
+    from tracklet._wal import RecordType, WalReader
+
+    return [r for r in WalReader(str(wal)).records(0) if r.type == RecordType.ARTIFACT]
+
+
 def test_kill_during_upload_then_retry(tracklet_env, tmp_path):
+    import json
+
     src = tmp_path / "checkpoint"
     src.mkdir()
     for i in range(40):
         (src / f"shard-{i:02d}.bin").write_bytes(os.urandom(1 << 20))
-    proc = spawn_python(LOGGER, env={"SRC": str(src)})
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    # the 6th file stored (and any after it) stops with its copy in a temporary file, unpublished
+    proc = spawn_python(LOGGER, env={"SRC": str(src), "TRACKLET_TEST_UPLOAD_GATE": f"6:{gate}"})
     assert proc.stdout.readline().strip() == "QUEUED"
-    time.sleep(0.05)
+    wait_until(lambda: (gate / "paused").exists(), timeout=60)
+    paused = json.loads((gate / "paused").read_text())
+    blobs = tracklet_env / "blobs"
+    stored = lambda: sorted(p.name for p in (blobs / "blake3").iterdir() if p.is_file())  # noqa: E731
+    # really mid-upload: alive, a copy in a temporary file, some blobs published, no version recorded
+    assert proc.poll() is None and paused["pid"] == proc.pid
+    assert os.path.exists(paused["tmp"]) and os.path.dirname(paused["tmp"]) == str(blobs / "tmp")
+    assert 0 < len(stored()) < 40
+    wal = tracklet_env / "runs" / "writer" / "run.tlog"
+    assert _artifact_records(wal) == []
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     proc.stdout.close()
     proc.stderr.close()
 
-    api = tracklet.Api()
-    early = api.artifact_versions("ckpt/checkpoint")
-    for art in early:  # if the upload beat the kill, the version must be whole
-        art.verify(art.download(str(tmp_path / "early")))
+    assert _artifact_records(wal) == []
+    assert tracklet.Api().artifact_versions("ckpt/checkpoint") == []  # no partial version
+    assert any(str(proc.pid) in name for name in os.listdir(blobs / "tmp"))  # the dead writer's temporaries
 
     again = spawn_python(LOGGER, env={"SRC": str(src)})
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0, err
     assert "DONE v0 False" in out  # the worker stored it; the training process never imported SQLAlchemy
     art = tracklet.Api().artifact("ckpt/checkpoint:best")
-    assert len(art.files()) == 40
+    assert len(art.files()) == 40 and len(_artifact_records(wal)) == 1
     art.verify(art.download(str(tmp_path / "final")))
-    tmp = tracklet_env / "blobs" / "tmp"
-    assert not tmp.exists() or os.listdir(tmp) == []  # the killed writer's temporaries are cleaned up
+    assert stored() == sorted(e.digest for e in art.files())  # the blobs published before the kill are reused, none orphaned
+    assert os.listdir(blobs / "tmp") == []  # the killed writer's temporaries are cleaned up
 
 
 def test_reading_an_artifact_from_an_up_to_date_store_needs_no_sqlalchemy(tracklet_env, tmp_path):
