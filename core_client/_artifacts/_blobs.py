@@ -375,7 +375,7 @@ class LocalBlobStore(BlobStore):
         self.workers = workers or default_workers()
         self._tmp = os.path.join(self.directory, "tmp")
         self._folders: set[str] = set()  # blob folders known to exist, so each is made once
-        self._gate = _UploadGate.from_env()  # None but in tests that stop an upload midway
+        self._gate = _test_gate() if _GATE_VAR in os.environ else None  # None but in tests that stop an upload midway
 
     def path(self, digest: str) -> str:
         """Where the blob ``digest`` is written (see the class); a blob of the older layout may be elsewhere."""
@@ -527,47 +527,14 @@ class LocalBlobStore(BlobStore):
                 _unlink(path)
 
 
-class _UploadGate:
-    """A test's hold on uploads: ``TRACKLET_TEST_UPLOAD_GATE=N:FOLDER`` (never set in normal use).
-
-    The N-th file a store puts (counting from 1, across its threads), and every later one, stops
-    with its copy complete in a temporary file and not yet published: the first to stop writes
-    ``FOLDER/paused`` (JSON: pid, temporary path); all wait until ``FOLDER/go`` exists. So a test
-    can kill the process at a known point in the middle of an upload, and know it did.
-    """
-
-    def __init__(self, after: int, folder: str) -> None:
-        import threading
-
-        self.after, self.folder, self.count, self._lock = after, folder, 0, threading.Lock()
-
-    @classmethod
-    def from_env(cls) -> _UploadGate | None:
-        spec = os.environ.get("TRACKLET_TEST_UPLOAD_GATE")
-        if not spec:
-            return None
-        after, _, folder = spec.partition(":")
-        return cls(int(after), folder)
-
-    def reached(self, tmp: str) -> None:
-        import json
-        import time
-
-        with self._lock:
-            self.count += 1
-            n = self.count
-        if n < self.after:
-            return
-        if n == self.after:
-            note = os.path.join(self.folder, "paused")
-            with open(note + ".part", "w") as f:
-                json.dump({"pid": os.getpid(), "tmp": tmp}, f)
-            os.replace(note + ".part", note)
-        while not os.path.exists(os.path.join(self.folder, "go")):
-            time.sleep(0.01)
-
-
 _marked_shared: set[str] = set()
+_GATE_VAR = "TRACKLET_TEST_UPLOAD_GATE"
+
+
+def _test_gate() -> Any:
+    from ._faults import upload_gate  # only tests set the variable: a log never imports it
+
+    return upload_gate()
 
 
 class _FileLock:
