@@ -22,22 +22,22 @@ def add_parser(sub: Any) -> None:
     put.add_argument("--name", "-n", help="artifact name (default: the file or folder name)")
     put.add_argument("--type", "-t", default="dataset", help="artifact type (default: dataset)")
     put.add_argument("--alias", "-a", action="append", default=[], help="alias for this version (repeatable)")
+    put.add_argument("--outside-links", choices=["refuse", "follow", "skip"], default="refuse",
+                     help="symbolic links in the folder that lead outside it: refuse (default), follow, or skip them")
     put.add_argument("--project", "-p", help="project (default: TRACKLET_PROJECT or 'uncategorized')")
     put.add_argument("--description", "-d")
     put.add_argument("--metadata", help="JSON object of metadata")
-    put.add_argument("--outside-links", choices=["refuse", "follow", "skip"], default="refuse",
-                     help="symbolic links in the folder that lead outside it: refuse (default), follow, or skip them")
     put.add_argument("--dir", help="the store folder (default: TRACKLET_DIR or ./tracklet)")
     put.set_defaults(func=cmd_put)
 
     get = asub.add_parser("get", help="download an artifact version")
     get.add_argument("artifact", help="project/name:alias, project/name:v3, or registry/model:alias")
     get.add_argument("--root", help="where to put the files (default ./artifacts/NAME-vN)")
-    get.add_argument("--overwrite", action="store_true", help="replace files in ROOT that differ from the artifact's")
     get.add_argument("--references", nargs="?", const="all", metavar="SCHEMES",
                      help="also fetch references (recorded, not copied): all, or schemes such as s3,https,file")
     get.add_argument("--allow-root", action="append", default=None, metavar="DIR",
                      help="a folder file:// references may be read from (repeatable; default TRACKLET_REFERENCE_ROOTS)")
+    get.add_argument("--overwrite", action="store_true", help="replace files in ROOT that differ from the artifact's")
     get.add_argument("--dir", help="the store folder (default: TRACKLET_DIR or ./tracklet)")
     get.set_defaults(func=cmd_get)
 
