@@ -82,11 +82,15 @@ class ArtifactEntry:
         self._artifact = artifact
         self._stat = stat  # of ``source`` when it was added: the upload trusts it and stats nothing again
 
-    def download(self, root: str | None = None) -> str:
-        """Materialise this one file (verified) and return its local path."""
+    def download(self, root: str | None = None, allow_roots: Any = None) -> str:
+        """Materialise this one file (verified) and return its local path.
+
+        A reference is fetched too, since it is asked for by name; a ``file://`` one only from
+        under ``allow_roots`` (see ``Artifact.download``).
+        """
         if self._artifact is None:
             raise UsageError("this entry does not belong to a logged artifact")
-        return self._artifact._download_entries(root, [self.path])[0]
+        return self._artifact._download_entries(root, [self.path], allow_roots)[0]
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"digest": self.digest, "size": self.size}
@@ -110,19 +114,35 @@ _NOT_PARTS = frozenset(("", ".", ".."))
 _by_name = operator.attrgetter("name")
 
 
-def _walk_files(root: str, rel: str = "") -> Iterator[tuple[str, str, os.stat_result]]:
+def _walk_files(root: str, rel: str = "", links: list[tuple[str, str]] | None = None) -> Iterator[tuple[str, str, os.stat_result]]:
     """``(path, relative '/'-path, stat)`` of every file under ``root``, sorted, one stat each.
 
-    Symlinks to files are followed, as ``os.walk`` does by default; links to folders are not descended.
+    A link to a file is a file (its target's stat); a link to a folder is never descended (no
+    loops, no content twice). Links are appended to ``links`` as ``(path, relative path)``, for
+    the caller to tell those that stay inside ``root`` from those that leave it.
     """
     with os.scandir(os.path.join(root, rel) if rel else root) as it:
         entries = sorted(it, key=_by_name)
     for entry in entries:
         sub = f"{rel}/{entry.name}" if rel else entry.name
         if entry.is_dir(follow_symlinks=False):
-            yield from _walk_files(root, sub)
+            yield from _walk_files(root, sub, links)
         elif entry.is_file():
+            if links is not None and entry.is_symlink():
+                links.append((entry.path, sub))
             yield entry.path, sub, entry.stat()
+
+
+_OUTSIDE_LINKS = ("refuse", "follow", "skip")
+
+
+def _leaving(root: str, links: list[tuple[str, str]]) -> set[str]:
+    """The relative paths of the links (to files) whose target is not inside ``root``."""
+    if not links:
+        return set()
+    real_root = os.path.realpath(root)
+    inside = real_root.rstrip(os.sep) + os.sep
+    return {rel for path, rel in links if not os.path.realpath(path).startswith(inside)}
 
 
 class Artifact:
@@ -186,15 +206,39 @@ class Artifact:
         entry = ArtifactEntry(_logical(name or os.path.basename(path)), None, st.st_size, source=path, stat=st)
         return self._add(entry, overwrite)
 
-    def add_dir(self, local_path: str, name: str | None = None, overwrite: bool = False) -> list[ArtifactEntry]:
-        """Add every file under a directory, at ``name/relative/path`` (default: at the top)."""
+    def add_dir(self, local_path: str, name: str | None = None, overwrite: bool = False, outside_links: str = "refuse") -> list[ArtifactEntry]:
+        """Add every file under a directory, at ``name/relative/path`` (default: at the top).
+
+        Symbolic links: a link to a file inside the directory is stored as that file, under the
+        link's name; a link to a folder is not descended. A link to a file outside the directory
+        is refused by default (a shared folder must not put other files of yours into the
+        artifact): ``outside_links="follow"`` stores what it points to, ``"skip"`` leaves it out.
+
+        Raises:
+            UsageError: the path is not a directory, or it holds links that leave it (the
+                message lists them) and ``outside_links`` is ``"refuse"``.
+        """
         self._check_mutable()
+        if outside_links not in _OUTSIDE_LINKS:
+            raise UsageError(f"outside_links must be one of {', '.join(map(repr, _OUTSIDE_LINKS))}; got {outside_links!r}")
         root = os.path.abspath(os.fspath(local_path))
         if not os.path.isdir(root):
             raise UsageError(f"{local_path} is not a directory" + ("; use add_file() for a file" if os.path.isfile(root) else ""))
         prefix = f"{_logical(name)}/" if name else ""
+        links: list[tuple[str, str]] = []
+        found = list(_walk_files(root, "", links))
+        leaving = _leaving(root, links)
+        if leaving and outside_links == "refuse":
+            shown = ", ".join(f"{rel} -> {os.path.realpath(os.path.join(root, rel))}" for rel in sorted(leaving)[:3])
+            raise UsageError(
+                f"{local_path} holds {len(leaving)} symbolic link(s) to files outside it ({shown}"
+                f"{' ...' if len(leaving) > 3 else ''}); pass outside_links='follow' to store what they point to, "
+                "or outside_links='skip' to leave them out"
+            )
         added = []
-        for full, rel, st in _walk_files(root):
+        for full, rel, st in found:
+            if leaving and outside_links == "skip" and rel in leaving:
+                continue
             # a folder's entry names hold no "/" and are never "." or "..": only a "\\" asks for _logical()
             path = _logical(prefix + rel) if "\\" in rel else prefix + rel
             added.append(self._add(ArtifactEntry(path, None, st.st_size, source=full, stat=st), overwrite))
@@ -319,28 +363,47 @@ class Artifact:
         wait_for(self, timeout)
         return self
 
-    def download(self, root: str | None = None, overwrite: bool = False) -> str:
+    def download(self, root: str | None = None, overwrite: bool = False, references: Any = False, allow_roots: Any = None) -> str:
         """Materialise every file under ``root`` (default ``./artifacts/NAME-vN``), verified; returns ``root``.
 
-        Files already there and correct are skipped; different files there are an error unless ``overwrite``.
+        Files already there and correct are skipped; different files there are an error unless
+        ``overwrite``. Nothing is written through a symbolic link inside ``root``: a folder there that
+        is a link is an error, a link where a file goes is replaced (with ``overwrite``), never followed.
+
+        Args:
+            references: references are recorded, not copied, so by default they are not fetched
+                (a warning names them). True fetches every one; a list of schemes (``["s3", "https"]``)
+                fetches those.
+            allow_roots: folders that ``file://`` references may be read from (default
+                ``TRACKLET_REFERENCE_ROOTS``, folders separated by ``os.pathsep``; else none): a store is
+                untrusted input, and a crafted ``file://`` reference could name any file you can read.
+                A reference with a recorded digest is always checked against it.
+
+        Raises:
+            UsageError: the store's manifest could write outside ``root``, or a ``file://`` reference
+                to fetch is outside ``allow_roots``; nothing is written.
+            DownloadConflictError: different files, or a linked folder, are in the way.
+
+        Example:
+            >>> art.download("./model", references=["file"], allow_roots=["/data/shared"])
         """
         self._require_committed("download")
         from ._artifact_ops import download
 
-        return download(self, root, overwrite)
+        return download(self, root, overwrite, references, allow_roots)
 
-    def _download_entries(self, root: str | None, paths: list[str]) -> list[str]:  # for ArtifactEntry.download
+    def _download_entries(self, root: str | None, paths: list[str], allow_roots: Any = None) -> list[str]:  # for ArtifactEntry.download
         self._require_committed("download")
         from ._artifact_ops import download_entries
 
-        return download_entries(self, root, paths)
+        return download_entries(self, root, paths, allow_roots=allow_roots)
 
-    def verify(self, root: str | None = None) -> None:
-        """Check that the files under ``root`` are exactly this version's; raise ``ValueError`` if not."""
+    def verify(self, root: str | None = None, references: Any = False) -> None:
+        """Check that the files under ``root`` are exactly this version's (references only when asked); raise ``ValueError`` if not."""
         self._require_committed("verify")
         from ._artifact_ops import verify
 
-        verify(self, root)
+        verify(self, root, references)
 
     def logged_by(self) -> Any:
         """The run that logged this version first (an ``ApiRun``), or None."""

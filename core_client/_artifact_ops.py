@@ -134,6 +134,8 @@ def _store_and_record(run: Any, art: Artifact, aliases: list[str], use: bool) ->
         local = [e for e in art._entries.values() if e.ref is None]
         files = [(e.source, e.path, e._stat) for e in local]
         store = blob_store(run._settings.dir) if files else None
+        if store is not None and os.environ.get("TRACKLET_BLOB_URL") and store.url != os.path.join(os.path.abspath(run._settings.dir), "blobs"):
+            store.mark_shared()  # a local folder named by URL may be another store's own: it must not remove these blobs
         lock = store.removal_lock() if store is not None else contextlib.nullcontext()
         with lock:  # a delete waits until the record is written
             stored = []
@@ -165,6 +167,8 @@ def _store_and_record(run: Any, art: Artifact, aliases: list[str], use: bool) ->
                     "t": art._created_at,
                 },
             )
+            if store is not None and run._writer.pending_bytes:
+                _pin_until_written(run, store)  # taken before the removal lock is let go: no delete in between
         art._wal_end = run._writer.offset  # stored once the store's offset for the run reaches this
         art._state = "logged"
         if run.mode == "local" and run._closed is None:
@@ -186,6 +190,26 @@ def _store_and_record(run: Any, art: Artifact, aliases: list[str], use: bool) ->
     if store is not None and store.digest_cache is not None:
         # only later logs of these files need it: finish() need not wait (flush never raises)
         run._uploads.defer(store.digest_cache.flush)
+
+
+def _pin_until_written(run: Any, store: Any) -> None:
+    """Keep deletes from removing blobs while this version's record waits in memory for its run's log.
+
+    The record is queued when its log could not be written (a full disk) and goes to the file at
+    a later write; until then no other process can see which blobs it lists. The pin is held from
+    a thread until the queue is empty or the run has finished (what is left then is never written).
+    """
+    pin = store.record_pin()
+    pin.__enter__()
+
+    def watch() -> None:
+        try:
+            while run._writer.pending_bytes and not run.finished:
+                time.sleep(0.1)
+        finally:
+            pin.__exit__(None, None, None)
+
+    threading.Thread(target=watch, name="tracklet-record-pin", daemon=True).start()
 
 
 def _progress(art: Artifact, total: int) -> Any:
@@ -313,7 +337,14 @@ def artifact_from_store(root: str, row: Any, collection: Any, project: Any, alia
     from ._artifacts import Manifest
 
     art = Artifact(collection["name"], row["type"], row["description"], row["metadata"])
-    for e in Manifest.from_json(row["manifest"]):  # also reads versions stored with SHA-256 digests
+    try:
+        manifest = Manifest.from_json(row["manifest"])  # also reads versions stored with SHA-256 digests
+    except (UsageError, AttributeError, KeyError, TypeError) as e:  # a store is untrusted input: say which and why
+        raise UsageError(
+            f"artifact {collection['name']}:v{row['version_index']} in {root} has an invalid manifest ({e}); "
+            "the store is damaged or was crafted, and tracklet will not use it"
+        ) from None
+    for e in manifest:
         art._entries[e.path] = ArtifactEntry(e.path, e.digest, e.size, ref=e.ref, artifact=art)
     art._state = "committed"
     art._version, art._id, art._digest = row["version_index"], row["id"], row["digest"]
@@ -385,27 +416,36 @@ def _default_root(art: Artifact) -> str:
     return os.path.join(os.getcwd(), "artifacts", f"{art.name}-{art.version}")
 
 
-def download(art: Artifact, root: str | None, overwrite: bool = False) -> str:
+def download(art: Artifact, root: str | None, overwrite: bool = False, references: Any = False, allow_roots: Any = None) -> str:
     from ._artifacts import TransferProgress
 
     root = os.path.abspath(root or _default_root(art))
     manifest = art.manifest()
-    manifest.download(root, blob_store(art._root), overwrite=overwrite, progress=TransferProgress(manifest.size, f"downloading {art.name}"))
+    report = manifest.download(root, blob_store(art._root), overwrite=overwrite, references=references, allow_roots=allow_roots,
+                               progress=TransferProgress(manifest.size, f"downloading {art.name}"))
+    if report.references:
+        shown = ", ".join(report.references[:3]) + (f" and {len(report.references) - 3} more" if len(report.references) > 3 else "")
+        warn_once(
+            f"references:{art.qualified_name}:{root}",
+            f"tracklet: {art.qualified_name} has {len(report.references)} reference(s) that were not downloaded "
+            f"(recorded, not copied): {shown}. Pass references=True (tracklet artifact get --references) to fetch "
+            "them; file:// ones also need allow_roots=[...]",
+        )
     return root
 
 
-def download_entries(art: Artifact, root: str | None, paths: list[str], overwrite: bool = False) -> list[str]:
+def download_entries(art: Artifact, root: str | None, paths: list[str], overwrite: bool = False, allow_roots: Any = None) -> list[str]:
     from ._artifacts import Manifest
 
     root = os.path.abspath(root or _default_root(art))
     full = art.manifest()
-    Manifest(full[p] for p in paths).download(root, blob_store(art._root), overwrite=overwrite)
+    Manifest(full[p] for p in paths).download(root, blob_store(art._root), overwrite=overwrite, references=True, allow_roots=allow_roots)
     return [os.path.join(root, *p.split("/")) for p in paths]
 
 
-def verify(art: Artifact, root: str | None) -> None:
+def verify(art: Artifact, root: str | None, references: Any = False) -> None:
     root = os.path.abspath(root or _default_root(art))
-    bad = art.manifest().verify(root)
+    bad = art.manifest().verify(root, references=references)
     if bad:
         raise ValueError(f"{root} does not match {art.qualified_name}: {len(bad)} file(s) missing or different, e.g. {bad[:5]}")
 
@@ -447,8 +487,11 @@ def delete(art: Artifact, delete_aliases: bool) -> None:
 
     Under the blob folder's exclusive removal lock: no log is between finding a blob stored and
     recording the version that lists it (logs hold the lock shared), every local run's log is
-    ingested first, and blobs that offline runs recorded but have not synced are kept. Blobs in a
-    blob store set by ``TRACKLET_BLOB_URL`` are never removed: other stores may share it.
+    ingested first, and blobs that records not yet ingested list (offline runs, a worker behind)
+    are kept. A log whose record could not reach its run's log yet (a full disk) holds a pin:
+    then nothing changes and the error says so. Blobs are never removed from a folder that
+    another store logs into (``TRACKLET_BLOB_URL`` here, or a ``.shared`` mark left there by one),
+    nor where a run's log cannot be read through (its records are unknown).
     """
     from sqlalchemy import select
 
@@ -458,18 +501,25 @@ def delete(art: Artifact, delete_aliases: bool) -> None:
 
     v = S.artifact_versions.c
     store = blob_store(art._root)
-    own_folder = not os.environ.get("TRACKLET_BLOB_URL")
+    own_folder = not os.environ.get("TRACKLET_BLOB_URL") and not store.shared
     with store.removal_lock(exclusive=True):
+        if own_folder and store.records_pending():
+            raise StoreError(
+                f"cannot delete {art.qualified_name} now: another tracklet process has logged a version whose record "
+                "it could not yet write to its run's log (is its disk full?), so which files it needs is unknown. "
+                "Free some space or let that process finish, then delete again"
+            )
         engine = _api(art)._db()  # ingests what every local run has recorded so far
+        unsynced = _unsynced_digests(art._root, engine) if own_folder else set()
         with write_transaction(engine) as conn:
             delete_version(conn, art.id, delete_aliases)
             still_used = set()
             for (manifest,) in conn.execute(select(v.manifest).where(v.state == "committed")):
                 still_used.update(_stored_digests(manifest))
         art._state = "deleted"
-        if not own_folder:
+        if not own_folder or unsynced is None:
             return
-        still_used |= _unsynced_digests(art._root, engine)
+        still_used |= unsynced
         for entry in art.files():
             if entry.ref is None and entry.digest not in still_used:
                 store.delete(entry.digest)
@@ -481,8 +531,9 @@ def _stored_digests(manifest: dict[str, Any]) -> set[str]:
     return {e.digest for e in Manifest.from_json(manifest) if e.ref is None}
 
 
-def _unsynced_digests(root: str, engine: Any) -> set[str]:
-    """Blob digests listed by artifact records that runs under ``root`` wrote and the store has not ingested (offline runs)."""
+def _unsynced_digests(root: str, engine: Any) -> set[str] | None:
+    """Blob digests listed by artifact records that runs under ``root`` wrote and the store has not ingested
+    (offline runs, a worker behind); None when a run's log cannot be read through (keep every blob)."""
     from sqlalchemy import select
 
     from ._store import _schema as S
@@ -499,10 +550,17 @@ def _unsynced_digests(root: str, engine: Any) -> set[str]:
         return found
     for run_id in run_ids:
         wal = os.path.join(runs_dir, run_id, "run.tlog")
+        reader = WalReader(wal)
         try:
-            for rtype, _, buf, start, stop, _ in WalReader(wal).scan(stored.get(run_id, 0)):
+            reader.check_header()
+        except (OSError, ValueError):
+            continue  # no run's log (yet): it holds no record
+        try:
+            for rtype, _, buf, start, stop, _ in reader.scan(stored.get(run_id, 0)):
                 if rtype == RecordType.ARTIFACT:
                     found |= _stored_digests(json.loads(bytes(buf[start:stop]))["manifest"])
-        except (OSError, ValueError, KeyError):
-            continue  # not a run's log, or unreadable: it cannot hold a version of ours either
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            warn_once(f"delete-unreadable:{wal}", f"tracklet: {wal} cannot be read through ({e!r}); "
+                      "the deleted version's files are kept, since a record there may list them")
+            return None
     return found

@@ -10,7 +10,8 @@ remote store is opened. The user-facing ``Artifact`` builds on this API::
     manifest = Manifest(entries)                            # + resolve_reference("s3://...", name=...)
     manifest.digest                                         # identical content -> identical digest
     text = manifest.dumps(); Manifest.loads(text)
-    manifest.download(root, store, overwrite=False)         # -> DownloadReport(root, written, skipped)
+    manifest.download(root, store, overwrite=False)         # -> DownloadReport(root, written, skipped, references)
+    manifest.download(root, store, references=["s3"])       # also fetch references (file:// needs allow_roots=)
     manifest.verify(root)                                   # -> paths missing or different
 
 Blob store (``BlobStore``): ``put(path) -> (digest, size)``, ``put_many``, ``put_bytes``,
@@ -23,8 +24,13 @@ remote stores, capped by ``TRACKLET_CACHE_SIZE``, default 10 GiB, least recently
 Progress callbacks take the number of bytes done since the last call and are called from worker
 threads; ``TransferProgress(total, label)`` is one that draws a bar on a terminal after 0.5 s.
 
+A manifest read from a store is untrusted: a download refuses entry paths that could leave
+its folder, writes nothing through a symbolic link inside it, fetches references only when
+asked, reads ``file://`` references only under ``allow_roots`` (or ``TRACKLET_REFERENCE_ROOTS``)
+and checks them against their digest.
+
 Errors: ``UsageError`` for bad input (missing file, folder given as a file, unknown URL scheme,
-bad path); ``DownloadConflictError`` (a ``UsageError``) for a folder holding different files;
+bad path, an unsafe manifest or reference); ``DownloadConflictError`` (a ``UsageError``) for a folder holding different files;
 ``MissingBlobError`` and ``CorruptBlobError`` (``StoreError``) for a store that lacks or mangled a blob.
 """
 
@@ -51,6 +57,7 @@ _LAZY = {
     "BlobCache": "._cache",
     "parse_size": "._cache",
     "DownloadReport": "._download",
+    "ReferencePolicy": "._download",
     "resolve_reference": "._references",
 }
 
@@ -78,6 +85,7 @@ __all__ = [
     "ManifestEntry",
     "MissingBlobError",
     "ProgressFn",
+    "ReferencePolicy",
     "TransferProgress",
     "copy_and_hash",
     "copy_then_hash",

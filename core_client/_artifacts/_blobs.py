@@ -319,6 +319,25 @@ class BlobStore:
 
         return contextlib.nullcontext()
 
+    def record_pin(self) -> Any:
+        """A context manager held by a log whose version record has not reached its run's log yet
+        (see LocalBlobStore); here a no-op."""
+        import contextlib
+
+        return contextlib.nullcontext()
+
+    def records_pending(self) -> bool:
+        """Whether some log holds :meth:`record_pin` (call under the exclusive removal lock)."""
+        return False
+
+    def mark_shared(self) -> None:
+        """Note that a store other than the folder's own logs here (see LocalBlobStore); here nothing."""
+
+    @property
+    def shared(self) -> bool:
+        """Whether other stores may list these blobs, so a delete must remove none."""
+        return True
+
     def put_bytes(self, data: bytes) -> tuple[str, int]:
         """Store ``data``; returns ``(digest, size)``."""
         import tempfile
@@ -356,6 +375,7 @@ class LocalBlobStore(BlobStore):
         self.workers = workers or default_workers()
         self._tmp = os.path.join(self.directory, "tmp")
         self._folders: set[str] = set()  # blob folders known to exist, so each is made once
+        self._gate = _test_gate() if _GATE_VAR in os.environ else None  # None but in tests that stop an upload midway
 
     def path(self, digest: str) -> str:
         """Where the blob ``digest`` is written (see the class); a blob of the older layout may be elsewhere."""
@@ -403,6 +423,31 @@ class LocalBlobStore(BlobStore):
         """
         return _FileLock(os.path.join(self.directory, ".removal.lock"), exclusive)
 
+    def record_pin(self) -> Any:
+        """An advisory lock on ``<directory>/.pending.lock``, held shared by a log whose version record
+        is still in memory when it lets go of the removal lock (its run's log could not be written:
+        a full disk). A delete that finds it held removes nothing: it cannot know which blobs that
+        record lists."""
+        return _FileLock(os.path.join(self.directory, ".pending.lock"), exclusive=False)
+
+    def records_pending(self) -> bool:
+        lock = _FileLock(os.path.join(self.directory, ".pending.lock"), exclusive=True, blocking=False)
+        with lock:
+            return not lock.held
+
+    def mark_shared(self) -> None:
+        """Leave ``<directory>/.shared`` once: another store logs here (``TRACKLET_BLOB_URL``), so the
+        folder's own store must not remove blobs on delete (it cannot see that store's versions)."""
+        if self.directory in _marked_shared:
+            return
+        os.makedirs(self.directory, exist_ok=True)
+        os.close(os.open(os.path.join(self.directory, ".shared"), os.O_WRONLY | os.O_CREAT, 0o644))
+        _marked_shared.add(self.directory)
+
+    @property
+    def shared(self) -> bool:
+        return os.path.exists(os.path.join(self.directory, ".shared"))
+
     def _already_stored(self, files: list[tuple[str, os.stat_result]]) -> list[str | None]:
         if self.digest_cache is None:
             return [None] * len(files)
@@ -436,6 +481,8 @@ class LocalBlobStore(BlobStore):
                     raise
                 os.makedirs(self._tmp, exist_ok=True)  # removed under us (a clean-up of the store?): once more
                 digest, size = copy_then_hash(path, tmp, progress, mode=0o444)
+            if self._gate is not None:
+                self._gate.reached(tmp)
             if self._stored_size(digest) == size:
                 _unlink(tmp)
             else:  # absent, or a wrong-sized leftover that the new copy replaces
@@ -480,24 +527,46 @@ class LocalBlobStore(BlobStore):
                 _unlink(path)
 
 
+_marked_shared: set[str] = set()
+_GATE_VAR = "TRACKLET_TEST_UPLOAD_GATE"
+
+
+def _test_gate() -> Any:
+    from ._faults import upload_gate  # only tests set the variable: a log never imports it
+
+    return upload_gate()
+
+
 class _FileLock:
-    def __init__(self, path: str, exclusive: bool) -> None:
-        self.path, self.exclusive, self.fd = path, exclusive, -1
+    """``flock`` on a file: shared or exclusive; ``blocking=False`` tries once (then see ``held``).
+
+    Where ``fcntl`` does not exist (Windows) it locks nothing and reports itself held.
+    """
+
+    def __init__(self, path: str, exclusive: bool, blocking: bool = True) -> None:
+        self.path, self.exclusive, self.blocking, self.fd, self.held = path, exclusive, blocking, -1, False
 
     def __enter__(self) -> _FileLock:
         try:
             import fcntl
         except ImportError:
+            self.held = True
             return self
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(self.fd, fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH)
+        flags = (fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH) | (0 if self.blocking else fcntl.LOCK_NB)
+        try:
+            fcntl.flock(self.fd, flags)
+            self.held = True
+        except BlockingIOError:
+            self.held = False
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.fd >= 0:
             os.close(self.fd)  # closing releases the lock
             self.fd = -1
+        self.held = False
 
 
 def open_blob_store(

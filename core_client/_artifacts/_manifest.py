@@ -226,14 +226,17 @@ class Manifest:
         overwrite: bool = False,
         progress: ProgressFn | None = None,
         workers: int | None = None,
+        references: bool | Iterable[str] = False,
+        allow_roots: Iterable[str] | None = None,
     ) -> DownloadReport:
-        """Materialise every entry under ``root``, verified; see :func:`tracklet._artifacts.download`."""
+        """Materialise the entries under ``root``, verified; references only when asked (see :func:`tracklet._artifacts.download`)."""
         from ._download import download
 
-        return download(self, root, store, overwrite=overwrite, progress=progress, workers=workers)
+        return download(self, root, store, overwrite=overwrite, progress=progress, workers=workers,
+                        references=references, allow_roots=allow_roots)
 
-    def verify(self, root: str) -> list[str]:
-        """Paths under ``root`` that are missing or differ from this manifest; empty when all match."""
+    def verify(self, root: str, references: bool | Iterable[str] = False) -> list[str]:
+        """Paths under ``root`` that are missing or differ from this manifest (references only when asked); empty when all match."""
         from ._download import verify
 
-        return verify(self, root)
+        return verify(self, root, references=references)

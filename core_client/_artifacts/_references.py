@@ -1,9 +1,14 @@
 """References: entries that point at content elsewhere (``s3://``, ``gs://``, ``https://``, ``file://``).
 
 A reference is recorded, not copied. With ``checksum=True`` it records what identifies
-the content: the SHA-256 of a local file, else the object's ETag (or MD5, or size and
+the content: the BLAKE3 digest of a local file, else the object's ETag (or MD5, or size and
 mtime) from fsspec's ``info()``; a download then checks the object has not changed.
 With ``checksum=False`` the URI itself stands in for the digest.
+
+A download fetches references only when asked (see ``_download.ReferencePolicy``): a
+manifest from a store is untrusted, and a ``file://`` reference could name any file this
+user can read. A ``file://`` reference is read only from a path the caller allowed, and is
+checked against its content digest when it has one.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["SCHEMES", "fetch_reference", "resolve_reference"]
+__all__ = ["SCHEMES", "fetch_reference", "local_path", "resolve_reference", "scheme_of"]
 
 SCHEMES = ("file", "s3", "gs", "gcs", "http", "https")
 
@@ -39,7 +44,13 @@ def _scheme(uri: str) -> str:
     return scheme
 
 
-def _local_path(uri: str) -> str:
+def scheme_of(uri: str) -> str:
+    """The URI's scheme, lower case (``""`` for none)."""
+    return urlparse(uri).scheme.lower()
+
+
+def local_path(uri: str) -> str:
+    """The local path a ``file://`` URI names."""
     parsed = urlparse(uri)
     return unquote(parsed.netloc + parsed.path) if parsed.netloc not in ("", "localhost") else unquote(parsed.path)
 
@@ -114,7 +125,7 @@ def resolve_reference(
 
 
 def _resolve_local(uri: str, name: str | None, max_objects: int, cache: DigestCache | None) -> list[ManifestEntry]:
-    path = _local_path(uri)
+    path = local_path(uri)
     if os.path.isfile(path):
         files = [(path, name or os.path.basename(path))]
     elif os.path.isdir(path):
@@ -141,49 +152,74 @@ def _resolve_local(uri: str, name: str | None, max_objects: int, cache: DigestCa
     return entries
 
 
-def fetch_reference(entry: ManifestEntry, dest: str, progress: ProgressFn | None = None, **storage_options: Any) -> None:
+def fetch_reference(
+    entry: ManifestEntry, dest: str, progress: ProgressFn | None = None, source: str | None = None, **storage_options: Any
+) -> None:
     """Copy the referenced content to ``dest`` atomically, checking it is what was recorded.
 
+    Args:
+        source: for a ``file://`` reference, the resolved local path the caller allowed it to be
+            read from (``ReferencePolicy.local_source``); required for ``file://``.
+
     Raises:
+        UsageError: a ``file://`` reference without an allowed ``source``, or one whose path now
+            resolves elsewhere (a link changed meanwhile).
         MissingBlobError: the referenced object is gone.
         CorruptBlobError: it changed since it was recorded.
     """
     assert entry.ref is not None
     scheme = _scheme(entry.ref)
+    if scheme == "file":
+        _fetch_local(entry, dest, progress, source)
+        return
     os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
     tmp = temp_name(dest)
     changed = f"the referenced object {entry.ref} changed since the artifact was logged"
     try:
-        if scheme == "file":
-            from ._blobs import copy_verified
+        from ._fsspec_store import _callback, filesystem_for
 
-            src = _local_path(entry.ref)
-            if not os.path.exists(src):
-                raise MissingBlobError(f"the referenced file {entry.ref} no longer exists; restore it or log a new version")
-            if entry.has_content_digest:
-                try:
-                    copy_verified(src, entry.digest, dest, progress)
-                except CorruptBlobError:
-                    raise CorruptBlobError(f"{changed}: its content no longer matches; log a new version") from None
-                return
-            from ._files import clone_file
+        fs, path = filesystem_for(entry.ref, **storage_options)
+        try:
+            info = fs.info(path)
+        except FileNotFoundError:
+            raise MissingBlobError(
+                f"the referenced object {entry.ref} no longer exists; restore it or log a new version"
+            ) from None
+        recorded = entry.extra.get("etag") or (entry.digest if entry.digest != entry.ref else None)
+        now, _ = _checksum(info)
+        if recorded and now and now != recorded:
+            raise CorruptBlobError(f"{changed} (was {recorded}, now {now}); log a new version to use it")
+        fs.get_file(path, tmp, callback=_callback(progress))
+        publish(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
-            clone_file(src, tmp)
-        else:
-            from ._fsspec_store import _callback, filesystem_for
 
-            fs, path = filesystem_for(entry.ref, **storage_options)
-            try:
-                info = fs.info(path)
-            except FileNotFoundError:
-                raise MissingBlobError(
-                    f"the referenced object {entry.ref} no longer exists; restore it or log a new version"
-                ) from None
-            recorded = entry.extra.get("etag") or (entry.digest if entry.digest != entry.ref else None)
-            now, _ = _checksum(info)
-            if recorded and now and now != recorded:
-                raise CorruptBlobError(f"{changed} (was {recorded}, now {now}); log a new version to use it")
-            fs.get_file(path, tmp, callback=_callback(progress))
+def _fetch_local(entry: ManifestEntry, dest: str, progress: ProgressFn | None, source: str | None) -> None:
+    """A ``file://`` reference: read only from ``source`` (allowed by the caller), checked against its digest."""
+    if source is None:
+        raise UsageError(f"refusing to read the file:// reference {entry.ref}: no allowed root covers it")
+    if os.path.realpath(local_path(entry.ref or "")) != source:
+        raise UsageError(f"refusing to read the file:// reference {entry.ref}: it now resolves elsewhere than {source}")
+    if not os.path.exists(source):
+        raise MissingBlobError(f"the referenced file {entry.ref} no longer exists; restore it or log a new version")
+    changed = f"the referenced object {entry.ref} changed since the artifact was logged"
+    if entry.has_content_digest:
+        from ._blobs import copy_verified
+
+        try:
+            copy_verified(source, entry.digest, dest, progress)
+        except CorruptBlobError:
+            raise CorruptBlobError(f"{changed}: its content no longer matches; log a new version") from None
+        return
+    from ._files import clone_file
+
+    tmp = temp_name(dest)
+    try:
+        clone_file(source, tmp, progress=progress)
+        if entry.size is not None and os.path.getsize(tmp) != entry.size:
+            raise CorruptBlobError(f"{changed}: it holds {os.path.getsize(tmp)} bytes, not {entry.size}; log a new version")
         publish(tmp, dest)
     finally:
         if os.path.exists(tmp):

@@ -22,6 +22,8 @@ def add_parser(sub: Any) -> None:
     put.add_argument("--name", "-n", help="artifact name (default: the file or folder name)")
     put.add_argument("--type", "-t", default="dataset", help="artifact type (default: dataset)")
     put.add_argument("--alias", "-a", action="append", default=[], help="alias for this version (repeatable)")
+    put.add_argument("--outside-links", choices=["refuse", "follow", "skip"], default="refuse",
+                     help="symbolic links in the folder that lead outside it: refuse (default), follow, or skip them")
     put.add_argument("--project", "-p", help="project (default: TRACKLET_PROJECT or 'uncategorized')")
     put.add_argument("--description", "-d")
     put.add_argument("--metadata", help="JSON object of metadata")
@@ -31,6 +33,10 @@ def add_parser(sub: Any) -> None:
     get = asub.add_parser("get", help="download an artifact version")
     get.add_argument("artifact", help="project/name:alias, project/name:v3, or registry/model:alias")
     get.add_argument("--root", help="where to put the files (default ./artifacts/NAME-vN)")
+    get.add_argument("--references", nargs="?", const="all", metavar="SCHEMES",
+                     help="also fetch references (recorded, not copied): all, or schemes such as s3,https,file")
+    get.add_argument("--allow-root", action="append", default=None, metavar="DIR",
+                     help="a folder file:// references may be read from (repeatable; default TRACKLET_REFERENCE_ROOTS)")
     get.add_argument("--overwrite", action="store_true", help="replace files in ROOT that differ from the artifact's")
     get.add_argument("--dir", help="the store folder (default: TRACKLET_DIR or ./tracklet-runs)")
     get.set_defaults(func=cmd_get)
@@ -70,7 +76,7 @@ def cmd_put(args: argparse.Namespace) -> int:
     metadata = json.loads(args.metadata) if args.metadata else None
     name = args.name or os.path.basename(os.path.abspath(args.path))
     art = tracklet.Artifact(name, args.type, description=args.description, metadata=metadata)
-    art.add_dir(args.path) if os.path.isdir(args.path) else art.add_file(args.path)
+    art.add_dir(args.path, outside_links=args.outside_links) if os.path.isdir(args.path) else art.add_file(args.path)
     run = tracklet.init(project=args.project, dir=args.dir, job_type="artifact-put", console="off", silent=True)
     try:
         run.log_artifact(art, aliases=args.alias)
@@ -86,7 +92,8 @@ def cmd_get(args: argparse.Namespace) -> int:
 
     art = tracklet.Api(dir=args.dir).artifact(args.artifact)
     start = time.monotonic()
-    root = art.download(args.root, overwrite=args.overwrite)
+    references = True if args.references == "all" else args.references.split(",") if args.references else False
+    root = art.download(args.root, overwrite=args.overwrite, references=references, allow_roots=args.allow_root)
     print(f"{art.qualified_name} -> {root} ({len(art.files())} files, {_size(art.size)}, {time.monotonic() - start:.2f}s)")
     return 0
 

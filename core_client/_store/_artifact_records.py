@@ -49,12 +49,22 @@ def set_alias(conn: Connection, collection_id: int, alias: str, version_id: int)
 
 
 def commit_version(conn: Connection, project_id: int, record: dict[str, Any], run_pk: int | None) -> tuple[int, bool]:
-    """Store an artifact version unless one with the same content exists; returns (version id, created)."""
+    """Store an artifact version unless one with the same content exists; returns (version id, created).
+
+    Versions are numbered in the order they were logged, by the record's time ``t`` (ties: the
+    logging run's id, then its log's order), whatever order the runs' logs are ingested in: a
+    version ingested late with an earlier time is put in its place and the later ones move up
+    one (``v3`` becomes ``v4``); aliases and registry links stay on their version, and ``latest``
+    is the newest. Content logged again is the version that holds it, dated by its first log. A
+    record's aliases move to its version unless they name a version logged after the record.
+    """
     coll = _collection(conn, project_id, record["name"], record.get("type"), record.get("description"), create=True)
     v = S.artifact_versions.c
+    at = float(record.get("t") or time.time())
+    run_id = _run_id(conn, run_pk)
     existing = conn.execute(
-        select(v.id).where(v.collection_id == coll["id"], v.digest == record["digest"], v.state == "committed")
-    ).scalar()
+        select(v.id, v.created_at, v.run_pk).where(v.collection_id == coll["id"], v.digest == record["digest"], v.state == "committed")
+    ).first()
     created = existing is None
     if created:
         top = conn.execute(select(func.max(v.version_index)).where(v.collection_id == coll["id"])).scalar()
@@ -72,16 +82,89 @@ def commit_version(conn: Connection, project_id: int, record: dict[str, Any], ru
                 size=sum(int(e.get("size") or 0) for e in entries.values()),
                 file_count=len(entries),
                 run_pk=run_pk,
-                created_at=record.get("t") or time.time(),
+                created_at=at,
                 state="committed",
             )
         ).inserted_primary_key[0]
-        set_alias(conn, coll["id"], "latest", version_id)
+        if top is not None and (at, run_id) < _last_key(conn, coll["id"], version_id):
+            _renumber(conn, coll["id"])  # logged before a version already stored: it goes in its place
     else:
-        version_id = existing
+        version_id = existing.id
+        if (at, run_id) < (existing.created_at, _run_id(conn, existing.run_pk)):
+            # the same content, logged earlier by a run ingested later: the version is that first log's
+            conn.execute(S.artifact_versions.update().where(v.id == version_id).values(
+                created_at=at, run_pk=run_pk, metadata=record.get("metadata") or {}, description=record.get("description")))
+            _renumber(conn, coll["id"])
     for alias in record.get("aliases") or []:
-        set_alias(conn, coll["id"], alias, version_id)
+        if alias != "latest" and not _named_by_newer(conn, coll["id"], alias, at):
+            set_alias(conn, coll["id"], alias, version_id)
+    _point_latest(conn, coll["id"])
     return version_id, created
+
+
+def _named_by_newer(conn: Connection, collection_id: int, alias: str, at: float) -> bool:
+    """Whether ``alias`` names a version logged after ``at``: a record ingested late does not take it back.
+
+    In logging order (the usual case) an alias always moves to the version that asked for it last.
+    """
+    a, v = S.artifact_aliases.c, S.artifact_versions.c
+    held = conn.execute(
+        select(v.created_at).join(S.artifact_aliases, a.version_id == v.id).where(a.collection_id == collection_id, a.alias == alias)
+    ).scalar()
+    return held is not None and held > at
+
+
+def _run_id(conn: Connection, run_pk: int | None) -> str:
+    if run_pk is None:
+        return ""
+    return conn.execute(select(S.runs.c.run_id).where(S.runs.c.pk == run_pk)).scalar() or ""
+
+
+def _last_key(conn: Connection, collection_id: int, other_than: int) -> tuple[float, str]:
+    """The ordering key (logging time, run id) of the newest version of the collection but ``other_than``."""
+    v = S.artifact_versions.c
+    row = conn.execute(
+        select(v.created_at, v.run_pk).where(v.collection_id == collection_id, v.id != other_than)
+        .order_by(v.version_index.desc()).limit(1)
+    ).first()
+    return (row.created_at, _run_id(conn, row.run_pk)) if row is not None else (float("-inf"), "")
+
+
+def _renumber(conn: Connection, collection_id: int) -> None:
+    """Give the collection's versions (deleted ones too: they keep their place) indices 0..n-1 in logging order.
+
+    Ties in time and run keep their current order, which is their run's log order. Indices move
+    in two steps, through negative values, so the unique (collection, index) never sees two rows
+    on one index, row by row, in SQLite or PostgreSQL.
+    """
+    v, r = S.artifact_versions.c, S.runs.c
+    rows = conn.execute(
+        select(v.id, v.version_index, v.created_at, r.run_id)
+        .select_from(S.artifact_versions.outerjoin(S.runs, r.pk == v.run_pk))
+        .where(v.collection_id == collection_id)
+    ).all()
+    ordered = sorted(rows, key=lambda x: (x.created_at, x.run_id or "", x.version_index))
+    moved = [(row.id, index) for index, row in enumerate(ordered) if row.version_index != index]
+    for version_id, index in moved:
+        conn.execute(S.artifact_versions.update().where(v.id == version_id).values(version_index=-1 - index))
+    if moved:
+        conn.execute(
+            S.artifact_versions.update()
+            .where(v.collection_id == collection_id, v.version_index < 0)
+            .values(version_index=-1 - v.version_index)
+        )
+
+
+def _point_latest(conn: Connection, collection_id: int) -> None:
+    """``latest`` names the newest committed version (none left: no ``latest``)."""
+    v, a = S.artifact_versions.c, S.artifact_aliases.c
+    newest = conn.execute(
+        select(v.id).where(v.collection_id == collection_id, v.state == "committed").order_by(v.version_index.desc()).limit(1)
+    ).scalar()
+    if newest is None:
+        conn.execute(S.artifact_aliases.delete().where(a.collection_id == collection_id, a.alias == "latest"))
+    else:
+        set_alias(conn, collection_id, "latest", newest)
 
 
 def add_usage(conn: Connection, run_pk: int, version_id: int, kind: str, at: float | None = None) -> None:
@@ -168,11 +251,7 @@ def delete_version(conn: Connection, version_id: int, delete_aliases: bool) -> N
     v = S.artifact_versions.c
     conn.execute(S.artifact_versions.update().where(v.id == version_id).values(state="deleted"))
     coll = conn.execute(select(v.collection_id).where(v.id == version_id)).scalar()
-    newest = conn.execute(
-        select(v.id).where(v.collection_id == coll, v.state == "committed").order_by(v.version_index.desc()).limit(1)
-    ).scalar()
-    if newest is not None:
-        set_alias(conn, coll, "latest", newest)
+    _point_latest(conn, coll)
 
 
 def apply_artifact_records(conn: Connection, run_pk: int, run_project_id: int, records: list[tuple[int, int, dict[str, Any]]]) -> list[str]:

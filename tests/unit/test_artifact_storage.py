@@ -402,11 +402,16 @@ def test_file_references_are_recorded_not_copied_and_checked_on_download(tmp_pat
     assert [(e.path, e.digest, e.size) for e in entries] == [("ext/a/x.csv", _sha(b"1,2,3\n"), 6)]
     assert _blobs(store) == []
     manifest = Manifest(entries)
-    manifest.download(str(tmp_path / "out"), store)
+    report = manifest.download(str(tmp_path / "out"), store)  # references are not fetched unless asked
+    assert report.references == ["ext/a/x.csv"] and not (tmp_path / "out" / "ext").exists()
+    with pytest.raises(UsageError, match="not under an allowed root.*allow_roots="):
+        manifest.download(str(tmp_path / "out"), store, references=True)
+    manifest.download(str(tmp_path / "out"), store, references=["file"], allow_roots=[str(tmp_path / "ext")])
     assert _read(tmp_path / "out" / "ext" / "a" / "x.csv") == b"1,2,3\n"
     _write(data, b"4,5,6\n")
     with pytest.raises(CorruptBlobError, match="changed since the artifact was logged"):
-        manifest.download(str(tmp_path / "out2"), store)
+        manifest.download(str(tmp_path / "out2"), store, references=True, allow_roots=[str(tmp_path)])
+    assert not (tmp_path / "out2" / "ext" / "a" / "x.csv").exists()
     unchecked = resolve_reference("file://" + data, checksum=False)
     assert unchecked[0].digest == "file://" + data and unchecked[0].path == "x.csv"
 

@@ -88,9 +88,14 @@ def test_new_file_references_and_entries(files, tmp_path):
     got = tracklet.Api().artifact("p/bundle:latest")
     assert [e.path for e in got.files()] == ["refs/train.jsonl", "results/summary.txt"]
     assert got.get_entry("results/summary.txt").size == len("accuracy 0.9\n")
-    root = got.download()
+    with pytest.warns(tracklet.TrackletWarning, match="1 reference.*not downloaded.*references=True"):
+        root = got.download()  # a reference is recorded, not copied: not fetched unless asked
     assert (tmp_path / root / "results" / "summary.txt").read_text() == "accuracy 0.9\n"
+    assert not (tmp_path / root / "refs").exists()
+    got.verify(root)  # what was downloaded is whole
+    root = got.download(references=True, allow_roots=[str(files)])
     assert (tmp_path / root / "refs" / "train.jsonl").read_text().startswith('{"x": 1}')
+    got.verify(root, references=True)
 
 
 def test_download_skips_correct_files_refuses_conflicts_and_verifies(files, tmp_path):
@@ -212,21 +217,30 @@ def test_finish_waits_for_uploads_and_log_after_finish_fails(files):
         run.log_artifact(tracklet.Artifact("late", type="x"))
 
 
-def test_add_dir_walks_subfolders_follows_file_links_and_not_folder_links(files, tmp_path):
+def test_add_dir_follows_links_inside_refuses_links_outside_and_never_descends_folder_links(files, tmp_path):
     (files / "sub" / "deeper").mkdir()
     (files / "sub" / "deeper" / "c.txt").write_text("c")
+    os.symlink(files / "sub" / "deeper" / "c.txt", files / "inside.txt")  # stays inside: stored as that file
+    os.symlink("sub", files / "loop")  # a folder link: never descended
     outside = tmp_path / "outside"
     outside.mkdir()
-    (outside / "o.txt").write_text("o")
-    os.symlink(outside / "o.txt", files / "linked.txt")
-    os.symlink(outside, files / "linked-folder")  # os.walk's default: listed, never descended
+    (outside / "secret.txt").write_text("not for the artifact")
+    os.symlink(outside / "secret.txt", files / "sub" / "linked.txt")
+    os.symlink(outside, files / "linked-folder")
     art = tracklet.Artifact("walk", type="dataset")
-    added = art.add_dir(str(files), name="data")
+    with pytest.raises(tracklet.UsageError, match=r"1 symbolic link.*sub/linked.txt -> .*secret.txt.*outside_links='follow'"):
+        art.add_dir(str(files), name="data")
+    assert art.files() == []  # nothing was added
+    added = art.add_dir(str(files), name="data", outside_links="skip")
     assert [e.path for e in added] == sorted(e.path for e in added)
     assert sorted(e.path for e in added) == [
-        "data/linked.txt", "data/sub/deeper/c.txt", "data/sub/weights.bin", "data/train.jsonl", "data/val.jsonl",
+        "data/inside.txt", "data/sub/deeper/c.txt", "data/sub/weights.bin", "data/train.jsonl", "data/val.jsonl",
     ]
-    assert art.get_entry("data/linked.txt").size == 1 and art.get_entry("data/sub/weights.bin").size == 50_000
+    assert art.get_entry("data/inside.txt").size == 1 and art.get_entry("data/sub/weights.bin").size == 50_000
+    followed = tracklet.Artifact("walk", type="dataset").add_dir(str(files), outside_links="follow")
+    assert "sub/linked.txt" in {e.path for e in followed}
+    with pytest.raises(tracklet.UsageError, match="outside_links must be one of"):
+        art.add_dir(str(files), outside_links="yes")
 
 
 def test_a_version_stored_with_sha256_downloads_verifies_and_deletes(files, tracklet_env):
