@@ -1,11 +1,11 @@
 """run.summary and define_metric, in the client and in the store alike."""
 
 import math
-import os
 
 import pytest
 
 import tracklet
+from helpers import user_records
 
 
 def stored_summary(run):
@@ -104,12 +104,12 @@ def test_a_refused_summary_update_sets_nothing():
 
 def test_define_metric_refuses_bad_arguments_before_writing_anything():
     run = tracklet.init(project="p")
-    size = os.path.getsize(os.path.join(run.dir, "run.tlog"))
+    size = user_records(run)
     with pytest.raises(tracklet.UsageError, match=r"step_metric.*'\\ud800'"):
         run.define_metric("x", step_metric="\ud800")  # wrote the METRIC record, then failed to encode the key
     with pytest.raises(tracklet.UsageError, match="summary=.*list"):
         run.define_metric("x", summary=["min"])
-    assert os.path.getsize(os.path.join(run.dir, "run.tlog")) == size and run._key_ids == {}
+    assert user_records(run) == size and run._key_ids == {}
     run.finish()
 
 
@@ -118,12 +118,12 @@ def test_config_and_summary_changes_too_large_for_one_record_are_refused(monkeyp
 
     monkeypatch.setattr(tracklet._run, "MAX_RECORD", 1000)  # a record over the limit would stop every reader
     run = tracklet.init(project="p")
-    size = os.path.getsize(os.path.join(run.dir, "run.tlog"))
+    size = user_records(run)
     with pytest.raises(tracklet.UsageError, match="config change .* at most 991"):
         run.config.update({"long": "y" * 1000})
     with pytest.raises(tracklet.UsageError, match="summary change .* at most 991"):
         run.summary["long"] = "z" * 1000
-    assert os.path.getsize(os.path.join(run.dir, "run.tlog")) == size
+    assert user_records(run) == size
     assert "long" not in run.config and "long" not in run.summary
     run.config.update({"short": "y" * 100})
     run.finish()
