@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import tracklet
+from helpers import user_records
 from tracklet import UsageError
 
 # -- objects that misbehave -----------------------------------------------------------------------
@@ -502,9 +503,8 @@ def test_the_table_is_as_large_as_promised():
 
 
 def _state(run):
-    wal = os.path.join(run.dir, "run.tlog")
     runs = sorted(os.listdir(os.path.dirname(run.dir)))
-    return (os.path.getsize(wal), run.step, dict(run._key_ids), run.config.as_dict(), run.summary.as_dict(),
+    return (user_records(run), run.step, dict(run._key_ids), run.config.as_dict(), run.summary.as_dict(),
             len(run._metric_defs), run.name, run.notes, run.tags, runs)
 
 
