@@ -134,7 +134,7 @@ def prepare_run(settings: Any, config_values: dict[str, Any]) -> Any:
     run = start_new_run(settings, run_id, created_at, resumed_from=state)
     if state is not None:
         run._key_ids.update(state.key_ids)
-        run._step = state.next_step
+        run._resume_steps(state.next_step)
         run.config._items.update(state.config)
         for mdef in state.metric_defs:
             run._metric_defs.append(mdef)
