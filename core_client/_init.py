@@ -123,9 +123,13 @@ def init(
     auto_resume = settings.resume == "auto" and settings.mode != "disabled"
     if auto_resume:
         settings = _auto_resume(settings)
+    config_values = _select_config(config, config_include_keys, config_exclude_keys)  # bad config: nothing started
+    if settings.mode != "disabled":
+        from ._resume import check_resume_request
+
+        check_resume_request(settings)  # a bad id or resume request leaves the current run alone
     if _current is not None and not _current.finished:
         _current.finish()  # as wandb does by default: one current run per process
-    config_values = _select_config(config, config_include_keys, config_exclude_keys)
 
     if settings.mode == "disabled":
         run_id = settings.id or new_run_id()
@@ -197,7 +201,9 @@ def _auto_resume(settings: Any) -> Any:
     if run_id is None:
         run_id, id_source = new_run_id(), "default"
     try:
-        os.makedirs(settings.dir, exist_ok=True)
+        from ._local import make_store_dir
+
+        make_store_dir(settings.dir, settings.private)
         with open(path, "w", encoding="utf-8") as f:
             json.dump({"run_id": run_id}, f)
     except OSError as e:
@@ -225,14 +231,28 @@ def _forget_auto_resume(run: Run) -> None:
 
 
 def _select_config(config: Any, include: Sequence[str] | None, exclude: Sequence[str] | None) -> dict[str, Any]:
-    from ._config import config_items
+    from ._config import clean_config, config_items
+    from ._values import check_key
 
     values = config_items(config)
     if include:
-        values = {k: v for k, v in values.items() if k in set(include)}
+        keep = {check_key(k, "config_include_keys") for k in _as_list(include, "config_include_keys")}
+        values = {k: v for k, v in values.items() if k in keep}
     if exclude:
-        values = {k: v for k, v in values.items() if k not in set(exclude)}
-    return values
+        drop = {check_key(k, "config_exclude_keys") for k in _as_list(exclude, "config_exclude_keys")}
+        values = {k: v for k, v in values.items() if k not in drop}
+    return clean_config(values)
+
+
+def _as_list(value: Any, what: str) -> list:
+    if isinstance(value, str):
+        return [value]
+    try:
+        return list(value)
+    except Exception:
+        from ._values import describe
+
+        raise UsageError(f"{what} takes a list of config keys; got {describe(value)}") from None
 
 
 def start_new_run(settings: Any, run_id: str, created_at: float, resumed_from: Any = None) -> Run:

@@ -12,7 +12,7 @@ from ._ids import check_run_id, hostname, new_run_id, process_alive
 from ._summary import MetricDef
 from ._wal import UNNAMED_KEY, RecordType, WalReader, decode_history, decode_key, log_identity
 
-__all__ = ["ReplayState", "pid_alive", "prepare_run", "replay"]
+__all__ = ["ReplayState", "check_resume_request", "pid_alive", "prepare_run", "replay"]
 
 
 class ReplayState:
@@ -107,10 +107,11 @@ def pid_alive(pid: int | None, host: str | None) -> bool | None:
     return process_alive(pid)
 
 
-def prepare_run(settings: Any, config_values: dict[str, Any]) -> Any:
-    """Create the run's folder and WAL (or reopen them to resume), then start background capture."""
-    from ._init import start_new_run
+def check_resume_request(settings: Any) -> tuple[str, str, bool]:
+    """The run id, its WAL's path and whether it exists; a ``UsageError`` for a bad id or resume request.
 
+    Reads nothing but the file system: ``init()`` calls it before it ends the current run.
+    """
     run_id = check_run_id(settings.id) if settings.id else new_run_id()
     path = os.path.join(settings.dir, "runs", run_id, "run.tlog")
     exists = settings.id is not None and log_exists(path)
@@ -124,6 +125,14 @@ def prepare_run(settings: Any, config_values: dict[str, Any]) -> Any:
             f"run {run_id!r} already exists in {settings.dir}. Pass resume='allow' to continue it, "
             "or leave id= out for a new run."
         )
+    return run_id, path, exists
+
+
+def prepare_run(settings: Any, config_values: dict[str, Any]) -> Any:
+    """Create the run's folder and WAL (or reopen them to resume), then start background capture."""
+    from ._init import start_new_run
+
+    run_id, path, exists = check_resume_request(settings)
     state = None
     created_at = time.time()
     if exists:
@@ -147,7 +156,7 @@ def prepare_run(settings: Any, config_values: dict[str, Any]) -> Any:
     run = start_new_run(settings, run_id, created_at, resumed_from=state)
     if state is not None:
         run._key_ids.update(state.key_ids)
-        run._step = state.next_step
+        run._resume_steps(state.next_step)
         run.config._items.update(state.config)
         for mdef in state.metric_defs:
             run._metric_defs.append(mdef)

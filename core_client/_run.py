@@ -8,6 +8,7 @@ The training thread never waits for the store: each call appends one record to
 from __future__ import annotations
 
 import os
+import struct
 import threading
 import time
 import weakref
@@ -17,7 +18,8 @@ from ._config import Config
 from ._errors import UsageError, warn_once
 from ._run_extras import RunExtras
 from ._summary import MetricDef, Summary, parse_metric_def
-from ._wal import RecordType, WalWriter
+from ._values import FAST_INT, MAX_STEP, NEG_FAST_INT, as_number, check_step, check_text, describe, flatten
+from ._wal import MAX_RECORD, RecordType, WalWriter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -60,7 +62,7 @@ class _NullWriter:
         return 0
 
     def append_history(self, step: int, t: float, pairs: list, tail: bytes | None) -> None:
-        pass
+        struct.pack(f"<q{len(pairs) >> 1}d", step, *pairs[1::2])  # refuses what a real WAL would, as a real one does
 
     def append_key(self, key_id: int, name: str) -> None:
         pass
@@ -81,39 +83,14 @@ class _NullWriter:
         pass
 
 
-def _flatten(data: Mapping, prefix: str, out: dict[str, Any]) -> None:
-    for key, value in data.items():
-        if not isinstance(key, str):
-            raise UsageError(
-                f"log() keys must be strings; got {key!r} of type {type(key).__name__}"
-                + (f" inside {prefix[:-1]!r}" if prefix else "")
-            )
-        if not key:
-            raise UsageError("log() keys must not be empty")
-        if isinstance(value, Mapping):
-            _flatten(value, f"{prefix}{key}/", out)
-        else:
-            out[prefix + key] = value
-
-
-def _as_number(key: str, value: Any) -> Any:
-    """A scalar as int/float, or None when it is not a number (strings, media)."""
-    if isinstance(value, (float, int)):
-        return value if type(value) in (float, int) else (float(value) if isinstance(value, float) else int(value))
-    item = getattr(value, "item", None)
-    if callable(item) and not isinstance(value, (str, bytes)):
+def _step_error(step: Any) -> UsageError:
+    """The error for a step past 2**63-1: the one given, or the next after log(step=2**63-1)."""
+    if step is not None:
         try:
-            number = item()
-        except (ValueError, RuntimeError) as e:
-            shape = getattr(value, "shape", None)
-            raise UsageError(
-                f"log() value for {key!r} is a {type(value).__name__} of shape {tuple(shape) if shape is not None else '?'}, "
-                f"not a scalar ({e}). Log a number, e.g. tensor.mean().item()"
-            ) from None
-        if isinstance(number, (bool, int, float)):
-            return number
-        raise UsageError(f"log() value for {key!r}: {type(value).__name__}.item() gave {type(number).__name__}, not a number")
-    return None
+            check_step(step)
+        except UsageError as e:
+            return e
+    return UsageError("this run has logged step 2**63-1, the last a step can be; log() without step= has no next step")
 
 
 class Run(RunExtras):
@@ -146,6 +123,7 @@ class Run(RunExtras):
         self._closed: str | None = None  # None while live; "finished" or "fork" after
         self._metric_defs: list[MetricDef] = []
         self._warned_steps = False
+        self._reopened_step = -1  # a resumed run's last step: logging it again is not "lower"
         self._error: str | None = None
         self._tags = tuple(settings.tags)
         self._notes = settings.notes
@@ -171,7 +149,7 @@ class Run(RunExtras):
 
     @name.setter
     def name(self, value: str) -> None:
-        self._name = str(value)
+        self._name = check_text(value, "run.name")
         self._record_update(name=self._name)
 
     @property
@@ -231,7 +209,7 @@ class Run(RunExtras):
 
     @notes.setter
     def notes(self, value: str | None) -> None:
-        self._notes = value
+        self._notes = None if value is None else check_text(value, "run.notes")
         self._record_update(notes=value)
 
     @property
@@ -252,50 +230,75 @@ class Run(RunExtras):
 
         Args:
             data: metric name to value: numbers, numpy/torch scalars, strings, nested dicts.
-            step: the step to record at; default is the current step. A lower step than the
-                current one is stored as well (charts sort by step).
+            step: the step to record at (an int from 0 to 2**63-1); default is the current step.
+                A lower step than the current one is stored as well (charts sort by step).
             commit: False keeps the current step open for more keys; the default moves on.
 
         Raises:
-            UsageError: a non-string key, or a value that is neither a number nor a string.
+            UsageError: a bad key, step or value (see ``tracklet._values``); nothing is recorded
+                and the step does not move.
         """
         if self._closed is not None:
             self._log_after_close()
             return
-        if type(data) is not dict and not isinstance(data, Mapping):
-            raise UsageError(f"log() takes a dict of metrics; got {type(data).__name__}")
         t = time.time()
-        ids = self._key_ids
-        pairs: list | None = []
-        append = pairs.append
-        for key, value in data.items():
-            tv = type(value)
-            if tv is float or tv is int:
-                kid = ids.get(key)
-                if kid is not None:
-                    append(kid)
-                    append(value)
-                    continue
+        # The fast path (~3 µs for 10 values): known keys, plain floats and ints; the rest is checked in _encode_slow.
+        if type(data) is dict or isinstance(data, dict):
+            ids = self._key_ids
+            pairs: list | None = []
+            append = pairs.append
+            try:
+                for key, value in data.items():
+                    tv = type(value)
+                    if tv is float or tv is int:  # an int beyond float64 is caught where it is packed
+                        kid = ids.get(key)
+                        if kid is not None:
+                            append(kid)
+                            append(value)
+                            continue
+                    pairs = None
+                    break
+            except Exception:  # a key whose __eq__ raises: the slow path says what is wrong
+                pairs = None
+        elif isinstance(data, Mapping):
             pairs = None
-            break
+        else:
+            raise UsageError(f"log() takes a dict of metrics; got {describe(data)}")
+        if commit is not None and type(commit) is not bool:
+            raise UsageError(f"log(commit=) takes True, False or None; got {describe(commit)}")
         late = False
         with self._lock:
+            # Everything is checked before anything changes: a refused call registers no key,
+            # writes no record and moves no step.
+            cur = self._step
+            if step is None:
+                s = cur  # past 2**63-1 only after log(step=2**63-1)
+            elif type(step) is int and step >= 0:
+                s = step  # past 2**63-1: refused below
+            else:
+                s = check_step(step)
             if pairs is None:
+                if s > MAX_STEP:
+                    raise _step_error(step)
                 pairs, tail, flat = self._encode_slow(data)
             else:
                 tail, flat = None, data
-            cur = self._step
+            try:
+                self._writer.append_history(s, t, pairs, tail)
+            except struct.error:  # pack() refused the step or an int beyond float64: nothing is written
+                if s > MAX_STEP:
+                    raise _step_error(step) from None
+                self._encode_slow(data)  # raises the UsageError that names the key
+                raise
             if step is None:
-                s = cur
                 if commit is not False:
                     self._step = cur + 1
-            else:
-                s = step if type(step) is int else self._check_step(step)
-                if s >= cur:
-                    self._step = s + 1 if commit else s
-                elif not self._warned_steps:
-                    self._warned_steps = late = True
-            self._writer.append_history(s, t, pairs, tail)
+            elif s >= cur:
+                self._step = s + 1 if commit else s
+            elif s == self._reopened_step and cur == s + 1:
+                pass  # a resumed run's last step, logged again: it merges, as before the resume
+            elif not self._warned_steps:
+                self._warned_steps = late = True
         if self._writer.error is not None:
             self._report_write_error()
         if late:
@@ -306,43 +309,54 @@ class Run(RunExtras):
             )
         self.summary.observe(flat)
 
-    def _check_step(self, step: Any) -> int:
-        try:
-            s = step.__index__()
-        except (AttributeError, TypeError):
-            raise UsageError(f"step must be an int; got {step!r} of type {type(step).__name__}") from None
-        if s < 0:
-            raise UsageError(f"step must be >= 0; got {s}")
-        return s
-
     def _encode_slow(self, data: Mapping) -> tuple[list, bytes | None, dict[str, Any]]:
-        """Flatten and validate everything first, so bad input leaves nothing half-written."""
-        flat: dict[str, Any] = {}
-        _flatten(data, "", flat)
+        """Flatten and check everything, then register new keys: bad input leaves nothing half-written."""
+        flat = flatten(data)
         scalars: dict[str, Any] = {}
-        others: dict[str, Any] = {}
+        texts: dict[str, str] = {}
         for key, value in flat.items():
-            number = _as_number(key, value)
-            if number is not None:
-                scalars[key] = number
-            elif isinstance(value, str):
-                others[key] = value
+            tv = type(value)
+            if tv is float or (tv is int and NEG_FAST_INT < value < FAST_INT):
+                scalars[key] = value
+            elif tv is str:
+                texts[key] = value if value.isascii() else check_text(value, f"log() value for {key!r}:")
             else:
+                number = as_number(key, value)
+                if number is not None:
+                    scalars[key] = number
+                elif isinstance(value, str):
+                    texts[key] = check_text(value, f"log() value for {key!r}:")
+                else:
+                    raise UsageError(
+                        f"log() value for {key!r} is a {type(value).__name__}; tracklet logs numbers "
+                        "(int, float, bool, numpy and torch scalars) and strings"
+                    )
+        encoded: dict[str, str] = {}
+        if texts:
+            from json.encoder import encode_basestring_ascii as quote  # json.dumps' own, in C
+
+            encoded = {key: quote(value) for key, value in texts.items()}
+            size = 41 + 12 * len(scalars) + sum(len(v) + 16 for v in encoded.values())  # body bytes, at most
+            if size > MAX_RECORD:
                 raise UsageError(
-                    f"log() value for {key!r} is a {type(value).__name__}; tracklet logs numbers "
-                    "(int, float, bool, numpy and torch scalars) and strings"
+                    f"log() text values take {size:,} bytes in this call; one call holds at most "
+                    f"{MAX_RECORD:,}. Log large text as an artifact (tracklet.Artifact) instead"
                 )
         pairs: list = []
         for key, number in scalars.items():
             pairs.append(self._key_id(key))
             pairs.append(float(number) if type(number) is bool else number)
         tail = None
-        if others:
-            import json
-
-            tail = json.dumps({str(self._key_id(k)): v for k, v in others.items()}, separators=(",", ":")).encode()
-        scalars.update(others)
+        if encoded:
+            tail = ("{" + ",".join([f'"{self._key_id(k)}":{v}' for k, v in encoded.items()]) + "}").encode()
+        scalars.update(texts)
         return pairs, tail, scalars
+
+    def _resume_steps(self, next_step: int) -> None:
+        """Continue a resumed run: ``log()`` goes on at ``next_step``, and ``log(step=next_step - 1)``
+        (the last step logged before the resume) adds to that step without a "lower step" warning."""
+        self._step = next_step
+        self._reopened_step = next_step - 1
 
     def _key_id(self, key: str) -> int:
         kid = self._key_ids.get(key)
@@ -459,14 +473,24 @@ class Run(RunExtras):
 
     # -- records other than history --------------------------------------------------------------
     def _record_config(self, changed: dict[str, Any]) -> None:
-        with self._lock:
-            if self._closed is None:
-                self._writer.append_json(RecordType.CONFIG, {"set": changed})
+        self._record_checked(RecordType.CONFIG, {"set": changed}, "config")
 
     def _record_summary(self, values: dict[str, Any], deleted: list[str]) -> None:
+        self._record_checked(RecordType.SUMMARY, {"set": values, "del": deleted}, "summary")
+
+    def _record_checked(self, rtype: int, obj: dict[str, Any], what: str) -> None:
+        """Write a JSON record of user values, refusing one larger than a record can be (a reader would stop at it)."""
+        import json
+
+        payload = json.dumps(obj, separators=(",", ":"), allow_nan=True).encode()
+        if len(payload) > MAX_RECORD - 9:
+            raise UsageError(
+                f"this {what} change is {len(payload):,} bytes as JSON; one change holds at most "
+                f"{MAX_RECORD - 9:,}. Store large data as an artifact (tracklet.Artifact) instead"
+            )
         with self._lock:
             if self._closed is None:
-                self._writer.append_json(RecordType.SUMMARY, {"set": values, "del": deleted})
+                self._writer.append(rtype, payload)
 
     def _record_update(self, **changes: Any) -> None:
         with self._lock:

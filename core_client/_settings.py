@@ -146,7 +146,7 @@ def _read_file() -> dict[str, str]:
     return dict(parser["default"]) if parser.has_section("default") else {}
 
 
-def _as_bool(name: str, value: Any) -> bool:
+def _as_bool(name: str, value: Any, source: str = "argument") -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -154,19 +154,53 @@ def _as_bool(name: str, value: Any) -> bool:
         return True
     if text in ("0", "false", "no", "off", ""):
         return False
-    raise UsageError(f"{name}={value!r} is not a yes/no value; use true or false")
+    where = "" if source == "argument" else f" (from {source})"
+    raise UsageError(f"{name}={value!r}{where} is not a yes/no value; use true or false")
 
 
 def _as_tags(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
+    from ._values import check_text, describe
+
     if isinstance(value, str):
-        return tuple(t.strip() for t in value.split(",") if t.strip())
-    tags = tuple(value)
-    for t in tags:
-        if not isinstance(t, str):
-            raise UsageError(f"tags must be strings; got {t!r} of type {type(t).__name__}")
-    return tags
+        return tuple(t.strip() for t in check_text(value, "tags").split(",") if t.strip())
+    try:
+        tags = tuple(value)
+    except Exception:
+        raise UsageError(f"tags must be a list of strings; got {describe(value)}") from None
+    return tuple(check_text(t, "each tag") for t in tags)
+
+
+_TEXT = ("project", "entity", "name", "id", "notes", "group", "job_type", "mode", "console")
+
+
+def _check_types(values: dict[str, Any], sources: dict[str, str]) -> None:
+    """Refuse a setting of the wrong type (``name=5``, ``dir=3``) before anything reads it; ``_as_tags`` checks tags."""
+    from ._values import check_text, describe
+
+    for name in _TEXT:
+        value = values[name]
+        if type(value) is int and name in ("name", "id", "group", "job_type"):  # Lightning's versions are ints
+            values[name] = str(value)
+        elif value is not None:
+            values[name] = check_text(value, f"{name}= (from {sources[name]})")
+    if not isinstance(values["resume"], (bool, str, type(None))):
+        raise UsageError(f"resume= takes 'allow', 'must', 'never' or True/False; got {describe(values['resume'])}")
+    if not isinstance(values["silent"], (bool, str)):
+        raise UsageError(f"silent= takes True or False; got {describe(values['silent'])}")
+    folder = values["dir"]
+    if folder is None:
+        return  # default_dir() decides
+    try:
+        folder = os.fspath(folder)
+    except Exception:
+        raise UsageError(f"dir= takes a folder path; got {describe(folder)}") from None
+    if isinstance(folder, bytes):
+        folder = os.fsdecode(folder)
+    if "\0" in folder:
+        raise UsageError(f"dir={folder!r} (from {sources['dir']}) holds a NUL character, which no folder name can")
+    values["dir"] = folder
 
 
 def default_dir(cwd: str | None = None) -> str:
@@ -213,6 +247,7 @@ def resolve_settings(args: Mapping[str, Any] | None = None, environ: Mapping[str
                 values[name], sources[name] = from_file[name], settings_file()
             else:
                 values[name], sources[name] = default, "default"
+    _check_types(values, sources)
 
     mode = str(values["mode"]).strip().lower()
     mode = MODE_ALIASES.get(mode, mode)
@@ -245,7 +280,7 @@ def resolve_settings(args: Mapping[str, Any] | None = None, environ: Mapping[str
         raise UsageError(f"console={values['console']!r} (from {sources['console']}) is not one of auto, wrap, off")
     try:
         interval = float(values["system_interval"])
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise UsageError(f"system_interval={values['system_interval']!r} is not a number of seconds") from None
     return Settings(
         project=project,
@@ -261,7 +296,7 @@ def resolve_settings(args: Mapping[str, Any] | None = None, environ: Mapping[str
         dir=default_dir() if values["dir"] is None else os.path.abspath(os.path.expanduser(str(values["dir"]))),
         console=console,
         system_interval=interval,
-        silent=_as_bool(f"silent (from {sources['silent']})", values["silent"]),
-        private=_as_bool(f"private (from {sources['private']})", values["private"]),
+        silent=_as_bool("silent", values["silent"], sources["silent"]),
+        private=_as_bool("private", values["private"], sources["private"]),
         sources=sources,
     )

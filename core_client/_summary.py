@@ -8,6 +8,7 @@ keeps those aggregates instead (``summary[name] == {"min": ..., "max": ...}``); 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs ~4 ms of `import tracklet`
 if TYPE_CHECKING:
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
 
 from ._errors import UsageError
 from ._jsonable import to_jsonable
+from ._values import check_key, check_text, describe, read_items
 
 __all__ = ["MetricDef", "Summary", "parse_metric_def"]
 
@@ -69,18 +71,20 @@ def parse_metric_def(
     hidden: bool = False,
 ) -> MetricDef:
     """Validate the arguments of ``define_metric`` and return the definition."""
-    if not isinstance(name, str) or not name:
-        raise UsageError(f"define_metric needs a metric name; got {name!r}")
-    if step_metric is not None and not isinstance(step_metric, str):
-        raise UsageError(f"step_metric must be a metric name; got {step_metric!r}")
+    name = check_key(name, "define_metric()", "metric name")
+    if step_metric is not None:
+        step_metric = check_key(step_metric, "define_metric(step_metric=)", "metric name")
+        if "*" in step_metric:
+            raise UsageError(f"define_metric(step_metric={step_metric!r}) names one metric, not a pattern")
     aggs: tuple[str, ...] = ()
-    if summary:
+    if summary is not None:
+        summary = check_text(summary, "define_metric(summary=)")
         aggs = tuple(a.strip().lower() for a in summary.split(",") if a.strip())
         for a in aggs:
             if a not in AGGREGATES:
                 raise UsageError(f"define_metric summary {a!r} is not one of {', '.join(AGGREGATES)}")
     if goal is not None:
-        goal = goal.lower()
+        goal = check_text(goal, "define_metric(goal=)").lower()
         if goal in ("min", "minimise"):
             goal = "minimize"
         if goal in ("max", "maximise"):
@@ -89,7 +93,9 @@ def parse_metric_def(
             raise UsageError(f"define_metric goal={goal!r} must be 'minimize' or 'maximize'")
     if "best" in aggs and goal is None:
         raise UsageError(f"define_metric({name!r}, summary='best') needs goal='minimize' or 'maximize'")
-    return MetricDef(name, step_metric, aggs, goal, bool(hidden))
+    if type(hidden) is not bool:
+        raise UsageError(f"define_metric(hidden=) takes True or False; got {describe(hidden)}")
+    return MetricDef(name, step_metric, aggs, goal, hidden)
 
 
 class _Agg:
@@ -102,10 +108,12 @@ class _Agg:
         self.sum = 0.0
         self.count = 0
 
-    def observe(self, v: float) -> None:
+    def observe(self, v: Any) -> None:
         if self.count == 0:
             self.first = v
         self.last = v
+        if type(v) is str:
+            return  # text logged under a metric with min/max: only first/last can hold it
         if not (isinstance(v, float) and math.isnan(v)):
             if self.min is None or v < self.min:
                 self.min = v
@@ -190,18 +198,21 @@ class Summary:
         if self._on_set is not None:
             self._on_set({}, [key])
 
-    def update(self, values: dict[str, Any]) -> None:
-        """Set summary values explicitly; they win over logged values."""
-        if not isinstance(values, dict):
-            raise UsageError(f"summary.update() takes a dict; got {type(values).__name__}")
+    def update(self, values: Mapping[str, Any]) -> None:
+        """Set summary values explicitly; they win over logged values.
+
+        Raises:
+            UsageError: a bad key or value; nothing is set.
+        """
+        if not isinstance(values, Mapping):
+            raise UsageError(f"summary.update() takes a dict; got {describe(values)}")
         clean = {}
-        for key, value in values.items():
-            if not isinstance(key, str):
-                raise UsageError(f"summary keys must be strings; got {key!r} of type {type(key).__name__}")
+        for key, value in read_items(values, "the dict passed to summary.update()"):
+            key = check_key(key, "summary")
             clean[key] = to_jsonable(value, f"summary[{key!r}]")
-        self._explicit.update(clean)
         if self._on_set is not None:
-            self._on_set(clean, [])
+            self._on_set(clean, [])  # first: a value too large to record leaves the summary as it was
+        self._explicit.update(clean)
 
     def get(self, key: str, default: Any = None) -> Any:
         try:

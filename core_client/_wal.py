@@ -151,8 +151,8 @@ class WalWriter:
     def append_history(self, step: int, t: float, pairs: list, tail: bytes | None) -> None:
         """Write a HISTORY record; ``pairs`` is a flat list ``[key_id, value, ...]``."""
         seq = self.seq
-        self.seq = seq + 1
         body = _hist_struct(len(pairs) >> 1).pack(RecordType.HISTORY, seq, step, t, len(pairs) >> 1, *pairs)
+        self.seq = seq + 1  # after pack(): a value it refuses (an int beyond float64) uses up no seq
         if tail:
             body += tail
         self._write(PREFIX.pack(len(body), zlib.crc32(body)) + body)

@@ -9,7 +9,7 @@ import textwrap
 import time
 from typing import Callable
 
-__all__ = ["run_python", "spawn_python", "wait_until"]
+__all__ = ["run_python", "spawn_python", "user_records", "wait_until"]
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 20.0, interval: float = 0.05) -> object:
@@ -47,3 +47,16 @@ def spawn_python(code: str, env: dict[str, str] | None = None, **kwargs) -> subp
         text=True,
         **kwargs,
     )
+
+
+def user_records(run) -> list[tuple[int, bytes]]:
+    """``(type, payload)`` of each record in ``run``'s WAL that holds what the user gave, in order.
+
+    Leaves out what background threads write at any moment (environment, output, system metrics,
+    heartbeats), so a test can compare before and after a call without a race.
+    """
+    from tracklet._wal import RecordType, WalReader
+
+    background = {RecordType.ENVIRONMENT, RecordType.OUTPUT, RecordType.SYSTEM, RecordType.HEARTBEAT}
+    wal = WalReader(os.path.join(run.dir, "run.tlog"))
+    return [(r.type, r.payload) for r in wal.records() if r.type not in background]

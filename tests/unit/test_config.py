@@ -4,6 +4,7 @@ import argparse
 import dataclasses
 import enum
 import pathlib
+import types
 
 import pytest
 
@@ -94,3 +95,31 @@ def test_config_changes_reach_the_store():
     run.config.update({"lr": 0.5}, allow_val_change=True)
     run.finish()
     assert tracklet.Api().run(run.id).config == {"lr": 0.5, "extra": 1}
+
+
+def test_nested_keys_become_text_and_odd_values_are_read_safely():
+    class OddFloat(float):
+        def __float__(self):
+            raise RuntimeError("never called")
+
+    c = Config()
+    c.update({"id2label": {0: "neg", 1: "pos"}, "f": OddFloat(0.5), "b": b"\xffab", "nan": float("nan"),
+              "nested_nan": [float("nan")], "map": types.MappingProxyType({"k": 1})})  # a Mapping, not a dict
+    assert c.as_dict()["id2label"] == {"0": "neg", "1": "pos"} and c.f == 0.5 and c.b == "\\xffab"
+    assert c.map == {"k": 1}
+    c.update({"nan": float("nan"), "nested_nan": [float("nan")]})  # NaN again, at any depth, is no change
+
+
+def test_a_refused_update_changes_nothing_and_init_with_bad_config_starts_no_run():
+    run = tracklet.init(project="p", config={"a": 1})
+    with pytest.raises(tracklet.UsageError, match=r"config\['c'\]\['x'\].*circular"):
+        d = {}
+        d["x"] = d
+        run.config.update({"b": 2, "c": d})
+    assert run.config.as_dict() == {"a": 1}
+    with pytest.raises(tracklet.UsageError, match=r"config\['big'\]"):
+        tracklet.init(project="p", config={"big": 10**400})
+    assert tracklet.run is run and not run.finished  # the current run goes on
+    run.finish()
+    assert len(tracklet.Api().runs("p")) == 1
+    assert tracklet.Api().run(run.id).config == {"a": 1}

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import tracklet
+from helpers import user_records
 from tracklet._wal import RecordType, WalReader
 
 
@@ -114,10 +115,10 @@ def test_same_key_same_step_keeps_the_last_value():
 def test_bad_input_raises_at_the_call_and_writes_nothing(data, match):
     run = tracklet.init(project="p")
     run.log({"ok": 1.0})
-    size = os.path.getsize(os.path.join(run.dir, "run.tlog"))
+    size = user_records(run)
     with pytest.raises(tracklet.UsageError, match=match):
         run.log({"fine": 2.0, **data})
-    assert os.path.getsize(os.path.join(run.dir, "run.tlog")) == size
+    assert user_records(run) == size
     assert run.step == 1
     run.finish()
 
@@ -128,7 +129,7 @@ def test_log_rejects_non_dicts_and_bad_steps():
         run.log([1, 2])
     with pytest.raises(tracklet.UsageError, match="step must be an int"):
         run.log({"a": 1}, step=1.5)
-    with pytest.raises(tracklet.UsageError, match=">= 0"):
+    with pytest.raises(tracklet.UsageError, match=r"from 0 to 2\*\*63-1"):
         run.log({"a": 1}, step=np.int64(-1))
     run.log({"a": 1}, step=np.int64(3))
     assert run.step == 3
@@ -173,3 +174,113 @@ def test_run_finish_clears_the_current_run_as_in_wandb():
         tracklet.log({"x": 1.0})
     with pytest.raises(tracklet.UsageError, match="before tracklet.init"):
         tracklet.config["lr"] = 1
+
+
+def _wal_size(run):
+    return len(user_records(run))  # records, not bytes: background threads append their own
+
+
+def test_a_key_that_cannot_be_encoded_is_refused_every_time_and_never_registered():
+    # issue 10, item 4: "\ud800" raised UnicodeEncodeError but stayed registered, and later
+    # log() calls with it were acknowledged and lost
+    run = tracklet.init(project="p")
+    run.log({"ok": 1.0})
+    size = _wal_size(run)
+    for data in ({"\ud800": 1.0}, {"\ud800": 2.0}, {"a": {"\ud800": 1.0}}, {"ok": 5.0, "\ud800": "text"}):
+        with pytest.raises(tracklet.UsageError, match=r"key '\\ud800' cannot be stored"):
+            run.log(data)
+    with pytest.raises(tracklet.UsageError, match="'s'"):
+        run.log({"s": "lone \udc80 surrogate"})
+    assert set(run._key_ids) == {"ok"} and _wal_size(run) == size and run.step == 1
+    run.log({"ok": 2.0})
+    run.finish()
+    r = tracklet.Api().run(run.id)
+    assert [(row["_step"], row["ok"]) for row in r.scan_history()] == [(0, 1.0), (1, 2.0)]
+    assert r.summary == {"ok": 2.0}
+
+
+@pytest.mark.parametrize(
+    "kwargs, data, named",
+    [
+        ({"step": 2**63}, {"a": 1.0}, "step"),
+        ({"step": -1}, {"a": 1.0}, "step"),
+        ({"step": np.int64(-1)}, {"a": 1.0}, "step"),
+        ({"step": np.uint64(2**64 - 1)}, {"a": 1.0}, "step"),
+        ({"step": True}, {"a": 1.0}, "step"),
+        ({}, {"a": 10**400}, "'a'"),
+        ({}, {"new": 10**400}, "'new'"),
+        ({}, {"a": 1.0, "new": -(10**400)}, "'new'"),
+        ({"step": 7}, {"a": 2**1024}, "'a'"),
+    ],
+)
+def test_a_bad_step_or_value_consumes_nothing(kwargs, data, named):
+    # issue 10, item 5: step=2**63 broke every later log(); 10**400 used up a step;
+    # step=-1 was stored while np.int64(-1) was refused
+    run = tracklet.init(project="p")
+    run.log({"a": 1.0})
+    size, keys = _wal_size(run), dict(run._key_ids)
+    with pytest.raises(tracklet.UsageError, match=named):
+        run.log(data, **kwargs)
+    assert run.step == 1 and run._key_ids == keys and _wal_size(run) == size
+    run.log({"a": 2.0})
+    run.log({"a": 3.0})
+    run.finish()
+    seqs = [r.seq for r in WalReader(os.path.join(run.dir, "run.tlog")).records()]
+    assert seqs == list(range(1, len(seqs) + 1))  # no sequence number used up by the refused call
+    assert [(r["_step"], r["a"]) for r in history(run)] == [(0, 1.0), (1, 2.0), (2, 3.0)]
+
+
+def test_steps_and_values_at_the_edges_of_their_range_are_kept():
+    run = tracklet.init(project="p")
+    run.log({"big": 2**63, "neg": -(2**1000), "i64": np.int64(2**63 - 1), "u64": np.uint64(2**64 - 1)}, step=0)
+    run.log({"a": 1.0}, step=np.int64(2**63 - 1))
+    assert run.step == 2**63 - 1
+    run.log({"b": 2.0}, commit=True)  # the last step there is, then no next one
+    with pytest.raises(tracklet.UsageError, match="no next step"):
+        run.log({"a": 3.0})
+    with pytest.warns(tracklet.TrackletWarning, match="lower"):
+        run.log({"a": 4.0}, step=5)  # an explicit step still works
+    run.finish()
+    rows = {r["_step"]: {k: v for k, v in r.items() if not k.startswith("_")} for r in history(run)}
+    assert rows == {
+        0: {"big": 2.0**63, "neg": -(2.0**1000), "i64": 2.0**63, "u64": 2.0**64},
+        5: {"a": 4.0},
+        2**63 - 1: {"a": 1.0, "b": 2.0},
+    }
+
+
+class _OddFloat(float):
+    def __float__(self):
+        raise RuntimeError("never called")
+
+
+class _OddInt(int):
+    def __index__(self):
+        raise RuntimeError("never called")
+
+    def __int__(self):
+        raise RuntimeError("never called")
+
+
+def test_number_subclasses_are_read_for_the_value_they_hold():
+    run = tracklet.init(project="p")
+    run.log({"f": _OddFloat(1.5), "i": _OddInt(3), "ld": np.longdouble(0.25), "nb": np.bool_(True)},
+            step=_OddInt(2))
+    run.finish()
+    (row,) = history(run)
+    assert (row["_step"], row["f"], row["i"], row["ld"], row["nb"]) == (2, 1.5, 3.0, 0.25, 1.0)
+
+
+def test_text_too_large_for_one_record_is_refused(monkeypatch):
+    import tracklet._run
+
+    monkeypatch.setattr(tracklet._run, "MAX_RECORD", 1000)  # a record over the limit would stop every reader
+    run = tracklet.init(project="p")
+    run.log({"ok": 1.0})
+    size = _wal_size(run)
+    with pytest.raises(tracklet.UsageError, match="at most 1,000"):
+        run.log({"text": "x" * 1000})
+    assert _wal_size(run) == size and set(run._key_ids) == {"ok"} and run.step == 1
+    run.log({"text": "x" * 500})
+    run.finish()
+    assert [r.get("text") for r in history(run)] == [None, "x" * 500]

@@ -54,3 +54,40 @@ def test_resume_after_a_torn_tail_truncates_it():
 def test_bad_run_ids():
     with pytest.raises(tracklet.UsageError, match="not allowed"):
         tracklet.init(id="../escape")
+
+
+def test_after_a_resume_the_last_step_stays_open_to_more_keys():
+    # a script resumed from the checkpoint of its last logged step logs that step again:
+    # it merges into the step without the "lower step" warning (run.step is still last + 1, as in wandb)
+    import warnings
+
+    run = tracklet.init(project="p", id="rs")
+    for step in range(5):
+        run.log({"loss": 5.0 - step}, step=step)
+    run.finish()
+
+    again = tracklet.init(project="p", id="rs", resume="allow")
+    assert again.step == 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again.log({"eval/acc": 0.9}, step=4)  # the last step: no warning
+        again.log({"loss": 0.5})  # no step: a new step, 5
+        again.log({"loss": 0.25}, step=6)
+    with pytest.warns(tracklet.TrackletWarning, match="lower than the current step"):
+        again.log({"loss": 9.0}, step=4)  # once later steps exist, 4 is a lower step like any other
+    again.finish()
+    rows = {r["_step"]: {k: v for k, v in r.items() if not k.startswith("_")}
+            for r in tracklet.Api().run("p/rs").scan_history()}
+    assert rows == {0: {"loss": 5.0}, 1: {"loss": 4.0}, 2: {"loss": 3.0}, 3: {"loss": 2.0},
+                    4: {"loss": 9.0, "eval/acc": 0.9}, 5: {"loss": 0.5}, 6: {"loss": 0.25}}
+
+
+def test_a_bad_resume_request_leaves_the_current_run_alone():
+    tracklet.init(project="p", id="kept").finish()
+    current = tracklet.init(project="p")
+    with pytest.raises(tracklet.UsageError, match="already exists"):
+        tracklet.init(project="p", id="kept")
+    with pytest.raises(tracklet.UsageError, match="not allowed"):
+        tracklet.init(project="p", id="no spaces")
+    assert tracklet.run is current and not current.finished
+    current.finish()

@@ -5,6 +5,7 @@ import math
 import pytest
 
 import tracklet
+from helpers import user_records
 
 
 def stored_summary(run):
@@ -78,3 +79,54 @@ def test_custom_x_axis_is_recorded():
     r = tracklet.Api().run(run.id)
     assert r.metric_definitions()[0]["step_metric"] == "epoch"
     assert r.history(x_axis="epoch", pandas=False)[0]["epoch"] == 1
+
+
+def test_text_logged_under_an_aggregated_metric_is_stored_and_breaks_nothing():
+    # min/max compared a str with a float after the record was written: a TypeError from an acknowledged log()
+    run = tracklet.init(project="p")
+    run.define_metric("score", summary="min,max,last")
+    run.log({"score": 2.0})
+    run.log({"score": "n/a"})
+    run.log({"score": 1.0})
+    assert run.summary["score"] == {"min": 1.0, "max": 2.0, "last": 1.0}
+    run.finish()
+    rows = list(tracklet.Api().run(run.id).scan_history(keys=["score"]))
+    assert [r["score"] for r in rows] == [2.0, "n/a", 1.0]
+
+
+def test_a_refused_summary_update_sets_nothing():
+    run = tracklet.init(project="p")
+    run.summary["best"] = 1.0
+    with pytest.raises(tracklet.UsageError, match=r"summary\['worse'\].*int"):
+        run.summary.update({"fine": 2.0, "worse": 10**400})
+    assert run.summary.as_dict() == {"best": 1.0}
+    run.finish()
+    assert stored_summary(run) == {"best": 1.0}
+
+
+def test_define_metric_refuses_bad_arguments_before_writing_anything():
+    run = tracklet.init(project="p")
+    size = user_records(run)
+    with pytest.raises(tracklet.UsageError, match=r"step_metric.*'\\ud800'"):
+        run.define_metric("x", step_metric="\ud800")  # wrote the METRIC record, then failed to encode the key
+    with pytest.raises(tracklet.UsageError, match="summary=.*list"):
+        run.define_metric("x", summary=["min"])
+    assert user_records(run) == size and run._key_ids == {}
+    run.finish()
+
+
+def test_config_and_summary_changes_too_large_for_one_record_are_refused(monkeypatch):
+    import tracklet._run
+
+    monkeypatch.setattr(tracklet._run, "MAX_RECORD", 1000)  # a record over the limit would stop every reader
+    run = tracklet.init(project="p")
+    size = user_records(run)
+    with pytest.raises(tracklet.UsageError, match="config change .* at most 991"):
+        run.config.update({"long": "y" * 1000})
+    with pytest.raises(tracklet.UsageError, match="summary change .* at most 991"):
+        run.summary["long"] = "z" * 1000
+    assert user_records(run) == size
+    assert "long" not in run.config and "long" not in run.summary
+    run.config.update({"short": "y" * 100})
+    run.finish()
+    assert tracklet.Api().run(run.id).config == {"short": "y" * 100}
