@@ -67,7 +67,8 @@ def find_spec(finder: Any, name: str, path: Any = None, target: Any = None) -> A
         if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
             spec.loader = _ThenImport(spec.loader, HOOKS[name])
     except Exception as e:  # noqa: BLE001 - the framework must load whatever happens here
-        _say(f"tracklet: the start-up hook could not watch for {name} ({type(e).__name__}: {e}); {_needs(HOOKS.get(name, 'tracklet.integrations'))}")
+        then = HOOKS.get(name, "tracklet.integrations")
+        _say(f"tracklet: the start-up hook could not watch for {name} ({type(e).__name__}: {e}); {_needs(then)}")
         return None
     if spec is not None and not finder.names and finder in sys.meta_path:
         # only with a spec in hand: Python is iterating sys.meta_path, and a removal before a None would skip a finder
@@ -115,7 +116,8 @@ class _ThenImport:
         self.then = then
 
     def create_module(self, spec: Any) -> Any:
-        return self.loader.create_module(spec)
+        create = getattr(self.loader, "create_module", None)  # optional for a loader before Python 3.6's rule
+        return None if create is None else create(spec)
 
     def exec_module(self, module: Any) -> None:
         self.loader.exec_module(module)  # the framework's own errors are its own: they propagate
