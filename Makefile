@@ -6,7 +6,7 @@ PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 PYTEST := $(BIN)/pytest
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: demo test test-unit test-integration bench bench-compare clean
+.PHONY: demo test test-unit test-integration test-oldest bench bench-compare clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -27,6 +27,20 @@ $(VENV)/.test: $(VENV)/.demo tests/requirements-frameworks.txt
 	$(PIP) -c constraints.txt -r tests/requirements-frameworks.txt  # the framework stack of tests/integration/frameworks
 	touch $@
 
+# The oldest release of every declared dependency (constraints-oldest.txt), in a venv of its own;
+# installed_pins.py fails the build if pip installed anything else.
+OLDEST := .venv-oldest
+FRAMEWORKS := transformers accelerate peft lightning pytorch-lightning tensorboardX
+
+$(OLDEST)/.test: pyproject.toml setup.py integrations/_startup.py constraints-oldest.txt tests/installed_pins.py
+	rm -rf $(OLDEST)
+	$(PY) -m venv $(OLDEST)
+	$(OLDEST)/bin/pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(OLDEST)/bin/pip install --quiet --disable-pip-version-check -c constraints-oldest.txt -e ".[dev]" $(FRAMEWORKS)
+	$(OLDEST)/bin/python -m pip check
+	$(OLDEST)/bin/python tests/installed_pins.py constraints-oldest.txt
+	touch $@
+
 demo: $(VENV)/.demo
 	@rm -rf .tracklet-demo
 	TRACKLET_DIR=$(CURDIR)/.tracklet-demo $(BIN)/python examples/train_tiny.py
@@ -41,6 +55,10 @@ test-unit: $(VENV)/.test
 test-integration: $(VENV)/.test
 	$(PYTEST) tests -q -m integration
 
+# every tier against the oldest declared versions (what CI runs after make test)
+test-oldest: $(OLDEST)/.test
+	$(OLDEST)/bin/pytest tests -q
+
 bench: bench-compare
 
 bench-compare:
@@ -49,4 +67,4 @@ bench-compare:
 	benchmarks/.venv-compare/bin/python benchmarks/artifact_compare.py --quick
 
 clean:
-	rm -rf $(VENV) .tracklet-demo build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(OLDEST) .tracklet-demo build *.egg-info .pytest_cache

@@ -1,5 +1,6 @@
 """Accelerate → tracklet: ``Accelerator(log_with="tracklet")`` (accelerate 1.15+, which has
-``register_tracker_class``) or ``Accelerator(log_with=TrackletTracker("my-project"))`` (any version).
+``register_tracker_class``), ``Accelerator(log_with="all")`` (any version: tracklet is one of the
+installed trackers "all" picks up, as wandb is) or ``Accelerator(log_with=TrackletTracker("my-project"))``.
 
 Example:
     >>> accelerator = Accelerator(log_with="tracklet")
@@ -16,12 +17,13 @@ Only the main process records.
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any, Callable
 
 from accelerate import tracking as _tracking
 from accelerate.tracking import GeneralTracker
 
-from ._common import acquire_run, guard, optimizer_lrs, release_run, total_grad_norm
+from ._common import acquire_run, guard, optimizer_lrs, release_run, total_grad_norm, warn_once
 
 if TYPE_CHECKING:
     from tracklet import Run
@@ -58,13 +60,15 @@ class TrackletTracker(GeneralTracker):
         self._params: Any = None
         self._optimizer_steps = 0
         self._step_fn: Callable[[], int] | None = None
+        if not isinstance(self, _ByName):
+            _instances.add(self)
 
     @property
     def tracker(self) -> "Run | None":
         """The tracklet ``Run`` (``accelerator.get_tracker("tracklet", unwrap=True)``)."""
         return self.run
 
-    def _ensure_run(self) -> "Run":
+    def _ensure_run(self) -> "Run | None":
         if self.run is None:
             self.run, self._owns_run = acquire_run(project=self.project_name, **self.init_kwargs)
         return self.run
@@ -77,12 +81,16 @@ class TrackletTracker(GeneralTracker):
     @on_main_process
     def store_init_configuration(self, values: dict[str, Any]) -> None:
         """Record ``values`` (``init_trackers``' ``config``) as the run's config."""
-        self._ensure_run().config.update(values, allow_val_change=True)
+        run = self._ensure_run()
+        if run is not None:
+            run.config.update(values, allow_val_change=True)
 
     @on_main_process
     def log(self, values: dict[str, Any], step: int | None = None, **kwargs: Any) -> None:
         """``accelerator.log(values, step=)``: record ``values`` at ``step``."""
-        self._ensure_run().log(values, step=step, commit=kwargs.get("commit"))
+        run = self._ensure_run()
+        if run is not None:
+            run.log(values, step=step, commit=kwargs.get("commit"))
 
     @on_main_process
     def finish(self) -> None:
@@ -105,7 +113,8 @@ class TrackletTracker(GeneralTracker):
                 counts optimizer steps from 0 too.
         """
         self.unwatch()
-        self._ensure_run()
+        if self._ensure_run() is None:
+            return
         self._step_fn = step
         inner = getattr(optimizer, "optimizer", optimizer)  # AcceleratedOptimizer wraps the real one
         self._params = model.parameters if model is not None else (lambda: (p for g in inner.param_groups for p in g["params"]))
@@ -148,10 +157,68 @@ class TrackletTracker(GeneralTracker):
             self.run.log(values, step=step)
 
 
+# TrackletTracker objects the user made (and passed as log_with=[..., TrackletTracker(...)])
+_instances: "weakref.WeakSet[TrackletTracker]" = weakref.WeakSet()
+
+
+class _ByName(TrackletTracker):
+    """The tracker accelerate builds from the name: ``log_with="tracklet"``, or ``"all"``.
+
+    ``log_with=["all", TrackletTracker("p")]`` names tracklet twice; accelerate starts the user's
+    object first (``filter_trackers`` puts instances before the names), and this one then records
+    nothing, rather than starting a second run that would end the first.
+    """
+
+    def _ensure_run(self) -> "Run | None":
+        if self.run is None and any(t.run is not None and not t.run.finished for t in _instances):
+            return None
+        return super()._ensure_run()
+
+
 def _register() -> None:
+    """Make ``log_with="tracklet"`` (1.15+) and ``log_with="all"`` (every version) build a TrackletTracker.
+
+    ``"all"`` is ``filter_trackers``' ``get_available_trackers()``, the module list ``_available_trackers``
+    that accelerate fills at import with the trackers it finds installed (the same in 0.26 to 1.15), and
+    ``init_trackers`` builds each name in it with ``LOGGER_TYPE_TO_CLASS[name](project_name, **init_kwargs[name])``.
+    tracklet joins both, as an installed wandb joins them. An accelerate where that does not take gets
+    one warning that says what to pass instead.
+    """
+    classes = getattr(_tracking, "LOGGER_TYPE_TO_CLASS", None)
     register = getattr(_tracking, "register_tracker_class", None)  # accelerate 1.15+
-    if register is not None and _tracking.LOGGER_TYPE_TO_CLASS.get(TrackletTracker.name) is not TrackletTracker:
-        register(TrackletTracker)
+    if isinstance(classes, dict) and classes.get(TrackletTracker.name) is not _ByName:
+        if register is not None:
+            register(_ByName)
+        else:
+            classes[TrackletTracker.name] = _ByName  # what register_tracker_class does, for 0.26-1.14
+    available = getattr(_tracking, "_available_trackers", None)
+    if isinstance(available, list) and TrackletTracker.name not in available:
+        available.append(TrackletTracker.name)
+    if not _in_all():
+        warn_once(
+            "accelerate-all",
+            f"tracklet: this accelerate ({_version()}) does not let tracklet join Accelerator(log_with=\"all\"), "
+            "so \"all\" records nothing to tracklet; pass log_with=[\"all\", TrackletTracker(project)] "
+            "(from tracklet.integrations.accelerate).",
+        )
+
+
+def _in_all() -> bool:
+    """Whether ``log_with="all"`` expands to a tracklet tracker (asked of accelerate's own function)."""
+    try:
+        names = [str(t) for t in _tracking.filter_trackers(["all"], None)]
+        return TrackletTracker.name in names and _tracking.LOGGER_TYPE_TO_CLASS.get(TrackletTracker.name) is _ByName
+    except Exception:  # noqa: BLE001 - a changed accelerate: then it does not
+        return False
+
+
+def _version() -> str:
+    from importlib.metadata import version
+
+    try:
+        return version("accelerate")
+    except Exception:  # noqa: BLE001
+        return "unknown version"
 
 
 _register()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers import run_python
 from tiny import FRAMEWORK_WARNINGS, history, only_run, regression_data, steps
 
 import tracklet
@@ -94,3 +95,68 @@ def test_tracker_without_start_initialises_at_first_use():
     tracker.finish()
     run = only_run("no-start")
     assert run.config == {"a": 1} and steps(run, "x") == [3]
+
+
+# -- log_with="all" (HF's run_clm_no_trainer.py --with_tracking) -------------------------------------
+ALL_SCRIPT = """
+import torch
+from accelerate import Accelerator
+from accelerate.utils import ProjectConfiguration
+
+torch.manual_seed(0)
+torch.set_num_threads(1)
+# as run_clm_no_trainer.py builds it: log_with=args.report_to ("all"), the output folder as project_dir
+accelerator = Accelerator(log_with="all", project_config=ProjectConfiguration(project_dir="out"), cpu=True)
+accelerator.init_trackers("clm_no_trainer", {"learning_rate": 0.1, "num_train_epochs": 3})
+model = torch.nn.Linear(4, 1)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+model, optimizer = accelerator.prepare(model, optimizer)
+x = torch.randn(16, 4)
+for epoch in range(3):
+    loss = (model(x) - x.sum(1, keepdim=True)).pow(2).mean()
+    accelerator.backward(loss)
+    optimizer.step()
+    optimizer.zero_grad()
+    accelerator.log({"train_loss": loss.item(), "epoch": epoch}, step=epoch)
+    print(loss.item())
+accelerator.end_training()
+"""
+
+
+def test_log_with_all_records_with_no_tracklet_import(workdir):
+    """The script never names tracklet: the start-up hook puts it in "all", as an installed wandb would be."""
+    out = run_python(ALL_SCRIPT, cwd=str(workdir), timeout=180)
+    assert out.returncode == 0, out.stderr
+    losses = [float(line) for line in out.stdout.split()]
+    run = only_run("clm_no_trainer")
+    assert (run.state, run.config) == ("finished", {"learning_rate": 0.1, "num_train_epochs": 3})
+    assert history(run, "train_loss") == [(0, losses[0]), (1, losses[1]), (2, losses[2])]
+    assert "tracklet" not in out.stderr  # no warning: it worked
+
+
+def test_all_with_a_tracker_of_ones_own_keeps_one_run(workdir):
+    """log_with=["all", TrackletTracker(...)] names tracklet twice: the user's object records, once."""
+    accelerator = accelerate.Accelerator(log_with=["all", TrackletTracker("mine")], cpu=True, project_dir="out")
+    accelerator.init_trackers("from-all", config={"lr": 0.1})
+    assert [t.name for t in accelerator.trackers].count("tracklet") == 2  # accelerate's doing, not ours
+    for step in range(3):
+        accelerator.log({"x": float(step)}, step=step)
+    accelerator.end_training()
+    run = only_run()
+    assert (run.project, run.state, run.config) == ("mine", "finished", {"lr": 0.1})
+    assert history(run, "x") == [(0, 0.0), (1, 1.0), (2, 2.0)]
+
+
+def test_an_accelerate_whose_all_cannot_take_tracklet_says_so(monkeypatch):
+    """If "all" stops being the module list tracklet joins, one warning says what to pass instead."""
+    from tracklet.integrations import _common
+    from tracklet.integrations import accelerate as integration
+
+    builtin = list(accelerate.tracking._available_trackers)
+    monkeypatch.setattr(accelerate.tracking, "get_available_trackers", lambda: [t for t in builtin if t != "tracklet"])
+    monkeypatch.setattr(_common, "_warned", set())
+    with pytest.warns(tracklet.TrackletWarning, match=r'does not let tracklet join Accelerator\(log_with="all"\)') as caught:
+        integration._register()
+        integration._register()
+    assert len(caught) == 1
+    assert "log_with=[\"all\", TrackletTracker(project)]" in str(caught[0].message)

@@ -25,10 +25,13 @@ SCRIPT = textwrap.dedent(
     torch.set_num_threads(1)
     rank = int(os.environ["RANK"])
 
-    # Accelerate by name, with no tracklet import: the start-up hook registered it
+    # Accelerate by name, with no tracklet import: the start-up hook registered it (by name from 1.15;
+    # before that, "all" is how a script names no tracker and still gets tracklet)
+    import accelerate.tracking
     from accelerate import Accelerator
 
-    accelerator = Accelerator(log_with="tracklet", cpu=True)
+    by_name = hasattr(accelerate.tracking, "register_tracker_class")
+    accelerator = Accelerator(log_with="tracklet" if by_name else "all", project_dir="acc-out", cpu=True)
     accelerator.init_trackers("dist-accelerate", config={"world": accelerator.num_processes})
     model = torch.nn.Linear(4, 1)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
