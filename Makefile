@@ -35,7 +35,7 @@ FRAMEWORKS := transformers accelerate peft lightning pytorch-lightning tensorboa
 $(OLDEST)/.test: pyproject.toml setup.py integrations/_startup.py constraints-oldest.txt tests/installed_pins.py
 	rm -rf $(OLDEST)
 	$(PY) -m venv $(OLDEST)
-	$(OLDEST)/bin/pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(OLDEST)/bin/pip install --quiet --disable-pip-version-check torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(OLDEST)/bin/pip install --quiet --disable-pip-version-check -c constraints-oldest.txt -e ".[dev]" $(FRAMEWORKS)
 	$(OLDEST)/bin/python -m pip check
 	$(OLDEST)/bin/python tests/installed_pins.py constraints-oldest.txt

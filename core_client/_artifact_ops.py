@@ -536,6 +536,7 @@ def _unsynced_digests(root: str, engine: Any) -> set[str] | None:
     (offline runs, a worker behind); None when a run's log cannot be read through (keep every blob)."""
     from sqlalchemy import select
 
+    from ._logfile import COMPRESSED
     from ._store import _schema as S
     from ._wal import WalReader
 
@@ -550,6 +551,8 @@ def _unsynced_digests(root: str, engine: Any) -> set[str] | None:
         return found
     for run_id in run_ids:
         wal = os.path.join(runs_dir, run_id, "run.tlog")
+        if run_id in stored and not os.path.exists(wal) and os.path.exists(wal + COMPRESSED):
+            continue  # a compressed log is one the store holds whole
         reader = WalReader(wal)
         try:
             reader.check_header()
