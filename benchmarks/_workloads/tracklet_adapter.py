@@ -13,13 +13,15 @@ STORE_DESC = (
     "process (`tracklet._worker`: started at the run's first metric or artifact version, a second in, "
     "or at finish(); "
     "own process group, niced; exits after 30 s idle) moves the records into the "
-    "SQLite store <dir>/tracklet.db, and every reader first catches the store up with the WALs"
+    "SQLite store <dir>/tracklet.db, and every reader first catches the store up with the WALs; "
+    "the worker compresses a finished run's log once idle"
 )
 
 NOTES = (
     "log() appends an encoded record to the run's WAL; nothing else happens in the training process.",
     "The SQLite store is filled by the ingest worker after the fact; disk is counted once the worker has "
-    "moved every record in (the `active/` marker of the run is gone).",
+    "moved every record in (the `active/` marker of the run is gone) and compressed the finished run's log "
+    "(run.tlog -> run.tlog.gz, 10 s after the run ended, with no run active): what a finished run keeps for ever.",
     "The worker's memory is counted under helper processes; it runs in its own process group and outlives the run.",
 )
 
@@ -90,18 +92,28 @@ def disk(d):
 
 
 def settle(d, timeout=120.0):
-    """Wait until tracklet's ingest worker has moved every finished run into the store.
+    """Wait until tracklet's ingest worker has moved every finished run into the store, and compressed its log.
 
     The worker (a separate process, in its own process group) removes <dir>/active/<run id>
-    once the run's final record is in the store. Returns the seconds waited."""
+    once the run's final record is in the store; once no run is active and a run ended 10 s ago,
+    it replaces the run's run.tlog with run.tlog.gz, the form a finished run's log keeps.
+    Returns the seconds waited."""
     active = os.path.join(d, "active")
+    runs = os.path.join(d, "runs")
     t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
+
+    def busy():
         try:
-            if not os.listdir(active):
-                break
+            if os.listdir(active):
+                return True
         except FileNotFoundError:
-            break
+            pass
+        try:
+            return any(os.path.exists(os.path.join(runs, r, "run.tlog")) for r in os.listdir(runs))
+        except FileNotFoundError:
+            return False
+
+    while time.monotonic() - t0 < timeout and busy():
         time.sleep(0.05)
     return time.monotonic() - t0
 
