@@ -19,21 +19,47 @@ __all__ = ["to_jsonable"]
 _BIG = 2**1024  # numbers are float64-sized everywhere: an int this large has no place in a chart or a filter
 
 
-def to_jsonable(value: Any, where: str) -> Any:
+def to_jsonable(value: Any, where: str = "value", quiet: bool = False) -> Any:
     """Return ``value`` as plain JSON types; what has no JSON form becomes ``str(value)`` with one warning.
 
     Sets become sorted lists, enums their value, dataclasses and objects with
     ``to_dict()`` dicts, numpy/torch scalars numbers, arrays lists, paths strings.
+    ``quiet=True`` is for values a framework hands over (configs holding dtypes, callables and
+    classes): no warning, classes become their qualified names, and what cannot be stored
+    becomes its text instead of an error.
+
+    Example:
+        >>> to_jsonable({"lr": np.float32(1e-3), "modes": {"b", "a"}}, "config")
+        {'lr': 0.0010000000474974513, 'modes': ['a', 'b']}
 
     Raises:
-        UsageError: ``value`` nests itself or more than ``MAX_DEPTH`` levels, holds an int beyond
-            float64's range or text UTF-8 cannot encode, or has no JSON form and ``str()`` of it
-            raises. ``where`` names the place in the message.
+        UsageError: (not with ``quiet``) ``value`` nests itself or more than ``MAX_DEPTH`` levels,
+            holds an int beyond float64's range or text UTF-8 cannot encode, or has no JSON form and
+            ``str()`` of it raises. ``where`` names the place in the message.
     """
-    return _convert(value, where, [])
+    return _convert(value, where, [], quiet)
 
 
-def _convert(value: Any, where: str, path: list[int]) -> Any:
+def _convert(value: Any, where: str, path: list[int], quiet: bool = False) -> Any:
+    if not quiet:
+        return _strict(value, where, path, False)
+    try:
+        return _strict(value, where, path, True)
+    except UsageError:  # only this value becomes text; its siblings keep their structure
+        return _text_of(value)
+
+
+def _text_of(value: Any) -> str:
+    try:
+        text = str(value)
+        if isinstance(text, str):
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    except Exception:
+        pass
+    return f"<{type_name(value)}>"
+
+
+def _strict(value: Any, where: str, path: list[int], quiet: bool) -> Any:
     if value is None or value is True or value is False:
         return value
     tv = type(value)
@@ -56,8 +82,8 @@ def _convert(value: Any, where: str, path: list[int]) -> Any:
     path.append(id(value))  # objects too: a to_dict() that returns its own object is a cycle as well
     try:
         if isinstance(value, (Mapping, list, tuple, set, frozenset)):
-            return _container(value, where, path)
-        return _other(value, where, path)
+            return _container(value, where, path, quiet)
+        return _other(value, where, path, quiet)
     finally:
         path.pop()
 
@@ -68,22 +94,22 @@ def _int(value: int, where: str) -> int:
     raise UsageError(f"{where} is {describe(value)}, beyond float64's range (about 1.8e308); store it as a string")
 
 
-def _container(value: Any, where: str, path: list[int]) -> Any:
+def _container(value: Any, where: str, path: list[int], quiet: bool) -> Any:
     if isinstance(value, Mapping):
         out: dict[str, Any] = {}
         for k, v in read_items(value, where):
             key = _key(k, where)
             if key in out:
                 raise UsageError(f"{where} has two keys that are both {key!r} as text; make them distinct")
-            out[key] = _convert(v, f"{where}[{key!r}]", path)
+            out[key] = _convert(v, f"{where}[{key!r}]", path, quiet)
         return out
     try:
         items = list(value)
     except Exception as e:
         raise UsageError(f"{where} is a {type_name(value)} that could not be iterated ({explain(e)})") from None
     if isinstance(value, (list, tuple)):
-        return [_convert(v, f"{where}[{i}]", path) for i, v in enumerate(items)]
-    converted = [_convert(v, f"{where}[]", path) for v in items]
+        return [_convert(v, f"{where}[{i}]", path, quiet) for i, v in enumerate(items)]
+    converted = [_convert(v, f"{where}[]", path, quiet) for v in items]
     try:
         return sorted(converted)
     except TypeError:
@@ -105,16 +131,18 @@ def _key(k: Any, where: str) -> str:
     return check_text(text, f"{where} key")
 
 
-def _other(value: Any, where: str, path: list[int]) -> Any:
+def _other(value: Any, where: str, path: list[int], quiet: bool) -> Any:
     """Objects that are not JSON types: the conversions they offer, then their text."""
     enum = sys.modules.get("enum")  # no enum member can exist before the enum module is imported
     if enum is not None and isinstance(value, enum.Enum):
-        return _convert(_attempt(lambda: value.value, value, where), where, path)
+        return _convert(_attempt(lambda: value.value, value, where), where, path, quiet)
+    if quiet and isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
     fields = getattr(type(value), "__dataclass_fields__", None)
     if isinstance(fields, dict) and not isinstance(value, type):
-        return _convert(_attempt(lambda: {name: getattr(value, name) for name in fields}, value, where), where, path)
+        return _convert(_attempt(lambda: {name: getattr(value, name) for name in fields}, value, where), where, path, quiet)
     if isinstance(value, os.PathLike):
-        return _convert(_attempt(lambda: os.fspath(value), value, where), where, path)
+        return _convert(_attempt(lambda: os.fspath(value), value, where), where, path, quiet)
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("utf-8", "backslashreplace")
     for method in ("to_dict", "item", "tolist"):
@@ -125,7 +153,7 @@ def _other(value: Any, where: str, path: list[int]) -> Any:
             result = fn()
         except Exception:
             continue  # a conversion that fails is not offered: try the next, then the text
-        return _convert(result, where, path)
+        return _convert(result, where, path, quiet)
     try:
         isoformat = getattr(value, "isoformat", None)
         if callable(isoformat):
@@ -146,6 +174,8 @@ def _other(value: Any, where: str, path: list[int]) -> Any:
             f"{explain(e)}; convert it to a dict, list, number or string yourself"
         ) from None
     text = check_text(text, f"{where}:")
+    if quiet:
+        return text
     warn_once(
         f"jsonable:{type_name(value)}",
         f"tracklet: {where} is a {type_name(value)}, which has no JSON form; "

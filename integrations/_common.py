@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import functools
 import os
-import threading
-import warnings
 import weakref
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, TypeVar
 
 import tracklet
+from tracklet.util import to_jsonable, warn_once
 
 if TYPE_CHECKING:
     from tracklet import Run
@@ -117,19 +116,6 @@ def watch_setting(value: Any = None) -> str:
 
 
 # -- warnings that never stop training --------------------------------------------------------------
-_warned: set[str] = set()
-_warned_lock = threading.Lock()
-
-
-def warn_once(cause: str, message: str) -> None:
-    """Warn about ``cause`` once per process."""
-    with _warned_lock:
-        if cause in _warned:
-            return
-        _warned.add(cause)
-    warnings.warn(message, tracklet.TrackletWarning, stacklevel=3)
-
-
 def guard(what: str) -> Callable[[F], F]:
     """Turn an exception inside a framework hook into one warning: tracking never stops training.
 
@@ -158,48 +144,9 @@ def guard(what: str) -> Callable[[F], F]:
 
 # -- JSON-safe config -------------------------------------------------------------------------------
 def jsonable(value: Any) -> Any:
-    """``value`` as plain JSON types; sets become sorted lists, enums their value, and anything else
-    without a JSON form its text (framework configs hold dtypes, callables and class objects)."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        items = [jsonable(v) for v in value]
-        try:
-            return sorted(items)
-        except TypeError:
-            return sorted(items, key=repr)
-    import enum
-
-    if isinstance(value, enum.Enum):
-        return jsonable(value.value)
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    if isinstance(value, type):
-        return f"{value.__module__}.{value.__qualname__}"
-    fields = getattr(type(value), "__dataclass_fields__", None)
-    if fields is not None:
-        return {name: jsonable(getattr(value, name)) for name in fields}
-    to_dict = getattr(value, "to_dict", None)
-    if callable(to_dict):
-        try:
-            return jsonable(to_dict())
-        except Exception:  # noqa: BLE001 - fall back to the text
-            pass
-    item = getattr(value, "item", None)
-    if callable(item) and getattr(value, "ndim", None) == 0:
-        try:
-            return jsonable(item())
-        except Exception:  # noqa: BLE001
-            pass
-    return str(value)
+    """``value`` as plain JSON types, quietly: framework configs hold dtypes, callables and classes,
+    which become their text (see ``tracklet.util.to_jsonable``)."""
+    return to_jsonable(value, "config", quiet=True)
 
 
 def scalars(values: Mapping[str, Any]) -> dict[str, Any]:

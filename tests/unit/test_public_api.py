@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 import tracklet
 
 PUBLIC = {
@@ -55,3 +57,31 @@ def test_import_time_is_within_budget():
         us = int(line.split("|")[1])
         best = us if best is None else min(best, us)
     assert best < 100_000, f"import tracklet took {best / 1000:.1f} ms (budget 100 ms)"
+
+
+def test_util_is_what_the_integrations_use_and_never_raises_on_framework_configs():
+    import enum
+
+    from tracklet import util
+    from tracklet.integrations import _common
+
+    assert util.__all__ == ["to_jsonable", "warn_once"]
+    assert _common.warn_once is util.warn_once  # one home for each (issue 10, carried over)
+
+    class Mode(enum.Enum):
+        FAST = "fast"
+
+    class Unprintable:
+        def __str__(self):
+            raise RuntimeError("no")
+
+    loop = []
+    loop.append(loop)
+    config = {"dtype": int, "mode": Mode.FAST, "huge": 10**400, "text": "a\ud800", "bad": Unprintable(),
+              "loop": loop, 3: {"b", "a"}}
+    got = _common.jsonable(config)
+    assert got["dtype"] == "builtins.int" and got["mode"] == "fast" and got["3"] == ["a", "b"]
+    assert got["huge"] == str(10**400) and got["text"] == "a\\ud800" and got["bad"].endswith("Unprintable>")
+    assert isinstance(got["loop"], list)
+    with pytest.raises(tracklet.UsageError):
+        util.to_jsonable(config, "config")  # strict for what a user's own code hands over
