@@ -83,5 +83,5 @@ def test_util_is_what_the_integrations_use_and_never_raises_on_framework_configs
     assert got["dtype"] == "builtins.int" and got["mode"] == "fast" and got["3"] == ["a", "b"]
     assert got["huge"] == str(10**400) and got["text"] == "a\\ud800" and got["bad"].endswith("Unprintable>")
     assert isinstance(got["loop"], list)
-    with pytest.raises(tracklet.UsageError):
+    with pytest.raises(tracklet.UsageError), pytest.warns(tracklet.TrackletWarning, match="no JSON form"):
         util.to_jsonable(config, "config")  # strict for what a user's own code hands over
