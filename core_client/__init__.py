@@ -9,7 +9,7 @@
 from ._api import Api as Api
 from ._artifact import Artifact as Artifact
 from ._artifact import ArtifactEntry as ArtifactEntry
-from ._api import ApiRun as ApiRun
+from ._api_run import ApiRun as ApiRun
 from ._compat import AlertLevel as AlertLevel
 from ._compat import Settings as Settings
 from ._compat import login as login

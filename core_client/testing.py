@@ -19,7 +19,8 @@ import weakref
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from ._api import Api, ApiRun
+from ._api import Api
+from ._api_run import ApiRun
 from ._errors import UsageError
 
 __all__ = ["Captured", "capture"]

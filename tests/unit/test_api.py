@@ -80,7 +80,7 @@ def test_scan_history_with_keys_returns_steps_that_have_all_of_them():
 
 def test_scan_history_of_numeric_curves_zipped_or_merged_gives_the_same_rows(monkeypatch):
     """Curves with the same steps are zipped chunk by chunk; from a chunk where they differ, merged."""
-    from tracklet import _api
+    from tracklet import _api_history, _api_run
 
     run = tracklet.init(project="p")
     for i in range(25):
@@ -89,10 +89,10 @@ def test_scan_history_of_numeric_curves_zipped_or_merged_gives_the_same_rows(mon
         run.log({"a": float(i)} if i % 2 else {"a": float(i), "b": float(i)}, step=i)  # apart: merged
     run.finish()
     r = tracklet.Api().run(run.id)
-    monkeypatch.setattr(_api, "_CHUNK", 10)  # the curves part ways in the third chunk
+    monkeypatch.setattr(_api_history, "_CHUNK", 10)  # the curves part ways in the third chunk
     calls = []
-    numeric_rows = _api._numeric_rows
-    monkeypatch.setattr(_api, "_numeric_rows", lambda *a: calls.append(a) or numeric_rows(*a))
+    numeric_rows = _api_history.numeric_rows
+    monkeypatch.setattr(_api_run, "numeric_rows", lambda *a: calls.append(a) or numeric_rows(*a))
     both, any_ = list(r.scan_history(keys=["a", "b"])), list(r.scan_history())
     assert len(calls) == 2
     assert [row["_step"] for row in both] == list(range(25)) + list(range(26, 40, 2))
@@ -102,7 +102,7 @@ def test_scan_history_of_numeric_curves_zipped_or_merged_gives_the_same_rows(mon
     single = {k: [(row["_step"], round(row["_runtime"] * 1000), row[k]) for row in r.scan_history(keys=[k])] for k in "ab"}
     created = r._row["created_at"]
     for rows, need in ((both, 2), (any_, 1)):
-        merged = list(_api._merged_rows([_api._tagged(k, _api._nan, single[k]) for k in "ab"], need, created))
+        merged = list(_api_history.merged_rows([_api_history.tagged(k, _api_history.nan_for_null, single[k]) for k in "ab"], need, created))
         assert len(rows) == len(merged)
         for x, y in zip(rows, merged):
             assert x.keys() == y.keys() and all(x[k] == y[k] or x[k] != x[k] and y[k] != y[k] for k in x)
