@@ -465,7 +465,7 @@ METRICS = [
     ("db_bytes_point", "of which the SQLite database file alone", "B", None, True),
     ("sqlite_wal_bytes_point", "of which its SQLite -wal file", "B", None, True),
     ("wal_bytes_point", "write-ahead-log bytes per point (tracklet's runs/)", "B", None, True),
-    ("total_bytes_point", "whole run directory, bytes per point", "B", None, True),
+    ("total_bytes_point", "whole store folder (store, logs, files), bytes per point", "B", 40, True),
 ]
 
 
@@ -667,7 +667,8 @@ def render(a, cells, base, tools, env_info, started, elapsed, footnotes_from_rec
         w("tracklet was not measured; each number is divided by the best tool's number in its row.")
     w("")
     ratio_keys = ["import_ms", "init_ms", "proc_ms", "log_median_us", "log_p99_us", "bulk_us_step",
-                  "bulk_finish_s", "readable_s", "read_s", "rss_mb", "all_rss_mb", "mem_finish_s", "bytes_point"]
+                  "bulk_finish_s", "readable_s", "read_s", "rss_mb", "all_rss_mb", "mem_finish_s", "bytes_point",
+                  "total_bytes_point"]
     w("| metric | " + " | ".join(tools) + " |")
     w("|---|" + "---:|" * len(tools))
     for key in ratio_keys:
