@@ -149,12 +149,12 @@ def test_all_with_a_tracker_of_ones_own_keeps_one_run(workdir):
 
 def test_an_accelerate_whose_all_cannot_take_tracklet_says_so(monkeypatch):
     """If "all" stops being the module list tracklet joins, one warning says what to pass instead."""
-    from tracklet.integrations import _common
+    from tracklet import _errors
     from tracklet.integrations import accelerate as integration
 
     builtin = list(accelerate.tracking._available_trackers)
     monkeypatch.setattr(accelerate.tracking, "get_available_trackers", lambda: [t for t in builtin if t != "tracklet"])
-    monkeypatch.setattr(_common, "_warned", set())
+    monkeypatch.setattr(_errors, "_warned", set())  # warn_once's memory (tracklet.util.warn_once)
     with pytest.warns(tracklet.TrackletWarning, match=r'does not let tracklet join Accelerator\(log_with="all"\)') as caught:
         integration._register()
         integration._register()
