@@ -223,6 +223,26 @@ def test_a_run_open_in_another_process_is_not_taken_over(ns, workdir):
     assert steps(other, "x") == [0]
 
 
+@pytest.mark.parametrize("method", ["lr_find", "scale_batch_size"])
+def test_tuners_leave_the_logger_in_place(ns, workdir, method):
+    L, TrackletLogger, Logging, _ = classes(ns)
+    tuning = importlib.import_module(f"{MODULES[ns]}.tuner.tuning")
+
+    class Tunable(Logging):
+        def __init__(self, lr=0.1, batch_size=2):
+            super().__init__()
+            self.save_hyperparameters()
+
+    logger = TrackletLogger(project="tuned", save_dir=str(workdir))
+    trainer = trainer_for(L, logger, workdir, limit_train_batches=None)
+    model = Tunable()
+    kwargs = {"num_training": 3} if method == "lr_find" else {"max_trials": 2, "steps_per_trial": 1}
+    getattr(tuning.Tuner(trainer), method)(model, **kwargs)
+    assert trainer.logger is logger and model.logger is logger
+    logger.finish()
+    assert [r.project for r in store_runs()] == ["tuned"]  # one run, however many trials
+
+
 # -- test_wandb.py: parts that hold for any logger ---------------------------------------------------
 def test_project_and_name(ns, monkeypatch):
     _, TrackletLogger, _, _ = classes(ns)
