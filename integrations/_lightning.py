@@ -54,7 +54,8 @@ class LoggerImpl:
             Default: the working folder when the logger is made (as WandbLogger's "."); Lightning uses
             the Trainer's ``default_root_dir`` only when there is no logger. This is not tracklet's store:
             runs are recorded in ``TRACKLET_DIR`` (or ``dir=``) wherever ``save_dir`` is.
-        version: a run id, to continue that run (``resume="allow"``).
+        version: a run id, to continue that run (``resume="allow"``; ``id=`` works too); default
+            ``TRACKLET_RUN_ID``, else a new id fixed when the logger is made (the run starts on first use).
         log_model: ``False`` (no checkpoints recorded), ``True`` (the best and last checkpoints of every
             ``ModelCheckpoint``, when a fit succeeds) or ``"all"`` (every checkpoint when it is saved);
             default from ``TRACKLET_LOG_MODEL`` (``end`` is True, ``checkpoint`` is "all"), else False.
@@ -69,10 +70,11 @@ class LoggerImpl:
     recorded at Lightning's logging steps by a callback that Lightning adds to every Trainer through
     its entry points.
 
-    The logger can be pickled and copied, as Lightning does for ``strategy="ddp_spawn"``: pickling
-    fixes the run id first (and ends this process's hold on a run the logger started), so the
-    spawned processes and this one all record into that one run, each continuing it in turn. A deep
-    copy records into the same run as the original.
+    One training is one run, also with ``strategy="ddp_spawn"`` or ``"ddp_fork"``: the id is fixed
+    when the logger is made, the processes Lightning starts continue that run in turn, and the
+    launching process's ``version`` and later ``test()`` find it. The logger pickles (ending this
+    process's hold on a run it started, so that another process can continue it) and deep-copies
+    (the copy records into the same run).
     """
 
     LOGGER_JOIN_CHAR = "-"
@@ -94,14 +96,17 @@ class LoggerImpl:
             log_model = {"false": False, "end": True, "checkpoint": "all"}[log_model_setting()]
         if log_model not in (True, False, "all"):
             raise tracklet.UsageError(f"log_model={log_model!r} must be False, True or 'all'")
-        if version is None:  # WandbLogger's name for it
-            version = init_kwargs.pop("id", None)
+        if version is None:  # WandbLogger's name for it, then the environment's
+            version = init_kwargs.pop("id", None) or os.environ.get("TRACKLET_RUN_ID") or os.environ.get("WANDB_RUN_ID") or None
         self._resume = init_kwargs.pop("resume", None) or "allow"  # for a version the user asked for
         self._project = project
         self._name = name
         self._save_dir = os.path.abspath(os.fspath(save_dir) if save_dir is not None else os.curdir)
-        self._id = run.id if run is not None else version  # the run's id once known
+        # The run id is fixed now, so that every process this logger reaches (ddp_spawn pickles it,
+        # ddp_fork inherits it) records into one run; the run itself starts on first use.
+        self._id = run.id if run is not None else (version or _new_run_id())
         self._id_given = version is not None  # the user asked for this run: failing to continue it is an error
+        self._home_pid = os.getpid()  # the process that made the logger (and fixed the id)
         self._log_model = log_model
         self._prefix = prefix
         self._init_kwargs = init_kwargs
@@ -131,7 +136,7 @@ class LoggerImpl:
             name=self._name,
             **self._init_kwargs,
         )
-        if self._id is None or users_run() is not None:
+        if users_run() is not None:
             return acquire_run(**init)
         current = tracklet.run
         if current is not None and not current.finished and current.id == self._id:
@@ -159,11 +164,13 @@ class LoggerImpl:
 
     @property
     def version(self) -> str | None:
-        """The run id: the run is started for it on the global-zero process if nothing has fixed it yet
-        (``None`` on other processes until then)."""
-        if self._id is not None or rank_zero_only.rank > 0:
-            return self._id
-        return self.experiment.id
+        """The run id (asking for it starts nothing); on other ranks ``None``, unless the id came from
+        the user or from the process that launched this one."""
+        if rank_zero_only.rank > 0:
+            return self._id if self._id_given or os.getpid() != self._home_pid else None
+        if self._run is None and users_run() is not None:
+            return self.experiment.id  # the user's run, which the logger records into
+        return self._id
 
     @property
     def save_dir(self) -> str:
@@ -205,13 +212,12 @@ class LoggerImpl:
         return state
 
     def _hand_over(self) -> None:
-        """Fix the run id before this logger is sent to other processes, and let them continue the run."""
+        """Before this logger is sent to other processes: let them continue the run it records into."""
         if self._run is not None and self._owns_run and not self._run.finished:
             self.finish()  # a run can be continued only once this process has closed it
             self._run = None
-        if self._id is None:
-            user = users_run()
-            self._id = user.id if user is not None else _new_run_id()
+        elif self._run is None and users_run() is not None:
+            self._id = self.experiment.id  # the user's run: the other processes try it (and say if they cannot)
 
     # -- what Lightning calls ---------------------------------------------------------------------
     @rank_zero_only
@@ -245,19 +251,28 @@ class LoggerImpl:
         """End of a fit/validate/test/predict call: record pending checkpoints (``log_model=True``).
 
         Lightning calls this after every one of those calls, so the run stays open for the next
-        one; it is finished at interpreter exit, or by ``finish()``.
+        one; it is finished at interpreter exit, or by ``finish()``. In a process the logger was
+        sent to (``ddp_spawn``, ``ddp_fork``), which ends with the call, the run is closed here, so
+        that the launching process can continue it.
         """
         if status == "success" and self._log_model is True:
             for checkpoint_callback in list(self._checkpoint_callbacks.values()):
                 self._log_checkpoints(checkpoint_callback)
+        if os.getpid() != self._home_pid:  # a forked process ends without exit handlers
+            self._close(exit_code=0 if status == "success" else 1)
 
     def finish(self) -> None:
         """Finish the run now, if this logger started it (for notebooks; scripts finish it at exit).
 
         Using the logger afterwards (another ``fit``, ``test``...) continues the same run.
         """
+        self._close()
+
+    def _close(self, exit_code: int = 0) -> None:
         self._checkpoints.settle(wait=True)
         if self._run is not None and self._owns_run and not self._run.finished:
+            if exit_code:
+                self._run.finish(exit_code=exit_code)
             release_run(self._run)
 
     @rank_zero_only

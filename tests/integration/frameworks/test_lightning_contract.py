@@ -17,6 +17,7 @@ import os
 import pickle
 import subprocess
 import sys
+import warnings
 
 import pytest
 from tiny import FRAMEWORK_WARNINGS, lightning_namespace, only_run, steps
@@ -206,6 +207,24 @@ def test_ddp_spawn_is_one_run_and_other_ranks_get_a_dummy_experiment(ns, workdir
     assert steps(run, "train_some_val") == [0] and steps(run, "test_loss") == [0]
 
 
+def test_ddp_fork_is_one_run_too(ns, workdir):
+    """Forked processes inherit the logger instead of unpickling it; they end without exit handlers."""
+    L, TrackletLogger, Logging, ExperimentCheck = classes(ns)
+    logger = TrackletLogger(project="forked", save_dir=str(workdir))
+    trainer = trainer_for(
+        L, logger, workdir, strategy="ddp_fork", devices=2, max_steps=1, limit_test_batches=1,
+        callbacks=[ExperimentCheck()], enable_checkpointing=False,
+    )
+    trainer.fit(Logging())
+    assert tracklet.run is None and [r.state for r in store_runs()] == ["finished"]  # closed by the worker
+    with warnings.catch_warnings():  # the forks inherit this process's filters, where warnings are errors
+        warnings.filterwarnings("ignore", ".*is lower than the current step")  # test() counts from 0 again
+        trainer.test(Logging())
+    (run,) = store_runs()
+    assert run.id == logger.version and run.state == "finished"
+    assert steps(run, "train_some_val") == [0] and steps(run, "test_loss") == [0]
+
+
 def test_a_run_open_in_another_process_is_not_taken_over(ns, workdir):
     """The user's own run, open in the launching process, cannot be continued by a spawned one: it
     records into a new run with a warning, and training goes on."""
@@ -251,6 +270,16 @@ def test_project_and_name(ns, monkeypatch):
     monkeypatch.setenv("TRACKLET_PROJECT", "env_project")
     assert TrackletLogger().name == "env_project"
     assert TrackletLogger(project="project").name == "project"
+
+
+def test_run_id_from_the_environment(ns, monkeypatch):
+    _, TrackletLogger, _, _ = classes(ns)
+    monkeypatch.setenv("TRACKLET_RUN_ID", "env-id")
+    logger = TrackletLogger(project="env")
+    assert logger.version == "env-id" and tracklet.run is None
+    logger.log_metrics({"x": 1.0}, step=0)
+    logger.finish()
+    assert only_run("env").id == "env-id"
 
 
 def test_log_dir_and_checkpoints_default_to_the_working_folder_not_the_store(ns, workdir, tracklet_env):
