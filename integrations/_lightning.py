@@ -182,7 +182,8 @@ class LoggerImpl:
 
     # -- pickling and copies ------------------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
-        """What another process needs to record into the same run: its id, fixed now if still open."""
+        """What another process needs to record into the same run: its id (this process lets go of a
+        run the logger started, so that the other one can continue it)."""
         if rank_zero_only.rank == 0:
             self._hand_over()
         return self._plain_state()

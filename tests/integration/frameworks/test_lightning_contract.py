@@ -3,7 +3,7 @@
 The contract is the one Lightning's test suite holds its built-in loggers to
 (``tests/tests_pytorch/loggers/test_all.py``, and the parts of ``test_wandb.py`` that apply to any
 logger): what ``log_metrics`` receives in fit and test, pickling a logger whose run has started,
-copies, ``ddp_spawn`` (other ranks get a ``DummyExperiment``; one training is one run),
+copies, ``ddp_spawn`` and ``ddp_fork`` (other ranks get a ``DummyExperiment``; one training is one run),
 ``trainer.log_dir`` and the checkpoint folder, ``log_model`` with one or several ``ModelCheckpoint``
 callbacks, ``watch`` with WandbLogger's arguments, and ``LightningCLI``. Written for tracklet, on
 Lightning's ``BoringModel``.
