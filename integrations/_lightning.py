@@ -47,7 +47,8 @@ class LoggerImpl:
     """Records a Lightning run into tracklet.
 
     Args:
-        project: the project (default ``TRACKLET_PROJECT``, else "lightning_logs"); also the logger's ``name``.
+        project: the project (default ``TRACKLET_PROJECT``, ``WANDB_PROJECT``, else "lightning_logs"); also
+            the logger's ``name``.
         name: the run's display name (default ``TRACKLET_RUN_NAME``, else generated).
         save_dir: where Lightning puts what it writes for this run: checkpoints go to
             ``save_dir/<project>/<run id>/checkpoints`` and ``trainer.log_dir`` is ``save_dir``.
@@ -55,7 +56,8 @@ class LoggerImpl:
             the Trainer's ``default_root_dir`` only when there is no logger. This is not tracklet's store:
             runs are recorded in ``TRACKLET_DIR`` (or ``dir=``) wherever ``save_dir`` is.
         version: a run id, to continue that run (``resume="allow"``; ``id=`` works too); default
-            ``TRACKLET_RUN_ID``, else a new id fixed when the logger is made (the run starts on first use).
+            ``TRACKLET_RUN_ID``, ``WANDB_RUN_ID``, else a new id fixed when the logger is made (the run
+            starts on first use).
         log_model: ``False`` (no checkpoints recorded), ``True`` (the best and last checkpoints of every
             ``ModelCheckpoint``, when a fit succeeds) or ``"all"`` (every checkpoint when it is saved);
             default from ``TRACKLET_LOG_MODEL`` (``end`` is True, ``checkpoint`` is "all"), else False.
@@ -131,11 +133,7 @@ class LoggerImpl:
 
     def _attach(self) -> tuple["Run", bool]:
         """The run to record into: the user's live run, else the run of this logger's id (continued), else a new one."""
-        init = dict(
-            project=self._project or (None if os.environ.get("TRACKLET_PROJECT") else DEFAULT_PROJECT),
-            name=self._name,
-            **self._init_kwargs,
-        )
+        init = dict(project=self._project_name(), name=self._name, **self._init_kwargs)
         if users_run() is not None:
             return acquire_run(**init)
         current = tracklet.run
@@ -158,9 +156,11 @@ class LoggerImpl:
 
     @property
     def name(self) -> str:
-        if self._run is not None:
-            return self._run.project
-        return self._project or os.environ.get("TRACKLET_PROJECT") or DEFAULT_PROJECT
+        return self._run.project if self._run is not None else self._project_name()
+
+    def _project_name(self) -> str:
+        # WANDB_PROJECT below TRACKLET_PROJECT, as for every WANDB_* variable (and as WandbLogger reads it)
+        return self._project or os.environ.get("TRACKLET_PROJECT") or os.environ.get("WANDB_PROJECT") or DEFAULT_PROJECT
 
     @property
     def version(self) -> str | None:

@@ -267,6 +267,10 @@ def test_project_and_name(ns, monkeypatch):
     _, TrackletLogger, _, _ = classes(ns)
     assert TrackletLogger().name == "lightning_logs"
     assert TrackletLogger(project="project").name == "project"
+    monkeypatch.setenv("WANDB_PROJECT", "wandb_project")  # a wandb script's variable, as WandbLogger reads it
+    logger = TrackletLogger()
+    assert logger.name == "wandb_project" and logger.experiment.project == "wandb_project"
+    logger.finish()
     monkeypatch.setenv("TRACKLET_PROJECT", "env_project")
     assert TrackletLogger().name == "env_project"
     assert TrackletLogger(project="project").name == "project"
