@@ -9,6 +9,7 @@ imported here.
 from __future__ import annotations
 
 import copy
+import multiprocessing.util
 import os
 import secrets
 import string
@@ -40,6 +41,17 @@ if TYPE_CHECKING:
 __all__ = ["LoggerImpl", "MonitorImpl"]
 
 DEFAULT_PROJECT = "lightning_logs"
+_forked = False  # this process is a fork of the one that imported this module
+
+
+def _note_fork() -> None:
+    global _forked
+    _forked = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_note_fork)
+
 _WATCH_LOG = (None, "gradients", "parameters", "all")
 
 
@@ -118,6 +130,7 @@ class LoggerImpl:
         self._checkpoint_callbacks: dict[Any, Any] = {}  # ModelCheckpoint (a weak proxy) by state key
         self._checkpoints = CheckpointLog()
         self._saved: dict[str, tuple[float, int | None, dict[str, float]]] = {}  # path -> (mtime, step, metrics) when saved
+        self._failed = False  # the last fit/validate/test/predict call failed
 
     # -- identity ---------------------------------------------------------------------------------
     @property
@@ -129,6 +142,13 @@ class LoggerImpl:
         if self._run is None or (self._run.finished and self._owns_run):
             self._run, self._owns_run = self._attach()
             self._id = self._run.id
+            if self._owns_run and _forked and os.getpid() != self._home_pid:
+                # A forked worker (ddp_fork) ends without exit handlers, where a spawned one finishes the
+                # run: close it as the process ends, so that the launching process can continue it. Not
+                # earlier (at finalize): a global zero that exits ahead of the others made gloo abort a
+                # spawned worker ("terminate called without an active exception") in 2 of 5 tries here;
+                # with the run finished at exit, 0 of 15.
+                multiprocessing.util.Finalize(None, self._close_as_the_process_ends, exitpriority=0)
         return self._run
 
     def _attach(self) -> tuple["Run", bool]:
@@ -252,15 +272,12 @@ class LoggerImpl:
         """End of a fit/validate/test/predict call: record pending checkpoints (``log_model=True``).
 
         Lightning calls this after every one of those calls, so the run stays open for the next
-        one; it is finished at interpreter exit, or by ``finish()``. In a process the logger was
-        sent to (``ddp_spawn``, ``ddp_fork``), which ends with the call, the run is closed here, so
-        that the launching process can continue it.
+        one; it is finished at interpreter exit, or by ``finish()``.
         """
+        self._failed = status != "success"
         if status == "success" and self._log_model is True:
             for checkpoint_callback in list(self._checkpoint_callbacks.values()):
                 self._log_checkpoints(checkpoint_callback)
-        if os.getpid() != self._home_pid:  # a forked process ends without exit handlers
-            self._close(exit_code=0 if status == "success" else 1)
 
     def finish(self) -> None:
         """Finish the run now, if this logger started it (for notebooks; scripts finish it at exit).
@@ -268,6 +285,9 @@ class LoggerImpl:
         Using the logger afterwards (another ``fit``, ``test``...) continues the same run.
         """
         self._close()
+
+    def _close_as_the_process_ends(self) -> None:
+        self._close(exit_code=1 if self._failed else 0)
 
     def _close(self, exit_code: int = 0) -> None:
         self._checkpoints.settle(wait=True)
