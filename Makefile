@@ -30,7 +30,7 @@ $(VENV)/.test: $(VENV)/.demo tests/requirements-frameworks.txt
 # The oldest release of every declared dependency (constraints-oldest.txt), in a venv of its own;
 # installed_pins.py fails the build if pip installed anything else.
 OLDEST := .venv-oldest
-FRAMEWORKS := transformers accelerate peft lightning pytorch-lightning tensorboardX
+FRAMEWORKS := transformers accelerate peft lightning pytorch-lightning tensorboardX "jsonargparse[signatures]"
 
 $(OLDEST)/.test: pyproject.toml setup.py integrations/_startup.py constraints-oldest.txt tests/installed_pins.py
 	rm -rf $(OLDEST)

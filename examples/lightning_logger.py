@@ -46,12 +46,13 @@ perm = torch.randperm(len(x))
 train = DataLoader(TensorDataset(x[perm[:896]], y[perm[:896]]), batch_size=32, shuffle=True)
 val = DataLoader(TensorDataset(x[perm[896:]], y[perm[896:]]), batch_size=128)
 
-logger = TrackletLogger(project="lightning-demo", log_model=True)  # True: the best and last checkpoints, at the end
-checkpoint = L.callbacks.ModelCheckpoint(monitor="val/loss", save_top_k=1, save_last=True)
 scratch = tempfile.TemporaryDirectory(prefix="lightning-demo-")  # checkpoints (stored as artifacts): removed at the end
+# log_model=True: the best and last checkpoints, at the end. save_dir: where Lightning writes them
+# (<save_dir>/<project>/<run id>/checkpoints; default the working folder); the run itself is in the store.
+logger = TrackletLogger(project="lightning-demo", log_model=True, save_dir=scratch.name)
+checkpoint = L.callbacks.ModelCheckpoint(monitor="val/loss", save_top_k=1, save_last=True)
 trainer = L.Trainer(max_epochs=5, logger=logger, callbacks=[checkpoint], log_every_n_steps=10,
-                    enable_progress_bar=False, enable_model_summary=False, accelerator="cpu",
-                    default_root_dir=scratch.name)
+                    enable_progress_bar=False, enable_model_summary=False, accelerator="cpu")
 trainer.fit(Regressor(), train, val)
 logger.finish()  # the checkpoints are in the store now
 scratch.cleanup()

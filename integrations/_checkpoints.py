@@ -41,6 +41,14 @@ class CheckpointLog:
         self.logged: dict[str, float] = {}  # source path -> its mtime when logged
         self._cleanup_at_exit = False
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Only what was logged: pending uploads and staging folders belong to this process."""
+        return {"logged": dict(self.logged)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()
+        self.logged.update(state["logged"])
+
     def log(
         self,
         run: "Run",

@@ -31,6 +31,7 @@ __all__ = [
     "resume_run",
     "scalars",
     "total_grad_norm",
+    "users_run",
     "warn_once",
     "watch_setting",
 ]
@@ -50,6 +51,14 @@ def acquire_run(**init_kwargs: Any) -> tuple["Run", bool]:
     run = tracklet.init(**{k: v for k, v in init_kwargs.items() if v is not None})
     _started.add(run)
     return run, True
+
+
+def users_run() -> "Run | None":
+    """The user's own live run in this process (not one an integration started), if there is one."""
+    current = tracklet.run
+    if current is not None and not current.finished and current not in _started:
+        return current
+    return None
 
 
 def release_run(run: "Run") -> None:

@@ -85,8 +85,12 @@ SCRIPT = textwrap.dedent(
                         enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False)
     trainer.fit(Linear(), data)
     with open(f"rank{rank}.txt", "w") as f:
-        f.write(f"lightning experiment disabled: {logger.experiment.disabled}")
+        f.write(f"lightning experiment: {type(logger.experiment).__name__}")
     logger.finish()
+
+    # without this, gloo's threads sometimes abort a process at exit (about 1 run in 8 here:
+    # "terminate called without an active exception", exit code -6)
+    torch.distributed.destroy_process_group()
     """
 )
 
@@ -99,8 +103,8 @@ def test_only_the_main_process_records(workdir, tmp_path):
         cwd=workdir, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     assert out.returncode == 0, out.stderr[-4000:]
-    assert (workdir / "rank0.txt").read_text() == "lightning experiment disabled: False"
-    assert (workdir / "rank1.txt").read_text() == "lightning experiment disabled: True"
+    assert (workdir / "rank0.txt").read_text() == "lightning experiment: Run"
+    assert (workdir / "rank1.txt").read_text() == "lightning experiment: _DummyExperiment"  # Lightning's no-op
 
     runs = {r.project: r for r in tracklet.Api().runs()}
     assert set(runs) == {"dist-accelerate", "huggingface", "dist-lightning"}  # one run each, not one per process

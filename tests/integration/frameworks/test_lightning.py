@@ -85,7 +85,8 @@ def test_reuses_the_users_run_and_leaves_it_open(ns, workdir):
 
 
 def test_other_ranks_record_nothing(ns, workdir, tracklet_env):
-    """Lightning marks processes other than global zero through rank_zero_only.rank (shared by both namespaces)."""
+    """Lightning marks processes other than global zero through rank_zero_only.rank (shared by both
+    namespaces); there, as for Lightning's own loggers, ``experiment`` is its DummyExperiment."""
     from lightning_utilities.core.rank_zero import rank_zero_only
 
     L, TrackletLogger = lightning_namespace(ns)
@@ -94,16 +95,17 @@ def test_other_ranks_record_nothing(ns, workdir, tracklet_env):
     rank_zero_only.rank = 1
     try:
         experiment = logger.experiment
-        experiment.log({"x": 1})  # a disabled run: same API, records nothing
-        experiment.config.update({"y": 2})
+        assert isinstance(experiment, L.loggers.logger.DummyExperiment)
+        assert experiment.log({"x": 1}) is None and experiment.something(foo="bar") is None
         logger.log_hyperparams({"lr": 1})
         logger.log_metrics({"loss": 1.0}, step=0)
+        logger.watch(lightning_module(L)(), log="all", log_freq=1, log_graph=False)
         logger.finalize("success")
+        logger.finish()
         assert logger.version is None
     finally:
         rank_zero_only.rank = before
-    assert isinstance(experiment, tracklet.Run) and experiment.disabled
-    assert not tracklet_env.exists()
+    assert tracklet.run is None and not tracklet_env.exists()
 
 
 def test_prefix_and_bad_log_model(ns):
