@@ -61,9 +61,9 @@ def process_alive(pid: int) -> bool | None:
     return True
 
 
-def new_run_id() -> str:
-    """Eight random characters from ``[a-z0-9]``: about 2.8e12 ids."""
-    return "".join(_ALPHABET[b % 36] for b in os.urandom(8))
+def new_run_id(length: int = 8) -> str:
+    """``length`` random characters from ``[a-z0-9]``; eight give about 2.8e12 ids."""
+    return "".join(_ALPHABET[b % 36] for b in os.urandom(length))
 
 
 def check_run_id(run_id: str) -> str:

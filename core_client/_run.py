@@ -615,3 +615,16 @@ class Run(RunExtras):
 
     def __repr__(self) -> str:
         return f"<tracklet.Run {self.path} name={self._name!r} mode={self.mode}>"
+
+    # A live run owns its open log: a copy is the run itself, and another process continues it by id.
+    def __copy__(self) -> "Run":
+        return self
+
+    def __deepcopy__(self, memo: dict) -> "Run":
+        return self
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError(
+            f"a live tracklet.Run ({self._id}) cannot be pickled: pass run.id to the other process and continue the "
+            f"run there with tracklet.init(id={self._id!r}, resume='allow') once this process has finished it"
+        )

@@ -113,6 +113,16 @@ class Settings:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Settings are read-only; resolve new ones with resolve_settings()")
 
+    # read-only, so a copy is the object itself; a pickle (Lightning's ddp_spawn) carries the values
+    def __copy__(self) -> "Settings":
+        return self
+
+    def __deepcopy__(self, memo: dict) -> "Settings":
+        return self
+
+    def __reduce__(self) -> tuple:
+        return _settings_from, ({name: getattr(self, name) for name in self.__slots__},)
+
     def replace(self, **changes: Any) -> "Settings":
         """A copy with ``changes`` applied (each change's source becomes ``"argument"``)."""
         values = {n: getattr(self, n) for n in self.__slots__}
@@ -122,6 +132,10 @@ class Settings:
 
     def __repr__(self) -> str:
         return "Settings(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__ if n != "sources") + ")"
+
+
+def _settings_from(values: dict[str, Any]) -> Settings:
+    return Settings(**values)
 
 
 def settings_file() -> str:

@@ -21,6 +21,7 @@ __all__ = [
     "LOG_MODEL_CHOICES",
     "WATCH_CHOICES",
     "acquire_run",
+    "env_setting",
     "guard",
     "jsonable",
     "log_model_setting",
@@ -86,7 +87,7 @@ LOG_MODEL_CHOICES = ("false", "end", "checkpoint")
 WATCH_CHOICES = ("false", "gradients", "parameters", "all")
 
 
-def _env(name: str) -> tuple[str, str]:
+def env_setting(name: str) -> tuple[str, str]:
     """``TRACKLET_<name>``, else wandb's ``WANDB_<name>`` (so wandb scripts' settings carry over): (variable, value)."""
     for var in (f"TRACKLET_{name}", f"WANDB_{name}"):
         if os.environ.get(var):
@@ -96,7 +97,7 @@ def _env(name: str) -> tuple[str, str]:
 
 def log_model_setting(value: Any = None) -> str:
     """``log_model`` argument, ``TRACKLET_LOG_MODEL`` or ``WANDB_LOG_MODEL``: one of false, end, checkpoint."""
-    var, raw = _env("LOG_MODEL") if value is None else ("log_model", value)
+    var, raw = env_setting("LOG_MODEL") if value is None else ("log_model", value)
     if raw is True:
         return "end"
     if raw is False:
@@ -115,7 +116,7 @@ def log_model_setting(value: Any = None) -> str:
 
 def watch_setting(value: Any = None) -> str:
     """``watch`` argument, ``TRACKLET_WATCH`` or ``WANDB_WATCH``: one of false, gradients, parameters, all."""
-    var, raw = _env("WATCH") if value is None else ("watch", value)
+    var, raw = env_setting("WATCH") if value is None else ("watch", value)
     text = str(raw).strip().lower()
     if text in ("", "0", "no", "off", "none", "false"):
         return "false"

@@ -11,8 +11,6 @@ from __future__ import annotations
 import copy
 import multiprocessing.util
 import os
-import secrets
-import string
 import weakref
 from argparse import Namespace
 from typing import TYPE_CHECKING, Any, Literal, Mapping
@@ -20,10 +18,12 @@ from typing import TYPE_CHECKING, Any, Literal, Mapping
 from lightning_utilities.core.rank_zero import rank_zero_only
 
 import tracklet
+from tracklet.util import generate_id
 
 from ._checkpoints import CheckpointLog
 from ._common import (
     acquire_run,
+    env_setting,
     guard,
     jsonable,
     log_model_setting,
@@ -111,14 +111,14 @@ class LoggerImpl:
         if log_model not in (True, False, "all"):
             raise tracklet.UsageError(f"log_model={log_model!r} must be False, True or 'all'")
         if version is None:  # WandbLogger's name for it, then the environment's
-            version = init_kwargs.pop("id", None) or os.environ.get("TRACKLET_RUN_ID") or os.environ.get("WANDB_RUN_ID") or None
+            version = init_kwargs.pop("id", None) or env_setting("RUN_ID")[1] or None
         self._resume = init_kwargs.pop("resume", None) or "allow"  # for a version the user asked for
         self._project = project
         self._name = name
         self._save_dir = os.path.abspath(os.fspath(save_dir) if save_dir is not None else os.curdir)
         # The run id is fixed now, so that every process this logger reaches (ddp_spawn pickles it,
         # ddp_fork inherits it) records into one run; the run itself starts on first use.
-        self._id = run.id if run is not None else (version or _new_run_id())
+        self._id = run.id if run is not None else (version or generate_id())
         self._id_given = version is not None  # the user asked for this run: failing to continue it is an error
         self._home_pid = os.getpid()  # the process that made the logger (and fixed the id)
         self._log_model = log_model
@@ -180,7 +180,7 @@ class LoggerImpl:
 
     def _project_name(self) -> str:
         # WANDB_PROJECT below TRACKLET_PROJECT, as for every WANDB_* variable (and as WandbLogger reads it)
-        return self._project or os.environ.get("TRACKLET_PROJECT") or os.environ.get("WANDB_PROJECT") or DEFAULT_PROJECT
+        return self._project or env_setting("PROJECT")[1] or DEFAULT_PROJECT
 
     @property
     def version(self) -> str | None:
@@ -424,12 +424,6 @@ def _checkpoint_paths(checkpoint_callback: Any) -> list[str]:
 
 
 _CHECKPOINT_SETTINGS = ("monitor", "mode", "save_last", "save_top_k", "save_weights_only", "_every_n_train_steps")
-
-
-def _new_run_id() -> str:
-    """A run id in tracklet's form (8 characters of [a-z0-9]), fixed before the run starts."""
-    alphabet = string.ascii_lowercase + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(8))
 
 
 def _number(value: Any) -> Any:

@@ -65,7 +65,10 @@ def test_util_is_what_the_integrations_use_and_never_raises_on_framework_configs
     from tracklet import util
     from tracklet.integrations import _common
 
-    assert util.__all__ == ["to_jsonable", "warn_once"]
+    assert util.__all__ == ["generate_id", "to_jsonable", "warn_once"]
+    assert len(util.generate_id()) == 8 and len(util.generate_id(12)) == 12 and util.generate_id() != util.generate_id()
+    with pytest.raises(tracklet.UsageError):
+        util.generate_id(0)
     assert _common.warn_once is util.warn_once  # one home for each (issue 10, carried over)
 
     class Mode(enum.Enum):

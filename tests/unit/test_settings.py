@@ -62,3 +62,26 @@ def test_default_dir_is_tracklet_runs_in_the_working_folder(monkeypatch, tmp_pat
     assert resolve_settings({}).dir == os.path.join(str(tmp_path), "tracklet")
     (tmp_path / "tracklet-runs").mkdir()  # unless the new default exists too
     assert resolve_settings({}).dir == os.path.join(str(tmp_path), "tracklet-runs")
+
+
+def test_settings_copy_as_themselves_and_pickle_with_their_values():
+    import copy
+    import pickle
+
+    s = resolve_settings({"project": "p", "tags": ["a"]})
+    assert copy.copy(s) is s and copy.deepcopy(s) is s
+    back = pickle.loads(pickle.dumps(s))
+    assert repr(back) == repr(s) and back.sources == s.sources
+
+
+def test_a_live_run_copies_as_itself_and_refuses_pickling_with_the_way_to_continue_it():
+    import copy
+    import pickle
+
+    import pytest
+
+    run = tracklet.init(project="p")
+    assert copy.copy(run) is run and copy.deepcopy({"r": run})["r"] is run
+    with pytest.raises(TypeError, match=r"tracklet.init\(id='.*', resume='allow'\)"):
+        pickle.dumps(run)
+    run.finish()
