@@ -35,6 +35,7 @@ __all__ = [
     "decode_history",
     "decode_system",
     "first_run_record",
+    "identity_of_log",
     "log_identity",
     "new_log_id",
 ]
@@ -459,6 +460,15 @@ def log_identity(run_record: dict[str, Any]) -> str:
         return str(given)
     facts = json.dumps([run_record.get(k) for k in ("run_id", "created_at", "t", "host", "pid")])
     return f"legacy-{zlib.crc32(facts.encode()):08x}"
+
+
+def identity_of_log(path: str) -> str | None:
+    """``log_identity`` of the log at ``path``; None when it cannot be read or has no RUN record yet."""
+    try:
+        first = first_run_record(path)
+    except (OSError, ValueError):
+        return None
+    return log_identity(first) if first else None
 
 
 def decode_history(payload: bytes) -> tuple[int, float, list[tuple[int, float]], dict[int, Any] | None]:

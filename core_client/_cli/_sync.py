@@ -108,12 +108,13 @@ def _place(wal: str, root: str, run_id: str, new_id: bool) -> str:
     from .._errors import SyncError
 
     from .._logfile import log_exists
+    from .._wal import identity_of_log
 
     home = os.path.join(root, "runs", run_id, "run.tlog")
     if os.path.abspath(wal) == os.path.abspath(home):
         return home
     if log_exists(home):
-        same = _identity(home) == _identity(wal)
+        same = identity_of_log(home) == identity_of_log(wal)
         if same and _is_prefix(home, wal):
             if _length(wal) > _length(home):
                 _copy(wal, home)
@@ -132,16 +133,6 @@ def _place(wal: str, root: str, run_id: str, new_id: bool) -> str:
             home = os.path.join(root, "runs", f"{run_id[:55]}-{new_run_id()[:6]}", "run.tlog")
     _copy(wal, home)
     return home
-
-
-def _identity(wal: str) -> str | None:
-    from .._wal import first_run_record, log_identity
-
-    try:
-        first = first_run_record(wal)
-    except (OSError, ValueError):
-        return None
-    return log_identity(first) if first else None
 
 
 def _bytes(wal: str) -> int:

@@ -26,8 +26,7 @@ from .._wal import (
     WalReader,
     decode_key,
     decode_system,
-    first_run_record,
-    log_identity,
+    identity_of_log,
 )
 from .._logfile import log_size, read_loss_report
 from . import _schema as S
@@ -206,7 +205,7 @@ def _ingest_batch(
             if offset == size:
                 return None
         if identity is None:
-            identity = _identity(wal_path)
+            identity = identity_of_log(wal_path)
         if found is not None and stored_id is not None and identity is not None and identity != stored_id:
             raise SyncError(
                 f"{wal_path} is not the log the store's run {run_id!r} came from (another run with the same id, "
@@ -234,14 +233,6 @@ def _ingest_batch(
                 "`tracklet doctor` lists damaged logs.",
             )
         return batch.records, size, identity, batch.end
-
-
-def _identity(wal_path: str) -> str | None:
-    try:
-        first = first_run_record(wal_path)
-    except ValueError:
-        return None
-    return log_identity(first) if first else None
 
 
 def _apply(conn: Connection, row: Any, run_id: str, b: _Batch, wal_path: str, identity: str | None = None) -> None:
