@@ -64,7 +64,7 @@ bench: bench-compare
 bench-compare:
 	bash benchmarks/setup_compare.sh
 	benchmarks/.venv-compare/bin/python benchmarks/core_compare.py --quick
-	benchmarks/.venv-compare/bin/python benchmarks/artifact_compare.py --quick
+	benchmarks/.venv-compare/bin/python benchmarks/artifact_compare.py --repeats 7
 
 clean:
 	rm -rf $(VENV) $(OLDEST) .tracklet-demo build *.egg-info .pytest_cache
