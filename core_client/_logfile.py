@@ -30,6 +30,7 @@ __all__ = [
     "open_for_append",
     "open_log",
     "read_loss_report",
+    "remove_if_present",
     "reserve_loss_report",
     "set_aside",
     "write_loss_report",
@@ -85,8 +86,12 @@ def open_for_append(path: str, mode: int, exclusive: bool = False) -> int:
     A compressed log is first made plain again. Raises ``BlockingIOError`` when ``exclusive`` and
     another writer holds the log.
     """
-    import fcntl
+    try:
+        import fcntl
 
+        lock = (fcntl.LOCK_EX | fcntl.LOCK_NB) if exclusive else fcntl.LOCK_SH
+    except ImportError:
+        lock = 0  # no advisory locks (Windows): _flock lets every writer in, and nothing is compressed there
     while True:
         compressed = os.path.exists(path + COMPRESSED)
         if compressed and not os.path.exists(path):
@@ -97,7 +102,7 @@ def open_for_append(path: str, mode: int, exclusive: bool = False) -> int:
             fd = os.open(path, flags if compressed else flags | os.O_CREAT, mode)
         except FileNotFoundError:
             continue  # compressed between our look and the open: restore it
-        if not _flock(fd, (fcntl.LOCK_EX | fcntl.LOCK_NB) if exclusive else fcntl.LOCK_SH):
+        if not _flock(fd, lock):
             os.close(fd)
             raise BlockingIOError(f"{path} is being written by another process")
         st = os.fstat(fd)
@@ -185,7 +190,7 @@ def compress_log(path: str, length: int) -> bool:
             while chunk := again.read(1 << 20):
                 check, back = zlib.crc32(chunk, check), back + len(chunk)
         if (check, back) != (crc, length) or os.fstat(fd).st_size != length:
-            _remove(tmp)
+            remove_if_present(tmp)
             return False
         os.chmod(tmp, os.fstat(fd).st_mode & 0o777)
         os.replace(tmp, path + COMPRESSED)
@@ -193,7 +198,7 @@ def compress_log(path: str, length: int) -> bool:
         os.remove(path)  # still under our exclusive lock: no writer opened it meanwhile
         return True
     except OSError:
-        _remove(tmp)
+        remove_if_present(tmp)
         return False
     finally:
         os.close(fd)
@@ -212,7 +217,7 @@ def _sync_folder(folder: str) -> None:
         os.close(fd)
 
 
-def _remove(path: str) -> None:
+def remove_if_present(path: str) -> None:
     try:
         os.remove(path)
     except FileNotFoundError:

@@ -14,6 +14,7 @@ import traceback
 
 from ._errors import StoreDamagedError
 from ._local import ACTIVE, INGEST_ERROR, LOCK, wake_path
+from ._logfile import remove_if_present
 
 __all__ = ["main", "serve"]
 
@@ -192,10 +193,10 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
             try:
                 ingest_run(engine, wal, run_id)
                 if failures.pop(run_id, None):
-                    _remove(os.path.join(root, "runs", run_id, INGEST_ERROR))
+                    remove_if_present(os.path.join(root, "runs", run_id, INGEST_ERROR))
                 ended = _ended(engine, root, run_id, wal)
             except FileNotFoundError:
-                _remove(marker)
+                remove_if_present(marker)
                 continue
             except StoreDamagedError as e:
                 _give_up(root, run_ids, e)
@@ -209,7 +210,7 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
                 continue
             seen[run_id] = (size, now)
             if ended:
-                _remove(marker)
+                remove_if_present(marker)
                 seen.pop(run_id, None)
                 if compress_after >= 0:
                     ended_at[run_id] = time.monotonic()
@@ -282,13 +283,6 @@ def _checkpoint(engine, root: str) -> None:  # noqa: ANN001
         checkpoint(engine)
     except Exception as e:  # a busy reader only delays it to the next run's end
         _log(root, f"checkpoint skipped: {e}")
-
-
-def _remove(path: str) -> None:
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -92,3 +92,25 @@ def test_a_damaged_compressed_log_is_an_error_that_names_it_not_a_silent_end(tra
         f.write(bytes(data))
     with pytest.raises(ValueError, match=r"run.tlog.gz is damaged"):
         list(WalReader(wal).records())
+
+
+def test_runs_log_and_resume_where_there_are_no_advisory_locks(tracklet_env):
+    # Windows has no fcntl: writers then take no flock (and nothing is compressed there)
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import sys
+        sys.modules["fcntl"] = None  # importing it raises ImportError, as on Windows
+        import tracklet
+        run = tracklet.init(project="nolock", id="nolock")
+        run.log({"a": 1.0})
+        run.finish()
+        again = tracklet.init(project="nolock", id="nolock", resume="allow")
+        again.log({"a": 2.0})
+        again.finish()
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert [r["a"] for r in tracklet.Api().run("nolock").scan_history(keys=["a"])] == [1.0, 2.0]
