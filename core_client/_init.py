@@ -124,10 +124,11 @@ def init(
     if auto_resume:
         settings = _auto_resume(settings)
     config_values = _select_config(config, config_include_keys, config_exclude_keys)  # bad config: nothing started
+    request = None
     if settings.mode != "disabled":
         from ._resume import check_resume_request
 
-        check_resume_request(settings)  # a bad id or resume request leaves the current run alone
+        request = check_resume_request(settings)  # a bad id or resume request leaves the current run alone
     if _current is not None and not _current.finished:
         _current.finish()  # as wandb does by default: one current run per process
 
@@ -140,7 +141,7 @@ def init(
 
     from ._resume import prepare_run
 
-    run = prepare_run(settings, config_values)
+    run = prepare_run(settings, config_values, request)
     _publish(run)
     if auto_resume:
         run._on_finish.append(_forget_auto_resume)

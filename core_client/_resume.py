@@ -130,11 +130,14 @@ def check_resume_request(settings: Any) -> tuple[str, str, bool]:
     return run_id, path, exists
 
 
-def prepare_run(settings: Any, config_values: dict[str, Any]) -> Any:
-    """Create the run's folder and WAL (or reopen them to resume), then start background capture."""
+def prepare_run(settings: Any, config_values: dict[str, Any], request: tuple[str, str, bool] | None = None) -> Any:
+    """Create the run's folder and WAL (or reopen them to resume), then start background capture.
+
+    ``request`` is what ``check_resume_request(settings)`` answered, when the caller already asked.
+    """
     from ._init import start_new_run
 
-    run_id, path, exists = check_resume_request(settings)
+    run_id, path, exists = request or check_resume_request(settings)
     state = None
     created_at = time.time()
     if exists:

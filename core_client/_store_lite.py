@@ -10,6 +10,8 @@ import os
 import sqlite3
 from contextlib import closing
 
+from ._errors import StoreDamagedError
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -39,8 +41,6 @@ def is_damage(exc: BaseException) -> bool:
 
 def damaged(root: str, detail: Any) -> StoreDamagedError:
     """The error that says the store's database is damaged, and how to rebuild it."""
-    from ._errors import StoreDamagedError
-
     return StoreDamagedError(
         f"the store database {os.path.join(root, DB_FILE)} is damaged ({detail}). Nothing your runs recorded is lost: "
         f"it is all in their logs ({os.path.join(root, 'runs', '*', 'run.tlog')}). Rebuild the store from them with: "

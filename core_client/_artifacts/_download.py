@@ -43,7 +43,7 @@ from ._files import clean_dead_temps
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Iterable
+    from typing import Iterable
 
     from ._blobs import BlobStore
     from ._manifest import Manifest, ManifestEntry

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import posixpath
-import re
 
 from .._errors import UsageError
 from ._digest import ALGORITHM, LEGACY_PREFIX, hash_bytes, is_content_digest

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.exc import OperationalError
 
-from .._errors import StoreDamagedError, StoreError
+from .._errors import StoreError
 from . import _schema as S
 from .._store_lite import DB_FILE, damaged, is_damage
 
@@ -20,12 +20,14 @@ __all__ = ["DB_FILE", "checkpoint", "make_engine", "write_transaction"]
 
 def make_engine(url: str) -> Engine:
     """An engine for ``sqlite:///path`` or ``postgresql://...``, with the schema in place."""
+    root = ""  # the store folder of a SQLite file, named in the errors that say it is damaged
     if url.startswith("sqlite:"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path:
             from .._local import make_store_dir
 
-            make_store_dir(os.path.dirname(os.path.abspath(path)))
+            root = os.path.dirname(os.path.abspath(path))
+            make_store_dir(root)
         busy_ms = int(os.environ.get("TRACKLET_STORE_BUSY_TIMEOUT_MS", "60000"))
         engine = create_engine(url, connect_args={"timeout": busy_ms / 1000})
 
@@ -45,8 +47,6 @@ def make_engine(url: str) -> Engine:
             # read an offset and then both write the rows after it.
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
 
-        root = os.path.dirname(os.path.abspath(path)) if path else ""
-
         @event.listens_for(engine, "handle_error")
         def _on_error(context: Any) -> None:
             if is_damage(context.original_exception):
@@ -56,13 +56,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, pool_pre_ping=True)
     try:
         _ensure_schema(engine, url)
-    except StoreDamagedError:
-        engine.dispose()
-        raise
     except Exception as e:
         engine.dispose()
         if url.startswith("sqlite:") and is_damage(e):  # e.g. garbage met while connecting, before any statement
-            raise damaged(os.path.dirname(os.path.abspath(url.split("///", 1)[1])), e) from None
+            raise damaged(root, e) from None
         raise
     except BaseException:
         engine.dispose()

@@ -12,7 +12,7 @@ import time
 from typing import Any, Callable
 
 from .._errors import StoreDamagedError
-from .._store_lite import DB_FILE, damaged, is_damage
+from .._store_lite import DB_FILE
 
 __all__ = ["check_database", "rebuild"]
 
