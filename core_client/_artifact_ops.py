@@ -536,7 +536,7 @@ def _unsynced_digests(root: str, engine: Any) -> set[str] | None:
     (offline runs, a worker behind); None when a run's log cannot be read through (keep every blob)."""
     from sqlalchemy import select
 
-    from ._logfile import COMPRESSED
+    from ._logfile import log_size
     from ._store import _schema as S
     from ._wal import WalReader
 
@@ -551,8 +551,11 @@ def _unsynced_digests(root: str, engine: Any) -> set[str] | None:
         return found
     for run_id in run_ids:
         wal = os.path.join(runs_dir, run_id, "run.tlog")
-        if run_id in stored and not os.path.exists(wal) and os.path.exists(wal + COMPRESSED):
-            continue  # a compressed log is one the store holds whole
+        try:
+            if log_size(wal) is None and run_id in stored:
+                continue  # a compressed log is one the store holds whole
+        except OSError:
+            continue  # no run's log (yet): it holds no record
         reader = WalReader(wal)
         try:
             reader.check_header()
