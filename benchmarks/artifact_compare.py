@@ -14,7 +14,7 @@ For every tool, in this order, each step a fresh child process
              added to the tool's folder (allocated blocks, each inode once)
   3. download  fetch the latest version from the local store into an empty folder
 
-then tracklet's hashing alone (tracklet._artifacts.hash_files, BLAKE3, fresh process) against
+then tracklet's hashing alone (tracklet.artifacts.storage.hash_files, BLAKE3, fresh process) against
 its digest's own tool, `b3sum` (BLAKE3 team's CLI, all cores, memory-mapped), and against
 coreutils `sha256sum` (what the issue first named) over the same files. Tools are interleaved round-robin (the
 starting tool rotates every repetition); every figure is the median over repetitions.

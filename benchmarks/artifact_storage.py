@@ -25,7 +25,7 @@ import tempfile
 import time
 
 
-from tracklet._artifacts import Manifest, hash_files, open_blob_store
+from tracklet.artifacts.storage import Manifest, hash_files, open_blob_store
 
 
 def _disk(folder: str) -> int:

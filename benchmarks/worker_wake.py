@@ -16,8 +16,8 @@ import time
 
 
 def _latencies(run, root: str, records: int, wake: bool) -> list[float]:
-    from tracklet._local import wake_worker
-    from tracklet._store_lite import stored_offset
+    from tracklet.tracking._local import wake_worker
+    from tracklet.store.sql._lite import stored_offset
 
     out = []
     for i in range(records):
@@ -39,7 +39,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["TRACKLET_SILENT"] = "true"
     import tracklet
-    from tracklet._store_lite import stored_offset
+    from tracklet.store.sql._lite import stored_offset
 
     with tempfile.TemporaryDirectory() as root:
         run = tracklet.init(project="wake", dir=root)

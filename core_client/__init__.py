@@ -6,36 +6,36 @@
 >>> run.finish()
 """
 
-from ._api import Api as Api
-from ._artifact import Artifact as Artifact
-from ._artifact import ArtifactEntry as ArtifactEntry
-from ._api_run import ApiRun as ApiRun
+from .api._api import Api as Api
+from .artifacts._artifact import Artifact as Artifact
+from .artifacts._artifact import ArtifactEntry as ArtifactEntry
+from .api._run import ApiRun as ApiRun
 from ._compat import AlertLevel as AlertLevel
 from ._compat import Settings as Settings
 from ._compat import login as login
-from ._config import Config as Config
+from .tracking._config import Config as Config
 from ._errors import StoreError as StoreError
 from ._errors import SyncError as SyncError
 from ._errors import TrackletError as TrackletError
 from ._errors import TrackletWarning as TrackletWarning
 from ._errors import UsageError as UsageError
-from ._init import _PreInit
-from ._init import alert as alert
-from ._init import define_metric as define_metric
-from ._init import finish as finish
-from ._init import init as init
-from ._init import link_model as link_model
-from ._init import log as log
-from ._init import log_artifact as log_artifact
-from ._init import log_model as log_model
-from ._init import mark_preempting as mark_preempting
-from ._init import save as save
-from ._init import unwatch as unwatch
-from ._init import use_artifact as use_artifact
-from ._init import use_model as use_model
-from ._init import watch as watch
-from ._run import Run as Run
-from ._summary import Summary as Summary
+from .tracking._init import _PreInit
+from .tracking._init import alert as alert
+from .tracking._init import define_metric as define_metric
+from .tracking._init import finish as finish
+from .tracking._init import init as init
+from .tracking._init import link_model as link_model
+from .tracking._init import log as log
+from .tracking._init import log_artifact as log_artifact
+from .tracking._init import log_model as log_model
+from .tracking._init import mark_preempting as mark_preempting
+from .tracking._init import save as save
+from .tracking._init import unwatch as unwatch
+from .tracking._init import use_artifact as use_artifact
+from .tracking._init import use_model as use_model
+from .tracking._init import watch as watch
+from .tracking._run import Run as Run
+from .tracking._summary import Summary as Summary
 from ._version import __version__ as __version__
 from . import errors as errors
 

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 from ._errors import UsageError, warn_once
-from ._values import MAX_DEPTH, check_text, describe, explain, read_items, type_name
+from .tracking._values import MAX_DEPTH, check_text, describe, explain, read_items, type_name
 
 __all__ = ["to_jsonable"]
 

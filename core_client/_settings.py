@@ -175,7 +175,7 @@ def _as_bool(name: str, value: Any, source: str = "argument") -> bool:
 def _as_tags(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
-    from ._values import check_text, describe
+    from .tracking._values import check_text, describe
 
     if isinstance(value, str):
         return tuple(t.strip() for t in check_text(value, "tags").split(",") if t.strip())
@@ -191,7 +191,7 @@ _TEXT = ("project", "entity", "name", "id", "notes", "group", "job_type", "mode"
 
 def _check_types(values: dict[str, Any], sources: dict[str, str]) -> None:
     """Refuse a setting of the wrong type (``name=5``, ``dir=3``) before anything reads it; ``_as_tags`` checks tags."""
-    from ._values import check_text, describe
+    from .tracking._values import check_text, describe
 
     for name in _TEXT:
         value = values[name]

@@ -19,8 +19,8 @@ import weakref
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from ._api import Api
-from ._api_run import ApiRun
+from .api._api import Api
+from .api._run import ApiRun
 from ._errors import UsageError
 
 __all__ = ["Captured", "capture"]
@@ -61,7 +61,7 @@ def capture(keep: bool = False, worker: bool = False, **settings: str) -> Iterat
     worker: reads catch up from the write-ahead log. Extra keyword arguments set
     ``TRACKLET_<NAME>`` variables, e.g. ``capture(project="x")``.
     """
-    from . import _init
+    from .tracking import _init
 
     root = tempfile.mkdtemp(prefix="tracklet-test-")
     env = {"TRACKLET_DIR": root, "TRACKLET_SILENT": "true", "TRACKLET_SYSTEM_INTERVAL": "0", "TRACKLET_CONSOLE": "off"}

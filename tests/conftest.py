@@ -35,9 +35,9 @@ def tracklet_env(tmp_path, monkeypatch, request):
         monkeypatch.setenv("TRACKLET_WORKER", "off")  # readers catch up from the WAL; no process per test
     yield store
     import tracklet
-    from tracklet import _init
+    from tracklet.tracking import _init
 
     if _init._current is not None:
         tracklet.finish()
-    if "tracklet._store" in sys.modules:
-        sys.modules["tracklet._store"].close_all()
+    if "tracklet.store.sql._engine" in sys.modules:
+        sys.modules["tracklet.store.sql._engine"].close_all()

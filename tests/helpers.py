@@ -55,7 +55,7 @@ def user_records(run) -> list[tuple[int, bytes]]:
     Leaves out what background threads write at any moment (environment, output, system metrics,
     heartbeats), so a test can compare before and after a call without a race.
     """
-    from tracklet._wal import RecordType, WalReader
+    from tracklet.wal._wal import RecordType, WalReader
 
     background = {RecordType.ENVIRONMENT, RecordType.OUTPUT, RecordType.SYSTEM, RecordType.HEARTBEAT}
     wal = WalReader(os.path.join(run.dir, "run.tlog"))

@@ -278,8 +278,8 @@ OPS = {
 
 
 def hash_tracklet(paths):
-    """tracklet's hashing alone: tracklet._artifacts.hash_files(paths), no digest cache."""
-    from tracklet._artifacts import hash_files
+    """tracklet's hashing alone: tracklet.artifacts.storage.hash_files(paths), no digest cache."""
+    from tracklet.artifacts.storage import hash_files
 
     c0, t0 = time.process_time(), pc()
     digests = hash_files(paths)

@@ -10,7 +10,7 @@ MODULE = "tracklet"
 READ_API = 'tracklet.Api(dir=D).run("bench/<id>").scan_history(keys=[...])'
 STORE_DESC = (
     "each run appends to its write-ahead log <dir>/runs/<id>/run.tlog; a separate ingest worker "
-    "process (`tracklet._worker`: started at the run's first metric or artifact version, a second in, "
+    "process (`tracklet.store.sql._worker`: started at the run's first metric or artifact version, a second in, "
     "or at finish(); "
     "own process group, niced; exits after 30 s idle) moves the records into the "
     "SQLite store <dir>/tracklet.db, and every reader first catches the store up with the WALs; "

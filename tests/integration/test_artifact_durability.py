@@ -23,7 +23,7 @@ run.finish()
 
 
 def _artifact_records(wal):
-    from tracklet._wal import RecordType, WalReader
+    from tracklet.wal._wal import RecordType, WalReader
 
     return [r for r in WalReader(str(wal)).records(0) if r.type == RecordType.ARTIFACT]
 
@@ -102,7 +102,7 @@ def test_the_digest_cache_written_after_finish_is_there_for_the_next_process(tmp
     time.sleep(0.1)  # older than the cache's racy window
     code = f"""
         import sys, tracklet
-        from tracklet._artifacts import _blobs
+        from tracklet.artifacts.storage import _blobs
         if sys.argv[1:] == ["again"]:
             def no_reading(*args, **kwargs):
                 raise AssertionError("an unchanged file was read again")
@@ -182,7 +182,7 @@ def test_delete_keeps_the_blobs_of_a_version_whose_record_waits_for_a_full_disk(
 
 
 def _no_pin(store):
-    from tracklet._artifacts import open_blob_store
+    from tracklet.artifacts.storage import open_blob_store
 
     return not open_blob_store(None, root=str(store)).records_pending()
 

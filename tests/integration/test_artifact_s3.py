@@ -16,7 +16,7 @@ from helpers import wait_until
 pytest.importorskip("s3fs", reason="needs the s3 extra: pip install 'tracklet[s3]'")
 pytest.importorskip("moto.server", reason="needs moto[server] (the dev extra)")
 
-from tracklet._artifacts import Manifest, MissingBlobError, open_blob_store  # noqa: E402
+from tracklet.artifacts.storage import Manifest, MissingBlobError, open_blob_store  # noqa: E402
 
 MiB = 1 << 20
 BUCKET = "tracklet-artifacts"
@@ -128,7 +128,7 @@ def test_unchanged_files_are_not_uploaded_twice(s3, tmp_path):
 
 
 def test_s3_references_are_recorded_by_etag(s3, tmp_path, s3_endpoint):
-    from tracklet._artifacts import resolve_reference
+    from tracklet.artifacts.storage import resolve_reference
 
     store, client, prefix = s3
     client.put_object(Bucket=BUCKET, Key=f"{prefix}/ext/a.txt", Body=b"aaa")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tracklet
 from helpers import run_python, wait_until
-from tracklet._local import worker_running
+from tracklet.tracking._local import worker_running
 
 
 def test_the_worker_exits_on_a_damaged_database_and_finish_says_why(tracklet_env, monkeypatch):
@@ -13,7 +13,7 @@ def test_the_worker_exits_on_a_damaged_database_and_finish_says_why(tracklet_env
     run.log({"loss": 1.0})
     run.finish()
     assert tracklet.Api().run(run.id).state == "finished"
-    tracklet._store.close_all()
+    tracklet.store.sql._engine.close_all()
     wait_until(lambda: not worker_running(str(tracklet_env)), timeout=30)  # the first run's worker has gone idle
     db = tracklet_env / "tracklet.db"
     db.write_bytes(b"\x00" * 100 + db.read_bytes()[100:])  # the header is gone

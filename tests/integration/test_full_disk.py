@@ -11,7 +11,7 @@ import sys
 
 import tracklet
 from helpers import run_python
-from tracklet._wal import RecordType, WalReader
+from tracklet.wal._wal import RecordType, WalReader
 
 
 def test_disk_full_until_the_end_is_reported_by_finish_and_by_show(tracklet_env):
@@ -44,7 +44,7 @@ def test_records_dropped_while_the_disk_was_full_are_said_in_the_log_when_it_has
     out = run_python("""
         import resource, signal
         import tracklet
-        from tracklet._wal import WalWriter
+        from tracklet.wal._wal import WalWriter
         WalWriter.MAX_PENDING = 4096  # a small memory queue, so that drops happen in a short test
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         run = tracklet.init(project="full")

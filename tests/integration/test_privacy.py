@@ -50,7 +50,7 @@ def test_secret_arguments_are_redacted_in_the_log_and_the_store(tracklet_env, tm
     assert out.returncode == 0, out.stderr
     run = tracklet.Api().run(out.stdout.split()[-1])
     assert run.metadata["argv"][1:] == ["--token=***", "--api-key", "***", "--lr", "0.1", "***", "db.password=***"]
-    tracklet._store.close_all()
+    tracklet.store.sql._engine.close_all()
     for path in (os.path.join(run.dir, "run.tlog"), tracklet_env / "tracklet.db"):
         with open(path, "rb") as f:
             data = f.read()

@@ -10,7 +10,7 @@ import pytest
 
 import tracklet
 from helpers import run_python, wait_until
-from tracklet._local import worker_running
+from tracklet.tracking._local import worker_running
 
 KILLED_RUN = """
     import os, signal, tracklet
@@ -64,18 +64,18 @@ def test_a_killed_run_whose_store_was_up_to_date_reads_back_as_crashed(tracklet_
     proc = run_python(KILLED_RUN.format(
         run_id="fast", values=["1.0", "2.0"],
         wait=(
-            "from tracklet._store_lite import up_to_date\n"
+            "from tracklet.store.sql._lite import up_to_date\n"
             "    import time\n"
             "    deadline = time.monotonic() + 30\n"
             "    while not up_to_date(run.dir.rsplit('/runs/', 1)[0]) and time.monotonic() < deadline:\n"
             "        time.sleep(0.05)\n"
-            "    from tracklet._local import _spawned\n"
+            "    from tracklet.tracking._local import _spawned\n"
             "    for pid in _spawned: os.kill(pid, signal.SIGKILL)  # the worker dies with the job\n"
         ),
     ))
     assert proc.returncode == -signal.SIGKILL
     wait_until(lambda: not worker_running(str(tracklet_env)), timeout=10)
-    from tracklet._store_lite import run_row, up_to_date
+    from tracklet.store.sql._lite import run_row, up_to_date
 
     assert up_to_date(str(tracklet_env)) and run_row(str(tracklet_env), "fast")["state"] == "running"
     assert tracklet.Api().run("fast").state == "crashed"

@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 import tracklet
-from tracklet._store import ingest_run, open_local
+from tracklet.store.sql._engine import open_local
+from tracklet.store.sql._ingest import ingest_run
 
 
 def make_runs():
@@ -80,7 +81,7 @@ def test_scan_history_with_keys_returns_steps_that_have_all_of_them():
 
 def test_scan_history_of_numeric_curves_zipped_or_merged_gives_the_same_rows(monkeypatch):
     """Curves with the same steps are zipped chunk by chunk; from a chunk where they differ, merged."""
-    from tracklet import _api_history, _api_run
+    from tracklet.api import _history as _api_history, _run as _api_run
 
     run = tracklet.init(project="p")
     for i in range(25):

@@ -5,7 +5,7 @@ import itertools
 import pytest
 
 import tracklet
-from tracklet._cli import main
+from tracklet.cli import main
 
 NAME = "llama3-8b-finetuned"
 
@@ -56,12 +56,12 @@ def test_the_seed_scenario_v3_is_the_fourth_logged_on_both_read_paths(tmp_path, 
     assert api.artifact(f"proj/{NAME}:v3").metadata == {"logged": 3}
     assert api.artifact(f"proj/{NAME}:latest").metadata == {"logged": 4}
     assert api._artifact_lite(f"proj/{NAME}:latest", None, None).metadata == {"logged": 4}
-    from tracklet._api_artifacts import find_artifact  # the SQLAlchemy path agrees
+    from tracklet.api._artifacts import find_artifact  # the SQLAlchemy path agrees
 
     with api._db().connect() as conn:
         assert find_artifact(api.dir, conn, f"proj/{NAME}:v3", None, None).metadata == {"logged": 3}
         assert find_artifact(api.dir, conn, f"proj/{NAME}:latest", None, None).metadata == {"logged": 4}
-    assert "tracklet._store" in sys.modules
+    assert "tracklet.store.sql._engine" in sys.modules
 
 
 @pytest.mark.parametrize("order", list(itertools.permutations(range(3))))

@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 import tracklet
-from tracklet._artifacts import DownloadConflictError
+from tracklet.artifacts.storage import DownloadConflictError
 
 
 @pytest.fixture
@@ -129,7 +129,7 @@ def test_download_never_writes_through_a_linked_folder_inside_the_root(tmp_path)
 
 
 def test_a_folder_swapped_for_a_link_during_the_download_is_not_followed(tmp_path, monkeypatch):
-    from tracklet._artifacts import _download
+    from tracklet.artifacts.storage import _download
 
     _logged(tmp_path, {"sub/x.txt": "artifact content"})
     got = tracklet.Api().artifact("p/data:latest")
@@ -170,7 +170,7 @@ def test_a_link_where_a_file_goes_is_replaced_never_followed(tmp_path):
 
 
 def test_cli_get_fetches_references_only_when_asked_and_put_refuses_outside_links(tmp_path, capsys):
-    from tracklet._cli import main
+    from tracklet.cli import main
 
     shared = tmp_path / "shared"
     shared.mkdir()

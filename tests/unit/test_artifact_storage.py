@@ -13,7 +13,7 @@ import pytest
 from blake3 import blake3
 from helpers import run_python, spawn_python
 from tracklet import StoreError, UsageError
-from tracklet._artifacts import (
+from tracklet.artifacts.storage import (
     BlobCache,
     CorruptBlobError,
     DigestCache,
@@ -98,7 +98,7 @@ def test_digests_match_the_reference_blake3_at_every_chunk_boundary(tree, tmp_pa
 
 
 def test_copy_then_hash_maps_the_copy_in_slices_and_handles_empty_files(tree, tmp_path, monkeypatch):
-    from tracklet._artifacts import _digest
+    from tracklet.artifacts.storage import _digest
 
     monkeypatch.setattr(_digest, "_MAP_STEP", MiB)  # the 3 MiB file takes four slices
     for name, path in tree.items():
@@ -178,7 +178,7 @@ def test_unchanged_files_are_not_read_again(tree, tmp_path, monkeypatch):
     store = open_blob_store(None, root=str(tmp_path / "tl"))
     _settle()
     first = store.put_many(list(tree.values()))
-    from tracklet._artifacts import _blobs as blobs_module
+    from tracklet.artifacts.storage import _blobs as blobs_module
 
     def no_reading(*args, **kwargs):
         raise AssertionError("an unchanged file was read again")
@@ -221,7 +221,7 @@ def test_paths_are_normalised_and_escapes_refused():
 
 _KILLED_WRITER = """
 import os, sys, time
-from tracklet._artifacts import open_blob_store
+from tracklet.artifacts.storage import open_blob_store
 store = open_blob_store(None, root=sys.argv[1] if len(sys.argv) > 1 else {root!r})
 def slow(n):
     print("chunk", flush=True)
@@ -443,8 +443,8 @@ def test_progress_is_quiet_off_a_terminal_and_draws_when_forced(monkeypatch):
 
 def test_import_tracklet_does_not_load_the_engine_nor_fsspec():
     out = run_python(
-        "import sys, tracklet; print('tracklet._artifacts' in sys.modules); "
-        "import tracklet._artifacts; print(any(m.split('.')[0] in ('fsspec', 's3fs', 'boto3') for m in sys.modules))"
+        "import sys, tracklet; print('tracklet.artifacts.storage' in sys.modules); "
+        "import tracklet.artifacts.storage; print(any(m.split('.')[0] in ('fsspec', 's3fs', 'boto3') for m in sys.modules))"
     )
     assert out.stdout.split() == ["False", "False"], out.stderr
 
@@ -469,7 +469,7 @@ def test_versions_stored_with_sha256_still_download_and_verify(tmp_path):
 
 
 def test_parallel_map_keeps_order_and_raises_the_first_error():
-    from tracklet._artifacts._digest import parallel_map
+    from tracklet.artifacts.storage._digest import parallel_map
 
     assert parallel_map(lambda x: x * x, list(range(50)), 4) == [x * x for x in range(50)]
 
@@ -488,7 +488,7 @@ def test_a_new_stores_first_put_imports_no_sqlite(tmp_path):
     out = subprocess.run(
         [sys.executable, "-c", (
             "import sys\n"
-            "from tracklet._artifacts import open_blob_store\n"
+            "from tracklet.artifacts.storage import open_blob_store\n"
             f"store = open_blob_store(None, root={str(tmp_path / 'tl')!r})\n"
             f"store.put_many([{src!r}], flush=False)\n"
             "before = 'sqlite3' in sys.modules\n"
@@ -508,7 +508,7 @@ def test_relogging_a_folder_reads_its_snapshot_and_imports_no_sqlite(tmp_path):
     _settle()
     code = (
         "import sys\n"
-        "from tracklet._artifacts import _blobs, open_blob_store\n"
+        "from tracklet.artifacts.storage import _blobs, open_blob_store\n"
         f"store = open_blob_store(None, root={str(tmp_path / 'tl')!r})\n"
         "if sys.argv[1:] == ['again']:\n"
         "    def no_reading(*args, **kwargs):\n"
@@ -546,7 +546,7 @@ def test_a_snapshot_vouches_only_for_files_as_they_were(tmp_path):
 
 
 def test_a_snapshot_of_another_folder_under_the_same_key_is_ignored(tmp_path, monkeypatch):
-    from tracklet._artifacts._statcache import DigestCache
+    from tracklet.artifacts.storage._statcache import DigestCache
 
     a, b = tmp_path / "a", tmp_path / "b"
     pa = _write(a / "x.bin", b"in a")
@@ -563,7 +563,7 @@ def test_a_snapshot_of_another_folder_under_the_same_key_is_ignored(tmp_path, mo
 
 
 def test_snapshots_are_capped_least_recently_written_first(tmp_path, monkeypatch):
-    from tracklet._artifacts import _statcache
+    from tracklet.artifacts.storage import _statcache
 
     monkeypatch.setattr(_statcache, "_MAX_FOLDERS", 4)
     cache = _statcache.DigestCache(str(tmp_path / "digests.sqlite"))

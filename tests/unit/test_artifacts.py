@@ -6,7 +6,7 @@ import time
 import pytest
 
 import tracklet
-from tracklet._artifacts import DownloadConflictError
+from tracklet.artifacts.storage import DownloadConflictError
 
 
 @pytest.fixture
@@ -137,7 +137,7 @@ def test_lineage_dataset_to_run_to_model(files, capsys):
     assert [r.id for r in d.used_by()] == [train.id] and d.logged_by().id == prep.id
     assert [a.name for r in d.used_by() for a in r.logged_artifacts()] == ["llama-ft"]
 
-    from tracklet._cli import main
+    from tracklet.cli import main
 
     assert main(["artifact", "lineage", "llm/llama-ft:v0"]) == 0
     out = capsys.readouterr().out
@@ -185,14 +185,14 @@ def test_offline_artifacts_get_versions_at_sync(files, tracklet_env):
     art = log(run, "data", files)
     assert art.version is None and art.state == "logged"
     run.finish()
-    from tracklet._cli import main
+    from tracklet.cli import main
 
     assert main(["sync", str(tracklet_env)]) == 0
     assert tracklet.Api().artifact("p/data:latest").version == "v0"
 
 
 def test_cli_put_get_ls_and_cache(files, tmp_path, capsys):
-    from tracklet._cli import main
+    from tracklet.cli import main
 
     assert main(["artifact", "put", str(files), "--name", "corpus", "--type", "dataset", "-a", "gold", "-p", "cli"]) == 0
     assert "cli/corpus:v0" in capsys.readouterr().out
@@ -305,7 +305,7 @@ def test_blobs_in_the_older_fan_out_layout_are_found_downloaded_and_deleted(file
 def test_delete_waits_for_a_log_in_flight_and_keeps_the_blobs_it_records(files, tracklet_env):
     import threading
 
-    from tracklet._artifact_ops import blob_store
+    from tracklet.artifacts._ops import blob_store
 
     run = tracklet.init(project="p")
     log(run, "data", files)

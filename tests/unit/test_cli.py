@@ -7,8 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import tracklet
-from tracklet._cli import main
-from tracklet._cli._sparkline import sparkline
+from tracklet.cli import main
+from tracklet.cli._sparkline import sparkline
 
 
 def make_run(**kw):

@@ -3,7 +3,7 @@
 import sys
 
 import tracklet
-from tracklet._console import _as_displayed
+from tracklet.tracking._console import _as_displayed
 
 
 def test_prints_are_recorded_and_still_printed(capsys):

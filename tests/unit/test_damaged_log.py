@@ -8,8 +8,8 @@ import warnings
 import pytest
 
 import tracklet
-from tracklet._cli import main as cli
-from tracklet._wal import RecordType, WalReader, decode_history
+from tracklet.cli import main as cli
+from tracklet.wal._wal import RecordType, WalReader, decode_history
 
 
 def _logged_run(steps: int = 1000) -> tracklet.Run:

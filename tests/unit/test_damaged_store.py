@@ -8,7 +8,7 @@ import random
 import pytest
 
 import tracklet
-from tracklet._cli import main as cli
+from tracklet.cli import main as cli
 
 
 def _store_with_runs(n=3, steps=3000):
@@ -20,7 +20,7 @@ def _store_with_runs(n=3, steps=3000):
         run.finish()
         ids.append(run.id)
     assert len(tracklet.Api().runs("dmg")) == n  # ingested
-    tracklet._store.close_all()
+    tracklet.store.sql._engine.close_all()
     return ids
 
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 from helpers import run_python
 
-from tracklet import _system
+from tracklet.tracking import _system
 
 
 def test_outside_a_repository_git_is_not_started(tmp_path, monkeypatch):

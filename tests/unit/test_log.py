@@ -9,7 +9,7 @@ import pytest
 
 import tracklet
 from helpers import user_records
-from tracklet._wal import RecordType, WalReader
+from tracklet.wal._wal import RecordType, WalReader
 
 
 def history(run, keys=None):
@@ -272,9 +272,9 @@ def test_number_subclasses_are_read_for_the_value_they_hold():
 
 
 def test_text_too_large_for_one_record_is_refused(monkeypatch):
-    import tracklet._run
+    import tracklet.tracking._run
 
-    monkeypatch.setattr(tracklet._run, "MAX_RECORD", 1000)  # a record over the limit would stop every reader
+    monkeypatch.setattr(tracklet.tracking._run, "MAX_RECORD", 1000)  # a record over the limit would stop every reader
     run = tracklet.init(project="p")
     run.log({"ok": 1.0})
     size = _wal_size(run)

@@ -8,9 +8,9 @@ import random
 import pytest
 
 import tracklet
-from tracklet._cli import main as cli
-from tracklet._logfile import COMPRESSED, compress_log
-from tracklet._wal import WalReader
+from tracklet.cli import main as cli
+from tracklet.wal._logfile import COMPRESSED, compress_log
+from tracklet.wal._wal import WalReader
 
 
 def _finished_run(steps=3000, **kw):

@@ -12,7 +12,7 @@ def test_a_version_2_store_gains_the_columns_and_tables_of_version_3(tracklet_en
     run.log({"loss": 1.0})
     run.finish()
     tracklet.Api().run(run.id)  # ingested into a store of the current schema
-    tracklet._store.close_all()
+    tracklet.store.sql._engine.close_all()
     db = tracklet_env / "tracklet.db"
     with sqlite3.connect(db) as conn:  # make it what tracklet 0.1 (schema 2) left
         conn.execute("ALTER TABLE runs DROP COLUMN log_id")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from tracklet._store_lite import DB_FILE, artifact_version, stored_offset
+from tracklet.store.sql._lite import DB_FILE, artifact_version, stored_offset
 
 
 def test_a_store_whose_schema_is_not_created_yet_reads_as_empty(tmp_path):

@@ -116,9 +116,9 @@ def test_define_metric_refuses_bad_arguments_before_writing_anything():
 
 
 def test_config_and_summary_changes_too_large_for_one_record_are_refused(monkeypatch):
-    import tracklet._run
+    import tracklet.tracking._run
 
-    monkeypatch.setattr(tracklet._run, "MAX_RECORD", 1000)  # a record over the limit would stop every reader
+    monkeypatch.setattr(tracklet.tracking._run, "MAX_RECORD", 1000)  # a record over the limit would stop every reader
     run = tracklet.init(project="p")
     size = user_records(run)
     with pytest.raises(tracklet.UsageError, match="config change .* at most 991"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import tracklet
-from tracklet._cli import main as cli
+from tracklet.cli import main as cli
 
 
 def _offline_run(store, keys, value, steps=5):

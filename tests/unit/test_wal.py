@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from tracklet._wal import HEADER_SIZE, RecordType, WalReader, WalWriter, decode_history, decode_key
+from tracklet.wal._wal import HEADER_SIZE, RecordType, WalReader, WalWriter, decode_history, decode_key
 
 
 def write_sample(path, n=5):
@@ -149,7 +149,7 @@ def test_full_disk_keeps_records_in_memory_and_never_writes_half_a_record(tmp_pa
     path = tmp_path / "run.tlog"
     code = f"""
         import resource, signal
-        from tracklet._wal import WalWriter, RecordType
+        from tracklet.wal._wal import WalWriter, RecordType
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
         w = WalWriter({str(path)!r})

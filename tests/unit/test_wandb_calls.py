@@ -36,7 +36,7 @@ def test_save_copies_matching_files_into_the_run_folder(tmp_path):
 
 
 def test_save_records_the_files_in_the_runs_log():
-    from tracklet._wal import RecordType, WalReader
+    from tracklet.wal._wal import RecordType, WalReader
 
     (open("out.json", "w")).close()
     run = wandb.init(project="files")

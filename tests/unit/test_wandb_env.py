@@ -7,7 +7,7 @@ import pytest
 
 import tracklet
 import tracklet as wandb
-from tracklet._cli import main
+from tracklet.cli import main
 from tracklet._settings import resolve_settings
 
 

@@ -1,0 +1,1 @@
+"""Artifacts: ``tracklet.Artifact``, what happens to one once logged, and the storage engine beneath."""

@@ -1,0 +1,1 @@
+"""The store: the interface every reader and writer goes through, and its implementations."""

@@ -1,0 +1,122 @@
+"""Bringing a store up to date with the WALs beside it, and telling crashed runs from running ones."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable
+
+from sqlalchemy import Engine, select
+
+from ..._errors import SyncError, warn_once
+from ...tracking._local import STALE_AFTER
+from ...tracking._resume import pid_alive
+from . import _schema as S
+from ._engine import write_transaction
+from ...wal._logfile import log_size
+from ...wal._wal import first_run_record
+from ._ingest import ingest_run, record_loss_report
+
+__all__ = ["STALE_AFTER", "catch_up", "mark_crashed"]
+
+
+
+def catch_up(engine: Engine, root: str, include_offline: bool = False) -> int:
+    """Ingest what local runs under ``root/runs`` wrote but the store lacks; returns records ingested."""
+    runs_dir = os.path.join(root, "runs")
+    try:
+        entries = os.listdir(runs_dir)
+    except FileNotFoundError:
+        return 0
+    with engine.connect() as conn:
+        known = {r.run_id: r for r in conn.execute(select(S.runs.c.run_id, S.runs.c.wal_offset, S.runs.c.mode))}
+        conn.rollback()
+    served = _served_by_worker(root)
+    total = 0
+    for run_id in entries:
+        wal = os.path.join(runs_dir, run_id, "run.tlog")
+        try:
+            size = log_size(wal)
+        except OSError:
+            continue
+        row = known.get(run_id)
+        if row is not None:
+            if size is None or size <= row.wal_offset:
+                continue  # a compressed log was stored whole before it was compressed
+        else:
+            try:
+                first = first_run_record(wal)
+            except ValueError:
+                continue
+            if first is None or (first.get("mode") == "offline" and not include_offline):
+                continue
+        if run_id in served and row is not None and size is not None and _wait_for_worker(engine, run_id, size):
+            continue  # the worker is storing it: waiting costs less than decoding it twice
+        try:
+            total += ingest_run(engine, wal, run_id)
+        except SyncError as e:
+            warn_once(f"catch-up:{wal}", f"tracklet: skipped {wal}: {e}")
+    mark_crashed(engine, root)
+    return total
+
+
+def _served_by_worker(root: str) -> set[str]:
+    """Runs an ingest worker is storing right now (active markers, and the worker's lock held)."""
+    from ...tracking._local import ACTIVE, worker_running
+
+    try:
+        active = set(os.listdir(os.path.join(root, ACTIVE)))
+    except FileNotFoundError:
+        return set()
+    return active if active and worker_running(root) else set()
+
+
+def _wait_for_worker(engine: Engine, run_id: str, size: int, stall: float = 2.0) -> bool:
+    """Wait until the store holds ``size`` bytes of the run's log; False if the worker stops moving."""
+    last, since = -1, time.monotonic()
+    while True:
+        with engine.connect() as conn:
+            offset = conn.execute(select(S.runs.c.wal_offset).where(S.runs.c.run_id == run_id)).scalar() or 0
+            conn.rollback()
+        if offset >= size:
+            return True
+        if offset != last:
+            last, since = offset, time.monotonic()
+        elif time.monotonic() - since > stall:
+            return False
+        time.sleep(0.02)
+
+
+def mark_crashed(engine: Engine, root: str, is_alive: Callable[[Any, Any], bool | None] = pid_alive) -> int:
+    """Mark ``running`` runs whose process is gone (or whose log went silent) as ``crashed``."""
+    now = time.time()
+    crashed = []
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(S.runs.c.pk, S.runs.c.run_id, S.runs.c.pid, S.runs.c.host, S.runs.c.heartbeat_at).where(S.runs.c.state == "running")
+        ).all()
+        conn.rollback()
+    for r in rows:
+        alive = is_alive(r.pid, r.host)
+        if alive:
+            continue
+        wal = os.path.join(root, "runs", r.run_id, "run.tlog")
+        try:
+            silent_for = now - os.path.getmtime(wal)
+        except OSError:
+            silent_for = now - (r.heartbeat_at or 0.0)
+        if alive is False or silent_for > STALE_AFTER:
+            crashed.append(r.pk)
+    if crashed:
+        with write_transaction(engine) as conn:
+            conn.execute(
+                S.runs.update()
+                .where(S.runs.c.pk.in_(crashed), S.runs.c.state == "running")
+                .values(state="crashed", updated_at=now)
+            )
+            for r in rows:
+                report = record_loss_report(conn, r.pk, os.path.join(root, "runs", r.run_id), now) if r.pk in crashed else None
+                if report and report.get("state"):  # it did end, but its last records (the exit among them) were lost
+                    conn.execute(S.runs.update().where(S.runs.c.pk == r.pk).values(
+                        state=report["state"], exit_code=report.get("exit_code"), finished_at=report.get("t")))
+    return len(crashed)

@@ -1,0 +1,472 @@
+"""Moving WAL records into the store: idempotent, resumable at any record boundary.
+
+Each run row keeps ``wal_offset``, the file offset just past the last ingested record.
+A batch is read, then written in one transaction that first re-checks the offset under
+the write lock, so two ingesters (the worker and a reader catching up) never double a row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import time
+from itertools import chain, repeat
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from sqlalchemy import Connection, Engine, func, select
+
+from ..._errors import SyncError, warn_once
+from ...wal._wal import (
+    HEADER_SIZE,
+    HIST_HEAD,
+    UNNAMED_KEY,
+    RecordType,
+    WalReader,
+    decode_key,
+    decode_system,
+    identity_of_log,
+)
+from ...wal._logfile import log_size, read_loss_report
+from . import _schema as S
+from ._engine import write_transaction
+from ._sql import insert_ignore, project_id_for, upsert
+
+__all__ = ["BATCH_BYTES", "ingest_run", "record_loss_report"]
+
+# WAL bytes per transaction: about 90,000 points, so the ingesting process stays near 50 MB
+# however long the run, and a reader sees a long run's history arrive in steps.
+BATCH_BYTES = 2 << 20
+_TERMINAL = ("finished", "failed")
+
+
+@dataclass
+class _Batch:
+    created: float | None = None  # the run's created_at: history times are kept relative to it
+    end: int = 0
+    seq: int = 0
+    run: dict[str, Any] = field(default_factory=dict)  # latest RUN record facts
+    resumed: bool = False
+    updates: dict[str, Any] = field(default_factory=dict)
+    keys: list[tuple[int, str]] = field(default_factory=list)
+    hist: list[tuple[int, int, int, float]] = field(default_factory=list)  # key, step, ms, value
+    texts: list[tuple[int, int, float, Any]] = field(default_factory=list)
+    system: list[tuple[int, float, float]] = field(default_factory=list)
+    logs: list[tuple[int, float, str, str]] = field(default_factory=list)
+    config_ops: list[dict[str, Any]] = field(default_factory=list)
+    summary_ops: list[dict[str, Any]] = field(default_factory=list)
+    replace_after_history: bool = False  # the batch ends with a finish()-time summary
+    metric_defs: list[dict[str, Any]] = field(default_factory=list)
+    environment: dict[str, Any] | None = None
+    exit: dict[str, Any] | None = None
+    last_t: float = 0.0
+    last_values: dict[int, Any] = field(default_factory=dict)  # key id -> last logged value
+    max_step: int | None = None
+    records: int = 0
+    artifact_ops: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)  # in WAL order
+    skipped: list[tuple[int, int]] = field(default_factory=list)  # damaged bytes of the log, (start, end)
+    losses: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # LOSS records: (offset, record)
+
+
+_pair_structs: dict[int, struct.Struct] = {}
+# record types with a JSON payload that ingest reads; types it does not know are skipped
+_JSON_TYPES = frozenset(
+    (RecordType.RUN, RecordType.CONFIG, RecordType.SUMMARY, RecordType.METRIC, RecordType.OUTPUT,
+     RecordType.ENVIRONMENT, RecordType.EXIT, RecordType.UPDATE, RecordType.ARTIFACT, RecordType.USE, RecordType.LINK,
+     RecordType.LOSS, RecordType.ALERT, RecordType.PREEMPTING)
+)
+_ARTIFACT_TYPES = frozenset((RecordType.ARTIFACT, RecordType.USE, RecordType.LINK))
+
+
+def _decode(reader: WalReader, offset: int, created: float | None, after_seq: int = 0) -> _Batch:
+    b = _Batch(created=created, end=offset)
+    hist_extend = b.hist.extend
+    last_update = b.last_values.update
+    hist_head = HIST_HEAD.unpack_from
+    c = None if created is None else created * 1000.0
+    max_step = None
+    last_t = 0.0
+    for rt, seq, buf, start, stop, end in reader.scan(offset, limit_bytes=BATCH_BYTES, after_seq=after_seq):
+        b.records += 1
+        b.end, b.seq = end, seq
+        if rt == RecordType.HISTORY:
+            step, t, n = hist_head(buf, start)
+            ps = _pair_structs.get(n)
+            if ps is None:
+                ps = _pair_structs[n] = struct.Struct("<" + "Id" * n)
+            vals = ps.unpack_from(buf, start + HIST_HEAD.size)
+            kids, values = vals[0::2], vals[1::2]
+            ms = int(t * 1000.0 - c + 0.5)
+            hist_extend(zip(kids, repeat(step, n), repeat(ms, n), values))
+            last_update(zip(kids, values))
+            tail_at = start + HIST_HEAD.size + ps.size
+            if tail_at < stop:
+                for kid, value in json.loads(bytes(buf[tail_at:stop])).items():
+                    b.texts.append((int(kid), step, t, value))
+                    b.last_values[int(kid)] = value
+            if max_step is None or step > max_step:
+                max_step = step
+            if t > last_t:
+                last_t = t
+            b.replace_after_history = False
+            continue
+        payload = bytes(buf[start:stop])
+        if rt == RecordType.KEY:
+            b.keys.append(decode_key(payload))
+        elif rt == RecordType.SYSTEM:
+            t, pairs = decode_system(payload)
+            b.system.extend((kid, t, value) for kid, value in pairs)
+            last_t = max(last_t, t)
+        elif rt == RecordType.HEARTBEAT:
+            last_t = max(last_t, json.loads(payload)["t"])
+        elif rt in _JSON_TYPES:
+            obj = json.loads(payload)
+            if rt == RecordType.RUN:
+                if b.run or offset > HEADER_SIZE:
+                    b.resumed = True
+                b.run = obj
+                b.exit = None
+                if b.created is None:
+                    b.created = obj["created_at"]
+                    c = b.created * 1000.0
+                last_t = max(last_t, obj.get("t", 0.0))
+            elif rt == RecordType.CONFIG:
+                b.config_ops.append(obj)
+            elif rt == RecordType.SUMMARY:
+                b.summary_ops.append(obj)
+                if "replace" in obj:
+                    b.replace_after_history = True
+            elif rt == RecordType.METRIC:
+                b.metric_defs.append(obj)
+            elif rt == RecordType.OUTPUT:
+                b.logs.append((seq, obj["t"], obj["stream"], obj["text"]))
+                last_t = max(last_t, obj["t"])
+            elif rt == RecordType.ENVIRONMENT:
+                b.environment = obj
+            elif rt == RecordType.EXIT:
+                b.exit = obj
+                last_t = max(last_t, obj.get("t", 0.0))
+            elif rt == RecordType.UPDATE:
+                b.updates.update(obj)
+            elif rt in _ARTIFACT_TYPES:
+                b.artifact_ops.append((rt, seq, obj))
+            elif rt == RecordType.LOSS:
+                b.losses.append((end, obj))
+            elif rt == RecordType.ALERT:  # kept with the run's console lines, as stream "alert"
+                b.logs.append((seq, obj["t"], "alert", f"[{obj.get('level', 'INFO')}] {obj.get('title', '')}: {obj.get('text', '')}\n"))
+            elif rt == RecordType.PREEMPTING:
+                b.logs.append((seq, obj["t"], "event", "mark_preempting(): the run expects to be stopped and resumed\n"))
+    b.max_step, b.last_t = max_step, last_t
+    b.skipped = list(reader.skipped)
+    return b
+
+
+def ingest_run(
+    engine: Engine,
+    wal_path: str,
+    run_id: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Ingest every whole record of ``wal_path`` not yet in the store; returns how many.
+
+    Safe to call from several processes at once and to repeat: nothing doubles. A log that is
+    not the one the store's rows of this run came from (another run that took the same id) is
+    refused with a ``SyncError``: two logs never merge.
+    """
+    run_id = run_id or os.path.basename(os.path.dirname(wal_path))
+    total = 0
+    size = log_size(wal_path)  # None: a compressed log, read to its end
+    identity: str | None = None
+    with WalReader(wal_path) as reader:
+        while True:
+            found = _ingest_batch(engine, reader, wal_path, run_id, size, identity)
+            if found is None:
+                return total
+            records, size, identity, end = found
+            total += records
+            if progress is not None:
+                progress(end, size or end)
+
+
+def _ingest_batch(
+    engine: Engine, reader: WalReader, wal_path: str, run_id: str, size: int | None, identity: str | None
+) -> tuple[int, int | None, str | None, int] | None:
+    """Store the next batch of the log; None when there is nothing more, else (records, size, identity, end offset)."""
+    while True:
+        with engine.connect() as conn:
+            found = conn.execute(
+                select(S.runs.c.wal_offset, S.runs.c.created_at, S.runs.c.wal_seq, S.runs.c.log_id).where(S.runs.c.run_id == run_id)
+            ).first()
+            conn.rollback()
+        offset, created, seq, stored_id = (found[0], found[1], found[2], found[3]) if found else (0, None, 0, None)
+        if size is not None and offset >= size:
+            size = log_size(wal_path)  # the log may have grown since we looked
+            if offset == size:
+                return None
+        if identity is None:
+            identity = identity_of_log(wal_path)
+        if found is not None and stored_id is not None and identity is not None and identity != stored_id:
+            raise SyncError(
+                f"{wal_path} is not the log the store's run {run_id!r} came from (another run with the same id, "
+                f"from another machine or store?); it was not stored. Keep both with: tracklet sync {wal_path} --new-id"
+            )
+        if size is not None and offset > size:
+            raise SyncError(f"{wal_path} is shorter ({size} bytes) than what the store already holds of run {run_id!r} ({offset} bytes)")
+        try:
+            batch = _decode(reader, offset, created, seq)
+        except (ValueError, KeyError) as e:
+            raise SyncError(f"cannot read {wal_path} at offset {offset}: {e}") from None
+        if batch.records == 0:
+            return None
+        with write_transaction(engine) as conn:
+            row = conn.execute(select(S.runs).where(S.runs.c.run_id == run_id)).mappings().first()
+            if (row["wal_offset"] if row else 0) != offset:
+                continue  # another ingester moved on meanwhile: read again from its offset
+            _apply(conn, row, run_id, batch, wal_path, identity)
+        if batch.skipped:
+            damaged = sum(e - s for s, e in batch.skipped)
+            warn_once(
+                f"damaged:{wal_path}:{batch.skipped[0][0]}",
+                f"tracklet: the log of run {run_id} ({wal_path}) is damaged: {damaged} bytes at offset "
+                f"{batch.skipped[0][0]} could not be read and were skipped; every whole record after them is stored. "
+                "`tracklet doctor` lists damaged logs.",
+            )
+        return batch.records, size, identity, batch.end
+
+
+def _apply(conn: Connection, row: Any, run_id: str, b: _Batch, wal_path: str, identity: str | None = None) -> None:
+    now = time.time()
+    if row is None:
+        if not b.run:
+            raise SyncError(f"{wal_path} does not start with a RUN record; it is not a tracklet run log")
+        r = b.run
+        values = {
+            "run_id": run_id,
+            "project_id": project_id_for(conn, r.get("entity"), r["project"]),
+            "name": r.get("name"),
+            "group_name": r.get("group"),
+            "job_type": r.get("job_type"),
+            "tags": r.get("tags") or [],
+            "notes": r.get("notes"),
+            "mode": r.get("mode", "local"),
+            "state": "running",
+            "created_at": r["created_at"],
+            "updated_at": now,
+            "host": r.get("host"),
+            "pid": r.get("pid"),
+            "config": {},
+            "summary": {},
+            "summary_state": {"last": {}, "explicit": {}},
+            "metric_defs": [],
+            "wal_offset": 0,
+            "wal_seq": 0,
+            "log_id": identity,
+        }
+        run_pk = conn.execute(S.runs.insert().values(**values)).inserted_primary_key[0]
+        row = {**values, "pk": run_pk, "environment": None, "last_step": None, "heartbeat_at": None}
+    run_pk = row["pk"]
+    created = row["created_at"]
+
+    if b.keys:
+        insert_ignore(conn, S.run_keys, [{"run_pk": run_pk, "key_id": k, "name": n} for k, n in b.keys])
+    if b.skipped or b.losses:
+        _record_problems(conn, run_pk, b, now)
+    if b.last_values or b.system:
+        _name_lost_keys(conn, run_pk, b)
+    if b.hist:
+        _upsert_points(conn, run_pk, b.hist)
+    if b.texts:
+        upsert(
+            conn,
+            S.history_values,
+            [{"run_pk": run_pk, "key_id": k, "step": s, "ts": _ms(t, created), "value": v} for k, s, t, v in b.texts],
+            ("run_pk", "key_id", "step"),
+            ("ts", "value"),
+        )
+    if b.system:
+        upsert(
+            conn,
+            S.system_metrics,
+            [{"run_pk": run_pk, "key_id": k, "ts": _ms(t, created), "value": v} for k, t, v in b.system],
+            ("run_pk", "key_id", "ts"),
+            ("value",),
+        )
+    if b.logs:
+        insert_ignore(conn, S.run_logs, [{"run_pk": run_pk, "seq": q, "ts": t, "stream": st, "text": x} for q, t, st, x in b.logs])
+
+    if b.artifact_ops:
+        from ._artifact_records import apply_artifact_records
+
+        for problem in apply_artifact_records(conn, run_pk, row["project_id"], b.artifact_ops):
+            warn_once(f"artifact-ingest:{problem}", f"tracklet: while storing run {run_id}: {problem}")
+
+    upd: dict[str, Any] = {"wal_offset": b.end, "wal_seq": b.seq, "updated_at": now}
+    if row.get("log_id") is None and identity is not None:
+        upd["log_id"] = identity  # a run stored before logs had identities
+    config = dict(row["config"] or {})
+    for op in b.config_ops:
+        if "replace" in op:
+            config = dict(op["replace"])
+        config.update(op.get("set", {}))
+    if b.config_ops:
+        upd["config"] = config
+    defs = list(row["metric_defs"] or []) + b.metric_defs
+    if b.metric_defs:
+        upd["metric_defs"] = defs
+    if b.hist or b.texts or b.summary_ops or b.metric_defs or b.keys:
+        upd["summary_state"], upd["summary"] = _summarise(conn, run_pk, row["summary_state"] or {}, defs, b)
+    if b.environment is not None:
+        upd["environment"] = b.environment
+    if b.max_step is not None and (row["last_step"] is None or b.max_step > row["last_step"]):
+        upd["last_step"] = b.max_step
+    if b.last_t:
+        upd["heartbeat_at"] = max(b.last_t, row["heartbeat_at"] or 0.0)
+    if b.resumed:
+        upd.update(state="running", pid=b.run.get("pid"), host=b.run.get("host"), finished_at=None, exit_code=None, error=None)
+    for attr, col in (("name", "name"), ("tags", "tags"), ("notes", "notes"), ("group", "group_name"), ("job_type", "job_type")):
+        if attr in b.updates:
+            upd[col] = b.updates[attr]
+    if b.exit is not None:
+        record_loss_report(conn, run_pk, os.path.dirname(wal_path), now)
+        upd.update(
+            state=b.exit.get("state", "finished"),
+            exit_code=b.exit.get("exit_code"),
+            error=b.exit.get("error"),
+            finished_at=b.exit.get("t"),
+        )
+    conn.execute(S.runs.update().where(S.runs.c.pk == run_pk).values(**upd))
+
+
+def _record_problems(conn: Connection, run_pk: int, b: _Batch, now: float) -> None:
+    """Keep what was skipped or lost in the store, for ``tracklet doctor``/``show``; name metrics whose KEY record was lost."""
+    rows = [
+        {"run_pk": run_pk, "kind": "damaged", "at_offset": start, "size": end - start, "records": None,
+         "detail": "bytes that are not a whole, intact record, followed by whole records; skipped", "found_at": now}
+        for start, end in b.skipped
+    ]
+    rows += [
+        {"run_pk": run_pk, "kind": "lost", "at_offset": at, "size": int(obj.get("bytes") or 0), "records": obj.get("records"),
+         "detail": obj.get("error"), "found_at": now}
+        for at, obj in b.losses
+    ]
+    insert_ignore(conn, S.run_problems, rows)
+
+
+def record_loss_report(conn: Connection, run_pk: int, run_dir: str, now: float) -> dict[str, Any] | None:
+    """Store what ``finish()`` could not write to the log (``loss.json``: the disk was full), if anything; returns it."""
+    report = read_loss_report(run_dir)
+    if report:
+        insert_ignore(conn, S.run_problems, {
+            "run_pk": run_pk, "kind": "lost", "at_offset": int(report.get("offset") or 0), "size": int(report.get("bytes") or 0),
+            "records": report.get("records"), "detail": f"not written at finish(): {report.get('error') or 'disk full'}",
+            "found_at": now,
+        })
+    return report
+
+
+def _name_lost_keys(conn: Connection, run_pk: int, b: _Batch) -> None:
+    """Values under a key id whose KEY record was in damaged bytes are kept, under ``_unnamed/<id>``."""
+    p = S.run_problems.c
+    if not b.skipped and conn.execute(select(p.run_pk).where(p.run_pk == run_pk, p.kind == "damaged").limit(1)).first() is None:
+        return  # no damage, so every key id in use had its KEY record
+    known = {k for (k,) in conn.execute(select(S.run_keys.c.key_id).where(S.run_keys.c.run_pk == run_pk))}
+    used = set(b.last_values) | {k for k, _, _ in b.system}
+    lost = sorted(used - known)
+    if lost:
+        insert_ignore(conn, S.run_keys, [{"run_pk": run_pk, "key_id": k, "name": UNNAMED_KEY.format(k)} for k in lost])
+
+
+def _ms(t: float, created: float) -> int:
+    return int(round((t - created) * 1000))
+
+
+_ROWS_PER_STATEMENT = 200
+
+
+def _upsert_points(conn: Connection, run_pk: int, hist: list) -> None:
+    # The hot path of ingest. Multi-row VALUES cut pysqlite's per-row cost about in half;
+    # SQLite applies the rows of one statement in order, so a repeated (key, step) keeps its last value.
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    row = f"({mark}, {mark}, {mark}, {mark}, {int(run_pk)})"
+    tail = " ON CONFLICT (run_pk, key_id, step) DO UPDATE SET ts = excluded.ts, value = excluded.value"
+    head = "INSERT INTO history (key_id, step, ts, value, run_pk) VALUES "
+    if conn.dialect.name != "sqlite":
+        conn.exec_driver_sql(head + row + tail, hist)
+        return
+    n = _ROWS_PER_STATEMENT
+    full = len(hist) // n * n
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        if full:  # a generator: the parameters of one statement exist at a time
+            params = (tuple(chain.from_iterable(hist[i : i + n])) for i in range(0, full, n))
+            cur.executemany(head + ", ".join([row] * n) + tail, params)
+        if full < len(hist):
+            cur.executemany(head + row + tail, hist[full:])
+    finally:
+        cur.close()
+
+
+def _summarise(conn: Connection, run_pk: int, state: dict[str, Any], defs: list[dict[str, Any]], b: _Batch) -> tuple[dict, dict]:
+    """Fold the batch into the run's summary: last values, then define_metric aggregates, then explicit sets."""
+    last = dict(state.get("last", {}))
+    explicit = dict(state.get("explicit", {}))
+    replaced = state.get("replaced")
+    names = {kid: name for kid, name in conn.execute(select(S.run_keys.c.key_id, S.run_keys.c.name).where(S.run_keys.c.run_pk == run_pk))}
+    if b.last_values:
+        replaced = None
+    for op in b.summary_ops:
+        if "replace" in op:
+            last, explicit = {**last, **op["replace"]}, {}
+        explicit.update(op.get("set", {}))
+        for key in op.get("del", []):
+            explicit.pop(key, None)
+            last.pop(key, None)
+    last.update((names.get(kid, str(kid)), value) for kid, value in b.last_values.items())
+    if b.replace_after_history:
+        replaced = next(op["replace"] for op in reversed(b.summary_ops) if "replace" in op)
+    new_state = {"last": last, "explicit": explicit}
+    if replaced is not None:
+        new_state["replaced"] = replaced
+        return new_state, {**replaced, **explicit}
+    summary = dict(last)
+    for key_id, name in names.items():
+        matched = [d for d in defs if d["name"] == name or ("*" in d["name"] and _glob(d["name"], name))]
+        if not matched:
+            continue
+        d = matched[-1]
+        if d.get("hidden"):
+            summary.pop(name, None)
+        aggs = [a for a in d.get("summary") or [] if a != "none"]
+        if d.get("summary") and not aggs:
+            summary.pop(name, None)
+        if aggs:
+            summary[name] = _aggregate(conn, run_pk, key_id, aggs, d.get("goal"))
+    summary.update(explicit)
+    return new_state, summary
+
+
+def _glob(pattern: str, name: str) -> bool:
+    import fnmatch
+
+    return fnmatch.fnmatchcase(name, pattern)
+
+
+def _aggregate(conn: Connection, run_pk: int, key_id: int, aggs: list[str], goal: str | None) -> dict[str, Any]:
+    h = S.history.c
+    where = (h.run_pk == run_pk, h.key_id == key_id, h.value == h.value)  # value == value drops NaN
+    lo, hi, mean = conn.execute(select(func.min(h.value), func.max(h.value), func.avg(h.value)).where(*where)).one()
+    out: dict[str, Any] = {}
+    for a in aggs:
+        if a == "min":
+            out["min"] = lo
+        elif a == "max":
+            out["max"] = hi
+        elif a == "mean":
+            out["mean"] = mean
+        elif a == "best":
+            out["best"] = lo if goal == "minimize" else hi
+        elif a in ("first", "last"):
+            order = h.step.asc() if a == "first" else h.step.desc()
+            out[a] = conn.execute(select(h.value).where(h.run_pk == run_pk, h.key_id == key_id).order_by(order).limit(1)).scalar()
+    return out

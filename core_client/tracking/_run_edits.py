@@ -1,0 +1,84 @@
+"""Changes to a stored run made after it ended (``Api().run(...).update()``), written to the run's own WAL.
+
+The WAL stays the source of truth: an edit is an UPDATE / CONFIG / SUMMARY record appended
+after the run's last record, the same records the run itself writes, so ingest stores it,
+a store rebuilt from the WALs keeps it, and a later resume starts from it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+from .._errors import StoreError, UsageError
+from ..wal._logfile import log_exists
+from ..wal._wal import RecordType, WalReader, WalWriter
+
+__all__ = ["append_edits"]
+
+
+def _tail(path: str) -> tuple[int, int, dict[str, Any] | None]:
+    """(last seq, offset past the last whole record, the last RUN record when no EXIT follows it)."""
+    import json
+
+    last_seq, end, live = 0, 0, None
+    for rtype, seq, buf, start, stop, rec_end in WalReader(path).scan():
+        last_seq, end = seq, rec_end
+        if rtype == RecordType.RUN:
+            live = json.loads(bytes(buf[start:stop]))
+        elif rtype == RecordType.EXIT:
+            live = None
+    return last_seq, end, live
+
+
+def append_edits(root: str, run_id: str, records: list[tuple[int, dict[str, Any]]]) -> None:
+    """Append ``records`` (type, JSON object) to run ``run_id``'s WAL in store ``root``.
+
+    Raises:
+        UsageError: the run is still running (change it from the run itself).
+        StoreError: the log is missing, or has bytes after its last whole record.
+    """
+    from ._local import STALE_AFTER
+    from ._resume import pid_alive
+
+    path = os.path.join(root, "runs", run_id, "run.tlog")
+    if not log_exists(path):
+        raise StoreError(f"run {run_id}'s log {path} is missing; the store cannot record a change to it")
+    try:
+        # exclusive: one editor at a time (two would number their records alike), and not while the run writes
+        writer = WalWriter(path, exclusive=True)
+    except BlockingIOError:
+        raise UsageError(
+            f"run {run_id} is still running; change it from that process (run.name = ..., run.tags = ..., "
+            "run.config[...] = ...) or after it ends"
+        ) from None
+    try:
+        last_seq, end, live = _tail(path)
+        if live is not None:
+            alive = pid_alive(live.get("pid"), live.get("host"))
+            if alive or (alive is None and time.time() - os.path.getmtime(path) < STALE_AFTER):
+                raise UsageError(
+                    f"run {run_id} is still running (process {live.get('pid')} on {live.get('host')}); change it from "
+                    "that process (run.name = ..., run.tags = ..., run.config[...] = ...) or after it ends"
+                )
+        size = os.path.getsize(path)
+        if end < size:
+            raise StoreError(
+                f"{path} has {size - end} bytes after its last whole record; nothing was changed. "
+                "`tracklet doctor` checks the log."
+            )
+        writer.seq = last_seq + 1
+        for rtype, obj in records:
+            writer.append_json(rtype, obj)
+        written = writer.flush()
+        writer.sync()
+    finally:
+        writer.close()
+    if not written or writer.error is not None:
+        raise StoreError(f"could not write the change to {path}: {writer.error}")
+
+
