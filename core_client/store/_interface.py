@@ -1,0 +1,167 @@
+"""The store interface: every question ``Api``, artifacts, sync, the CLI and the server ask of a store.
+
+Two implementations answer it: the SQL store (``store.sql.SqlStore``: SQLite in a local folder,
+PostgreSQL for a team) and the HTTP client of a tracklet server (``remote.RemoteStore``). Values
+cross it as plain JSON-able dicts and lists, so the server can send them as they are and both
+implementations give the same results.
+
+Shapes:
+    run: ``id``, ``project``, ``entity`` ("" for none), ``name``, ``state``, ``group``,
+        ``job_type``, ``tags``, ``notes``, ``config``, ``summary``, ``metric_defs``,
+        ``environment``, ``created_at``, ``heartbeat_at``, ``finished_at`` (Unix seconds),
+        ``exit_code``, ``error``, ``last_step``, ``host``, ``pid``, ``log_id``, ``stored_offset``
+        (bytes of the run's log the store holds).
+    project: ``entity``, ``name``, ``created_at``, ``runs`` (how many).
+    artifact version: ``id``, ``name`` (the collection), ``project``, ``entity``, ``type``,
+        ``version_index``, ``digest``, ``description``, ``metadata``, ``manifest`` (the
+        manifest's JSON), ``size``, ``created_at``, ``aliases``.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator, Sequence
+
+__all__ = ["Store"]
+
+
+class Store:
+    """What a store answers. Methods raise ``UsageError`` for what does not exist (naming what does)
+    and ``StoreError`` when the store cannot be read."""
+
+    #: where the store is, for messages: a folder, a database URL or a server URL
+    location: str = ""
+
+    # -- projects and runs -------------------------------------------------------------------------
+    def projects(self, entity: str | None = None) -> list[dict[str, Any]]:
+        """Every project (only ``entity``'s when given), by name."""
+        raise NotImplementedError
+
+    def runs(self, project: str | None = None, entity: str | None = None) -> list[dict[str, Any]]:
+        """The runs of a project (every project when None), oldest first."""
+        raise NotImplementedError
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        """One run by id, or None."""
+        raise NotImplementedError
+
+    def edit_run(self, run_id: str, records: list[tuple[int, dict[str, Any]]]) -> None:
+        """Append edits (UPDATE, CONFIG replace, SUMMARY replace records) to a finished run, as the run would."""
+        raise NotImplementedError
+
+    def problems(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        """Damaged or lost records of one run (every run when None): ``run_id``, ``kind``, ``offset``, ``bytes``, ``records``, ``detail``."""
+        raise NotImplementedError
+
+    # -- history ----------------------------------------------------------------------------------
+    def keys(self, run_id: str) -> list[str]:
+        """Every metric name the run logged (history and ``system/``), sorted."""
+        raise NotImplementedError
+
+    def history(
+        self, run_id: str, keys: Sequence[str] | None = None, min_step: int | None = None, max_step: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every history row in step order with ``_step``, ``_timestamp``, ``_runtime``, as ``scan_history`` gives them.
+
+        With ``keys``, only the steps that have all of them; none at all when one was never logged.
+        """
+        raise NotImplementedError
+
+    def curves(
+        self,
+        run_id: str,
+        keys: Sequence[str],
+        min_step: int | None = None,
+        max_step: int | None = None,
+        points: int | None = None,
+        x: str = "_step",
+    ) -> dict[str, dict[str, list[Any]]]:
+        """Numeric curves for charts: per key ``{"x": [...], "y": [...], "min": [...], "max": [...]}``.
+
+        Full resolution when ``points`` is None; otherwise at most ``points`` buckets over the range,
+        each with its mean ``y`` and its ``min``/``max``, so a one-step spike always shows.
+        """
+        raise NotImplementedError
+
+    def system_metrics(self, run_id: str, keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """System metric rows by time: ``_timestamp``, ``_runtime`` and each ``system/...`` value."""
+        raise NotImplementedError
+
+    def logs(self, run_id: str, after: int = 0) -> list[dict[str, Any]]:
+        """Console output records after sequence ``after``: ``seq``, ``t``, ``stream``, ``text``."""
+        raise NotImplementedError
+
+    # -- the write path ---------------------------------------------------------------------------
+    def log_position(self, run_id: str) -> dict[str, Any]:
+        """Where a run's log stands in this store: ``{"offset": bytes held, "log_id": ...}`` (0 and None if unknown)."""
+        raise NotImplementedError
+
+    def append_log(self, run_id: str, offset: int, data: bytes, log_id: str | None = None) -> int:
+        """Add ``data``, the bytes of the run's log from ``offset``, and store its records.
+
+        Idempotent by offset: bytes the store already holds are skipped, so a replayed batch never
+        doubles a point. Returns the offset the store now holds. Raises ``SyncError`` for a gap
+        (``offset`` past what is held) or a different log under the same run id.
+        """
+        raise NotImplementedError
+
+    # -- artifacts, lineage and the registry --------------------------------------------------------
+    def artifact(self, project: str, entity: str | None, name: str, alias: str) -> dict[str, Any] | None:
+        """A committed version of ``project/name`` by alias (``latest``, ``best``) or ``vN``, or None."""
+        raise NotImplementedError
+
+    def artifact_by_digest(self, project: str, entity: str | None, name: str, digest: str) -> dict[str, Any] | None:
+        """The committed version of ``project/name`` whose content digest is ``digest``, or None."""
+        raise NotImplementedError
+
+    def artifact_versions(self, project: str, entity: str | None, name: str) -> list[dict[str, Any]]:
+        """Every committed version of ``project/name``, oldest first."""
+        raise NotImplementedError
+
+    def artifact_collections(self, project: str | None = None, type: str | None = None) -> list[dict[str, Any]]:
+        """Artifact names with ``project``, ``name``, ``type``, ``versions``, ``size``, ``updated_at``."""
+        raise NotImplementedError
+
+    def artifact_runs(self, version_id: int, kind: str) -> list[str]:
+        """Ids of the runs that logged (``kind="output"``) or used (``"input"``) a version, oldest first."""
+        raise NotImplementedError
+
+    def run_artifacts(self, run_id: str, kind: str) -> list[dict[str, Any]]:
+        """The versions a run logged (``"output"``) or used (``"input"``), in order."""
+        raise NotImplementedError
+
+    def registered_models(self) -> list[dict[str, Any]]:
+        """Registry entries: ``id``, ``name``, ``description``, ``created_at``."""
+        raise NotImplementedError
+
+    def registry_version(self, model: str, alias: str) -> dict[str, Any] | None:
+        """The artifact version behind ``registry/model:alias`` (``latest``, ``vN`` or a registry alias)."""
+        raise NotImplementedError
+
+    def registry_links(self, model: str) -> list[tuple[int, dict[str, Any]]]:
+        """``(link index, artifact version)`` of a registered model, in link order."""
+        raise NotImplementedError
+
+    def registry_aliases(self, model: str) -> dict[str, int]:
+        """Registry alias -> link index."""
+        raise NotImplementedError
+
+    def registry_audit(self, model: str) -> list[dict[str, Any]]:
+        """Every link, unlink and alias move, oldest first."""
+        raise NotImplementedError
+
+    def link_artifact(self, version_id: int, model: str, aliases: list[str], actor: str) -> None:
+        """Link a version into ``registry/model`` with ``aliases``."""
+        raise NotImplementedError
+
+    def unlink_artifact(self, version_id: int, model: str, actor: str) -> None:
+        """Remove a version's link from ``registry/model``."""
+        raise NotImplementedError
+
+    def delete_artifact(self, version_id: int, delete_aliases: bool) -> list[str]:
+        """Delete a version; returns the digests no other version holds (their blobs may go)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Let go of connections."""
