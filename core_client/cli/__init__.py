@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tracklet {args.command}: {e}", file=sys.stderr)
         return 1
     except Exception as e:
-        from ..store.sql._lite import damaged, is_damage
+        from ..store.sql._damage import damaged, is_damage
 
         if not is_damage(e):
             raise

@@ -31,9 +31,7 @@ __all__ = [
 ]
 
 from ..store._layout import ACTIVE, INGEST_ERROR, LOCK
-# A run whose log has been silent this long, with no exit record, has crashed. Live runs
-# write a heartbeat at least every 30 s.
-STALE_AFTER = 120.0
+from ..store._liveness import STALE_AFTER
 _spawned: dict[int, str] = {}  # workers this process started (pid -> store folder) and has not reaped
 
 

@@ -10,8 +10,9 @@ if TYPE_CHECKING:
 
 from .._errors import UsageError
 from ..store._layout import log_path
+from ..store._liveness import pid_alive
 from ..wal._logfile import log_exists
-from .._ids import check_run_id, hostname, new_run_id, process_alive
+from .._ids import check_run_id, new_run_id
 from ._summary import MetricDef
 from ..wal._wal import UNNAMED_KEY, RecordType, WalReader, decode_history, decode_key, log_identity
 
@@ -101,13 +102,6 @@ def _unnamed(kid: int, names: dict[int, str], st: ReplayState) -> str:
     names[kid] = UNNAMED_KEY.format(kid)
     st.key_ids[names[kid]] = kid
     return names[kid]
-
-
-def pid_alive(pid: int | None, host: str | None) -> bool | None:
-    """True/False for a process on this host; None when it runs elsewhere (cannot tell)."""
-    if pid is None or host != hostname():
-        return None
-    return process_alive(pid)
 
 
 def check_resume_request(settings: Any) -> tuple[str, str, bool]:

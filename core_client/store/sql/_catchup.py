@@ -9,8 +9,7 @@ from typing import Any, Callable
 from sqlalchemy import Engine, select
 
 from ..._errors import SyncError, warn_once
-from ...tracking._local import STALE_AFTER
-from ...tracking._resume import pid_alive
+from .._liveness import STALE_AFTER, looks_crashed, pid_alive
 from .. import _layout as L
 from . import _schema as S
 from ._engine import write_transaction
@@ -98,15 +97,7 @@ def mark_crashed(engine: Engine, root: str, is_alive: Callable[[Any, Any], bool 
         ).all()
         conn.rollback()
     for r in rows:
-        alive = is_alive(r.pid, r.host)
-        if alive:
-            continue
-        wal = L.log_path(root, r.run_id)
-        try:
-            silent_for = now - os.path.getmtime(wal)
-        except OSError:
-            silent_for = now - (r.heartbeat_at or 0.0)
-        if alive is False or silent_for > STALE_AFTER:
+        if looks_crashed(root, r.run_id, r.pid, r.host, r.heartbeat_at, is_alive):
             crashed.append(r.pk)
     if crashed:
         with write_transaction(engine) as conn:

@@ -260,7 +260,7 @@ def _ended(engine, root: str, run_id: str, wal: str) -> bool:  # noqa: ANN001
     """True once the run has a final state, or its process is gone (then it is marked crashed)."""
     from sqlalchemy import select
 
-    from ...tracking._resume import pid_alive
+    from .._liveness import pid_alive
     from . import _schema as S
     from ._catchup import mark_crashed
     from ._ingest import ingest_run
