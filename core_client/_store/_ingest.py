@@ -40,6 +40,12 @@ __all__ = ["BATCH_BYTES", "ingest_run", "record_loss_report"]
 # however long the run, and a reader sees a long run's history arrive in steps.
 BATCH_BYTES = 2 << 20
 _TERMINAL = ("finished", "failed")
+# SQLite folds its -wal file into the database when a commit leaves it above this many pages (the
+# default, 1000, is 4 MiB). An ingesting connection does it every 64 MiB: pages that later batches
+# change again are copied once, with fewer fsyncs (1 run x 600k points, benchmarks/ingest_throughput.py:
+# 0.41 -> 0.39 s on a quiet machine, 0.74-0.85 -> 0.37-0.39 s while other processes used the disk).
+# The worker truncates the file when a run ends (``checkpoint``), and the last connection to close does.
+_CHECKPOINT_EVERY = "PRAGMA wal_autocheckpoint=16384"
 
 
 class _Columns:
@@ -257,6 +263,8 @@ def _ingest_batch(
             row = conn.execute(select(S.runs).where(S.runs.c.run_id == run_id)).mappings().first()
             if (row["wal_offset"] if row else 0) != offset:
                 continue  # another ingester moved on meanwhile: read again from its offset
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql(_CHECKPOINT_EVERY)
             _apply(conn, row, run_id, batch, wal_path, identity)
         if batch.skipped:
             damaged = sum(e - s for s, e in batch.skipped)
