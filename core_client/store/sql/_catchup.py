@@ -84,7 +84,7 @@ def _wait_for_worker(engine: Engine, run_id: str, size: int, stall: float = 2.0)
             last, since = offset, time.monotonic()
         elif time.monotonic() - since > stall:
             return False
-        time.sleep(0.02)
+        time.sleep(0.004)  # a look costs ~0.2 ms; the worker stores a finished run's last records in tens of ms
 
 
 def mark_crashed(engine: Engine, root: str, is_alive: Callable[[Any, Any], bool | None] = pid_alive) -> int:
