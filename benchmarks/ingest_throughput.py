@@ -45,7 +45,8 @@ def _write_logs(folder: str, runs: int, points: int) -> list[str]:
 
 
 def _ingest_once(src: str, ids: list[str], profile: bool = False) -> float:
-    from tracklet._store import close_all, ingest_run, open_local
+    from tracklet.store.sql._engine import close_all, open_local
+    from tracklet.store.sql._ingest import ingest_run
 
     store = tempfile.mkdtemp(prefix="tracklet-ingest-")
     try:

@@ -8,8 +8,9 @@ import sqlite3
 import pytest
 
 import tracklet
-from tracklet._store import ingest_run, open_local
-from tracklet._wal import HISTORY_RUN, RecordType, WalReader, WalWriter, decode_history
+from tracklet.store.sql._engine import open_local
+from tracklet.store.sql._ingest import ingest_run
+from tracklet.wal._wal import HISTORY_RUN, RecordType, WalReader, WalWriter, decode_history
 
 
 def _write_log(path: str) -> None:
@@ -141,7 +142,7 @@ def test_ingest_stores_what_the_log_says_and_a_replay_doubles_nothing(tracklet_e
 
 
 def test_columns_make_rows_by_key_for_other_databases():
-    from tracklet._store._ingest import _Columns
+    from tracklet.store.sql._ingest import _Columns
 
     cols = _Columns((4, 2), [0, 1], [10, 20], [[0.5, 1.5], [2.5, 3.5]])
     assert cols.rows() == [(4, 0, 10, 0.5), (4, 1, 20, 1.5), (2, 0, 10, 2.5), (2, 1, 20, 3.5)]
