@@ -173,7 +173,7 @@ def _store_and_record(run: Any, art: Artifact, aliases: list[str], use: bool) ->
             # A wait() may follow: the worker numbers the version now, not this process, not at its next look.
             # Not while finish() waits for this upload: it starts and wakes the worker once the run's log is
             # synced, and a worker woken now would take a core from finish()'s last steps (up to 4 ms).
-            from ..tracking._local import wake_worker
+            from ..store.sql._spawn import wake_worker
 
             run._start_worker()
             wake_worker(run._settings.dir)
@@ -281,21 +281,11 @@ def _already_stored(art: Artifact) -> bool:
 
 def _wait_for_worker(art: Artifact, run: Any, stall: float = 5.0) -> bool:
     """Let the ingest worker store the record and read the version with sqlite3 (no SQLAlchemy import)."""
-    from ..tracking._local import worker_running
-    from ..store.sql._lite import artifact_version, stored_offset
+    from ..store.sql._lite import artifact_version, wait_for_worker
+    from ..store.sql._spawn import worker_running
 
-    if not worker_running(art._root):
-        return False
-    last, since = -1, time.monotonic()
-    while True:
-        offset = stored_offset(art._root, run.id)
-        if offset >= art._wal_end:
-            break
-        if offset != last:
-            last, since = offset, time.monotonic()
-        elif time.monotonic() - since > stall:
-            return False  # the worker is stuck: store it ourselves
-        time.sleep(0.002)  # the worker was woken when the record was written: a few ms
+    if not worker_running(art._root) or not wait_for_worker(art._root, run.id, art._wal_end, stall):
+        return False  # no worker, or it is stuck: store it ourselves
     found = artifact_version(art._root, art._project, art._entity, art.name, art._digest)
     if found is None:
         return False

@@ -411,12 +411,12 @@ class Run(RunExtras):
         return mdef
 
     def _start_worker(self) -> None:
-        """Start the store's ingest worker if this run has not yet (see ``tracklet.tracking._local``); local mode only."""
+        """Start the store's ingest worker if this run has not yet (see ``tracklet.store.sql._spawn``); local mode only."""
         if self._worker_started:
             return
         self._worker_started = True
         if self.mode == "local" and self._dir is not None:
-            from ._local import ensure_worker
+            from ..store.sql._spawn import ensure_worker
 
             try:
                 ensure_worker(self._settings.dir)
@@ -575,7 +575,7 @@ class Run(RunExtras):
             except Exception as e:  # a tracking failure never escapes into the user's script
                 warn_once(f"finish-callback:{e!r}", f"tracklet: while finishing run {self._id}: {e!r}")
         if self.mode == "local" and self._dir is not None:
-            from ._local import ingest_problem, wake_worker
+            from ..store.sql._spawn import ingest_problem, wake_worker
 
             self._start_worker()
             wake_worker(self._settings.dir)  # the run's last records reach the store now, not at the next poll

@@ -25,7 +25,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path:
-            from ...tracking._local import make_store_dir
+            from ._spawn import make_store_dir
 
             root = os.path.dirname(os.path.abspath(path))
             make_store_dir(root)

@@ -16,7 +16,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["artifact_version", "connect_readonly", "stored_offset", "up_to_date"]
+__all__ = ["artifact_version", "behind", "caught_up_by_worker", "connect_readonly", "stored_offset", "up_to_date", "wait_for_worker"]
 
 
 
@@ -41,6 +41,26 @@ def stored_offset(root: str, run_id: str) -> int:
     return row[0] if row else 0
 
 
+def wait_for_worker(root: str, run_id: str, offset: int, stall: float = 2.0) -> bool:
+    """Wait while the folder's ingest worker stores run ``run_id``'s log up to ``offset``.
+
+    True once the store holds it; False when the worker stops moving for ``stall`` seconds (the
+    caller then ingests it itself). Polls with sqlite3: a reader that waits never imports SQLAlchemy.
+    """
+    import time
+
+    last, since = -1, time.monotonic()
+    while True:
+        held = stored_offset(root, run_id)
+        if held >= offset:
+            return True
+        if held != last:
+            last, since = held, time.monotonic()
+        elif time.monotonic() - since > stall:
+            return False
+        time.sleep(0.002)  # the worker was woken when the record was written: a few ms (a poll costs ~0.2 ms)
+
+
 def artifact_version(root: str, project: str, entity: str | None, name: str, digest: str) -> dict[str, Any] | None:
     """The committed version of ``project/name`` with ``digest`` as the store holds it now (no catch-up), or None."""
     from ._artifact_reads import version_by_digest
@@ -60,20 +80,26 @@ def artifact_version(root: str, project: str, entity: str | None, name: str, dig
 
 def up_to_date(root: str) -> bool:
     """True when the store holds every record of every local run's WAL (so reads need no catch-up)."""
+    return behind(root) == {}
+
+
+def behind(root: str) -> dict[str, int] | None:
+    """Local runs whose log holds more than the store: run id -> the log's size. None without a database."""
     conn = connect_readonly(root)
     if conn is None:
-        return False
+        return None
     with closing(conn):
         try:
             stored = dict(conn.execute("SELECT run_id, wal_offset FROM runs").fetchall())
         except sqlite3.DatabaseError:
-            return False
+            return None
     try:
         entries = os.listdir(runs_dir(root))
     except FileNotFoundError:
-        return True
+        return {}
     from ...wal._logfile import log_size
 
+    out = {}
     for run_id in entries:
         try:
             size = log_size(log_path(root, run_id))
@@ -81,10 +107,33 @@ def up_to_date(root: str) -> bool:
             continue
         if run_id in stored:
             if size is not None and size > stored[run_id]:
-                return False
-        elif _mode(log_path(root, run_id)) != "offline":
-            return False  # a local run the store has not seen yet
-    return True
+                out[run_id] = size
+        elif size is not None and _mode(log_path(root, run_id)) != "offline":
+            out[run_id] = size  # a local run the store has not seen yet
+    return out
+
+
+def caught_up_by_worker(root: str) -> bool:
+    """True once the store is up to date, waiting for the folder's ingest worker where it serves the runs behind.
+
+    After ``finish()`` the worker stores the last records within milliseconds; a reader that waits
+    for it reads with sqlite3 instead of importing SQLAlchemy (0.2 s) to ingest them itself.
+    """
+    late = behind(root)
+    if late is None:
+        return False
+    if not late:
+        return True
+    from .._layout import ACTIVE
+    from ._spawn import worker_running
+
+    try:
+        served = set(os.listdir(os.path.join(root, ACTIVE)))
+    except FileNotFoundError:
+        served = set()
+    if not set(late) <= served or not worker_running(root):
+        return False
+    return all(wait_for_worker(root, run_id, size) for run_id, size in late.items())
 
 
 def _mode(wal: str) -> str | None:

@@ -66,9 +66,9 @@ class SqlStore(Store):
     @contextmanager
     def reader(self, fresh: bool = False) -> Iterator[Reader]:
         """A read connection to an up-to-date store: plain sqlite3 when nothing needs catching up."""
-        from ._lite import connect_readonly, up_to_date
+        from ._lite import caught_up_by_worker, connect_readonly
 
-        if not fresh and up_to_date(self.root):
+        if not fresh and caught_up_by_worker(self.root):
             raw = connect_readonly(self.root)
             if raw is not None:
                 r = Reader(self.root, raw=raw)

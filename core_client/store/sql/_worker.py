@@ -1,6 +1,6 @@
 """The ingest worker: ``python -m tracklet.store.sql._worker DIR`` tails active runs' WALs into DIR's store.
 
-Started by ``init`` (see ``_local``); one per store folder, guarded by ``DIR/.worker.lock``.
+Started by ``init`` (see ``_spawn``); one per store folder, guarded by ``DIR/.worker.lock``.
 It exits after ``IDLE_EXIT`` seconds with no active run. Problems go to ``DIR/worker.log``.
 """
 
@@ -14,7 +14,7 @@ import traceback
 
 from ..._errors import StoreDamagedError
 from .._layout import ACTIVE, INGEST_ERROR, LOCK, log_path, run_dir
-from ...tracking._local import wake_path
+from ._spawn import wake_path
 from ...wal._logfile import remove_if_present
 
 __all__ = ["main", "serve"]
