@@ -115,7 +115,7 @@ def up_to_date(root: str) -> bool:
         if run_id in stored:
             if size is not None and size > stored[run_id]:
                 return False
-        elif _mode(os.path.join(runs_dir, run_id, "run.tlog")) != "offline":
+        elif _mode(os.path.join(runs_dir, run_id, "run.tlog")) not in ("offline", "remote"):
             return False  # a local run the store has not seen yet
     return True
 
