@@ -41,6 +41,7 @@ class LogSender:
         self.sent_bytes = 0  # log bytes this sender posted that the server took
         self._reader = WalReader(path)
         self._route = f"/runs/{run_id}/log"
+        self._sent_extra: dict[str, str] = {}
 
     # -- where the server stands ------------------------------------------------------------------
     def sync_position(self) -> int:
@@ -58,12 +59,17 @@ class LogSender:
         if self.position is None:
             self.position = read_sent(self.path, self.client.base_url) or 0
 
+    def record_run_id(self, run_id: str) -> None:
+        """Keep the id the log went under (``--new-id``) in the ``.sent`` file: a second sync goes on there."""
+        self._sent_extra["run_id"] = run_id
+        self._set_position(self.position or 0)
+
     def _set_position(self, offset: int) -> None:
         self.position = offset
         tmp = f"{self.path}{SENT_SUFFIX}.tmp-{os.getpid()}"
         try:
             with open(tmp, "w", encoding="utf-8") as f:
-                json.dump({"url": self.client.base_url, "log_id": self.log_id, "offset": offset}, f)
+                json.dump({"url": self.client.base_url, "log_id": self.log_id, "offset": offset, **self._sent_extra}, f)
             os.replace(tmp, self.path + SENT_SUFFIX)  # atomically: a reader sees the old offset or the new one
         except OSError:
             pass  # only a hint: the server's answer is what counts
