@@ -48,6 +48,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # quiet
         pass
 
+    def setup(self):
+        super().setup()
+        self.server.owner.connections.add(self.connection)
+
     def _send(self, status: int, body: dict, headers: dict | None = None) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
@@ -154,6 +158,7 @@ class ContractServer:
         self.log_ids: dict[str, str] = {}
         self.faults: list[tuple[int, float | None]] = []
         self.requests: list[tuple[str, str, dict, int]] = []
+        self.connections: set = set()
         self.httpd = _Http(("127.0.0.1", port), _Handler)
         self.httpd.owner = self
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
@@ -198,8 +203,16 @@ class ContractServer:
         return self
 
     def stop(self) -> None:
+        """Stop as a killed server does: the open keep-alive connections go too."""
+        import socket
+
         self.httpd.shutdown()
         self.httpd.server_close()
+        for conn in list(self.connections):
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def __enter__(self) -> "ContractServer":
         return self.start()
