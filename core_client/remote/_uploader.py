@@ -49,13 +49,16 @@ def read_sent(path: str, base_url: str | None = None) -> int | None:
 class Uploader:
     """Posts one run's log to ``base_url`` from a daemon thread; ``finish()`` waits a bounded time for the rest."""
 
-    def __init__(self, base_url: str, api_key: str | None, path: str, run_id: str, log_id: str | None, poll: float = POLL) -> None:
+    def __init__(
+        self, base_url: str, api_key: str | None, path: str, run_id: str, log_id: str | None, poll: float = POLL, writer: Any = None
+    ) -> None:
         self.base_url = base_url
         self._key = api_key
         self.path = path
         self.run_id = run_id
         self.log_id = log_id
         self.poll = poll
+        self._writer = writer  # the run's WalWriter: its offset is the end of the last whole record
         self.acked = read_sent(path, base_url) or 0  # the offset the server acknowledged (the last process's, at first)
         self.error: str | None = None  # the last transient failure, while it lasts
         self.failed: str | None = None  # what cannot succeed; the thread has stopped
@@ -78,7 +81,8 @@ class Uploader:
             from ._sender import LogSender
 
             client = Client(self.base_url, self._key)
-            sender = LogSender(client, self.path, self.run_id, self.log_id)
+            boundary = None if self._writer is None else (lambda w=self._writer: w.offset)
+            sender = LogSender(client, self.path, self.run_id, self.log_id, boundary=boundary)
         except Exception as e:  # requests missing, a bad log: said once, the log keeps everything
             self._fail(f"the uploader could not start ({e!r})")
             return

@@ -178,7 +178,7 @@ def prepare_run(settings: Any, config_values: dict[str, Any], request: tuple[str
     elif settings.mode == "remote":
         from ..remote._uploader import Uploader  # stdlib only: the thread imports requests, not init()
 
-        run._uploader = Uploader(settings.base_url, settings.api_key, run._writer.path, run_id, None)
+        run._uploader = Uploader(settings.base_url, settings.api_key, run._writer.path, run_id, None, writer=run._writer)
         run._uploader.start()
     if not settings.silent:
         from ._messages import init_message
