@@ -31,6 +31,7 @@ def server():
 
 @pytest.fixture
 def xdg(tmp_path, monkeypatch):
+    monkeypatch.delenv("TRACKLET_CREDENTIALS_FILE")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     return tmp_path / "xdg" / "tracklet" / "credentials"
 

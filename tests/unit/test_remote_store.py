@@ -172,3 +172,19 @@ def test_missing_things_are_none_or_a_usage_error_and_a_bad_key_a_store_error(st
         bad.runs()
     assert "wrong" not in str(e.value)
     bad.close()
+
+
+def test_api_reads_a_server_given_by_argument_or_by_remote_modes_variables(store, monkeypatch, tmp_path):
+    import tracklet
+    from tracklet.store.sql._store import SqlStore
+
+    assert isinstance(tracklet.Api(base_url=store.location, api_key=KEY)._store, RemoteStore)
+    assert isinstance(tracklet.Api(overrides={"base_url": store.location})._store, RemoteStore)  # wandb's spelling
+    assert isinstance(tracklet.Api()._store, SqlStore)
+    monkeypatch.setenv("TRACKLET_BASE_URL", store.location)
+    monkeypatch.setenv("TRACKLET_API_KEY", KEY)
+    api = tracklet.Api()
+    assert isinstance(api._store, RemoteStore)
+    assert isinstance(tracklet.Api(dir=str(tmp_path / "here"))._store, SqlStore)  # a folder named: that folder
+    monkeypatch.setenv("TRACKLET_MODE", "local")
+    assert isinstance(tracklet.Api()._store, SqlStore)
