@@ -39,7 +39,8 @@ def login(
     ``login(key=...)`` without ``host`` does the same for the server already configured
     (``TRACKLET_BASE_URL`` or an earlier login), warning instead of raising when it is refused (unless
     ``verify=True``); with no server configured it keeps wandb's call working and stores nothing: the
-    local store needs no account, and the key (often a wandb key) is sent nowhere.
+    local store needs no account, and the key (often a wandb key) is sent nowhere. A ``host`` of wandb's
+    cloud (``https://api.wandb.ai``) is a wandb script's: nothing is sent or stored.
 
     Example:
         >>> tracklet.login(host="http://server:8080", key=os.environ["TRACKLET_API_KEY"])
@@ -55,6 +56,8 @@ def login(
             raise UsageError(f"login({name}=...) takes a string; got {type(value).__name__}")
     if host is None and key is None:
         return True
+    if host is not None and _is_wandb_host(host):
+        return True  # a wandb script's login to wandb's cloud: the key is wandb's and goes nowhere
     if host is None:
         from ._settings import resolve_settings
 
@@ -82,6 +85,13 @@ def login(
         warn_once(f"login:{host}", f"tracklet: login() stored nothing: {e}")
         return False
     return True
+
+
+def _is_wandb_host(host: str) -> bool:
+    from urllib.parse import urlsplit
+
+    name = (urlsplit(host if "://" in host else "https://" + host).hostname or "").lower()
+    return name == "wandb.ai" or name.endswith(".wandb.ai")
 
 
 # wandb.Settings field -> tracklet setting (the init() argument it stands for)
