@@ -170,6 +170,11 @@ def prepare_run(settings: Any, config_values: dict[str, Any], request: tuple[str
         from ..store.sql._spawn import register_active_run
 
         register_active_run(settings.dir, run_id)
+    elif settings.mode == "remote":
+        from ..remote._uploader import Uploader  # stdlib only: the thread imports requests, not init()
+
+        run._uploader = Uploader(settings.base_url, settings.api_key, run._writer.path, run_id, None, writer=run._writer)
+        run._uploader.start()
     if not settings.silent:
         from ._messages import init_message
 

@@ -49,7 +49,7 @@ def catch_up(engine: Engine, root: str, include_offline: bool = False) -> int:
                 first = first_run_record(wal)
             except ValueError:
                 continue
-            if first is None or (first.get("mode") == "offline" and not include_offline):
+            if first is None or (first.get("mode") in ("offline", "remote") and not include_offline):  # a remote run's log is its server's
                 continue
         if run_id in served and row is not None and size is not None and wait_for_worker(root, run_id, size):
             continue  # the worker is storing it: waiting costs less than decoding it twice

@@ -108,7 +108,7 @@ def behind(root: str) -> dict[str, int] | None:
         if run_id in stored:
             if size is not None and size > stored[run_id]:
                 out[run_id] = size
-        elif size is not None and _mode(log_path(root, run_id)) != "offline":
+        elif size is not None and _mode(log_path(root, run_id)) not in ("offline", "remote"):
             out[run_id] = size  # a local run the store has not seen yet
     return out
 
