@@ -66,7 +66,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         url = configured.base_url if configured.mode == "remote" else None
     if url is not None:
         from ..remote._credentials import normalize_url
-        from ..remote._sync import key_for_url, sync_to
+        from ._sync_to import key_for_url, sync_to
 
         url = normalize_url(url)
         return sync_to(wals, url, key_for_url(url), new_id=args.new_id)

@@ -13,7 +13,7 @@ from email.utils import parsedate_to_datetime
 
 import requests
 
-from .. import __version__
+from .._version import __version__
 from .._errors import TrackletError
 from ._credentials import normalize_url
 

@@ -6,8 +6,8 @@ import os
 import sys
 
 from .._errors import SyncError
-from ._http import Client, RemoteError
-from ._sender import LogSender
+from ..remote._http import Client, RemoteError
+from ..remote._sender import LogSender
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ def key_for_url(base_url: str) -> str | None:
     """The key to send to ``base_url``: the configured one for the configured server (TRACKLET_API_KEY wins),
     else the credentials file's for that URL, else TRACKLET_API_KEY."""
     from .._settings import resolve_settings
-    from ._credentials import key_for
+    from ..remote._credentials import key_for
 
     settings = resolve_settings({})
     if settings.base_url == base_url:
@@ -32,7 +32,7 @@ def _sent_as(wal: str, base_url: str) -> str | None:
     """The run id a log was sent under to ``base_url`` (``--new-id`` gives one), if the ``.sent`` file says."""
     import json
 
-    from ._uploader import SENT_SUFFIX
+    from ..remote._uploader import SENT_SUFFIX
 
     try:
         with open(wal + SENT_SUFFIX, encoding="utf-8") as f:
@@ -45,8 +45,8 @@ def _sent_as(wal: str, base_url: str) -> str | None:
 def sync_to(wals: list[str], base_url: str, api_key: str | None, new_id: bool = False, out: TextIO | None = None) -> int:
     """Send each log; print what was sent, what the server already held, and what failed and why. Returns the exit status."""
     from .._ids import new_run_id
-    from ..cli._progress import Progress
-    from ..cli._sync import log_bytes
+    from ._progress import Progress
+    from ._sync import log_bytes
 
     out = out or sys.stdout
     client = Client(base_url, api_key)
