@@ -92,6 +92,11 @@ def _migrate(conn: Connection, version: int) -> None:
         for table, column, sql_type in S.MIGRATIONS[to]:
             if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
                 conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
+    if version < 4:  # curves stored before chart blocks existed: the worker or the first chart makes theirs
+        conn.exec_driver_sql(
+            "INSERT INTO history_dirty (run_pk, key_id, from_step) SELECT run_pk, key_id, MIN(step) FROM history "
+            "GROUP BY run_pk, key_id ON CONFLICT (run_pk, key_id) DO NOTHING"
+        )
 
 
 def _ensure_schema(engine: Engine, url: str) -> None:

@@ -32,6 +32,7 @@ from ...wal._wal import (
 from ...wal._logfile import log_size, read_loss_report
 from . import _schema as S
 from ._engine import write_transaction
+from ._blocks import mark_dirty
 from ._sql import insert_ignore, project_id_for, upsert
 
 __all__ = ["BATCH_BYTES", "ingest_run", "record_loss_report"]
@@ -316,11 +317,20 @@ def _apply(conn: Connection, row: Any, run_id: str, b: _Batch, wal_path: str, id
         _record_problems(conn, run_pk, b, now)
     if b.last_values or b.system:
         _name_lost_keys(conn, run_pk, b)
+    lowest: dict[int, int] = {}  # key id -> the lowest step written: its chart blocks are made again from there
     for points in b.points:
         if isinstance(points, _Columns):
             _upsert_columns(conn, run_pk, points)
+            if points.steps:
+                first = min(points.steps)
+                for key in points.keys:
+                    lowest[key] = min(lowest.get(key, first), first)
         else:
             _upsert_points(conn, run_pk, points)
+            for key, step, _, _ in points:
+                if step < lowest.get(key, step + 1):
+                    lowest[key] = step
+    mark_dirty(conn, run_pk, lowest)
     if b.texts:
         upsert(
             conn,

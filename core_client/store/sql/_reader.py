@@ -45,6 +45,10 @@ class Reader:
                 raise damaged(self._root, getattr(e, "orig", e)) from None
             raise
 
+    def execute(self, sql: str, **params: Any) -> None:
+        """A statement that returns no rows (in the caller's transaction)."""
+        self._execute(sql, params)
+
     def all(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in self._execute(sql, params).fetchall()]
 

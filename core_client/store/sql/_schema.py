@@ -30,6 +30,8 @@ __all__ = [
     "artifact_usage",
     "artifact_versions",
     "history",
+    "history_blocks",
+    "history_dirty",
     "history_values",
     "meta",
     "metadata",
@@ -47,7 +49,8 @@ __all__ = [
 
 # 2: artifacts, lineage and the model registry (tables added, nothing changed)
 # 3: runs.log_id (which write-ahead log a run's rows came from) and run_problems (see MIGRATIONS)
-SCHEMA_VERSION = 3
+# 4: history_blocks and history_dirty (tables added; a store made before has no blocks: see _engine)
+SCHEMA_VERSION = 4
 
 # Columns added to existing tables, by the schema version that added them: (table, column, SQL type).
 # New tables need no entry: creating what is missing covers them.
@@ -139,6 +142,33 @@ history_values = Table(
     Column("value", JSON),
     PrimaryKeyConstraint("run_pk", "key_id", "step"),
     sqlite_with_rowid=False,
+)
+
+# Blocks of 64 steps of each curve, for charts (see _blocks): made from history, never the other way.
+history_blocks = Table(
+    "history_blocks",
+    metadata,
+    Column("run_pk", Integer, nullable=False),
+    Column("key_id", Integer, nullable=False),
+    Column("block", BigInteger, nullable=False),  # step // 64
+    Column("n", Integer, nullable=False),
+    Column("first_step", BigInteger, nullable=False),
+    Column("last_step", BigInteger, nullable=False),
+    Column("total", Float, nullable=False),
+    Column("lo", Float, nullable=False),
+    Column("hi", Float, nullable=False),
+    PrimaryKeyConstraint("run_pk", "key_id", "block"),
+    sqlite_with_rowid=False,
+)
+
+# Curves whose blocks lag behind history: the lowest step ingest wrote since they were made.
+history_dirty = Table(
+    "history_dirty",
+    metadata,
+    Column("run_pk", Integer, nullable=False),
+    Column("key_id", Integer, nullable=False),
+    Column("from_step", BigInteger, nullable=False),
+    PrimaryKeyConstraint("run_pk", "key_id"),
 )
 
 system_metrics = Table(

@@ -194,15 +194,65 @@ class SqlStore(Store):
         points: int | None = None,
         x: str = "_step",
     ) -> dict[str, dict[str, list[Any]]]:
+        return self.curves_of_runs([run_id], keys, min_step, max_step, points, x)[run_id]
+
+    def curves_of_runs(
+        self,
+        run_ids: Sequence[str],
+        keys: Sequence[str],
+        min_step: int | None = None,
+        max_step: int | None = None,
+        points: int | None = None,
+        x: str = "_step",
+    ) -> dict[str, dict[str, dict[str, list[Any]]]]:
+        """``curves`` of several runs, on one connection (a chart of 100 runs is one question)."""
+        from ._blocks import SINCE_SCHEMA
+
+        blocks = points is not None and x == "_step"
+        with self.reader() as q:
+            found = {i: q.one("SELECT pk, created_at FROM runs WHERE run_id = :run_id", run_id=i) for i in run_ids}
+            missing = [i for i, row in found.items() if row is None]
+            if missing:
+                raise UsageError(f"no run {missing[0]!r} in {self.root}; list runs with: tracklet runs --dir {self.root}")
+            if blocks and int(q.scalar("SELECT value FROM tracklet_meta WHERE key = 'schema_version'") or 0) < SINCE_SCHEMA:
+                self.engine()  # migrates it, marking every curve for blocks
+            dirty = blocks and q.one(
+                "SELECT 1 FROM history_dirty WHERE run_pk IN (" + ", ".join(str(int(r[0])) for r in found.values()) + ") LIMIT 1"
+            )
+        if dirty:
+            self._make_blocks([r[0] for r in found.values()])
+        with self.reader() as q:
+            return {i: self._curves(q, i, pk, created, keys, min_step, max_step, points, x) for i, (pk, created) in found.items()}
+
+    def _curves(
+        self, q: Reader, run_id: str, pk: int, created: float, keys: Sequence[str],
+        min_step: int | None, max_step: int | None, points: int | None, x: str,
+    ) -> dict[str, dict[str, list[Any]]]:
+        from ._blocks import buckets
         from ._history import curves
 
-        created = self._created_at(run_id)
-        with self.reader() as q:
-            pk = self._pk(q, run_id)
-            known = self._key_ids(q, pk)
-            if x not in ("_step", "_runtime", "_timestamp") and x not in known:
-                raise UsageError(f"run {run_id} has no metric {x!r} to use as the x-axis")
-            return curves(q, pk, {k: known[k] for k in keys if k in known}, min_step, max_step, points, x, known.get(x), created)
+        known = self._key_ids(q, pk)
+        if x not in ("_step", "_runtime", "_timestamp") and x not in known:
+            raise UsageError(f"run {run_id} has no metric {x!r} to use as the x-axis")
+        wanted = {k: known[k] for k in keys if k in known}
+        out = {}
+        if points is not None and x == "_step":
+            for name, kid in list(wanted.items()):
+                found = buckets(q, pk, kid, min_step, max_step, points)
+                if found is not None:
+                    out[name] = found
+                    del wanted[name]
+        out.update(curves(q, pk, wanted, min_step, max_step, points, x, known.get(x), created))
+        return {k: out[k] for k in keys if k in out}
+
+    def _make_blocks(self, run_pks: list[int]) -> None:
+        """Make the chart blocks the runs' curves still lack (ingest marks them; the worker makes most)."""
+        from ._blocks import refresh
+        from ._engine import write_transaction
+
+        with write_transaction(self.engine()) as conn:
+            for pk in run_pks:
+                refresh(conn, pk)
 
     def system_metrics(self, run_id: str, keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
         from ._history import nan_for_null
