@@ -219,7 +219,7 @@ def _ingest_batch(
             raise SyncError(f"cannot read {wal_path} at offset {offset}: {e}") from None
         if batch.records == 0:
             return None
-        with write_transaction(engine) as conn:
+        with write_transaction(engine, lock=run_id) as conn:
             row = conn.execute(select(S.runs).where(S.runs.c.run_id == run_id)).mappings().first()
             if (row["wal_offset"] if row else 0) != offset:
                 continue  # another ingester moved on meanwhile: read again from its offset
