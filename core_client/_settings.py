@@ -232,8 +232,10 @@ def default_dir(cwd: str | None = None) -> str:
 
 def is_legacy_store(path: str) -> bool:
     """Whether ``path`` is a store folder (a database or run logs), not a Python package."""
+    from .store._layout import db_path, runs_dir
+
     return (
-        (os.path.isfile(os.path.join(path, "tracklet.db")) or os.path.isdir(os.path.join(path, "runs")))
+        (os.path.isfile(db_path(path)) or os.path.isdir(runs_dir(path)))
         and not os.path.exists(os.path.join(path, "__init__.py"))
     )
 

@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from .._errors import UsageError
+from ..store._layout import log_path, runs_dir
 
 __all__ = ["add_parser", "find_wals"]
 
@@ -33,7 +34,7 @@ def find_wals(path: str) -> list[str]:
         return [path]
     if log_exists(os.path.join(path, "run.tlog")):
         return [os.path.join(path, "run.tlog")]
-    base = os.path.join(path, "runs") if os.path.isdir(os.path.join(path, "runs")) else path
+    base = runs_dir(path) if os.path.isdir(runs_dir(path)) else path
     if not os.path.isdir(base):
         raise UsageError(f"{path} is not a run folder or a folder of runs")
     return sorted(os.path.join(base, d, "run.tlog") for d in os.listdir(base) if log_exists(os.path.join(base, d, "run.tlog")))
@@ -112,7 +113,7 @@ def _place(wal: str, root: str, run_id: str, new_id: bool) -> str:
     from ..wal._logfile import log_exists
     from ..wal._wal import identity_of_log
 
-    home = os.path.join(root, "runs", run_id, "run.tlog")
+    home = log_path(root, run_id)
     if os.path.abspath(wal) == os.path.abspath(home):
         return home
     if log_exists(home):

@@ -258,7 +258,9 @@ def _as_list(value: Any, what: str) -> list:
 
 def start_new_run(settings: Any, run_id: str, created_at: float, resumed_from: Any = None) -> Run:
     """Open the WAL, write the RUN record, and start background capture (used by ``prepare_run``)."""
-    runs_dir = os.path.join(settings.dir, "runs")
+    from ..store._layout import runs_dir as runs_folder
+
+    runs_dir = runs_folder(settings.dir)
     run_dir = os.path.join(runs_dir, run_id)
     from ._local import make_store_dir
 

@@ -30,9 +30,7 @@ __all__ = [
     "wake_worker",
 ]
 
-ACTIVE = "active"
-LOCK = ".worker.lock"
-INGEST_ERROR = "ingest-error.txt"  # in a run's folder while the worker cannot store its records
+from ..store._layout import ACTIVE, INGEST_ERROR, LOCK
 # A run whose log has been silent this long, with no exit record, has crashed. Live runs
 # write a heartbeat at least every 30 s.
 STALE_AFTER = 120.0

@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 from .._errors import UsageError
+from ..store._layout import log_path
 from ..wal._logfile import log_exists
 from .._ids import check_run_id, hostname, new_run_id, process_alive
 from ._summary import MetricDef
@@ -115,7 +116,7 @@ def check_resume_request(settings: Any) -> tuple[str, str, bool]:
     Reads nothing but the file system: ``init()`` calls it before it ends the current run.
     """
     run_id = check_run_id(settings.id) if settings.id else new_run_id()
-    path = os.path.join(settings.dir, "runs", run_id, "run.tlog")
+    path = log_path(settings.dir, run_id)
     exists = settings.id is not None and log_exists(path)
     if settings.resume == "must" and not exists:
         raise UsageError(

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 from .._errors import StoreError, UsageError
+from ..store._layout import log_path
 from ..wal._logfile import log_exists
 from ..wal._wal import RecordType, WalReader, WalWriter
 
@@ -45,7 +46,7 @@ def append_edits(root: str, run_id: str, records: list[tuple[int, dict[str, Any]
     from ._local import STALE_AFTER
     from ._resume import pid_alive
 
-    path = os.path.join(root, "runs", run_id, "run.tlog")
+    path = log_path(root, run_id)
     if not log_exists(path):
         raise StoreError(f"run {run_id}'s log {path} is missing; the store cannot record a change to it")
     try:

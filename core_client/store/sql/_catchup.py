@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 from ..._errors import SyncError, warn_once
 from ...tracking._local import STALE_AFTER
 from ...tracking._resume import pid_alive
+from .. import _layout as L
 from . import _schema as S
 from ._engine import write_transaction
 from ...wal._logfile import log_size
@@ -23,7 +24,7 @@ __all__ = ["STALE_AFTER", "catch_up", "mark_crashed"]
 
 def catch_up(engine: Engine, root: str, include_offline: bool = False) -> int:
     """Ingest what local runs under ``root/runs`` wrote but the store lacks; returns records ingested."""
-    runs_dir = os.path.join(root, "runs")
+    runs_dir = L.runs_dir(root)
     try:
         entries = os.listdir(runs_dir)
     except FileNotFoundError:
@@ -34,7 +35,7 @@ def catch_up(engine: Engine, root: str, include_offline: bool = False) -> int:
     served = _served_by_worker(root)
     total = 0
     for run_id in entries:
-        wal = os.path.join(runs_dir, run_id, "run.tlog")
+        wal = L.log_path(root, run_id)
         try:
             size = log_size(wal)
         except OSError:
@@ -100,7 +101,7 @@ def mark_crashed(engine: Engine, root: str, is_alive: Callable[[Any, Any], bool 
         alive = is_alive(r.pid, r.host)
         if alive:
             continue
-        wal = os.path.join(root, "runs", r.run_id, "run.tlog")
+        wal = L.log_path(root, r.run_id)
         try:
             silent_for = now - os.path.getmtime(wal)
         except OSError:
@@ -115,7 +116,7 @@ def mark_crashed(engine: Engine, root: str, is_alive: Callable[[Any, Any], bool 
                 .values(state="crashed", updated_at=now)
             )
             for r in rows:
-                report = record_loss_report(conn, r.pk, os.path.join(root, "runs", r.run_id), now) if r.pk in crashed else None
+                report = record_loss_report(conn, r.pk, L.run_dir(root, r.run_id), now) if r.pk in crashed else None
                 if report and report.get("state"):  # it did end, but its last records (the exit among them) were lost
                     conn.execute(S.runs.update().where(S.runs.c.pk == r.pk).values(
                         state=report["state"], exit_code=report.get("exit_code"), finished_at=report.get("t")))
