@@ -149,3 +149,16 @@ def test_migrations_build_the_schema_the_code_declares_on_postgresql(pg_url):
     with engine.connect() as conn:
         assert _schema_differences(conn) == []
     engine.dispose()
+
+
+def test_a_step_logged_twice_keeps_its_last_value(pg_url, tracklet_env):
+    run = tracklet.init(project="pg")
+    run.log({"loss": 1.0}, step=5)
+    run.log({"loss": 2.0}, step=5)  # in the same batch: one upsert may not touch a row twice
+    run.finish()
+    migrate(pg_url)
+    engine = make_engine(pg_url)
+    ingest_run(engine, _wal(tracklet_env, run.id))
+    with engine.connect() as conn:
+        assert conn.execute(select(S.history.c.step, S.history.c.value)).all() == [(5, 2.0)]
+    engine.dispose()

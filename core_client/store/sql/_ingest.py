@@ -391,6 +391,11 @@ def _upsert_points(conn: Connection, run_pk: int, hist: list) -> None:
     row = f"({mark}, {mark}, {mark}, {mark}, {int(run_pk)})"
     tail = " ON CONFLICT (run_pk, key_id, step) DO UPDATE SET ts = excluded.ts, value = excluded.value"
     head = "INSERT INTO history (key_id, step, ts, value, run_pk) VALUES "
+    if conn.dialect.name == "postgresql":
+        from ._pg_ingest import upsert_points
+
+        upsert_points(conn, run_pk, hist)
+        return
     if conn.dialect.name != "sqlite":
         conn.exec_driver_sql(head + row + tail, hist)
         return
