@@ -31,7 +31,6 @@ import sys
 import tempfile
 import time
 from array import array
-from itertools import chain
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
@@ -322,12 +321,11 @@ def main() -> None:
     started = time.time()
     settings = {"shared_buffers": "1GB", "max_wal_size": "4GB", "checkpoint_timeout": "30min"}
     with PgCluster(settings=settings) as pg:
-        url = pg.create_database("bench")
+        pg.create_database("bench")
         dsn = f"host=127.0.0.1 port={pg.port} user=postgres dbname=bench"
         results: dict[str, str] = {}
         with psycopg.connect(dsn) as conn:
             # 1. ingest
-            ingest = {}
             rows, chunks, chunks_rollup = ["history"], ["history_chunks"], ["history_chunks", "history_rollup"]
             for name, tables, write in (
                 ("rows: executemany INSERT ... ON CONFLICT (today)", rows, rows_executemany),
@@ -340,7 +338,6 @@ def main() -> None:
                 reset(conn, ddl)
                 n = ingest_points if "executemany" not in name else ingest_points // 4
                 rate = ingest_rate(conn, write, n, keys, run_pk=1)
-                ingest[name] = rate
                 size = table_size(conn, *tables)
                 print(f"ingest {name}: {rate:,.0f} points/s ({n:,} points, {size / n:.1f} B/point)", flush=True)
                 results[f"ingest:{name}"] = f"{rate:,.0f} points/s, {size / n:.1f} bytes/point on disk"
@@ -385,7 +382,7 @@ def main() -> None:
 
     print()
     print(f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores; PostgreSQL 15, settings {settings}; took {time.time() - started:.0f} s"
+          f"{os.cpu_count()} cores; PostgreSQL 15, settings {pg.settings}; took {time.time() - started:.0f} s"
           f"{' (--quick: a tenth of the data)' if args.quick else ''}.")
     print()
     print("| measurement | figure |")
