@@ -104,7 +104,7 @@ def _environment_lines(s: Any) -> list[str]:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     from .. import __version__
-    from ..tracking._local import worker_running
+    from ..store.sql._spawn import worker_running
     from .._settings import DEFAULT_DIR, LEGACY_DIR, resolve_settings, settings_file
 
     s = resolve_settings({"dir": args.dir})

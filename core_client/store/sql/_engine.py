@@ -13,7 +13,8 @@ from sqlalchemy.exc import OperationalError
 
 from ..._errors import StoreError
 from . import _schema as S
-from ._lite import DB_FILE, damaged, is_damage
+from .._layout import DB_FILE
+from ._damage import damaged, is_damage
 from ._urls import normalize_url, safe_url
 from ._versions import check_version, stored_version, upgrade
 
@@ -39,7 +40,7 @@ def make_engine(url: str) -> Engine:
     root = ""  # the store folder of a SQLite file, named in the errors that say it is damaged
     path = url.split("///", 1)[1] if "///" in url else ""
     if path:
-        from ...tracking._local import make_store_dir
+        from ._spawn import make_store_dir
 
         root = os.path.dirname(os.path.abspath(path))
         make_store_dir(root)

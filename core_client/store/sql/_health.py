@@ -39,7 +39,7 @@ def rebuild(root: str, progress: Callable[[str], None] | None = None) -> dict[st
     Returns what was done: ``moved_to``, ``runs``, ``records``, ``refused`` (logs that could not be read).
     """
     from ..._errors import SyncError
-    from ...tracking._local import worker_running
+    from ._spawn import worker_running
     from ...wal._logfile import log_exists
     from ...wal._wal import first_run_record
     from ._engine import close_all, open_local

@@ -8,11 +8,9 @@ Reads of a folder store first catch the database up with the run logs beside it,
 from __future__ import annotations
 
 import os
-import time
 from contextlib import contextmanager
 
 from ..._errors import UsageError
-from .. import _layout as L
 from .._interface import Store
 from ._reader import Reader, from_json
 
@@ -87,9 +85,9 @@ class SqlStore(Store):
     @contextmanager
     def reader(self, fresh: bool = False) -> Iterator[Reader]:
         """A read connection to an up-to-date store: plain sqlite3 when nothing needs catching up."""
-        from ._lite import connect_readonly, up_to_date
+        from ._lite import caught_up_by_worker, connect_readonly
 
-        if self.url is None and not fresh and up_to_date(self.root):
+        if self.url is None and not fresh and caught_up_by_worker(self.root):
             raw = connect_readonly(self.root)
             if raw is not None:
                 r = Reader(self.root, raw=raw)
@@ -161,18 +159,12 @@ class SqlStore(Store):
         """A 'running' run whose process is gone, or whose log went silent: the full path decides."""
         if self.url is not None:
             return False  # no local process or log to look at: the server's heartbeat check decides
-        from ...tracking._local import STALE_AFTER
-        from ...tracking._resume import pid_alive
+        from .._liveness import looks_crashed
 
-        if pid_alive(pid, host) is False:
-            return True
-        try:
-            return time.time() - os.path.getmtime(L.log_path(self.root, run_id)) > STALE_AFTER
-        except OSError:
-            return True
+        return looks_crashed(self.root, run_id, pid, host)
 
     def edit_run(self, run_id: str, records: list[tuple[int, dict[str, Any]]]) -> None:
-        from ...tracking._run_edits import append_edits
+        from ...wal._edits import append_edits
 
         if self.url is not None:
             raise UsageError(f"runs in {self.location} are edited through the tracklet server that serves it")

@@ -1,6 +1,6 @@
 """The ingest worker: ``python -m tracklet.store.sql._worker DIR`` tails active runs' WALs into DIR's store.
 
-Started by ``init`` (see ``_local``); one per store folder, guarded by ``DIR/.worker.lock``.
+Started by ``init`` (see ``_spawn``); one per store folder, guarded by ``DIR/.worker.lock``.
 It exits after ``IDLE_EXIT`` seconds with no active run. Problems go to ``DIR/worker.log``.
 """
 
@@ -14,7 +14,7 @@ import traceback
 
 from ..._errors import StoreDamagedError
 from .._layout import ACTIVE, INGEST_ERROR, LOCK, log_path, run_dir
-from ...tracking._local import wake_path
+from ._spawn import wake_path
 from ...wal._logfile import remove_if_present
 
 __all__ = ["main", "serve"]
@@ -260,7 +260,7 @@ def _ended(engine, root: str, run_id: str, wal: str) -> bool:  # noqa: ANN001
     """True once the run has a final state, or its process is gone (then it is marked crashed)."""
     from sqlalchemy import select
 
-    from ...tracking._resume import pid_alive
+    from .._liveness import pid_alive
     from . import _schema as S
     from ._catchup import mark_crashed
     from ._ingest import ingest_run
