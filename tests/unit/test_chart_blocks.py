@@ -97,9 +97,9 @@ def test_a_store_made_before_blocks_gets_them_at_its_first_chart():
     rid = _logged(4_000, spike_at=3_999)
     store = _store()
     engine = store.engine()
-    with engine.begin() as conn:  # as a schema-3 store holds it: no blocks, nothing marked
-        conn.exec_driver_sql("DELETE FROM history_blocks")
-        conn.exec_driver_sql("DELETE FROM history_dirty")
+    with engine.begin() as conn:  # as a schema-3 store holds it: no blocks
+        conn.exec_driver_sql("DROP TABLE history_blocks")
+        conn.exec_driver_sql("DROP TABLE history_dirty")
         conn.exec_driver_sql("UPDATE tracklet_meta SET value = '3' WHERE key = 'schema_version'")
     tracklet.store.sql._engine.close_all()
     c = SqlStore(store.root).curves(rid, ["loss"], points=10)["loss"]

@@ -81,10 +81,10 @@ def buckets(q: Reader, pk: int, kid: int, lo: int | None, hi: int | None, points
     b0, b1 = -(-lo // BLOCK), (hi + 1) // BLOCK - 1  # the blocks wholly inside lo..hi
     width = (hi - lo + 1) / points
     # the blocks grouped into buckets by SQL (a bucket is one to a few blocks: 1,600 rows a curve become 1,000)
+    bucket = "FLOOR((first_step - :lo) / :width)" if q.dialect == "postgresql" else "CAST((first_step - :lo) / :width AS INTEGER)"
     rows = q.all(
         "SELECT MIN(first_step), SUM(n), SUM(total), MIN(lo), MAX(hi) FROM history_blocks "
-        "WHERE run_pk = :pk AND key_id = :kid AND block >= :b0 AND block <= :b1 "
-        "GROUP BY CAST((first_step - :lo) / :width AS INTEGER) ORDER BY 1",
+        f"WHERE run_pk = :pk AND key_id = :kid AND block >= :b0 AND block <= :b1 GROUP BY {bucket} ORDER BY 1",
         pk=pk, kid=kid, b0=b0, b1=b1, lo=lo, width=width,
     )
     rows = _edge(q, pk, kid, lo, b0 * BLOCK - 1) + rows + _edge(q, pk, kid, (b1 + 1) * BLOCK, hi)

@@ -260,7 +260,7 @@ def _ingest_batch(
             raise SyncError(f"cannot read {wal_path} at offset {offset}: {e}") from None
         if batch.records == 0:
             return None
-        with write_transaction(engine) as conn:
+        with write_transaction(engine, lock=run_id) as conn:
             row = conn.execute(select(S.runs).where(S.runs.c.run_id == run_id)).mappings().first()
             if (row["wal_offset"] if row else 0) != offset:
                 continue  # another ingester moved on meanwhile: read again from its offset
@@ -447,6 +447,11 @@ def _upsert_points(conn: Connection, run_pk: int, hist: list) -> None:
     row = f"({mark}, {mark}, {mark}, {mark}, {int(run_pk)})"
     tail = " ON CONFLICT (run_pk, key_id, step) DO UPDATE SET ts = excluded.ts, value = excluded.value"
     head = "INSERT INTO history (key_id, step, ts, value, run_pk) VALUES "
+    if conn.dialect.name == "postgresql":
+        from ._pg_ingest import upsert_points
+
+        upsert_points(conn, run_pk, hist)
+        return
     if conn.dialect.name != "sqlite":
         conn.exec_driver_sql(head + row + tail, hist)
         return

@@ -48,15 +48,11 @@ __all__ = [
 ]
 
 # 2: artifacts, lineage and the model registry (tables added, nothing changed)
-# 3: runs.log_id (which write-ahead log a run's rows came from) and run_problems (see MIGRATIONS)
-# 4: history_blocks and history_dirty (tables added; a store made before has no blocks: see _engine)
+# 3: runs.log_id (which write-ahead log a run's rows came from) and run_problems
+# 4: history_blocks and history_dirty, the chart blocks of each curve (see _blocks)
+# Each version N is made by the Alembic revision "000N" in migrations/versions: change a table here,
+# and add the revision that makes the change in a database (tests check that the two agree).
 SCHEMA_VERSION = 4
-
-# Columns added to existing tables, by the schema version that added them: (table, column, SQL type).
-# New tables need no entry: creating what is missing covers them.
-MIGRATIONS: dict[int, list[tuple[str, str, str]]] = {
-    3: [("runs", "log_id", "VARCHAR(64)")],
-}
 
 metadata = MetaData()
 
