@@ -19,6 +19,13 @@ from ._errors import SyncError as SyncError
 from ._errors import TrackletError as TrackletError
 from ._errors import TrackletWarning as TrackletWarning
 from ._errors import UsageError as UsageError
+from .media import Audio as Audio
+from .media import Histogram as Histogram
+from .media import Html as Html
+from .media import Image as Image
+from .media import Table as Table
+from .media import Video as Video
+from .media import plot as plot
 from .tracking._init import _PreInit
 from .tracking._init import alert as alert
 from .tracking._init import define_metric as define_metric
@@ -49,15 +56,21 @@ __all__ = [
     "ApiRun",
     "Artifact",
     "ArtifactEntry",
+    "Audio",
     "Config",
+    "Histogram",
+    "Html",
+    "Image",
     "Run",
     "Settings",
     "StoreError",
     "Summary",
     "SyncError",
+    "Table",
     "TrackletError",
     "TrackletWarning",
     "UsageError",
+    "Video",
     "__version__",
     "alert",
     "config",
@@ -71,6 +84,7 @@ __all__ = [
     "log_model",
     "login",
     "mark_preempting",
+    "plot",
     "run",
     "save",
     "summary",

@@ -19,6 +19,8 @@ from .._errors import UsageError, warn_once
 from ._run_extras import RunExtras
 from ._summary import MetricDef, Summary, parse_metric_def
 from ._values import FAST_INT, MAX_STEP, NEG_FAST_INT, as_number, check_step, check_text, describe, flatten
+from ..media._log import is_media
+from ..media._log import queue as queue_media
 from ..wal._wal import MAX_RECORD, RecordType, WalWriter
 
 TYPE_CHECKING = False
@@ -278,10 +280,11 @@ class Run(RunExtras):
                 s = step  # past 2**63-1: refused below
             else:
                 s = check_step(step)
+            media = None
             if pairs is None:
                 if s > MAX_STEP:
                     raise _step_error(step)
-                pairs, tail, flat = self._encode_slow(data)
+                pairs, tail, flat, media = self._encode_slow(data)
             else:
                 tail, flat = None, data
             try:
@@ -300,6 +303,8 @@ class Run(RunExtras):
                 pass  # a resumed run's last step, logged again: it merges, as before the resume
             elif not self._warned_steps:
                 self._warned_steps = late = True
+            if media:
+                queue_media(self, s, t, media)  # in step order with the history records: under the lock
         if self._writer.error is not None:
             self._report_write_error()
         if late:
@@ -310,11 +315,16 @@ class Run(RunExtras):
             )
         self.summary.observe(flat)
 
-    def _encode_slow(self, data: Mapping) -> tuple[list, bytes | None, dict[str, Any]]:
-        """Flatten and check everything, then register new keys: bad input leaves nothing half-written."""
+    def _encode_slow(self, data: Mapping) -> tuple[list, bytes | None, dict[str, Any], dict[str, Any]]:
+        """Flatten and check everything, then register new keys: bad input leaves nothing half-written.
+
+        Returns the HISTORY record's pairs and text tail, the scalars and texts (for the summary), and
+        the rich values (tables, images, ...: ``tracklet.media``), which go to a MEDIA record instead.
+        """
         flat = flatten(data)
         scalars: dict[str, Any] = {}
         texts: dict[str, str] = {}
+        media: dict[str, Any] = {}
         for key, value in flat.items():
             tv = type(value)
             if tv is float or (tv is int and NEG_FAST_INT < value < FAST_INT):
@@ -327,10 +337,13 @@ class Run(RunExtras):
                     scalars[key] = number
                 elif isinstance(value, str):
                     texts[key] = check_text(value, f"log() value for {key!r}:")
+                elif is_media(value):
+                    media[key] = value
                 else:
                     raise UsageError(
                         f"log() value for {key!r} is a {type(value).__name__}; tracklet logs numbers "
-                        "(int, float, bool, numpy and torch scalars) and strings"
+                        "(int, float, bool, numpy and torch scalars), strings and media (tracklet.Table, "
+                        "Image, Histogram, Audio, Video, Html, plot charts)"
                     )
         encoded: dict[str, str] = {}
         if texts:
@@ -351,7 +364,7 @@ class Run(RunExtras):
         if encoded:
             tail = ("{" + ",".join([f'"{self._key_id(k)}":{v}' for k, v in encoded.items()]) + "}").encode()
         scalars.update(texts)
-        return pairs, tail, scalars
+        return pairs, tail, scalars, media
 
     def _resume_steps(self, next_step: int) -> None:
         """Continue a resumed run: ``log()`` goes on at ``next_step``, and ``log(step=next_step - 1)``

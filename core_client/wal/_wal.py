@@ -83,6 +83,7 @@ class RecordType:
     FILES = 17  # JSON: files run.save() copied into the run folder's files/
     ALERT = 18  # JSON: a run.alert()
     PREEMPTING = 19  # JSON: run.mark_preempting(): the run expects to be stopped and resumed
+    MEDIA = 20  # JSON: rich values of one log() (tables, images, ...): key, step, kind, blob digest; blobs stored first
 
 
 class Record:

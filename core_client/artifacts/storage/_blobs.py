@@ -501,6 +501,39 @@ class LocalBlobStore(BlobStore):
             self.digest_cache.record(path, digest, started)
         return digest, size
 
+    def put_bytes(self, data: bytes) -> tuple[str, int]:
+        """Store ``data`` unless its content is stored; returns ``(digest, size)``.
+
+        Hashed in memory and written once (no temporary source file, no digest cache: there is
+        no file of the user's to remember): what ``log()`` of an image or a table costs the store.
+        """
+        from ._digest import hash_bytes
+        from ._files import publish, temp_name
+
+        digest, size = hash_bytes(data), len(data)
+        if self._stored_size(digest) == size:
+            return digest, size
+        final = self.path(digest)
+        folder = os.path.dirname(final)
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
+        os.makedirs(self._tmp, exist_ok=True)
+        tmp = temp_name(os.path.join(self._tmp, "blob"))
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)  # read-only from the start, as _put's
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)
+            publish(tmp, final)
+        except BaseException:
+            _unlink(tmp)
+            raise
+        return digest, size
+
     def get(self, digest: str, dest: str, progress: ProgressFn | None = None) -> None:
         """Copy the blob to ``dest`` atomically.
 

@@ -1,0 +1,300 @@
+"""``Image`` (stored as PNG, once by content) and ``Video`` (a file as it is, or frames made into a GIF by Pillow).
+
+An array is checked and copied when the object is made; the PNG is written on the run's
+background thread by a small encoder of its own (zlib, filter 0), so an array needs numpy
+but not Pillow. Pillow is needed for PIL images, for ``mode=``, for GIFs and to read pixels back.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+
+from .._errors import UsageError
+from ._base import Media, has, need
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable
+
+__all__ = ["Image", "Video", "png_bytes"]
+
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_IMAGE_FORMATS = {_PNG_MAGIC: "png", b"\xff\xd8\xff": "jpeg", b"GIF87a": "gif", b"GIF89a": "gif", b"BM": "bmp"}
+_VIDEO_FORMATS = {b"GIF87a": "gif", b"GIF89a": "gif", b"\x1aE\xdf\xa3": "webm", b"OggS": "ogg"}
+_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
+_COLOR_TYPE = {1: 0, 2: 4, 3: 2, 4: 6}  # channels -> PNG colour type
+MAX_SIDE = 1 << 15
+
+
+def _chunk(tag: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+
+def png_bytes(pixels: Any) -> bytes:
+    """A PNG of a uint8 array (H, W, C) with C in 1..4: filter 0 rows, zlib level 6."""
+    h, w, c = pixels.shape
+    raw = _rows_filtered(pixels)
+    head = struct.pack(">IIBBBBB", w, h, 8, _COLOR_TYPE[c], 0, 0, 0)
+    return _PNG_MAGIC + _chunk(b"IHDR", head) + _chunk(b"IDAT", zlib.compress(raw, 6)) + _chunk(b"IEND", b"")
+
+
+def _rows_filtered(pixels: Any) -> bytes:
+    import numpy as np
+
+    h = pixels.shape[0]
+    flat = pixels.reshape(h, -1)
+    return np.concatenate([np.zeros((h, 1), np.uint8), flat], axis=1).tobytes()
+
+
+def _sniff(data: bytes, formats: dict[bytes, str]) -> str | None:
+    for magic, name in formats.items():
+        if data.startswith(magic):
+            return name
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP" and formats is _IMAGE_FORMATS:
+        return "webp"
+    if data[4:8] == b"ftyp" and formats is _VIDEO_FORMATS:
+        return "mp4"
+    return None
+
+
+def _read_file(path: Any, what: str) -> bytes:
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise UsageError(f"{what}: no file {path!r}") from None
+    except IsADirectoryError:
+        raise UsageError(f"{what}: {path!r} is a folder; give a file") from None
+
+
+def _as_array(data: Any, what: str) -> Any:
+    """A numpy array of ``data`` (numpy, a torch tensor, nested lists)."""
+    if has("torch"):
+        import torch
+
+        if isinstance(data, torch.Tensor):
+            need("numpy", what)
+            return data.detach().to("cpu").numpy()
+    np = need("numpy", what)
+    try:
+        return np.asarray(data)
+    except (ValueError, TypeError) as e:
+        raise UsageError(f"{what}: cannot read {type(data).__name__} as an array ({e})") from None
+
+
+def to_pixels(arr: Any, what: str, channels_first: bool) -> Any:
+    """A contiguous uint8 (H, W, C) copy of an image array, or a UsageError naming the shape or dtype.
+
+    Floats: in [0, 1] are scaled by 255; with values below 0, [-1, 1] is mapped to [0, 255], as wandb does.
+    """
+    import numpy as np
+
+    kind = arr.dtype.kind
+    if kind not in "biuf":
+        raise UsageError(f"{what}: an image of dtype {arr.dtype} cannot be drawn; give uint8 (0-255), floats (0-1) or bools")
+    if arr.ndim == 3 and channels_first and arr.shape[0] in (1, 3, 4) and arr.shape[-1] not in (1, 3, 4):
+        arr = arr.transpose(1, 2, 0)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4):
+        raise UsageError(
+            f"{what}: an image of shape {tuple(arr.shape)} cannot be drawn; give (height, width), "
+            "(height, width, channels) or (channels, height, width) with 1, 3 or 4 channels"
+        )
+    h, w = arr.shape[0], arr.shape[1]
+    if h == 0 or w == 0 or h > MAX_SIDE or w > MAX_SIDE:
+        raise UsageError(f"{what}: an image of shape {tuple(arr.shape)} cannot be drawn; each side is 1 to {MAX_SIDE} pixels")
+    if kind == "b":
+        return np.ascontiguousarray(arr, dtype=np.uint8) * np.uint8(255)
+    if kind == "f":
+        if not np.isfinite(arr).all():
+            raise UsageError(f"{what}: the image has NaN or infinite values; they cannot be drawn")
+        lo = float(arr.min())
+        arr = (arr + 1.0) * 127.5 if lo < 0 else (arr * 255.0 if float(arr.max()) <= 1.0 else arr)
+        return np.ascontiguousarray(np.clip(np.rint(arr), 0, 255), dtype=np.uint8)
+    if arr.dtype != np.uint8:
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo < 0 or hi > 255:
+            raise UsageError(f"{what}: integer pixels run from {lo} to {hi}; an {arr.dtype} image holds 0-255 (or give floats in 0-1)")
+    return np.array(arr, dtype=np.uint8, order="C", copy=True)
+
+
+class Image(Media):
+    """An image, stored as PNG once by content: ``run.log({"samples": [tracklet.Image(arr, caption="step 10")]})``.
+
+    Args:
+        data_or_path: a numpy array or torch tensor ((H, W), (H, W, C) or (C, H, W); C is 1, 3 or 4;
+            uint8, bools, or floats in 0-1), a PIL image, or the path of a PNG, JPEG, GIF, BMP or WebP file
+            (stored as it is).
+        caption: text shown with it.
+        mode: a PIL mode (``"L"``, ``"RGB"``, ``"RGBA"``) to convert to (needs Pillow).
+
+    Raises:
+        UsageError: an impossible shape or dtype, NaN pixels, a missing or unknown file.
+    """
+
+    kind = "image"
+
+    def __init__(self, data_or_path: Any, caption: str | None = None, mode: str | None = None, **_ignored: Any) -> None:
+        if caption is not None and not isinstance(caption, str):
+            caption = str(caption)
+        self.caption = caption
+        self._pixels: Any = None  # uint8 (H, W, C)
+        self._pil: Any = None
+        self._data: bytes | None = None  # stored bytes as given (a file)
+        self.format = "png"
+        if isinstance(data_or_path, (str, os.PathLike)):
+            data = _read_file(data_or_path, "Image")
+            fmt = _sniff(data, _IMAGE_FORMATS)
+            if fmt is None:
+                raise UsageError(f"Image: {os.fspath(data_or_path)!r} is not a PNG, JPEG, GIF, BMP or WebP file")
+            self._data, self.format = data, fmt
+            if mode is not None:
+                self._pil = self._open().convert(mode)
+                self._data, self.format = None, "png"
+        elif has("PIL") and _is_pil(data_or_path):
+            self._pil = data_or_path.convert(mode) if mode is not None else data_or_path.copy()
+        else:
+            pixels = to_pixels(_as_array(data_or_path, "Image"), "Image", channels_first=True)
+            if mode is not None:
+                pil = need("PIL.Image", "Image(mode=)")
+                self._pil = pil.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels).convert(mode)
+            else:
+                self._pixels = pixels
+
+    @property
+    def width(self) -> int:
+        return self._size()[0]
+
+    @property
+    def height(self) -> int:
+        return self._size()[1]
+
+    def _size(self) -> tuple[int, int]:
+        if self._pixels is not None:
+            return self._pixels.shape[1], self._pixels.shape[0]
+        return self.image.size
+
+    @property
+    def image(self) -> Any:
+        """The image as a PIL image (needs Pillow)."""
+        if self._pil is None:
+            self._pil = self._open()
+        return self._pil
+
+    def _open(self) -> Any:
+        import io
+
+        pil = need("PIL.Image", "reading an Image's pixels")
+        if self._data is None:
+            self._data = self._bytes()
+        return pil.open(io.BytesIO(self._data))
+
+    def to_numpy(self) -> Any:
+        """The pixels as a numpy array (H, W) or (H, W, C)."""
+        np = need("numpy", "Image.to_numpy()")
+        if self._pixels is not None:
+            return self._pixels[:, :, 0] if self._pixels.shape[2] == 1 else self._pixels.copy()
+        return np.asarray(self.image)
+
+    def _bytes(self) -> bytes:
+        if self._data is not None:
+            return self._data
+        if self._pixels is not None:
+            return png_bytes(self._pixels)
+        import io
+
+        buf = io.BytesIO()
+        self._pil.save(buf, format="PNG")
+        return buf.getvalue()
+
+    def _encode(self, put: Callable[[bytes], tuple[str, int]]) -> tuple[bytes, dict[str, Any]]:
+        data = self._bytes()
+        w, h = self._size() if self._pixels is not None or self._pil is not None else (None, None)
+        meta: dict[str, Any] = {"format": self.format}
+        if w is not None:
+            meta.update(width=w, height=h)
+        if self.caption is not None:
+            meta["caption"] = self.caption
+        return data, meta
+
+    @classmethod
+    def _decode(cls, data: bytes, meta: dict[str, Any], get: Callable[[str], bytes]) -> Image:
+        img = cls.__new__(cls)
+        img.caption = meta.get("caption")
+        img._pixels = img._pil = None
+        img._data, img.format = data, meta.get("format", "png")
+        return img
+
+    def __repr__(self) -> str:
+        return f"<tracklet.Image {self.format}{'' if self.caption is None else f' {self.caption!r}'}>"
+
+
+def _is_pil(value: Any) -> bool:
+    import PIL.Image
+
+    return isinstance(value, PIL.Image.Image)
+
+
+class Video(Media):
+    """A video: the path of an MP4, WebM, OGG or GIF file (stored as it is), or frames as an array
+    (time, channels, height, width) made into a GIF by Pillow.
+
+    Raises:
+        UsageError: an impossible shape or dtype, a missing or unknown file.
+    """
+
+    kind = "video"
+
+    def __init__(self, data_or_path: Any, caption: str | None = None, fps: int = 4, format: str | None = None, **_ignored: Any) -> None:
+        self.caption = None if caption is None else str(caption)
+        if not isinstance(fps, (int, float)) or isinstance(fps, bool) or not 0 < fps <= 1000:
+            raise UsageError(f"Video(fps={fps!r}) must be a number above 0 (at most 1000)")
+        self.fps = fps
+        self._frames: Any = None
+        self._data: bytes | None = None
+        if isinstance(data_or_path, (str, os.PathLike)):
+            data = _read_file(data_or_path, "Video")
+            fmt = _sniff(data, _VIDEO_FORMATS)
+            if fmt is None:
+                raise UsageError(f"Video: {os.fspath(data_or_path)!r} is not an MP4, WebM, OGG or GIF file")
+            self._data, self.format = data, fmt
+            return
+        if format not in (None, "gif"):
+            raise UsageError(f"Video(format={format!r}): frames are made into a GIF; give a file for mp4 or webm")
+        need("PIL.Image", "Video of frames (written as a GIF)")
+        arr = _as_array(data_or_path, "Video")
+        if arr.ndim != 4:
+            raise UsageError(f"Video: frames of shape {tuple(arr.shape)} cannot be played; give (time, channels, height, width)")
+        self._frames = [to_pixels(frame, f"Video frame {i}", channels_first=True) for i, frame in enumerate(arr)]
+        self.format = "gif"
+
+    def _encode(self, put: Callable[[bytes], tuple[str, int]]) -> tuple[bytes, dict[str, Any]]:
+        meta: dict[str, Any] = {"format": self.format, "fps": self.fps}
+        if self.caption is not None:
+            meta["caption"] = self.caption
+        if self._data is not None:
+            return self._data, meta
+        import io
+
+        import PIL.Image
+
+        frames = [PIL.Image.fromarray(f[:, :, 0] if f.shape[2] == 1 else f) for f in self._frames]
+        buf = io.BytesIO()
+        frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=int(1000 / self.fps), loop=0)
+        return buf.getvalue(), meta
+
+    @classmethod
+    def _decode(cls, data: bytes, meta: dict[str, Any], get: Callable[[str], bytes]) -> Video:
+        v = cls.__new__(cls)
+        v.caption, v.fps, v.format = meta.get("caption"), meta.get("fps", 4), meta.get("format", "gif")
+        v._frames, v._data = None, data
+        return v
+
+    @property
+    def data(self) -> bytes | None:
+        """The stored bytes (a read-back video)."""
+        return self._data

@@ -1,0 +1,94 @@
+"""Rich values on the write path: ``log()`` queues them; the run's background thread stores them and writes a MEDIA record.
+
+``log()`` only freezes each object (no copy of a table's rows; see ``Table._freeze``) and queues
+it on the run's uploads thread, the one that stores artifact files, which ``finish()`` waits for.
+There each value is encoded (Parquet, PNG, ...), stored once by content digest in the store
+folder's blob store (``<dir>/blobs``), and one MEDIA record (docs/wal-format.md) names the key,
+step, kind and digest of every value of that ``log()`` call. The record is written only after
+its blobs are stored, under the blob folder's removal lock, as an artifact's is: a delete never
+removes a blob a record is about to name.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from .._errors import UsageError, warn_once
+from ._base import Media
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+__all__ = ["is_media", "queue", "record_digests"]
+
+_stores: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()  # run -> its blob store
+
+
+def is_media(value: Any) -> bool:
+    """Whether ``log()`` takes ``value`` as a rich value: a media object, or a non-empty list of them."""
+    if isinstance(value, Media):
+        return True
+    if type(value) in (list, tuple) and value and isinstance(value[0], Media):
+        for i, v in enumerate(value):
+            if not isinstance(v, Media):
+                raise UsageError(f"log() list item {i} is a {type(v).__name__}; a list logged as media holds only media objects")
+        return True
+    return False
+
+
+def queue(run: Any, step: int, t: float, items: dict[str, Any]) -> None:
+    """Store ``items`` (key -> media object or list of them) off the training thread, then record them at ``step``."""
+    if run.disabled or run.dir is None:
+        return
+    frozen = []
+    for key, value in items.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        frozen += [(key, i, m._freeze()) for i, m in enumerate(values)]
+    run._start_worker()  # a log() of media alone registers no metric key, which is what starts it otherwise
+    run._uploads.submit(lambda: _store(run, step, t, frozen))
+
+
+def _blob_store(run: Any) -> Any:
+    store = _stores.get(run)
+    if store is None:
+        from ..artifacts._ops import blob_store
+
+        store = _stores[run] = blob_store(run._settings.dir)
+    return store
+
+
+def _store(run: Any, step: int, t: float, items: list[tuple[str, int, Media]]) -> None:
+    from ..wal._wal import RecordType
+
+    try:
+        store = _blob_store(run)
+        with store.removal_lock():  # a delete waits until the record naming these blobs is written
+            out = []
+            for key, idx, media in items:
+                refs: list[str] = []
+
+                def put(data: bytes) -> tuple[str, int]:
+                    found = store.put_bytes(data)
+                    refs.append(found[0])
+                    return found
+
+                data, meta = media._encode(put)
+                digest, size = store.put_bytes(data)
+                item = {"key": key, "idx": idx, "kind": media.kind, "digest": digest, "size": size, "meta": meta}
+                if refs:
+                    item["refs"] = sorted(set(refs))
+                out.append(item)
+            run._record_json(RecordType.MEDIA, {"t": t, "step": step, "items": out})
+    except Exception as e:  # training goes on; the cause is said once
+        keys = ", ".join(sorted({k for k, _, _ in items}))
+        warn_once(f"media:{type(e).__name__}:{keys}", f"tracklet: could not store {keys} (step {step}) of run {run.id}: {e!r}")
+
+
+def record_digests(record: dict[str, Any]) -> set[str]:
+    """The blob digests a MEDIA record names (each value's, and those nested in it: images in a table)."""
+    found: set[str] = set()
+    for item in record.get("items") or []:
+        found.add(item["digest"])
+        found.update(item.get("refs") or [])
+    return found
