@@ -285,6 +285,42 @@ class ApiRun:
         return "".join(r["text"] for r in self.logs())
 
 
+    # -- rich values: tables, images, histograms, ... ---------------------------------------------
+    def media(self, key: str | None = None, step: int | None = None) -> list[dict[str, Any]]:
+        """Every media value the run logged (only ``key``'s, only at ``step``), as entries: ``key``, ``step``,
+        ``idx``, ``kind``, ``digest``, ``size``, ``t``, ``meta``. Every version of a table is one entry."""
+        return self._api._store.media(self.id, key, step)
+
+    def get_media(self, key: str, step: int | None = None) -> Any:
+        """The value logged under ``key`` at ``step`` (default: the latest): a Table, Image, Histogram, ...,
+        or a list of them when a list was logged."""
+        from ._media import load
+
+        return load(self._api._store, self.id, key, step, None)
+
+    def table(self, key: str, step: int | None = None) -> Any:
+        """The ``tracklet.Table`` logged under ``key`` at ``step`` (default: the latest version).
+
+        Example:
+            >>> df = api.run("llm-finetuning/abc123xy").table("eval/predictions").get_dataframe()
+        """
+        from ._media import load
+
+        return load(self._api._store, self.id, key, step, "table")
+
+    def image(self, key: str, step: int | None = None) -> Any:
+        """The ``tracklet.Image`` (or list of them) logged under ``key`` at ``step`` (default: the latest)."""
+        from ._media import load
+
+        return load(self._api._store, self.id, key, step, "image")
+
+    def histogram(self, key: str, step: int | None = None) -> Any:
+        """The ``tracklet.Histogram`` logged under ``key`` at ``step`` (default: the latest)."""
+        from ._media import load
+
+        return load(self._api._store, self.id, key, step, "histogram")
+
+
 def _text(what: str, value: Any) -> str:
     if not isinstance(value, str):
         raise UsageError(f"{what} must be a string; got {value!r} of type {type(value).__name__}")

@@ -451,7 +451,7 @@ def _stored_digests(manifest: dict[str, Any]) -> set[str]:
 
 
 def _unsynced_digests(root: str, sql_store: Any) -> set[str] | None:
-    """Blob digests listed by artifact records that runs under ``root`` wrote and the store has not ingested
+    """Blob digests listed by artifact and media records that runs under ``root`` wrote and the store has not ingested
     (offline runs, a worker behind); None when a run's log cannot be read through (keep every blob)."""
     from ..store._layout import runs_dir
     from ..wal._logfile import log_size
@@ -479,6 +479,10 @@ def _unsynced_digests(root: str, sql_store: Any) -> set[str] | None:
             for rtype, _, buf, start, stop, _ in reader.scan(stored.get(run_id, 0)):
                 if rtype == RecordType.ARTIFACT:
                     found |= _stored_digests(json.loads(bytes(buf[start:stop]))["manifest"])
+                elif rtype == RecordType.MEDIA:  # a table or image shares the blob store, and may share a blob
+                    from ..media._log import record_digests
+
+                    found |= record_digests(json.loads(bytes(buf[start:stop])))
         except (OSError, ValueError, KeyError, TypeError) as e:
             warn_once(f"delete-unreadable:{wal}", f"tracklet: {wal} cannot be read through ({e!r}); "
                       "the deleted version's files are kept, since a record there may list them")

@@ -43,8 +43,8 @@ def queue(run: Any, step: int, t: float, items: dict[str, Any]) -> None:
         return
     frozen = []
     for key, value in items.items():
-        values = value if isinstance(value, (list, tuple)) else [value]
-        frozen += [(key, i, m._freeze()) for i, m in enumerate(values)]
+        listed = isinstance(value, (list, tuple))
+        frozen += [(key, i if listed else -1, m._freeze()) for i, m in enumerate(value if listed else [value])]
     run._start_worker()  # a log() of media alone registers no metric key, which is what starts it otherwise
     run._uploads.submit(lambda: _store(run, step, t, frozen))
 
@@ -75,7 +75,9 @@ def _store(run: Any, step: int, t: float, items: list[tuple[str, int, Media]]) -
 
                 data, meta = media._encode(put)
                 digest, size = store.put_bytes(data)
-                item = {"key": key, "idx": idx, "kind": media.kind, "digest": digest, "size": size, "meta": meta}
+                if idx >= 0:
+                    meta = {**meta, "in_list": True}  # read back as a list, even of one
+                item = {"key": key, "idx": max(idx, 0), "kind": media.kind, "digest": digest, "size": size, "meta": meta}
                 if refs:
                     item["refs"] = sorted(set(refs))
                 out.append(item)

@@ -119,6 +119,10 @@ class RemoteStore(Store):
     def logs(self, run_id: str, after: int = 0) -> list[dict[str, Any]]:
         return self._json("GET", f"/runs/{_q(run_id)}/logs", params={"after": after})
 
+    # -- rich values ---------------------------------------------------------------------------------------
+    def media(self, run_id: str, key: str | None = None, step: int | None = None) -> list[dict[str, Any]]:
+        return self._json("GET", f"/runs/{_q(run_id)}/media", params=_params(key=key, step=step))
+
     # -- the write path ----------------------------------------------------------------------------------
     def log_position(self, run_id: str) -> dict[str, Any]:
         answer = self._json("GET", f"/runs/{_q(run_id)}/log")
@@ -194,7 +198,12 @@ class RemoteStore(Store):
         self._request("PUT", f"/blobs/{_q(digest)}", data=data, headers={"Content-Type": "application/octet-stream"})
 
     def get_blob(self, digest: str) -> bytes:
-        return self._request("GET", f"/blobs/{_q(digest)}").content
+        from ..artifacts.storage import CorruptBlobError, hash_bytes
+
+        data = self._request("GET", f"/blobs/{_q(digest)}").content
+        if len(digest) == 64 and hash_bytes(data) != digest:  # a BLAKE3 digest: checked here, as a local read checks it
+            raise CorruptBlobError(f"blob {digest} from {self.location} does not match its digest")
+        return data
 
     def presign(self, digests: Sequence[str], method: str) -> dict[str, str] | None:
         """Presigned URLs for ``digests`` where the blob store offers them (S3), else None."""

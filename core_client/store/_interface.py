@@ -12,6 +12,11 @@ Shapes:
         ``exit_code``, ``error``, ``last_step``, ``host``, ``pid``, ``log_id``, ``stored_offset``
         (bytes of the run's log the store holds).
     project: ``entity``, ``name``, ``created_at``, ``runs`` (how many).
+    media entry: ``key``, ``step``, ``idx`` (position in a list logged under one key), ``kind``
+        (``table``, ``image``, ``histogram``, ``audio``, ``video``, ``html``, ``plot``), ``digest`` and
+        ``size`` of its blob, ``t`` (Unix seconds), ``meta`` (per kind: a table's ``rows``, ``columns``,
+        ``types`` and ``format``; an image's ``width``, ``height``, ``caption``; ...), ``refs`` (digests
+        of blobs nested in it, such as images in a table's cells).
     artifact version: ``id``, ``name`` (the collection), ``project``, ``entity``, ``type``,
         ``version_index``, ``digest``, ``description``, ``metadata``, ``manifest`` (the
         manifest's JSON), ``size``, ``created_at``, ``aliases``.
@@ -102,6 +107,18 @@ class Store:
 
     def logs(self, run_id: str, after: int = 0) -> list[dict[str, Any]]:
         """Console output records after sequence ``after``: ``seq``, ``t``, ``stream``, ``text``."""
+        raise NotImplementedError
+
+    # -- rich values: tables, images, histograms, ... --------------------------------------------
+    def media(self, run_id: str, key: str | None = None, step: int | None = None) -> list[dict[str, Any]]:
+        """The media entries a run logged (only ``key``'s, only at ``step`` when given), by key, step and index."""
+        raise NotImplementedError
+
+    def get_blob(self, digest: str) -> bytes:
+        """The bytes of a stored blob (a media value's, an artifact file's), verified against ``digest``.
+
+        Raises ``StoreError`` (``MissingBlobError``) when the blob store lacks it.
+        """
         raise NotImplementedError
 
     # -- the write path ---------------------------------------------------------------------------

@@ -33,6 +33,7 @@ ROUTES = [
     ("GET", r"/runs/(?P<run_id>[^/]+)/curves", "curves", ["keys*", "min_step", "max_step", "points", "x"]),
     ("GET", r"/runs/(?P<run_id>[^/]+)/system", "system_metrics", ["keys*"]),
     ("GET", r"/runs/(?P<run_id>[^/]+)/logs", "logs", ["after"]),
+    ("GET", r"/runs/(?P<run_id>[^/]+)/media", "media", ["key", "step"]),
     ("GET", r"/runs/(?P<run_id>[^/]+)/artifacts", "run_artifacts", ["kind"]),
     ("GET", r"/artifact-collections", "artifact_collections", ["project", "type"]),
     ("GET", r"/artifacts/(?P<project>[^/]+)/(?P<name>[^/]+)", "artifact_versions", ["entity"]),
@@ -134,6 +135,7 @@ def test_every_store_method_is_its_route(store):
         "run_id": "r1", "keys": ["a", "b"], "min_step": "0", "max_step": "10", "points": "5", "x": "_step"}
     assert store.system_metrics("r1", ["system/cpu"])["call"]["keys"] == ["system/cpu"]
     assert store.logs("r1", after=4)["call"]["after"] == "4"
+    assert store.media("r1", "eval/predictions", 3)["call"] == {"run_id": "r1", "key": "eval/predictions", "step": "3"}
     assert store.run_artifacts("r1", "input")["call"]["kind"] == "input"
     assert store.artifact_collections("p", "model")["call"] == {"project": "p", "type": "model"}
     assert store.artifact_versions("p", None, "m")["method"] == "artifact_versions"

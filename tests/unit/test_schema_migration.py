@@ -20,6 +20,7 @@ def test_a_version_2_store_gains_the_columns_and_tables_of_version_3(tracklet_en
         conn.execute("DROP TABLE run_problems")
         conn.execute("DROP TABLE history_blocks")  # schema 4's
         conn.execute("DROP TABLE history_dirty")
+        conn.execute("DROP TABLE run_media")  # schema 5's
         conn.execute("UPDATE tracklet_meta SET value = '2' WHERE key = 'schema_version'")
     second = tracklet.init(project="old")
     second.log({"loss": 2.0})

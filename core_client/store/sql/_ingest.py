@@ -90,6 +90,7 @@ class _Batch:
     artifact_ops: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)  # in WAL order
     skipped: list[tuple[int, int]] = field(default_factory=list)  # damaged bytes of the log, (start, end)
     losses: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # LOSS records: (offset, record)
+    media: list[dict[str, Any]] = field(default_factory=list)  # MEDIA records, in log order
 
 
 _pair_structs: dict[int, struct.Struct] = {}
@@ -97,7 +98,7 @@ _pair_structs: dict[int, struct.Struct] = {}
 _JSON_TYPES = frozenset(
     (RecordType.RUN, RecordType.CONFIG, RecordType.SUMMARY, RecordType.METRIC, RecordType.OUTPUT,
      RecordType.ENVIRONMENT, RecordType.EXIT, RecordType.UPDATE, RecordType.ARTIFACT, RecordType.USE, RecordType.LINK,
-     RecordType.LOSS, RecordType.ALERT, RecordType.PREEMPTING)
+     RecordType.LOSS, RecordType.ALERT, RecordType.PREEMPTING, RecordType.MEDIA)
 )
 _ARTIFACT_TYPES = frozenset((RecordType.ARTIFACT, RecordType.USE, RecordType.LINK))
 
@@ -197,6 +198,8 @@ def _decode(reader: WalReader, offset: int, created: float | None, after_seq: in
                 b.logs.append((seq, obj["t"], "alert", f"[{obj.get('level', 'INFO')}] {obj.get('title', '')}: {obj.get('text', '')}\n"))
             elif rt == RecordType.PREEMPTING:
                 b.logs.append((seq, obj["t"], "event", "mark_preempting(): the run expects to be stopped and resumed\n"))
+            elif rt == RecordType.MEDIA:
+                b.media.append(obj)
     if hist:
         b.points.append(hist)
     b.max_step, b.last_t = max_step, last_t
@@ -397,6 +400,8 @@ def _apply(conn: Connection, row: Any, run_id: str, b: _Batch, wal_path: str, id
     if b.logs:
         insert_ignore(conn, S.run_logs, [{"run_pk": run_pk, "seq": q, "ts": t, "stream": st, "text": x} for q, t, st, x in b.logs])
 
+    if b.media:
+        _upsert_media(conn, run_pk, created, b.media)
     if b.artifact_ops:
         from ._artifact_records import apply_artifact_records
 
@@ -465,6 +470,21 @@ def record_loss_report(conn: Connection, run_pk: int, run_dir: str, now: float) 
             "found_at": now,
         })
     return report
+
+
+def _upsert_media(conn: Connection, run_pk: int, created: float, records: list[dict[str, Any]]) -> None:
+    """One row per value of each MEDIA record; a value logged again at the same key, step and index replaces it."""
+    rows = {}
+    for rec in records:
+        ts = _ms(rec.get("t") or created, created)
+        for item in rec.get("items") or []:
+            row = {
+                "run_pk": run_pk, "key": item["key"], "step": int(rec["step"]), "idx": int(item.get("idx") or 0),
+                "kind": item["kind"], "digest": item["digest"], "size": int(item.get("size") or 0), "ts": ts,
+                "meta": item.get("meta") or {}, "refs": item.get("refs") or None,
+            }
+            rows[(row["key"], row["step"], row["idx"])] = row  # the last of a batch wins, as a replayed log has it
+    upsert(conn, S.run_media, list(rows.values()), ("run_pk", "key", "step", "idx"), ("kind", "digest", "size", "ts", "meta", "refs"))
 
 
 def _name_lost_keys(conn: Connection, run_pk: int, b: _Batch) -> None:

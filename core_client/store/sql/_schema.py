@@ -42,6 +42,7 @@ __all__ = [
     "registry_links",
     "run_keys",
     "run_logs",
+    "run_media",
     "run_problems",
     "runs",
     "system_metrics",
@@ -50,9 +51,10 @@ __all__ = [
 # 2: artifacts, lineage and the model registry (tables added, nothing changed)
 # 3: runs.log_id (which write-ahead log a run's rows came from) and run_problems
 # 4: history_blocks and history_dirty, the chart blocks of each curve (see _blocks)
+# 5: run_media, the rich values (tables, images, histograms, ...) runs logged
 # Each version N is made by the Alembic revision "000N" in migrations/versions: change a table here,
 # and add the revision that makes the change in a database (tests check that the two agree).
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 metadata = MetaData()
 
@@ -188,6 +190,25 @@ run_logs = Table(
     Column("text", Text, nullable=False),
     PrimaryKeyConstraint("run_pk", "seq"),
     sqlite_with_rowid=False,
+)
+
+# Rich values a run logged (tables, images, histograms, ...): one row per value, its bytes a blob
+# named by digest in the blob store. A list logged under one key is one row per item (idx).
+run_media = Table(
+    "run_media",
+    metadata,
+    Column("run_pk", Integer, nullable=False),
+    Column("key", String(512), nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("idx", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("digest", String(80), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("ts", BigInteger, nullable=False),  # ms since the run's created_at, as history's
+    Column("meta", JSON, nullable=False, default=dict),  # per kind: a table's columns and format, a caption, ...
+    Column("refs", JSON),  # digests of blobs nested in it (images in a table's cells), or null
+    PrimaryKeyConstraint("run_pk", "key", "step", "idx"),
+    Index("ix_run_media_digest", "digest"),
 )
 
 # What went wrong with a run's records: bytes of its log skipped as damaged, records lost to a

@@ -306,6 +306,34 @@ class SqlStore(Store):
             )
         return [{"seq": s, "t": t, "stream": st, "text": x} for s, t, st, x in rows]
 
+    # -- rich values --------------------------------------------------------------------------------
+    def media(self, run_id: str, key: str | None = None, step: int | None = None) -> list[dict[str, Any]]:
+        created = self._created_at(run_id)
+        sql = "SELECT key, step, idx, kind, digest, size, ts, meta, refs FROM run_media WHERE run_pk = :pk"
+        if key is not None:
+            sql += " AND key = :key"
+        if step is not None:
+            sql += " AND step = :step"
+        with self.reader() as q:
+            rows = q.all(sql + " ORDER BY key, step, idx", pk=self._pk(q, run_id), key=key, step=step)
+        return [
+            {"key": k, "step": st, "idx": i, "kind": kind, "digest": d, "size": n, "t": created + ts / 1000.0,
+             "meta": from_json(meta) or {}, "refs": from_json(refs) or []}
+            for k, st, i, kind, d, n, ts, meta, refs in rows
+        ]
+
+    def get_blob(self, digest: str) -> bytes:
+        with self._blobs().open(digest) as f:
+            return f.read()  # read to the end: verified against the digest
+
+    def _blobs(self) -> Any:
+        """The blob store beside this store: ``<root>/blobs`` or ``TRACKLET_BLOB_URL``."""
+        from ...artifacts._ops import blob_store
+
+        if not self.root and not os.environ.get("TRACKLET_BLOB_URL"):
+            raise UsageError(f"the store at {self.location} has no blob folder; set TRACKLET_BLOB_URL to its blob store")
+        return blob_store(self.root or os.getcwd())
+
     # -- the write path ---------------------------------------------------------------------------
     def log_position(self, run_id: str) -> dict[str, Any]:
         with self.reader(fresh=True) as q:
@@ -419,7 +447,22 @@ class SqlStore(Store):
             still = set()
             for (manifest,) in q.all("SELECT manifest FROM artifact_versions WHERE state = 'committed'"):
                 still |= digests(manifest)
+            if mine is not None:
+                still |= self._media_digests(q, digests(mine) - still)
         return sorted(digests(mine) - still) if mine is not None else []
+
+    @staticmethod
+    def _media_digests(q: Reader, candidates: set[str]) -> set[str]:
+        """Which of ``candidates`` a logged media value uses (its own blob, or one nested in it): they stay."""
+        if not candidates:
+            return set()
+        used = set()
+        names = {f"d{i}": d for i, d in enumerate(sorted(candidates))}
+        where = ", ".join(f":{n}" for n in names)
+        used |= {d for (d,) in q.all(f"SELECT DISTINCT digest FROM run_media WHERE digest IN ({where})", **names)}
+        for (refs,) in q.all("SELECT refs FROM run_media WHERE refs IS NOT NULL"):
+            used |= candidates & set(from_json(refs) or [])
+        return used
 
     def close(self) -> None:
         if self.url is not None and self._engine is not None:
