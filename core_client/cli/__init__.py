@@ -1,4 +1,4 @@
-"""The ``tracklet`` command: ``runs``, ``show``, ``sync``, ``export``, ``doctor``, ``login``."""
+"""The ``tracklet`` command: ``runs``, ``show``, ``sync``, ``export``, ``table``, ``doctor``, ``login``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import _artifact, _doctor, _export, _login, _runs, _sync
+    from . import _artifact, _doctor, _export, _login, _runs, _sync, _table
 
     p = argparse.ArgumentParser(prog="tracklet", description="Local-first experiment tracking.")
     p.add_argument("--version", action="store_true", help="print the version and exit")
@@ -20,6 +20,7 @@ def _parser() -> argparse.ArgumentParser:
     _runs.add_parsers(sub)
     _sync.add_parser(sub)
     _export.add_parser(sub)
+    _table.add_parser(sub)
     _doctor.add_parser(sub)
     _artifact.add_parser(sub)
     _login.add_parser(sub)
@@ -43,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TrackletError as e:
         print(f"tracklet {args.command}: {e}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # before Exception, which it is: `tracklet table ... | head` ends quietly
+        return 0
     except Exception as e:
         from ..store.sql._damage import damaged, is_damage
 
@@ -55,5 +58,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"tracklet {args.command}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0

@@ -114,6 +114,36 @@ def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def _show_media(run: Any) -> None:
+    """The run's tables and other media: per key, its kind, how many versions, and the latest one."""
+    entries = run.media()
+    if not entries:
+        return
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for e in entries:
+        by_key.setdefault(e["key"], []).append(e)
+    print("\ntables and media")
+    width = min(32, max(len(k) for k in by_key))
+    for key, found in by_key.items():
+        steps = sorted({e["step"] for e in found})
+        last = max(found, key=lambda e: (e["step"], e["idx"]))
+        meta = last["meta"]
+        if last["kind"] in ("table", "plot"):
+            what = f"{meta.get('rows', '?')} rows x {len(meta.get('columns') or [])} columns"
+            if last["kind"] == "plot":
+                what = f"{(meta.get('spec') or {}).get('type', '')} chart of {what}"
+        elif last["kind"] in ("image", "video") and "width" in meta:
+            what = f"{meta['width']}x{meta['height']} {meta.get('format', '')}"
+        elif last["kind"] == "histogram":
+            what = f"{meta.get('num_bins')} bins over [{_fmt(meta.get('min'))}, {_fmt(meta.get('max'))}]"
+        else:
+            what = meta.get("format", "") or ""
+        items = sum(1 for e in found if e["step"] == last["step"])
+        versions = f"{len(steps)} step{'s' if len(steps) != 1 else ''}" + (f", {items} per step" if items > 1 else "")
+        print(f"  {key[:width]:<{width}} {last['kind']:<9} {versions:<16} last at step {last['step']}: {what}")
+    print("  (export a table with: tracklet table RUN KEY --format csv|parquet|jsonl)")
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     from .. import Api
 
@@ -178,6 +208,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         print("\nsummary")
         for k in sorted(rest):
             print(f"  {k} = {_fmt(rest[k])}")
+    _show_media(run)
     if args.logs:
         lines = run.output().splitlines()[-args.logs:]
         if lines:
