@@ -11,14 +11,17 @@ Example:
     >>> ...train...
     >>> tracklet.integrations.torch.unwatch(model)
 
-Each tensor becomes scalars: ``gradients/<parameter>.norm``, ``.mean``, ``.std``, ``.min``, ``.max``
-(``parameters/<parameter>.*`` likewise) and ``gradients/total_norm``. Histograms wait for a
-histogram media type in the core.
+Each tensor becomes a histogram of 64 bins over its range, ``gradients/<parameter>`` (a
+``tracklet.Histogram``, as wandb's watch logs), and scalars: ``gradients/<parameter>.norm``,
+``.mean``, ``.std``, ``.min``, ``.max`` (``parameters/<parameter>`` likewise) and
+``gradients/total_norm``. The counts are made on the tensor's device beside the statistics and
+come back in the same copy. A tensor with NaN or infinite values gets its statistics but no histogram.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import weakref
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["Watcher", "unwatch", "watch"]
 
 _STATS = ("norm", "mean", "std", "min", "max")
+BINS = 64
 _LOG_CHOICES = ("gradients", "parameters", "all")
 
 _watchers: "weakref.WeakKeyDictionary[torch.nn.Module, Watcher]" = weakref.WeakKeyDictionary()
@@ -175,11 +179,15 @@ class Watcher:
             return
         device = pending[0][1].device
         values = torch.stack([t.to(device) for _, t in pending]).tolist()  # one copy for everything
-        data: dict[str, float] = {}
+        data: dict[str, Any] = {}
         sq_norms = 0.0
         for (prefix, _), row in zip(pending, values, strict=True):
-            for stat, value in zip(_STATS, row, strict=True):
+            stats, counts = row[: len(_STATS)], row[len(_STATS):]
+            for stat, value in zip(_STATS, stats, strict=True):
                 data[f"{prefix}.{stat}"] = value
+            edges = _edges(stats[3], stats[4])
+            if edges is not None:
+                data[prefix] = tracklet.Histogram(np_histogram=(counts, edges))
             if prefix.startswith("gradients/"):
                 sq_norms += row[0] * row[0]
         if any(prefix.startswith("gradients/") for prefix, _ in pending):
@@ -191,11 +199,33 @@ class Watcher:
 
 
 def _stats(t: torch.Tensor) -> torch.Tensor:
-    """norm, mean, std, min, max of ``t`` as one tensor, in three reductions (no copy back yet)."""
+    """norm, mean, std, min, max of ``t`` and then its ``BINS`` histogram counts, as one tensor (no copy back yet)."""
     t = t.float()
     if t.numel() < 2:
         value = t.reshape(-1)[0] if t.numel() else torch.zeros((), device=t.device)
-        return torch.stack([value.abs(), value, torch.zeros_like(value), value, value])
-    std, mean = torch.std_mean(t)
-    low, high = torch.aminmax(t)
-    return torch.stack([torch.linalg.vector_norm(t), mean, std, low, high])
+        stats = torch.stack([value.abs(), value, torch.zeros_like(value), value, value])
+    else:
+        std, mean = torch.std_mean(t)
+        low, high = torch.aminmax(t)
+        stats = torch.stack([torch.linalg.vector_norm(t), mean, std, low, high])
+    return torch.cat([stats, _counts(t.reshape(-1), stats[3], stats[4])])
+
+
+def _counts(flat: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+    """Counts of ``flat`` in ``BINS`` equal bins over [low, high] (numpy.histogram's bins, as ``_edges`` gives them),
+    without a copy back to decide anything: NaN lands in bin 0, and ``_flush`` drops such a histogram."""
+    flat_range = high > low
+    lo = torch.where(flat_range, low, low - 0.5)  # one value: numpy's range (v - 0.5, v + 0.5)
+    width = torch.where(flat_range, high - low, torch.ones_like(high))
+    pos = torch.nan_to_num((flat - lo) * (BINS / width), nan=0.0, posinf=BINS - 1.0, neginf=0.0)
+    return torch.bincount(pos.clamp_(0, BINS - 1).long(), minlength=BINS)[:BINS].float()
+
+
+def _edges(low: float, high: float) -> list[float] | None:
+    """The ``BINS + 1`` edges ``_counts`` used, or None when the range is not finite (no histogram)."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return None
+    if high <= low:
+        low, high = low - 0.5, high + 0.5
+    step = (high - low) / BINS
+    return [low + i * step for i in range(BINS)] + [high]
