@@ -518,10 +518,16 @@ class LocalBlobStore(BlobStore):
         if folder not in self._folders:
             os.makedirs(folder, exist_ok=True)
             self._folders.add(folder)
-        os.makedirs(self._tmp, exist_ok=True)
+        if self._tmp not in self._folders:
+            os.makedirs(self._tmp, exist_ok=True)
+            self._folders.add(self._tmp)
         tmp = temp_name(os.path.join(self._tmp, "blob"))
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)  # read-only from the start, as _put's
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)  # read-only from the start, as _put's
+            except FileNotFoundError:  # the temporaries' folder was removed under us: once more
+                os.makedirs(self._tmp, exist_ok=True)
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
             try:
                 view = memoryview(data)
                 while view:

@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+"""Rich values in ``log()`` against issue 14's targets: a 100,000-row table, and an image per step.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/media_tables.py     # tracklet
+    benchmarks/.venv-compare/bin/python benchmarks/media_tables.py --tool wandb    # wandb's Table, offline
+    benchmarks/.venv-compare/bin/python benchmarks/media_tables.py --tool trackio  # Trackio's Table
+
+Table: 100,000 rows x 6 columns (3 of strings, 3 of floats) from a DataFrame. Timed, best of
+``--repeats`` (each repeat a new run and slightly different data, so nothing is deduplicated):
+``log()`` until it returns; stored, from the ``log()`` call until the value is in the store (for
+tracklet: its blob written and its MEDIA record in the run's log); the table read back as a
+DataFrame from the store (``Api().run(..).table(..).get_dataframe()``, after the store has caught
+up); and the stored size against the same DataFrame written as Parquet by pyarrow
+(``pq.write_table(pa.Table.from_pandas(df, preserve_index=False))``, its defaults).
+
+Images (tracklet only): a loop of ``--steps`` steps, each doing a fixed amount of numpy work
+(``--work`` matrix products of 128x128, about 1 ms per step here) and making a new 64x64 RGB
+array; one loop logs nothing, one logs the array as ``tracklet.Image`` every step. Wall time of
+the loop, and of ``finish()`` after it (which waits for every image to be stored). The two loops
+alternate over the repeats (which goes first alternates too); best of each, wall time and the
+process's CPU time (the uploads thread's included, up to every image stored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+
+ROWS = 100_000
+
+
+def frame(seed: int):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    words = np.array(["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"])
+    return pd.DataFrame({
+        "prompt": [f"question {i}: what is {w}?" for i, w in enumerate(rng.choice(words, ROWS))],
+        "completion": [f"the answer is {w} {i % 97}" for i, w in enumerate(rng.choice(words, ROWS))],
+        "label": rng.choice(words, ROWS),
+        "score": rng.random(ROWS),
+        "loss": rng.normal(size=ROWS),
+        "latency": rng.exponential(0.2, ROWS),
+    })
+
+
+def parquet_size(df) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), sink)
+    return len(sink.getvalue())
+
+
+def bench_tracklet_table(repeats: int) -> dict:
+    import tracklet
+
+    out = {"construct_s": [], "log_s": [], "stored_s": [], "read_s": [], "size": None, "parquet_size": None}
+    for r in range(repeats):
+        df = frame(r)
+        root = tempfile.mkdtemp(prefix="media-bench-")
+        try:
+            run = tracklet.init(project="bench", dir=root, silent=True, console="off")
+            run.log({"loss": 0.0})  # as a training script has: the uploads thread and the worker are not what is timed
+            t0 = time.perf_counter()
+            table = tracklet.Table(dataframe=df)
+            t1 = time.perf_counter()
+            run.log({"eval/predictions": table})
+            t2 = time.perf_counter()
+            run._uploads.drain()  # the blob is stored and the MEDIA record written
+            t3 = time.perf_counter()
+            run.finish()
+            api = tracklet.Api(dir=root)
+            stored = api.run(run.id)
+            (entry,) = stored.media("eval/predictions")  # the store has caught up
+            t4 = time.perf_counter()
+            back = stored.table("eval/predictions").get_dataframe()
+            t5 = time.perf_counter()
+            assert len(back) == ROWS and list(back.columns) == list(df.columns)
+            out["construct_s"].append(t1 - t0)
+            out["log_s"].append(t2 - t1)
+            out["stored_s"].append(t3 - t1)
+            out["read_s"].append(t5 - t4)
+            out["size"], out["parquet_size"] = entry["size"], parquet_size(df)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+    return out
+
+
+def bench_wandb_table(repeats: int) -> dict:
+    import wandb
+
+    out = {"construct_s": [], "log_s": [], "stored_s": [], "read_s": [], "size": None, "parquet_size": None}
+    for r in range(repeats):
+        df = frame(r)
+        root = tempfile.mkdtemp(prefix="media-bench-wandb-")
+        try:
+            run = wandb.init(project="bench", dir=root, mode="offline", settings=wandb.Settings(silent=True, console="off"))
+            t0 = time.perf_counter()
+            table = wandb.Table(dataframe=df)
+            t1 = time.perf_counter()
+            run.log({"eval/predictions": table})
+            t2 = time.perf_counter()
+            run.finish()  # offline: the table file is written by log(); finish() waits for the run's records
+            t3 = time.perf_counter()
+            files = [os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs if f.endswith(".table.json")]
+            t4 = time.perf_counter()
+            with open(files[0]) as f:
+                doc = json.load(f)
+            import pandas as pd
+
+            back = pd.DataFrame(doc["data"], columns=doc["columns"])  # wandb's offline read back: no Api without a server
+            t5 = time.perf_counter()
+            assert len(back) == ROWS
+            out["construct_s"].append(t1 - t0)
+            out["log_s"].append(t2 - t1)
+            out["stored_s"].append(t3 - t1)
+            out["read_s"].append(t5 - t4)
+            out["size"], out["parquet_size"] = os.path.getsize(files[0]), parquet_size(df)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+    return out
+
+
+def bench_trackio_table(repeats: int) -> dict:
+    out = {"construct_s": [], "log_s": [], "stored_s": [], "read_s": [], "size": None, "parquet_size": None}
+    for r in range(repeats):
+        df = frame(r)
+        root = tempfile.mkdtemp(prefix="media-bench-trackio-")
+        os.environ["TRACKIO_DIR"] = root
+        try:
+            import trackio
+
+            trackio.init(project=f"bench-{r}")
+            t0 = time.perf_counter()
+            table = trackio.Table(dataframe=df)
+            t1 = time.perf_counter()
+            trackio.log({"eval/predictions": table})
+            t2 = time.perf_counter()
+            trackio.finish()
+            t3 = time.perf_counter()
+            out["construct_s"].append(t1 - t0)
+            out["log_s"].append(t2 - t1)
+            out["stored_s"].append(t3 - t1)
+            out["size"] = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(root) for f in fs)
+            out["parquet_size"] = parquet_size(df)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+    return out
+
+
+def bench_images(steps: int, work: int, repeats: int) -> dict:
+    import numpy as np
+
+    import tracklet
+
+    a = np.random.default_rng(0).random((128, 128))
+    base = np.random.default_rng(1).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    out = {"nothing_s": [], "images_s": [], "images_finish_s": [], "nothing_cpu_s": [], "images_cpu_s": []}
+    for r in range(repeats):
+        for mode in ("nothing", "images") if r % 2 == 0 else ("images", "nothing"):
+            root = tempfile.mkdtemp(prefix="media-bench-img-")
+            try:
+                run = tracklet.init(project="bench", dir=root, silent=True, console="off")
+                run.log({"loss": 0.0})
+                c0 = time.process_time()  # the process's CPU, the uploads thread's included
+                t0 = time.perf_counter()
+                for step in range(steps):
+                    for _ in range(work):
+                        a = a @ a
+                        a /= np.abs(a).max()
+                    pixels = base ^ np.uint8(step & 255)
+                    pixels[0, 0, 0] = step >> 8  # a new image every step: nothing deduplicated
+                    if mode == "images":
+                        run.log({"sample": tracklet.Image(pixels)})
+                t1 = time.perf_counter()
+                run._uploads.drain()  # every image stored: the CPU they cost is counted
+                c1 = time.process_time()
+                run.finish()
+                t2 = time.perf_counter()
+                out[f"{mode}_s"].append(t1 - t0)
+                out[f"{mode}_cpu_s"].append(c1 - c0)
+                if mode == "images":
+                    out["images_finish_s"].append(t2 - t1)
+                    assert len(tracklet.Api(dir=root).run(run.id).media("sample")) == steps
+            finally:
+                shutil.rmtree(root, ignore_errors=True)
+    return out
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--tool", choices=["tracklet", "wandb", "trackio"], default="tracklet")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--steps", type=int, default=10_000)
+    p.add_argument("--work", type=int, default=3, help="128x128 matrix products per step of the image loop")
+    p.add_argument("--no-images", action="store_true")
+    args = p.parse_args()
+    warnings.simplefilter("ignore")
+    result = {"tool": args.tool, "python": sys.version.split()[0]}
+    if args.tool == "tracklet":
+        result["table"] = bench_tracklet_table(args.repeats)
+        if not args.no_images:
+            result["images"] = bench_images(args.steps, args.work, args.repeats)
+    elif args.tool == "wandb":
+        result["table"] = bench_wandb_table(args.repeats)
+    else:
+        result["table"] = bench_trackio_table(args.repeats)
+    t = result["table"]
+    best = {k: min(v) for k, v in t.items() if isinstance(v, list) and v}
+    print(f"{args.tool}: table of {ROWS:,} rows x 6 columns (best of {args.repeats})")
+    for k, v in best.items():
+        print(f"  {k:<12} {v * 1000:9.1f} ms")
+    if t["size"]:
+        print(f"  size         {t['size']:,} bytes = {t['size'] / t['parquet_size']:.2f}x pyarrow's Parquet ({t['parquet_size']:,})")
+    if "images" in result:
+        im = result["images"]
+        nothing, images, fin = min(im["nothing_s"]), min(im["images_s"]), min(im["images_finish_s"])
+        print(f"tracklet: {args.steps:,} steps, a 64x64 image each (best of {args.repeats})")
+        print(f"  loop, logging nothing   {nothing:8.2f} s")
+        print(f"  loop, an Image a step   {images:8.2f} s  (+{(images / nothing - 1) * 100:.1f}%)")
+        print(f"  finish() after it       {fin:8.2f} s  (loop + finish: +{((images + fin) / nothing - 1) * 100:.1f}%)")
+        cn, ci = min(im["nothing_cpu_s"]), min(im["images_cpu_s"])
+        print(f"  CPU, logging nothing    {cn:8.2f} s;  with images (stored) {ci:.2f} s  (+{(ci / cn - 1) * 100:.1f}%)")
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
