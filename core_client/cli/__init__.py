@@ -1,4 +1,4 @@
-"""The ``tracklet`` command: ``runs``, ``show``, ``sync``, ``export``, ``doctor``."""
+"""The ``tracklet`` command: ``runs``, ``show``, ``sync``, ``export``, ``doctor``, ``artifact``, ``server``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import _artifact, _doctor, _export, _runs, _sync
+    from . import _artifact, _doctor, _export, _runs, _server, _sync
 
     p = argparse.ArgumentParser(prog="tracklet", description="Local-first experiment tracking.")
     p.add_argument("--version", action="store_true", help="print the version and exit")
@@ -22,6 +22,7 @@ def _parser() -> argparse.ArgumentParser:
     _export.add_parser(sub)
     _doctor.add_parser(sub)
     _artifact.add_parser(sub)
+    _server.add_parser(sub)
     return p
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import tracklet
+from tracklet.store.sql._schema import SCHEMA_VERSION
 
 
 def test_a_version_2_store_gains_the_columns_and_tables_of_version_3(tracklet_env):
@@ -24,7 +25,7 @@ def test_a_version_2_store_gains_the_columns_and_tables_of_version_3(tracklet_en
     api = tracklet.Api()
     assert [r.summary["loss"] for r in api.runs("old", order="+created_at")] == [1.0, 2.0]
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT value FROM tracklet_meta WHERE key = 'schema_version'").fetchone() == ("3",)
+        assert conn.execute("SELECT value FROM tracklet_meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
         ids = dict(conn.execute("SELECT run_id, log_id FROM runs").fetchall())
     assert ids[second.id] and ids[run.id] is None  # an old row gets its log's identity when more of the log is stored
     assert api.run(run.id).problems() == []

@@ -25,6 +25,8 @@ from sqlalchemy import (
 
 __all__ = [
     "SCHEMA_VERSION",
+    "api_key_grants",
+    "api_keys",
     "artifact_aliases",
     "artifact_collections",
     "artifact_usage",
@@ -43,16 +45,19 @@ __all__ = [
     "run_problems",
     "runs",
     "system_metrics",
+    "users",
 ]
 
 # 2: artifacts, lineage and the model registry (tables added, nothing changed)
 # 3: runs.log_id (which write-ahead log a run's rows came from) and run_problems (see MIGRATIONS)
-SCHEMA_VERSION = 3
+# 4: the server's users, API keys and their per-project access (tables added, nothing changed)
+SCHEMA_VERSION = 4
 
 # Columns added to existing tables, by the schema version that added them: (table, column, SQL type).
 # New tables need no entry: creating what is missing covers them.
 MIGRATIONS: dict[int, list[tuple[str, str, str]]] = {
     3: [("runs", "log_id", "VARCHAR(64)")],
+    4: [],  # users, api_keys, api_key_grants: new tables
 }
 
 metadata = MetaData()
@@ -278,4 +283,35 @@ registry_audit = Table(
     Column("seq", BigInteger),
     UniqueConstraint("run_pk", "seq", "action", "alias", name="uq_registry_audit_source"),
     Index("ix_registry_audit_model", "model_id", "at"),
+)
+
+
+# -- the server's users and API keys ---------------------------------------------------------------
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+)
+
+# A key is stored only as the SHA-256 of its secret; ``key_id`` is its public name (list, revoke).
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("secret_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float),
+)
+
+# per-project access of a key: project "*" is every project; access "read" or "write" (write includes read)
+api_key_grants = Table(
+    "api_key_grants",
+    metadata,
+    Column("key_id", String(32), nullable=False),
+    Column("project", String(260), nullable=False),  # "project", "entity/project" or "*"
+    Column("access", String(8), nullable=False),
+    PrimaryKeyConstraint("key_id", "project"),
 )
