@@ -39,7 +39,11 @@ _locks_guard = threading.Lock()
 def log_path(root: str, run_id: str) -> str:
     """Where the store folder ``root`` keeps run ``run_id``'s log (the id checked: no ``..`` or separators)."""
     check_run_id(run_id)
-    return os.path.join(root, "runs", run_id, "run.tlog")
+    folder = os.path.join(root, "runs", run_id)
+    path = os.path.join(folder, "run.tlog")
+    if os.path.islink(folder) or os.path.islink(path):  # placed there by hand: it could point anywhere
+        raise UsageError(f"run {run_id!r}'s folder or log in the store is a symbolic link; the server does not follow links")
+    return path
 
 
 def _stored(engine: Engine, run_id: str) -> tuple[int, str | None] | None:
