@@ -1,17 +1,19 @@
 """``tracklet.Api``: find runs, projects, artifacts and registered models in a store.
 
-Every query first catches the store up with the WALs beside it, so a run that was
-killed before its records were ingested still shows everything it acknowledged.
-The stored run is ``ApiRun`` (``api._run``); its history rows are put together in ``api._history``.
+Every question goes through the store interface (``store._interface.Store``): the SQL store of a
+folder, which first catches up with the run logs beside it (so a run killed before its records
+were ingested still shows everything it acknowledged), or a tracklet server. The stored run is
+``ApiRun`` (``api._run``).
 """
 
 from __future__ import annotations
 
-import os
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs ~4 ms of `import tracklet`
 if TYPE_CHECKING:
     from typing import Any
+
+    from ..store import Store
 
 from ._filters import matches, sorted_runs
 from ._run import ApiRun
@@ -31,34 +33,15 @@ class Api:
 
     def __init__(self, dir: str | None = None, overrides: dict[str, Any] | None = None, timeout: float | None = None) -> None:
         from .._settings import resolve_settings
+        from ..store.sql._store import SqlStore
 
         given = dir or (overrides or {}).get("dir")
         self._root = resolve_settings({"dir": given}).dir
-        self._engine: Any = None
+        self._store: Store = SqlStore(self._root)
 
     @property
     def dir(self) -> str:
         return self._root
-
-    def _reader(self) -> Any:
-        """Something with ``connect()`` for raw reads: plain sqlite3 when the store is up to date
-        (no SQLAlchemy import, 0.3 s), else the caught-up SQLAlchemy engine."""
-        from ..store.sql._lite import LiteEngine, up_to_date
-
-        if up_to_date(self._root):
-            return LiteEngine(self._root)
-        return self._db()
-
-    def _db(self) -> Any:
-        from ..store.sql._catchup import catch_up
-        from ..store.sql._engine import open_local
-
-        if self._engine is None:
-            if not os.path.isdir(self._root):
-                raise UsageError(f"no tracklet store at {self._root}; pass dir= or set TRACKLET_DIR to where your runs are")
-            self._engine = open_local(self._root)
-        catch_up(self._engine, self._root)
-        return self._engine
 
     # -- runs --------------------------------------------------------------------------------
     def runs(
@@ -78,23 +61,8 @@ class Api:
         ``{"config.lr": {"$lt": 1e-3}}``, ``{"tags": {"$in": ["baseline"]}}``, ``{"$or": [...]}``.
         ``order`` is a field with ``-`` (descending) or ``+``: ``"-summary.val/loss"``.
         """
-        from sqlalchemy import select
-
-        from ..store.sql import _schema as S
-
-        engine = self._db()
-        q = select(S.runs, S.projects.c.name.label("project_name"), S.projects.c.entity.label("project_entity")).join(
-            S.projects, S.projects.c.id == S.runs.c.project_id
-        )
-        if path:
-            entity, project = _split_project(path)
-            q = q.where(S.projects.c.name == project)
-            if entity is not None:
-                q = q.where(S.projects.c.entity == entity)
-        with engine.connect() as conn:
-            rows = conn.execute(q).mappings().all()
-            conn.rollback()
-        found = [ApiRun(self, dict(r)) for r in rows]
+        entity, project = _split_project(path) if path else (None, None)
+        found = [ApiRun(self, doc) for doc in self._store.runs(project, entity)]
         if filters:
             found = [r for r in found if matches(r._doc(), filters)]
         return sorted_runs(found, order)
@@ -106,46 +74,11 @@ class Api:
         parts = path.strip("/").split("/")
         if len(parts) > 3:
             raise UsageError(f"Api.run() takes 'project/run_id' or 'entity/project/run_id'; got {path!r}")
-        run_id = parts[-1]
-        from ..store.sql._lite import run_row, up_to_date
-
-        lite = run_row(self._root, run_id) if up_to_date(self._root) else None
-        if lite is not None and not (lite["state"] == "running" and self._maybe_crashed(lite)):
-            return self._checked(ApiRun(self, lite), parts)
-        from sqlalchemy import select
-
-        from ..store.sql import _schema as S
-
-        engine = self._db()
-        q = (
-            select(S.runs, S.projects.c.name.label("project_name"), S.projects.c.entity.label("project_entity"))
-            .join(S.projects, S.projects.c.id == S.runs.c.project_id)
-            .where(S.runs.c.run_id == run_id)
-        )
-        with engine.connect() as conn:
-            row = conn.execute(q).mappings().first()
-            conn.rollback()
-        if row is None:
-            raise UsageError(f"no run {run_id!r} in {self._root}; list runs with: tracklet runs --dir {self._root}")
-        return self._checked(ApiRun(self, dict(row)), parts)
-
-    def _maybe_crashed(self, row: dict[str, Any]) -> bool:
-        """A 'running' run whose process is gone, or whose log went silent: the full path decides."""
-        import time
-
-        from ..tracking._local import STALE_AFTER
-        from ..tracking._resume import pid_alive
-
-        if pid_alive(row["pid"], row["host"]) is False:
-            return True
-        try:
-            silent = time.time() - os.path.getmtime(os.path.join(self._root, "runs", row["run_id"], "run.tlog"))
-        except OSError:
-            return True
-        return silent > STALE_AFTER
-
-    @staticmethod
-    def _checked(run: "ApiRun", parts: list[str]) -> "ApiRun":
+        doc = self._store.run(parts[-1])
+        if doc is None:
+            where = self._store.location
+            raise UsageError(f"no run {parts[-1]!r} in {where}; list runs with: tracklet runs --dir {where}")
+        run = ApiRun(self, doc)
         if len(parts) >= 2 and parts[-2] != run.project:
             raise UsageError(f"run {run.id!r} belongs to project {run.project!r}, not {parts[-2]!r}")
         return run
@@ -157,112 +90,49 @@ class Api:
         Without a project in ``name``, ``TRACKLET_PROJECT`` (or the settings file) supplies it.
         """
         from .._settings import resolve_settings
-
-        project = default_project or resolve_settings({}).project
-        art = self._artifact_lite(name, type, project)
-        if art is not None:
-            return art
         from ._artifacts import find_artifact
 
-        with self._db().connect() as conn:
-            art = find_artifact(self._root, conn, name, type, project)
-            conn.rollback()
-        return art
-
-    def _artifact_lite(self, name: str, type: str | None, project: str | None) -> Any:
-        """The lookup on plain sqlite3 when the store is up to date: no SQLAlchemy import (0.3 s)."""
-        from ..artifacts._artifact import parse_artifact_path
-        from ..store.sql._lite import find_artifact, up_to_date
-
-        if name.strip("/").split("/", 1)[0] in ("registry", "model-registry") or not up_to_date(self._root):
-            return None
-        entity, project, art_name, alias = parse_artifact_path(name, project)
-        if project is None:
-            return None
-        row = find_artifact(self._root, project, entity, art_name, alias)
-        if row is None or (type is not None and row["type"] != type):
-            return None  # the full path below says what is wrong
-        from ..artifacts._ops import artifact_from_store
-
-        return artifact_from_store(self._root, row, {"name": art_name}, {"name": project, "entity": row["entity"]}, row["aliases"])
+        project = default_project or resolve_settings({}).project
+        return find_artifact(self, name, type, project)
 
     def artifact_versions(self, name: str, type: str | None = None) -> list[Any]:
         """Every committed version of ``"project/name"``, oldest first."""
-        from ._artifacts import list_versions
         from .._settings import resolve_settings
+        from ._artifacts import list_versions
 
-        with self._db().connect() as conn:
-            found = list_versions(self._root, conn, name, resolve_settings({}).project)
-            conn.rollback()
+        found = list_versions(self, name, resolve_settings({}).project)
         return [a for a in found if type is None or a.type == type]
 
     def artifact_collections(self, project: str | None = None, type: str | None = None) -> list[dict[str, Any]]:
         """Artifact names with their type, version count and size (all projects when ``project`` is None)."""
-        from ._artifacts import list_collections
-
-        with self._db().connect() as conn:
-            out = list_collections(conn, project, type)
-            conn.rollback()
-        return out
+        return self._store.artifact_collections(project, type)
 
     def registered_model(self, name: str) -> Any:
         """A model registry entry (``"llama3-chat"`` or ``"registry/llama3-chat"``)."""
-        from ._artifacts import RegisteredModel, registered_models
+        from ._artifacts import RegisteredModel
 
         name = name.split("/")[-1]
-        with self._db().connect() as conn:
-            rows = {r["name"]: r for r in registered_models(conn)}
-            conn.rollback()
+        rows = {r["name"]: r for r in self._store.registered_models()}
         if name not in rows:
             raise UsageError(f"no registered model {name!r}; known: {sorted(rows) or 'none yet'}")
         return RegisteredModel(self, name, rows[name])
 
     def registered_models(self) -> list[Any]:
-        from ._artifacts import RegisteredModel, registered_models
+        from ._artifacts import RegisteredModel
 
-        with self._db().connect() as conn:
-            rows = registered_models(conn)
-            conn.rollback()
-        return [RegisteredModel(self, r["name"], r) for r in rows]
+        return [RegisteredModel(self, r["name"], r) for r in self._store.registered_models()]
 
     def _artifact_runs(self, version_id: int, kind: str, first: bool) -> Any:
-        from ._artifacts import runs_of_version
-
-        with self._db().connect() as conn:
-            ids = runs_of_version(conn, version_id, kind)
-            conn.rollback()
-        runs = [self.run(i) for i in ids]
+        runs = [self.run(i) for i in self._store.artifact_runs(version_id, kind)]
         return (runs[0] if runs else None) if first else runs
 
     def _problems(self) -> list[dict[str, Any]]:
         """Every run's problems (see ``ApiRun.problems``), with its id, for ``tracklet doctor``."""
-        with self._reader().connect() as conn:
-            rows = conn.exec_driver_sql(
-                "SELECT r.run_id, p.kind, p.at_offset, p.size, p.records, p.detail FROM run_problems p "
-                "JOIN runs r ON r.pk = p.run_pk ORDER BY r.run_id, p.at_offset"
-            ).fetchall()
-            conn.rollback()
-        return [{"run_id": i, "kind": k, "offset": o, "bytes": b, "records": n, "detail": d} for i, k, o, b, n, d in rows]
+        return self._store.problems()
 
     def projects(self, entity: str | None = None, per_page: int | None = None) -> list["Project"]:
         """Every project in the store (only ``entity``'s when given), by name."""
-        from sqlalchemy import func, select
-
-        from ..store.sql import _schema as S
-
-        engine = self._db()
-        q = (
-            select(S.projects.c.entity, S.projects.c.name, S.projects.c.created_at, func.count(S.runs.c.pk).label("runs"))
-            .select_from(S.projects.outerjoin(S.runs, S.runs.c.project_id == S.projects.c.id))
-            .group_by(S.projects.c.id)
-            .order_by(S.projects.c.name)
-        )
-        if entity is not None:
-            q = q.where(S.projects.c.entity == entity)
-        with engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(q).mappings()]
-            conn.rollback()
-        return [Project(self, r) for r in rows]
+        return [Project(self, r) for r in self._store.projects(entity)]
 
     def project(self, name: str, entity: str | None = None) -> "Project":
         """One project by name (``"project"`` or ``"entity/project"``).
@@ -277,7 +147,7 @@ class Api:
         found = [p for p in self.projects() if p.name == name and (entity is None or p.entity == entity)]
         if not found:
             known = sorted({p.name for p in self.projects()})
-            raise UsageError(f"no project {name!r} in {self._root}; known: {', '.join(known) or 'none yet'}")
+            raise UsageError(f"no project {name!r} in {self._store.location}; known: {', '.join(known) or 'none yet'}")
         return found[0]
 
     def artifact_exists(self, name: str, type: str | None = None) -> bool:

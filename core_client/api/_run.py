@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs ~4 ms of `import tracklet`
 if TYPE_CHECKING:
@@ -10,7 +9,6 @@ if TYPE_CHECKING:
 
     from ._api import Api
 
-from ._history import NAN, json_value, merged_rows, nan_for_null, numeric_rows, tagged
 from .._errors import UsageError
 
 __all__ = ["ApiRun", "RunSummary"]
@@ -31,9 +29,9 @@ class ApiRun:
         self._summary = RunSummary(self, row["summary"] or {})
 
     # -- attributes ----------------------------------------------------------------------------
-    id = property(lambda self: self._row["run_id"])
-    project = property(lambda self: self._row["project_name"])
-    entity = property(lambda self: self._row["project_entity"] or None)
+    id = property(lambda self: self._row["id"])
+    project = property(lambda self: self._row["project"])
+    entity = property(lambda self: self._row["entity"] or None)
     state = property(lambda self: self._row["state"])
     config = property(lambda self: self._config, doc="The run's config; change it, then call update().")
     summary = property(lambda self: self._summary, doc="The run's summary; change it, then call update().")
@@ -76,11 +74,11 @@ class ApiRun:
 
     @property
     def group(self) -> str | None:
-        return self._row["group_name"]
+        return self._row["group"]
 
     @group.setter
     def group(self, value: str | None) -> None:
-        self._row["group_name"] = None if value is None else _text("group", value)
+        self._row["group"] = None if value is None else _text("group", value)
 
     @property
     def job_type(self) -> str | None:
@@ -106,14 +104,13 @@ class ApiRun:
             StoreError: its log is missing or damaged.
         """
         from .._jsonable import to_jsonable
-        from ..tracking._run_edits import append_edits
         from ..wal._wal import RecordType
 
         stored = self._api.run(self.id)._row
         records: list[tuple[int, dict[str, Any]]] = []
         changed = {
             attr: self._row[col]
-            for attr, col in (("name", "name"), ("notes", "notes"), ("group", "group_name"), ("job_type", "job_type"))
+            for attr, col in (("name", "name"), ("notes", "notes"), ("group", "group"), ("job_type", "job_type"))
             if self._row[col] != stored[col]
         }
         if self._tags != list(stored["tags"] or []):
@@ -125,7 +122,7 @@ class ApiRun:
         if dict(self._summary) != (stored["summary"] or {}):
             records.append((RecordType.SUMMARY, {"replace": to_jsonable(dict(self._summary), "summary")}))
         if records:
-            append_edits(self._api.dir, self.id, records)
+            self._api._store.edit_run(self.id, records)
         self._load(self._api.run(self.id)._row)
 
     save = update  # wandb's other name for it
@@ -176,7 +173,9 @@ class ApiRun:
 
     @property
     def dir(self) -> str:
-        return os.path.join(self._api.dir, "runs", self.id)
+        from ..store._layout import run_dir
+
+        return run_dir(self._api.dir, self.id)
 
     def logged_artifacts(self) -> list[Any]:
         """The artifact versions this run logged (its outputs)."""
@@ -187,23 +186,14 @@ class ApiRun:
         return self._artifacts("input")
 
     def _artifacts(self, kind: str) -> list[Any]:
-        from ._artifacts import run_artifacts
+        from ._artifacts import to_artifact
 
-        with self._api._db().connect() as conn:
-            out = run_artifacts(self._api.dir, conn, self._row["pk"], kind)
-            conn.rollback()
-        return out
+        return [to_artifact(self._api, d) for d in self._api._store.run_artifacts(self.id, kind)]
 
     def problems(self) -> list[dict[str, Any]]:
         """What went wrong with this run's records: bytes of its log skipped as damaged (``kind="damaged"``),
         records dropped because the disk was full (``kind="lost"``). Empty for a healthy run."""
-        with self._api._reader().connect() as conn:
-            rows = conn.exec_driver_sql(
-                "SELECT kind, at_offset, size, records, detail FROM run_problems WHERE run_pk = ? ORDER BY at_offset, kind",
-                (self._row["pk"],),
-            ).fetchall()
-            conn.rollback()
-        return [{"kind": k, "offset": o, "bytes": b, "records": n, "detail": d} for k, o, b, n, d in rows]
+        return [{k: v for k, v in p.items() if k != "run_id"} for p in self._api._store.problems(self.id)]
 
     def metric_definitions(self) -> list[dict[str, Any]]:
         return list(self._row["metric_defs"] or [])
@@ -211,11 +201,11 @@ class ApiRun:
     def _doc(self) -> dict[str, Any]:
         r = self._row
         return {
-            "id": r["run_id"],
+            "id": r["id"],
             "name": r["name"],
             "display_name": r["name"],
             "state": r["state"],
-            "group": r["group_name"],
+            "group": r["group"],
             "job_type": r["job_type"],
             "tags": r["tags"] or [],
             "notes": r["notes"],
@@ -229,18 +219,9 @@ class ApiRun:
         return f"<ApiRun {'/'.join(self.path)} ({self.state})>"
 
     # -- history -------------------------------------------------------------------------------
-    def _keys(self, conn: Any) -> dict[str, int]:
-        return {
-            name: kid
-            for kid, name in conn.exec_driver_sql("SELECT key_id, name FROM run_keys WHERE run_pk = ?", (self._row["pk"],))
-        }
-
     def keys(self) -> list[str]:
         """Every metric name this run logged (history and system)."""
-        with self._api._reader().connect() as conn:
-            names = sorted(self._keys(conn))
-            conn.rollback()
-        return names
+        return self._api._store.keys(self.id)
 
     def scan_history(
         self,
@@ -255,63 +236,7 @@ class ApiRun:
         """
         if isinstance(keys, str):
             raise UsageError(f"keys must be a list of metric names; got the string {keys!r} (write keys=[{keys!r}])")
-        engine = self._api._reader()
-        pk, created = self._row["pk"], self._row["created_at"]
-        lo = -(2**63) if min_step is None else int(min_step)
-        hi = 2**63 - 1 if max_step is None else int(max_step)
-        with engine.connect() as conn:
-            known = self._keys(conn)
-            if keys is None:
-                wanted = {n: k for n, k in known.items() if not n.startswith("system/")}
-            else:
-                if any(k not in known for k in keys):
-                    conn.rollback()
-                    return
-                wanted = {k: known[k] for k in keys}
-            if len(wanted) == 1 and keys is not None:
-                (name, kid), = wanted.items()
-                has_text = conn.exec_driver_sql(
-                    "SELECT 1 FROM history_values WHERE run_pk = ? AND key_id = ? LIMIT 1", (pk, kid)
-                ).fetchone()
-                if has_text is None:
-                    # one numeric curve: one range scan on the raw DBAPI cursor, no per-row Row objects
-                    cur = conn.connection.driver_connection.cursor()
-                    try:
-                        cur.execute(
-                            "SELECT step, ts, value FROM history WHERE run_pk = ? AND key_id = ? AND step >= ? AND step <= ? ORDER BY step",
-                            (pk, kid, lo, hi),
-                        )
-                        nan = NAN
-                        while True:
-                            chunk = cur.fetchmany(10_000)
-                            if not chunk:
-                                break
-                            for step, ts, value in chunk:
-                                r = ts / 1000.0
-                                yield {"_step": step, "_timestamp": created + r, "_runtime": r, name: nan if value is None else value}
-                    finally:
-                        cur.close()
-                    conn.rollback()
-                    return
-            need = len(wanted) if keys is not None else 1
-            marks = ", ".join("?" * len(wanted))
-            has_text = conn.exec_driver_sql(
-                f"SELECT 1 FROM history_values WHERE run_pk = ? AND key_id IN ({marks}) LIMIT 1", (pk, *wanted.values())
-            ).fetchone()
-            if has_text is None and len(wanted) > 1:
-                yield from numeric_rows(conn.connection.driver_connection, pk, wanted, lo, hi, created, need)
-                conn.rollback()
-                return
-            streams = []
-            for name, kid in wanted.items():
-                for table, fix in (("history", nan_for_null), ("history_values", json_value)):
-                    cur = conn.exec_driver_sql(
-                        f"SELECT step, ts, value FROM {table} WHERE run_pk = ? AND key_id = ? AND step >= ? AND step <= ? ORDER BY step",
-                        (pk, kid, lo, hi),
-                    )
-                    streams.append(tagged(name, fix, cur))
-            yield from merged_rows(streams, need, created)
-            conn.rollback()
+        return self._api._store.history(self.id, None if keys is None else list(keys), min_step, max_step)
 
     def history(
         self,
@@ -349,36 +274,11 @@ class ApiRun:
         return rows
 
     def _system_rows(self, keys: Sequence[str] | None) -> list[dict[str, Any]]:
-        engine = self._api._reader()
-        pk, created = self._row["pk"], self._row["created_at"]
-        with engine.connect() as conn:
-            known = {n: k for n, k in self._keys(conn).items() if n.startswith("system/")}
-            if keys is not None:
-                known = {n: k for n, k in known.items() if n in keys}
-            names = {k: n for n, k in known.items()}
-            by_ts: dict[int, dict[str, Any]] = {}
-            if names:
-                marks = ",".join("?" * len(names))
-                for kid, ts, value in conn.exec_driver_sql(
-                    f"SELECT key_id, ts, value FROM system_metrics WHERE run_pk = ? AND key_id IN ({marks}) ORDER BY ts",
-                    (pk, *names),
-                ):
-                    by_ts.setdefault(ts, {})[names[kid]] = nan_for_null(value)
-            conn.rollback()
-        return [{"_timestamp": created + ts / 1000.0, "_runtime": ts / 1000.0, **v} for ts, v in sorted(by_ts.items())]
+        return self._api._store.system_metrics(self.id, None if keys is None else list(keys))
 
     def logs(self) -> list[dict[str, Any]]:
         """The console output the run printed, as ``{"t", "stream", "text"}`` records in order."""
-        engine = self._api._reader()
-        with engine.connect() as conn:
-            out = [
-                {"t": t, "stream": s, "text": x}
-                for t, s, x in conn.exec_driver_sql(
-                    "SELECT ts, stream, text FROM run_logs WHERE run_pk = ? ORDER BY seq", (self._row["pk"],)
-                )
-            ]
-            conn.rollback()
-        return out
+        return [{"t": r["t"], "stream": r["stream"], "text": r["text"]} for r in self._api._store.logs(self.id)]
 
     def output(self) -> str:
         """The console output as one text."""

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 from ._artifact import Artifact, ArtifactEntry, check_aliases, check_artifact_name
 from .._errors import StoreError, UsageError, warn_once
+from ..store._layout import log_path
 from ..wal._wal import RecordType
 
 __all__ = [
@@ -259,10 +260,13 @@ def wait_for(art: Artifact, timeout: float | None) -> None:
         return
     from ..store.sql._engine import open_local
     from ..store.sql._ingest import ingest_run
+    from ..store.sql._store import SqlStore
 
-    engine = open_local(art._root)
-    ingest_run(engine, os.path.join(run.dir, "run.tlog"), run.id)
-    _fill_from_store(art, engine)
+    ingest_run(open_local(art._root), log_path(art._root, run.id), run.id)
+    found = SqlStore(art._root).artifact_by_digest(art._project, art._entity, art.name, art._digest)
+    if found is None:
+        raise StoreError(f"artifact {art.name!r} was logged but is not in the store at {art._root} yet")
+    _fill_lite(art, found, [])
 
 
 def _fill_lite(art: Artifact, found: dict[str, Any], extra_aliases: list[str]) -> None:
@@ -308,29 +312,6 @@ def _wait_for_worker(art: Artifact, run: Any, stall: float = 5.0) -> bool:
         return False
     _fill_lite(art, found, [])
     return True
-
-
-def _fill_from_store(art: Artifact, engine: Any) -> None:
-    from sqlalchemy import select
-
-    from ..store.sql import _schema as S
-
-    v, c, p = S.artifact_versions.c, S.artifact_collections.c, S.projects.c
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(S.artifact_versions)
-            .join(S.artifact_collections, c.id == v.collection_id)
-            .join(S.projects, p.id == c.project_id)
-            .where(p.name == art._project, p.entity == (art._entity or ""), c.name == art.name, v.digest == art._digest, v.state == "committed")
-        ).mappings().first()
-        if row is None:
-            conn.rollback()
-            raise StoreError(f"artifact {art.name!r} was logged but is not in the store at {art._root} yet")
-        aliases = [a for (a,) in conn.execute(select(S.artifact_aliases.c.alias).where(S.artifact_aliases.c.version_id == row["id"]))]
-        conn.rollback()
-    art._version, art._id, art._aliases = row["version_index"], row["id"], sorted(aliases)
-    art._created_at = row["created_at"]
-    art._state = "committed"
 
 
 def artifact_from_store(root: str, row: Any, collection: Any, project: Any, aliases: list[str]) -> Artifact:
@@ -467,20 +448,11 @@ def used_by(art: Artifact) -> list[Any]:
 
 
 def link(art: Artifact, target_path: str, aliases: list[str]) -> None:
-    from ..store.sql._engine import write_transaction
-    from ..store.sql._artifact_records import link_version
-
-    model = registry_model_name(target_path)
-    with write_transaction(_api(art)._db()) as conn:
-        link_version(conn, model, art.id, aliases, _actor())
+    _api(art)._store.link_artifact(art.id, registry_model_name(target_path), aliases, _actor())
 
 
 def unlink(art: Artifact, target_path: str) -> None:
-    from ..store.sql._engine import write_transaction
-    from ..store.sql._artifact_records import unlink_version
-
-    with write_transaction(_api(art)._db()) as conn:
-        unlink_version(conn, registry_model_name(target_path), art.id, _actor())
+    _api(art)._store.unlink_artifact(art.id, registry_model_name(target_path), _actor())
 
 
 def delete(art: Artifact, delete_aliases: bool) -> None:
@@ -494,13 +466,6 @@ def delete(art: Artifact, delete_aliases: bool) -> None:
     another store logs into (``TRACKLET_BLOB_URL`` here, or a ``.shared`` mark left there by one),
     nor where a run's log cannot be read through (its records are unknown).
     """
-    from sqlalchemy import select
-
-    from ..store.sql import _schema as S
-    from ..store.sql._engine import write_transaction
-    from ..store.sql._artifact_records import delete_version
-
-    v = S.artifact_versions.c
     store = blob_store(art._root)
     own_folder = not os.environ.get("TRACKLET_BLOB_URL") and not store.shared
     with store.removal_lock(exclusive=True):
@@ -510,20 +475,15 @@ def delete(art: Artifact, delete_aliases: bool) -> None:
                 "it could not yet write to its run's log (is its disk full?), so which files it needs is unknown. "
                 "Free some space or let that process finish, then delete again"
             )
-        engine = _api(art)._db()  # ingests what every local run has recorded so far
-        unsynced = _unsynced_digests(art._root, engine) if own_folder else set()
-        with write_transaction(engine) as conn:
-            delete_version(conn, art.id, delete_aliases)
-            still_used = set()
-            for (manifest,) in conn.execute(select(v.manifest).where(v.state == "committed")):
-                still_used.update(_stored_digests(manifest))
+        api = _api(art)
+        unsynced = _unsynced_digests(art._root, api._store) if own_folder else set()  # the store is caught up first
+        unused = api._store.delete_artifact(art.id, delete_aliases)
         art._state = "deleted"
         if not own_folder or unsynced is None:
             return
-        still_used |= unsynced
-        for entry in art.files():
-            if entry.ref is None and entry.digest not in still_used:
-                store.delete(entry.digest)
+        for digest in unused:
+            if digest not in unsynced:
+                store.delete(digest)
 
 
 def _stored_digests(manifest: dict[str, Any]) -> set[str]:
@@ -532,26 +492,21 @@ def _stored_digests(manifest: dict[str, Any]) -> set[str]:
     return {e.digest for e in Manifest.from_json(manifest) if e.ref is None}
 
 
-def _unsynced_digests(root: str, engine: Any) -> set[str] | None:
+def _unsynced_digests(root: str, sql_store: Any) -> set[str] | None:
     """Blob digests listed by artifact records that runs under ``root`` wrote and the store has not ingested
     (offline runs, a worker behind); None when a run's log cannot be read through (keep every blob)."""
-    from sqlalchemy import select
-
+    from ..store._layout import runs_dir
     from ..wal._logfile import log_size
-    from ..store.sql import _schema as S
     from ..wal._wal import WalReader
 
-    with engine.connect() as conn:
-        stored = dict(conn.execute(select(S.runs.c.run_id, S.runs.c.wal_offset)).all())
-        conn.rollback()
+    stored = {r["id"]: r["stored_offset"] for r in sql_store.runs()}
     found: set[str] = set()
-    runs_dir = os.path.join(root, "runs")
     try:
-        run_ids = os.listdir(runs_dir)
+        run_ids = os.listdir(runs_dir(root))
     except FileNotFoundError:
         return found
     for run_id in run_ids:
-        wal = os.path.join(runs_dir, run_id, "run.tlog")
+        wal = log_path(root, run_id)
         try:
             if log_size(wal) is None and run_id in stored:
                 continue  # a compressed log is one the store holds whole

@@ -75,7 +75,8 @@ def test_a_killed_run_whose_store_was_up_to_date_reads_back_as_crashed(tracklet_
     ))
     assert proc.returncode == -signal.SIGKILL
     wait_until(lambda: not worker_running(str(tracklet_env)), timeout=10)
-    from tracklet.store.sql._lite import run_row, up_to_date
+    from tracklet.store.sql._lite import connect_readonly, up_to_date
 
-    assert up_to_date(str(tracklet_env)) and run_row(str(tracklet_env), "fast")["state"] == "running"
+    assert up_to_date(str(tracklet_env))
+    assert connect_readonly(str(tracklet_env)).execute("SELECT state FROM runs WHERE run_id = 'fast'").fetchone() == ("running",)
     assert tracklet.Api().run("fast").state == "crashed"

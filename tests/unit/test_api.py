@@ -81,7 +81,7 @@ def test_scan_history_with_keys_returns_steps_that_have_all_of_them():
 
 def test_scan_history_of_numeric_curves_zipped_or_merged_gives_the_same_rows(monkeypatch):
     """Curves with the same steps are zipped chunk by chunk; from a chunk where they differ, merged."""
-    from tracklet.api import _history as _api_history, _run as _api_run
+    from tracklet.store.sql import _history as _api_history
 
     run = tracklet.init(project="p")
     for i in range(25):
@@ -93,7 +93,7 @@ def test_scan_history_of_numeric_curves_zipped_or_merged_gives_the_same_rows(mon
     monkeypatch.setattr(_api_history, "_CHUNK", 10)  # the curves part ways in the third chunk
     calls = []
     numeric_rows = _api_history.numeric_rows
-    monkeypatch.setattr(_api_run, "numeric_rows", lambda *a: calls.append(a) or numeric_rows(*a))
+    monkeypatch.setattr(_api_history, "numeric_rows", lambda *a: calls.append(a) or numeric_rows(*a))
     both, any_ = list(r.scan_history(keys=["a", "b"])), list(r.scan_history())
     assert len(calls) == 2
     assert [row["_step"] for row in both] == list(range(25)) + list(range(26, 40, 2))

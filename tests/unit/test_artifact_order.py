@@ -51,16 +51,16 @@ def test_the_seed_scenario_v3_is_the_fourth_logged_on_both_read_paths(tmp_path, 
     import sys
 
     api = tracklet.Api()
-    lite = api._artifact_lite(f"proj/{NAME}:v3", None, None)  # plain sqlite3: the store is up to date
-    assert lite is not None and lite.metadata == {"logged": 3}
     assert api.artifact(f"proj/{NAME}:v3").metadata == {"logged": 3}
     assert api.artifact(f"proj/{NAME}:latest").metadata == {"logged": 4}
-    assert api._artifact_lite(f"proj/{NAME}:latest", None, None).metadata == {"logged": 4}
-    from tracklet.api._artifacts import find_artifact  # the SQLAlchemy path agrees
+    from tracklet.store.sql._artifact_reads import version_by_alias
 
-    with api._db().connect() as conn:
-        assert find_artifact(api.dir, conn, f"proj/{NAME}:v3", None, None).metadata == {"logged": 3}
-        assert find_artifact(api.dir, conn, f"proj/{NAME}:latest", None, None).metadata == {"logged": 4}
+    store = api._store
+    for fresh in (False, True):  # plain sqlite3 (the store is up to date), then SQLAlchemy: the same answers
+        with store.reader(fresh=fresh) as q:
+            assert (q._conn is not None) == fresh
+            assert version_by_alias(q, "proj", None, NAME, "v3")["metadata"] == {"logged": 3}
+            assert version_by_alias(q, "proj", None, NAME, "latest")["metadata"] == {"logged": 4}
     assert "tracklet.store.sql._engine" in sys.modules
 
 

@@ -1,0 +1,41 @@
+"""The store folder's layout: where each run's log, the database, the blobs and the worker's files live.
+
+    <root>/tracklet.db                 the SQL store (SQLite)
+    <root>/runs/<run_id>/run.tlog      a run's write-ahead log (run.tlog.gz once compressed)
+    <root>/runs/<run_id>/files/        files kept with the run
+    <root>/active/<run_id>             a local run the ingest worker should serve
+    <root>/.worker.lock                held by the folder's ingest worker
+    <root>/blobs/, <root>/cache/       artifact content and the download cache
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["ACTIVE", "BLOBS", "CACHE", "DB_FILE", "INGEST_ERROR", "LOCK", "LOG", "RUNS", "db_path", "log_path", "run_dir", "runs_dir"]
+
+DB_FILE = "tracklet.db"
+RUNS = "runs"
+LOG = "run.tlog"
+ACTIVE = "active"
+LOCK = ".worker.lock"
+INGEST_ERROR = "ingest-error.txt"  # in a run's folder while the worker cannot store its records
+BLOBS = "blobs"
+CACHE = "cache"
+
+
+def db_path(root: str) -> str:
+    return os.path.join(root, DB_FILE)
+
+
+def runs_dir(root: str) -> str:
+    return os.path.join(root, RUNS)
+
+
+def run_dir(root: str, run_id: str) -> str:
+    return os.path.join(root, RUNS, run_id)
+
+
+def log_path(root: str, run_id: str) -> str:
+    """The run's log as written (``run.tlog``; ``wal._logfile`` also finds its compressed form)."""
+    return os.path.join(root, RUNS, run_id, LOG)

@@ -1,0 +1,355 @@
+"""``SqlStore``: the store interface on the SQL store of a folder (SQLite) or a database URL.
+
+Reads of a folder store first catch the database up with the run logs beside it, so what
+``log()`` returned is what a reader sees; an up-to-date folder store is read with plain
+``sqlite3`` (``_reader``). Importing this module imports no SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+
+from ..._errors import UsageError
+from .. import _layout as L
+from .._interface import Store
+from ._reader import Reader, from_json
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator, Sequence
+
+__all__ = ["SqlStore"]
+
+_RUN_COLUMNS = (
+    "r.run_id, p.name, p.entity, r.name, r.state, r.group_name, r.job_type, r.tags, r.notes, r.config, r.summary, "
+    "r.metric_defs, r.environment, r.created_at, r.heartbeat_at, r.finished_at, r.exit_code, r.error, r.last_step, "
+    "r.host, r.pid, r.log_id, r.wal_offset, r.pk"
+)
+_RUN_FIELDS = (
+    "id", "project", "entity", "name", "state", "group", "job_type", "tags", "notes", "config", "summary",
+    "metric_defs", "environment", "created_at", "heartbeat_at", "finished_at", "exit_code", "error", "last_step",
+    "host", "pid", "log_id", "stored_offset",
+)
+_RUNS_FROM = f"SELECT {_RUN_COLUMNS} FROM runs r JOIN projects p ON p.id = r.project_id"
+
+
+def _run_doc(row: tuple[Any, ...]) -> tuple[dict[str, Any], int]:
+    doc = dict(zip(_RUN_FIELDS, row))
+    for k in ("tags", "config", "summary", "metric_defs", "environment"):
+        doc[k] = from_json(doc[k])
+    doc["tags"] = doc["tags"] or []
+    doc["config"], doc["summary"], doc["metric_defs"] = doc["config"] or {}, doc["summary"] or {}, doc["metric_defs"] or []
+    return doc, row[-1]
+
+
+class SqlStore(Store):
+    """The SQL store of folder ``root`` (``root/tracklet.db`` beside ``root/runs``)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = self.location = os.path.abspath(root)
+        self._engine: Any = None
+        self._pks: dict[str, int] = {}
+
+    # -- connections ------------------------------------------------------------------------------
+    def engine(self) -> Any:
+        """The SQLAlchemy engine, the database caught up with every local run's log."""
+        from ._catchup import catch_up
+        from ._engine import open_local
+
+        if self._engine is None:
+            if not os.path.isdir(self.root):
+                raise UsageError(f"no tracklet store at {self.root}; pass dir= or set TRACKLET_DIR to where your runs are")
+            self._engine = open_local(self.root)
+        catch_up(self._engine, self.root)
+        return self._engine
+
+    @contextmanager
+    def reader(self, fresh: bool = False) -> Iterator[Reader]:
+        """A read connection to an up-to-date store: plain sqlite3 when nothing needs catching up."""
+        from ._lite import connect_readonly, up_to_date
+
+        if not fresh and up_to_date(self.root):
+            raw = connect_readonly(self.root)
+            if raw is not None:
+                r = Reader(self.root, raw=raw)
+                try:
+                    yield r
+                finally:
+                    r.close()
+                return
+        r = Reader(self.root, conn=self.engine().connect())
+        try:
+            yield r
+        finally:
+            r.close()
+
+    def _pk(self, q: Reader, run_id: str) -> int:
+        pk = self._pks.get(run_id)
+        if pk is None:
+            pk = q.scalar("SELECT pk FROM runs WHERE run_id = :run_id", run_id=run_id)
+            if pk is None:
+                raise UsageError(f"no run {run_id!r} in {self.root}; list runs with: tracklet runs --dir {self.root}")
+            self._pks[run_id] = pk
+        return pk
+
+    # -- projects and runs ------------------------------------------------------------------------
+    def projects(self, entity: str | None = None) -> list[dict[str, Any]]:
+        sql = (
+            "SELECT p.entity, p.name, p.created_at, COUNT(r.pk) FROM projects p LEFT JOIN runs r ON r.project_id = p.id"
+            + (" WHERE p.entity = :entity" if entity is not None else "")
+            + " GROUP BY p.id, p.entity, p.name, p.created_at ORDER BY p.name"
+        )
+        with self.reader(fresh=True) as q:
+            rows = q.all(sql, entity=entity)
+        return [{"entity": e, "name": n, "created_at": c, "runs": k} for e, n, c, k in rows]
+
+    def runs(self, project: str | None = None, entity: str | None = None) -> list[dict[str, Any]]:
+        sql = _RUNS_FROM + " WHERE 1 = 1"
+        if project is not None:
+            sql += " AND p.name = :project"
+        if entity is not None:
+            sql += " AND p.entity = :entity"
+        with self.reader(fresh=True) as q:
+            rows = q.all(sql + " ORDER BY r.created_at, r.pk", project=project, entity=entity)
+        out = []
+        for row in rows:
+            doc, pk = _run_doc(row)
+            self._pks[doc["id"]] = pk
+            out.append(doc)
+        return out
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        with self.reader() as q:
+            row = q.one(_RUNS_FROM + " WHERE r.run_id = :run_id", run_id=run_id)
+        if row is not None and not (row[4] == "running" and self._maybe_crashed(row[0], row[20], row[19])):
+            doc, self._pks[run_id] = _run_doc(row)
+            return doc
+        with self.reader(fresh=True) as q:  # catching up also marks crashed runs
+            row = q.one(_RUNS_FROM + " WHERE r.run_id = :run_id", run_id=run_id)
+        if row is None:
+            return None
+        doc, self._pks[run_id] = _run_doc(row)
+        return doc
+
+    def _maybe_crashed(self, run_id: str, pid: Any, host: Any) -> bool:
+        """A 'running' run whose process is gone, or whose log went silent: the full path decides."""
+        from ...tracking._local import STALE_AFTER
+        from ...tracking._resume import pid_alive
+
+        if pid_alive(pid, host) is False:
+            return True
+        try:
+            return time.time() - os.path.getmtime(L.log_path(self.root, run_id)) > STALE_AFTER
+        except OSError:
+            return True
+
+    def edit_run(self, run_id: str, records: list[tuple[int, dict[str, Any]]]) -> None:
+        from ...tracking._run_edits import append_edits
+
+        append_edits(self.root, run_id, records)
+
+    def problems(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        sql = (
+            "SELECT r.run_id, p.kind, p.at_offset, p.size, p.records, p.detail FROM run_problems p "
+            "JOIN runs r ON r.pk = p.run_pk" + (" WHERE r.run_id = :run_id" if run_id is not None else "")
+            + " ORDER BY r.run_id, p.at_offset, p.kind"
+        )
+        with self.reader() as q:
+            rows = q.all(sql, run_id=run_id)
+        return [{"run_id": i, "kind": k, "offset": o, "bytes": b, "records": n, "detail": d} for i, k, o, b, n, d in rows]
+
+    # -- history ----------------------------------------------------------------------------------
+    def _key_ids(self, q: Reader, pk: int) -> dict[str, int]:
+        return {name: kid for kid, name in q.all("SELECT key_id, name FROM run_keys WHERE run_pk = :pk", pk=pk)}
+
+    def keys(self, run_id: str) -> list[str]:
+        with self.reader() as q:
+            return sorted(self._key_ids(q, self._pk(q, run_id)))
+
+    def history(
+        self, run_id: str, keys: Sequence[str] | None = None, min_step: int | None = None, max_step: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        from ._history import scan
+
+        created = self._created_at(run_id)
+        with self.reader() as q:
+            pk = self._pk(q, run_id)
+            known = self._key_ids(q, pk)
+            if keys is None:
+                wanted = {n: k for n, k in known.items() if not n.startswith("system/")}
+            elif any(k not in known for k in keys):
+                return
+            else:
+                wanted = {k: known[k] for k in keys}
+            lo = -(2**63) if min_step is None else int(min_step)
+            hi = 2**63 - 1 if max_step is None else int(max_step)
+            yield from scan(q, pk, wanted, lo, hi, created, len(wanted) if keys is not None else 1)
+
+    def _created_at(self, run_id: str) -> float:
+        run = self.run(run_id)
+        if run is None:
+            raise UsageError(f"no run {run_id!r} in {self.root}; list runs with: tracklet runs --dir {self.root}")
+        return run["created_at"]
+
+    def curves(
+        self,
+        run_id: str,
+        keys: Sequence[str],
+        min_step: int | None = None,
+        max_step: int | None = None,
+        points: int | None = None,
+        x: str = "_step",
+    ) -> dict[str, dict[str, list[Any]]]:
+        from ._history import curves
+
+        created = self._created_at(run_id)
+        with self.reader() as q:
+            pk = self._pk(q, run_id)
+            known = self._key_ids(q, pk)
+            if x not in ("_step", "_runtime", "_timestamp") and x not in known:
+                raise UsageError(f"run {run_id} has no metric {x!r} to use as the x-axis")
+            return curves(q, pk, {k: known[k] for k in keys if k in known}, min_step, max_step, points, x, known.get(x), created)
+
+    def system_metrics(self, run_id: str, keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        from ._history import nan_for_null
+
+        created = self._created_at(run_id)
+        with self.reader() as q:
+            pk = self._pk(q, run_id)
+            known = {n: k for n, k in self._key_ids(q, pk).items() if n.startswith("system/")}
+            if keys is not None:
+                known = {n: k for n, k in known.items() if n in keys}
+            names = {k: n for n, k in known.items()}
+            by_ts: dict[int, dict[str, Any]] = {}
+            for kid, ts, value in q.all("SELECT key_id, ts, value FROM system_metrics WHERE run_pk = :pk ORDER BY ts", pk=pk):
+                if kid in names:
+                    by_ts.setdefault(ts, {})[names[kid]] = nan_for_null(value)
+        return [{"_timestamp": created + ts / 1000.0, "_runtime": ts / 1000.0, **v} for ts, v in sorted(by_ts.items())]
+
+    def logs(self, run_id: str, after: int = 0) -> list[dict[str, Any]]:
+        with self.reader() as q:
+            rows = q.all(
+                "SELECT seq, ts, stream, text FROM run_logs WHERE run_pk = :pk AND seq > :after ORDER BY seq",
+                pk=self._pk(q, run_id), after=after,
+            )
+        return [{"seq": s, "t": t, "stream": st, "text": x} for s, t, st, x in rows]
+
+    # -- the write path ---------------------------------------------------------------------------
+    def log_position(self, run_id: str) -> dict[str, Any]:
+        with self.reader(fresh=True) as q:
+            row = q.one("SELECT wal_offset, log_id FROM runs WHERE run_id = :run_id", run_id=run_id)
+        return {"offset": row[0], "log_id": row[1]} if row else {"offset": 0, "log_id": None}
+
+    # -- artifacts, lineage and the registry --------------------------------------------------------
+    def artifact(self, project: str, entity: str | None, name: str, alias: str) -> dict[str, Any] | None:
+        from . import _artifact_reads as A
+
+        with self.reader() as q:
+            return A.version_by_alias(q, project, entity, name, alias)
+
+    def artifact_by_digest(self, project: str, entity: str | None, name: str, digest: str) -> dict[str, Any] | None:
+        from . import _artifact_reads as A
+
+        with self.reader() as q:
+            return A.version_by_digest(q, project, entity, name, digest)
+
+    def artifact_versions(self, project: str, entity: str | None, name: str) -> list[dict[str, Any]]:
+        from . import _artifact_reads as A
+
+        with self.reader(fresh=True) as q:
+            return A.versions(q, project, entity, name)
+
+    def artifact_collections(self, project: str | None = None, type: str | None = None) -> list[dict[str, Any]]:
+        from . import _artifact_reads as A
+
+        with self.reader(fresh=True) as q:
+            return A.collections(q, project, type)
+
+    def artifact_runs(self, version_id: int, kind: str) -> list[str]:
+        with self.reader(fresh=True) as q:
+            rows = q.all(
+                "SELECT r.run_id FROM artifact_usage u JOIN runs r ON r.pk = u.run_pk "
+                "WHERE u.version_id = :vid AND u.kind = :kind ORDER BY u.at",
+                vid=version_id, kind=kind,
+            )
+        return [r for (r,) in rows]
+
+    def run_artifacts(self, run_id: str, kind: str) -> list[dict[str, Any]]:
+        from . import _artifact_reads as A
+
+        with self.reader(fresh=True) as q:
+            return A.of_run(q, self._pk(q, run_id), kind)
+
+    def registered_models(self) -> list[dict[str, Any]]:
+        with self.reader(fresh=True) as q:
+            return q.dicts("SELECT id, name, description, created_at FROM registered_models ORDER BY name")
+
+    def registry_version(self, model: str, alias: str) -> dict[str, Any] | None:
+        from . import _artifact_reads as A
+
+        with self.reader(fresh=True) as q:
+            return A.registry_version(q, model, alias)
+
+    def registry_links(self, model: str) -> list[tuple[int, dict[str, Any]]]:
+        from . import _artifact_reads as A
+
+        with self.reader(fresh=True) as q:
+            return A.registry_links(q, model)
+
+    def registry_aliases(self, model: str) -> dict[str, int]:
+        with self.reader(fresh=True) as q:
+            rows = q.all(
+                "SELECT ra.alias, lk.link_index FROM registry_aliases ra JOIN registered_models m ON m.id = ra.model_id "
+                "JOIN registry_links lk ON lk.model_id = ra.model_id AND lk.version_id = ra.version_id WHERE m.name = :model",
+                model=model,
+            )
+        return dict(sorted(rows))
+
+    def registry_audit(self, model: str) -> list[dict[str, Any]]:
+        with self.reader(fresh=True) as q:
+            rows = q.all(
+                "SELECT a.action, a.link_index, a.version_id, a.alias, a.actor, a.at FROM registry_audit a "
+                "JOIN registered_models m ON m.id = a.model_id WHERE m.name = :model ORDER BY a.at, a.id",
+                model=model,
+            )
+        return [
+            {"action": a, "version": None if i is None else f"v{i}", "artifact_version_id": v, "alias": al, "actor": who, "at": at}
+            for a, i, v, al, who, at in rows
+        ]
+
+    def link_artifact(self, version_id: int, model: str, aliases: list[str], actor: str) -> None:
+        from ._artifact_records import link_version
+        from ._engine import write_transaction
+
+        with write_transaction(self.engine()) as conn:
+            link_version(conn, model, version_id, aliases, actor)
+
+    def unlink_artifact(self, version_id: int, model: str, actor: str) -> None:
+        from ._artifact_records import unlink_version
+        from ._engine import write_transaction
+
+        with write_transaction(self.engine()) as conn:
+            unlink_version(conn, model, version_id, actor)
+
+    def delete_artifact(self, version_id: int, delete_aliases: bool) -> list[str]:
+        """Mark the version deleted; returns the blob digests its manifest lists that no committed version lists."""
+        from ...artifacts.storage import Manifest
+        from ._artifact_records import delete_version
+        from ._engine import write_transaction
+
+        def digests(manifest: Any) -> set[str]:
+            return {e.digest for e in Manifest.from_json(from_json(manifest)) if e.ref is None}
+
+        with write_transaction(self.engine()) as conn:
+            q = Reader(self.root, conn=conn)
+            mine = q.scalar("SELECT manifest FROM artifact_versions WHERE id = :vid", vid=version_id)
+            delete_version(conn, version_id, delete_aliases)
+            still = set()
+            for (manifest,) in q.all("SELECT manifest FROM artifact_versions WHERE state = 'committed'"):
+                still |= digests(manifest)
+        return sorted(digests(mine) - still) if mine is not None else []
+
+    def close(self) -> None:
+        self._engine = None
