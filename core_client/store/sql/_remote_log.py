@@ -1,6 +1,6 @@
 """A run's log arriving in batches over HTTP (``POST /api/v1/runs/{id}/log``): kept and stored.
 
-The server keeps each run's log where a local run keeps it, ``<dir>/runs/<id>/run.tlog``, so the
+The server keeps each run's log where a local run keeps it (``_layout.log_path``), so the
 store can be rebuilt from it, catch-up and ``tracklet doctor`` see it, and a run sent to the
 server reads as one logged on it. A batch is checked whole first (a header at offset 0, then
 whole records with valid CRCs), then only the bytes past what the file holds are appended
@@ -25,6 +25,7 @@ from ..._errors import SyncError, UsageError
 from ..._ids import check_run_id
 from ...wal._logfile import log_exists, log_size, open_for_append
 from ...wal._wal import HEADER, HEADER_SIZE, MAGIC, MAX_RECORD, PREFIX, VERSION, RecordType, identity_of_log, log_identity
+from .. import _layout as L
 from . import _schema as S
 from ._ingest import ingest_run
 
@@ -39,8 +40,7 @@ _locks_guard = threading.Lock()
 def log_path(root: str, run_id: str) -> str:
     """Where the store folder ``root`` keeps run ``run_id``'s log (the id checked: no ``..`` or separators)."""
     check_run_id(run_id)
-    folder = os.path.join(root, "runs", run_id)
-    path = os.path.join(folder, "run.tlog")
+    folder, path = L.run_dir(root, run_id), L.log_path(root, run_id)
     if os.path.islink(folder) or os.path.islink(path):  # placed there by hand: it could point anywhere
         raise UsageError(f"run {run_id!r}'s folder or log in the store is a symbolic link; the server does not follow links")
     return path
@@ -84,7 +84,7 @@ def check_batch(data: bytes, offset: int) -> list[int]:
         pos = HEADER_SIZE
     elif offset < HEADER_SIZE:
         raise UsageError(f"offset {offset} is inside the log's {HEADER_SIZE}-byte header: send from 0")
-    bounds = [pos]
+    bounds = [0, pos] if pos else [0]
     unpack_prefix, crc32, n = PREFIX.unpack_from, zlib.crc32, len(data)
     view = memoryview(data)
     while pos < n:
