@@ -177,6 +177,7 @@ def create_app(store: Any, auth: KeyAuth | None = None, blobs: Any = None, max_b
         routes=[Route(r.path, _endpoint(r.handler, r.doc.public), methods=list(r.methods)) for r in ROUTES],
         exception_handlers={HTTPException: _http_error},
     )
+    app.router.redirect_slashes = False  # an API answers the path it was given, or 404
     app.state.store = store
     app.state.auth = auth
     app.state.blobs = blobs
