@@ -16,7 +16,7 @@ import time
 
 
 def _latencies(run, root: str, records: int, wake: bool) -> list[float]:
-    from tracklet.tracking._local import wake_worker
+    from tracklet.store.sql._spawn import wake_worker
     from tracklet.store.sql._lite import stored_offset
 
     out = []

@@ -1,4 +1,4 @@
-"""wandb names a script calls that have nothing to do locally or map onto tracklet's: ``login``, ``Settings``, ``AlertLevel``."""
+"""wandb names a script calls that map onto tracklet's: ``login`` (a tracklet server's key), ``Settings``, ``AlertLevel``."""
 
 from __future__ import annotations
 
@@ -32,22 +32,66 @@ def login(
     referrer: str | None = None,
     anonymous: Any = None,
 ) -> bool:
-    """Accepted so wandb scripts run unchanged; returns True. The local store needs no account.
+    """Log in to a tracklet server (``host``), or, as in a wandb script, accept a key where none is needed.
 
-    Once tracklet's team server exists, ``login(key=..., host=...)`` will store the key for it
-    (``TRACKLET_API_KEY`` overriding it); today the key is checked for type and not kept.
+    ``login(host="http://server:8080", key=...)`` checks the key against the server and stores it in
+    the credentials file as ``tracklet login`` does, making the server the default (remote mode).
+    ``login(key=...)`` without ``host`` does the same for the server already configured
+    (``TRACKLET_BASE_URL`` or an earlier login), warning instead of raising when it is refused (unless
+    ``verify=True``); with no server configured it keeps wandb's call working and stores nothing: the
+    local store needs no account, and the key (often a wandb key) is sent nowhere. A ``host`` of wandb's
+    cloud (``https://api.wandb.ai``) is a wandb script's: nothing is sent or stored.
 
     Example:
-        >>> tracklet.login(key=os.environ.get("WANDB_API_KEY"))
+        >>> tracklet.login(host="http://server:8080", key=os.environ["TRACKLET_API_KEY"])
         True
 
+    Returns:
+        True when a key is stored (or none is needed); False when a configured server refused ``key``.
     Raises:
-        UsageError: ``key`` or ``host`` is not a string.
+        UsageError: ``key`` or ``host`` is not a string; ``host`` is given and refuses the key.
     """
     for name, value in (("key", key), ("host", host)):
         if value is not None and not isinstance(value, str):
             raise UsageError(f"login({name}=...) takes a string; got {type(value).__name__}")
+    if host is None and key is None:
+        return True
+    if host is not None and _is_wandb_host(host):
+        return True  # a wandb script's login to wandb's cloud: the key is wandb's and goes nowhere
+    if host is None:
+        from ._settings import resolve_settings
+
+        host = resolve_settings({}).base_url
+        if host is None:
+            return True  # wandb's call in a local-store script: nothing to log in to
+        explicit = False
+    else:
+        explicit = True
+        if key is None:
+            key = os.environ.get("TRACKLET_API_KEY")
+            if key is None:
+                from .remote._credentials import key_for
+
+                key = key_for(host)
+    from .remote._login import login as store_login
+
+    try:
+        store_login(host, key)
+    except UsageError as e:
+        if explicit or verify:
+            raise
+        from ._errors import warn_once
+
+        warn_once(f"login:{host}", f"tracklet: login() stored nothing: {e}")
+        return False
     return True
+
+
+def _is_wandb_host(host: str) -> bool:
+    from urllib.parse import urlsplit
+
+    name = (urlsplit(host if "://" in host else "https://" + host).hostname or "").lower()
+    return name == "wandb.ai" or name.endswith(".wandb.ai")
 
 
 # wandb.Settings field -> tracklet setting (the init() argument it stands for)

@@ -29,10 +29,11 @@ __all__ = ["DEFAULT_DIR", "LEGACY_DIR", "MODES", "Settings", "default_dir", "res
 DEFAULT_DIR = "tracklet-runs"
 LEGACY_DIR = "tracklet"  # the default of tracklet 0.1; a store found there is still used
 
-MODES = ("local", "offline", "disabled")
+MODES = ("local", "offline", "remote", "disabled")
 RESUME = ("allow", "must", "never", "auto")
-# wandb's mode names -> tracklet's ("run" and "shared" are wandb's other words for online)
-MODE_ALIASES = {"online": "local", "run": "local", "shared": "local", "dryrun": "offline"}
+# wandb's mode names -> tracklet's ("run" and "shared" are wandb's other words for online); "online"
+# is the default mode: remote once a server is configured, local otherwise
+MODE_ALIASES = {"online": "online", "run": "online", "shared": "online", "dryrun": "offline"}
 
 # setting name -> environment variable
 ENV = {
@@ -51,7 +52,13 @@ ENV = {
     "system_interval": "TRACKLET_SYSTEM_INTERVAL",
     "silent": "TRACKLET_SILENT",
     "private": "TRACKLET_PRIVATE",
+    "base_url": "TRACKLET_BASE_URL",
+    "api_key": "TRACKLET_API_KEY",
+    "finish_timeout": "TRACKLET_FINISH_TIMEOUT",
 }
+# Never read from the settings file: a key belongs in the credentials file (0600, `tracklet login`),
+# and a server becomes the default only by TRACKLET_BASE_URL or a login.
+NOT_IN_FILE = frozenset(("base_url", "api_key"))
 
 # setting name -> the wandb variable read when the TRACKLET_* one is unset
 WANDB_ENV = {
@@ -68,6 +75,8 @@ WANDB_ENV = {
     "dir": "WANDB_DIR",
     "console": "WANDB_CONSOLE",
     "silent": "WANDB_SILENT",
+    # not WANDB_BASE_URL nor WANDB_API_KEY: a wandb user's variables point at wandb's servers, and a
+    # wandb key must never be sent to a tracklet server
 }
 
 # WANDB_DIR names the folder wandb makes its ``wandb/`` folder in; the store goes beside it, in
@@ -91,6 +100,9 @@ DEFAULTS: dict[str, Any] = {
     "system_interval": 10.0,
     "silent": False,
     "private": True,  # a new store folder is the user's alone (0700); false: the umask decides (a store shared with a group)
+    "base_url": None,  # the tracklet server of remote mode: TRACKLET_BASE_URL, else the one `tracklet login` chose
+    "api_key": None,  # TRACKLET_API_KEY, else the credentials file's key for base_url
+    "finish_timeout": 60.0,  # seconds finish() waits for the server to take what is left to send
 }
 
 
@@ -98,8 +110,8 @@ class Settings:
     """Everything a run needs to know about where and how to record; ``sources`` says where each came from."""
 
     __slots__ = (
-        "console", "dir", "entity", "group", "id", "job_type", "mode", "name", "notes", "private", "project",
-        "resume", "silent", "sources", "system_interval", "tags",
+        "api_key", "base_url", "console", "dir", "entity", "finish_timeout", "group", "id", "job_type", "mode", "name",
+        "notes", "private", "project", "resume", "silent", "sources", "system_interval", "tags",
     )
 
     def __init__(self, **values: Any) -> None:
@@ -131,7 +143,10 @@ class Settings:
         return Settings(**values)
 
     def __repr__(self) -> str:
-        return "Settings(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__ if n != "sources") + ")"
+        def shown(n: str) -> str:
+            return "'***'" if n == "api_key" and self.api_key else repr(getattr(self, n))  # a key is never printed
+
+        return "Settings(" + ", ".join(f"{n}={shown(n)}" for n in self.__slots__ if n != "sources") + ")"
 
 
 def _settings_from(values: dict[str, Any]) -> Settings:
@@ -232,8 +247,10 @@ def default_dir(cwd: str | None = None) -> str:
 
 def is_legacy_store(path: str) -> bool:
     """Whether ``path`` is a store folder (a database or run logs), not a Python package."""
+    from .store._layout import db_path, runs_dir
+
     return (
-        (os.path.isfile(os.path.join(path, "tracklet.db")) or os.path.isdir(os.path.join(path, "runs")))
+        (os.path.isfile(db_path(path)) or os.path.isdir(runs_dir(path)))
         and not os.path.exists(os.path.join(path, "__init__.py"))
     )
 
@@ -257,18 +274,26 @@ def resolve_settings(args: Mapping[str, Any] | None = None, environ: Mapping[str
         else:
             if from_file is None:
                 from_file = _read_file()
-            if from_file.get(name):
+            if from_file.get(name) and name not in NOT_IN_FILE:
                 values[name], sources[name] = from_file[name], settings_file()
             else:
                 values[name], sources[name] = default, "default"
     _check_types(values, sources)
 
+    base_url, api_key = _server(values, sources)
     mode = str(values["mode"]).strip().lower()
     mode = MODE_ALIASES.get(mode, mode)
+    if mode == "online" or (mode == "local" and sources["mode"] == "default"):
+        mode = "remote" if base_url is not None else "local"
     if mode not in MODES:
         raise UsageError(
             f"mode={values['mode']!r} (from {sources['mode']}) is not one of {', '.join(MODES)} "
             f"(or wandb's {', '.join(MODE_ALIASES)})"
+        )
+    if mode == "remote" and base_url is None:
+        raise UsageError(
+            f"mode='remote' (from {sources['mode']}) needs a tracklet server: run `tracklet login URL`, "
+            "or set TRACKLET_BASE_URL (and TRACKLET_API_KEY)"
         )
     resume = values["resume"]
     if resume is True or (isinstance(resume, str) and resume.lower() in ("true", "1", "yes")):
@@ -296,6 +321,14 @@ def resolve_settings(args: Mapping[str, Any] | None = None, environ: Mapping[str
         interval = float(values["system_interval"])
     except (TypeError, ValueError, OverflowError):
         raise UsageError(f"system_interval={values['system_interval']!r} is not a number of seconds") from None
+    try:
+        finish_timeout = float(values["finish_timeout"])
+        if not finish_timeout >= 0:
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):
+        raise UsageError(
+            f"finish_timeout={values['finish_timeout']!r} (from {sources['finish_timeout']}) is not a number of seconds >= 0"
+        ) from None
     return Settings(
         project=project,
         entity=entity,
@@ -312,5 +345,29 @@ def resolve_settings(args: Mapping[str, Any] | None = None, environ: Mapping[str
         system_interval=interval,
         silent=_as_bool("silent", values["silent"], sources["silent"]),
         private=_as_bool("private", values["private"], sources["private"]),
+        base_url=base_url,
+        api_key=api_key,
+        finish_timeout=finish_timeout,
         sources=sources,
     )
+
+
+def _server(values: dict[str, Any], sources: dict[str, str]) -> tuple[str | None, str | None]:
+    """The server (normalised) and its key: given, or from the credentials file ``tracklet login`` wrote."""
+    from .remote._credentials import credentials_file, default_base_url, key_for, normalize_url
+
+    url = values["base_url"]
+    if url is None:
+        url = default_base_url()
+        if url is not None:
+            sources["base_url"] = credentials_file()
+    if url is not None:
+        url = normalize_url(url, f"base URL (from {sources['base_url']})")
+    key = values["api_key"]
+    if key is not None:
+        key = str(key).strip() or None
+    if key is None and url is not None:
+        key = key_for(url)
+        if key is not None:
+            sources["api_key"] = credentials_file()
+    return url, key

@@ -22,6 +22,7 @@ from typing import Any, Iterator
 from .api._api import Api
 from .api._run import ApiRun
 from ._errors import UsageError
+from .store._layout import runs_dir
 
 __all__ = ["Captured", "capture"]
 
@@ -34,7 +35,7 @@ class Captured:
         self.api = Api(dir=root)
 
     def runs(self, project: str | None = None) -> list[ApiRun]:
-        if not os.path.isdir(os.path.join(self.dir, "runs")):
+        if not os.path.isdir(runs_dir(self.dir)):
             return []
         return self.api.runs(project, order="+created_at")
 

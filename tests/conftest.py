@@ -31,6 +31,7 @@ def tracklet_env(tmp_path, monkeypatch, request):
     monkeypatch.setenv("TRACKLET_SILENT", "true")
     monkeypatch.setenv("TRACKLET_SYSTEM_INTERVAL", "0")
     monkeypatch.setenv("TRACKLET_CONFIG_FILE", str(tmp_path / "no-settings.ini"))
+    monkeypatch.setenv("TRACKLET_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))  # a developer's `tracklet login` stays out
     if request.node.get_closest_marker("unit"):
         monkeypatch.setenv("TRACKLET_WORKER", "off")  # readers catch up from the WAL; no process per test
     yield store

@@ -23,21 +23,41 @@ __all__ = ["Api", "ApiRun", "Project"]
 
 
 class Api:
-    """Query the local store in ``dir`` (default ``TRACKLET_DIR`` or ``./tracklet-runs``).
+    """Query the local store in ``dir`` (default ``TRACKLET_DIR`` or ``./tracklet-runs``), or a tracklet server.
+
+    The server is ``base_url`` (or wandb's ``overrides={"base_url": ...}``) with ``api_key``, else the
+    one remote mode logs to (``TRACKLET_BASE_URL`` and ``TRACKLET_API_KEY``, or ``tracklet login``)
+    unless ``dir`` names a local store. Both answer the same questions with the same results.
 
     Example:
         >>> api = tracklet.Api()
         >>> run = api.run("llm-finetuning/abc123xy")
         >>> [row["train/loss"] for row in run.scan_history(keys=["train/loss"])]
+        >>> remote = tracklet.Api(base_url="http://server:8080", api_key=os.environ["TRACKLET_API_KEY"])
     """
 
-    def __init__(self, dir: str | None = None, overrides: dict[str, Any] | None = None, timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        dir: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        timeout: float | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+    ) -> None:
         from .._settings import resolve_settings
-        from ..store.sql._store import SqlStore
 
         given = dir or (overrides or {}).get("dir")
-        self._root = resolve_settings({"dir": given}).dir
-        self._store: Store = SqlStore(self._root)
+        base_url = base_url or (overrides or {}).get("base_url")
+        settings = resolve_settings({"dir": given, "base_url": base_url, "api_key": api_key})
+        self._root = settings.dir  # remote too: the local folder of caches
+        if settings.base_url is not None and (base_url is not None or (given is None and settings.mode == "remote")):
+            from ..remote._store import RemoteStore
+
+            self._store: Store = RemoteStore(settings.base_url, settings.api_key)
+        else:
+            from ..store.sql._store import SqlStore
+
+            self._store = SqlStore(self._root)
 
     @property
     def dir(self) -> str:

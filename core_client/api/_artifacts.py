@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from ..artifacts._artifact import Artifact, check_artifact_name, parse_artifact_path
-from ..artifacts._ops import artifact_from_store
 from .._errors import UsageError
 
 __all__ = ["RegisteredModel", "find_artifact", "list_versions", "to_artifact"]
@@ -13,7 +12,7 @@ __all__ = ["RegisteredModel", "find_artifact", "list_versions", "to_artifact"]
 
 def to_artifact(api: Any, doc: dict[str, Any]) -> Artifact:
     """An ``Artifact`` from the store's version dict, its files read from ``api``'s store folder."""
-    return artifact_from_store(api.dir, doc, {"name": doc["name"]}, {"name": doc["project"], "entity": doc["entity"]}, doc["aliases"])
+    return Artifact._from_store(api.dir, doc)
 
 
 def find_artifact(api: Any, path: str, type_: str | None, default_project: str | None) -> Artifact:

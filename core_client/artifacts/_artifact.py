@@ -12,6 +12,7 @@ import operator
 import os
 import stat as statmod
 import threading
+import time
 from contextlib import contextmanager
 
 from .._errors import UsageError
@@ -179,6 +180,56 @@ class Artifact:
         self._root: str | None = None  # the store folder the artifact lives in
         self._run: Any = None
         self._wal_end = 0  # the run's WAL offset just past this artifact's record
+
+    # -- its life: the state changes the logging and the store make ------------------------------------
+    @classmethod
+    def _from_store(cls, root: str, doc: dict[str, Any]) -> "Artifact":
+        """A committed version as the store gives it (``store._interface`` shape), its files in ``root``'s blobs."""
+        from .storage import Manifest
+
+        art = cls(doc["name"], doc["type"], doc["description"], doc["metadata"])
+        try:
+            manifest = Manifest.from_json(doc["manifest"])  # also reads versions stored with SHA-256 digests
+        except (UsageError, AttributeError, KeyError, TypeError) as e:  # a store is untrusted input: say which and why
+            raise UsageError(
+                f"artifact {doc['name']}:v{doc['version_index']} in {root} has an invalid manifest ({e}); "
+                "the store is damaged or was crafted, and tracklet will not use it"
+            ) from None
+        for e in manifest:
+            art._entries[e.path] = ArtifactEntry(e.path, e.digest, e.size, ref=e.ref, artifact=art)
+        art._digest, art._project, art._entity, art._root = doc["digest"], doc["project"], doc["entity"] or None, root
+        art._committed(doc, [])
+        return art
+
+    def _begin_logging(self, run: Any, aliases: list[str]) -> None:
+        self._state, self._run, self._aliases = "logging", run, aliases
+        self._project, self._entity, self._root = run.project, run.entity, run._settings.dir
+
+    def _sealed(self, digest: str) -> None:
+        """Its files are stored and its content digest known; the record is written next."""
+        self._digest, self._created_at = digest, time.time()
+
+    def _recorded(self, wal_end: int) -> None:
+        """Its record is in the run's log, which ends at ``wal_end`` (the store holds it once it reaches there)."""
+        self._wal_end, self._state = wal_end, "logged"
+
+    def _failed(self, error: BaseException) -> None:
+        self._error = error
+
+    def _committed(self, doc: dict[str, Any], extra_aliases: list[str]) -> None:
+        """The store numbered it: ``doc`` holds ``version_index``, ``id``, ``aliases`` and ``created_at``."""
+        self._version, self._id = doc["version_index"], doc["id"]
+        self._aliases = sorted(set(doc["aliases"]) | set(extra_aliases))
+        self._created_at, self._state = doc["created_at"], "committed"
+
+    def _drop_staging(self) -> None:
+        """Remove the temporary folder of the files written with ``new_file()``, once they are stored."""
+        if self._staging is not None:
+            self._staging.cleanup()
+            self._staging = None
+
+    def _deleted(self) -> None:
+        self._state = "deleted"
 
     # -- building --------------------------------------------------------------------------------
     def _check_mutable(self) -> None:

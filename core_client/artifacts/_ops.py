@@ -21,14 +21,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable
 
-from ._artifact import Artifact, ArtifactEntry, check_aliases, check_artifact_name
+from ._artifact import Artifact, check_aliases, check_artifact_name
 from .._errors import StoreError, UsageError, warn_once
 from ..store._layout import log_path
 from ..wal._wal import RecordType
 
 __all__ = [
     "Uploads",
-    "artifact_from_store",
     "blob_store",
     "download",
     "log_artifact",
@@ -150,8 +149,7 @@ def _store_and_record(run: Any, art: Artifact, aliases: list[str], use: bool) ->
 
             refs = [ManifestEntry(e.path, e.digest, e.size, e.ref) for e in art._entries.values() if e.ref is not None]
             manifest = Manifest(stored + refs)  # put_many's entries as they are, not built again by art.manifest()
-            art._digest = manifest.digest
-            art._created_at = time.time()
+            art._sealed(manifest.digest)
             run._record_json(
                 RecordType.ARTIFACT,
                 {
@@ -170,23 +168,21 @@ def _store_and_record(run: Any, art: Artifact, aliases: list[str], use: bool) ->
             )
             if store is not None and run._writer.pending_bytes:
                 _pin_until_written(run, store)  # taken before the removal lock is let go: no delete in between
-        art._wal_end = run._writer.offset  # stored once the store's offset for the run reaches this
-        art._state = "logged"
+        art._recorded(run._writer.offset)
         if run.mode == "local" and run._closed is None:
             # A wait() may follow: the worker numbers the version now, not this process, not at its next look.
             # Not while finish() waits for this upload: it starts and wakes the worker once the run's log is
             # synced, and a worker woken now would take a core from finish()'s last steps (up to 4 ms).
-            from ..tracking._local import wake_worker
+            from ..store.sql._spawn import wake_worker
 
             run._start_worker()
             wake_worker(run._settings.dir)
     except BaseException as e:  # reported at wait(), and once as a warning: training goes on
-        art._error = e
+        art._failed(e)
         warn_once(f"artifact:{art.name}:{e!r}", f"tracklet: could not store artifact {art.name!r}: {e}")
     finally:
-        if art._staging is not None and art._state == "logged":
-            art._staging.cleanup()
-            art._staging = None
+        if art._state == "logged":
+            art._drop_staging()
         art._done.set()
     if store is not None and store.digest_cache is not None:
         # only later logs of these files need it: finish() need not wait (flush never raises)
@@ -234,10 +230,9 @@ def log_artifact(run: Any, artifact: Any, name: str | None, type: str | None, al
         raise UsageError(f"artifact {art.name!r} was already logged ({art.state}); build a new Artifact for new content")
     if not art._entries:
         raise UsageError(f"artifact {art.name!r} has no files; add some with add_file(), add_dir() or add_reference()")
-    art._state, art._run, art._aliases = "logging", run, aliases
-    art._project, art._entity, art._root = run.project, run.entity, run._settings.dir
+    art._begin_logging(run, aliases)
     if run.disabled:
-        art._state = "logged"
+        art._recorded(0)
         art._done.set()
         return art
     run._uploads.submit(lambda: _store_and_record(run, art, aliases, use))
@@ -266,13 +261,7 @@ def wait_for(art: Artifact, timeout: float | None) -> None:
     found = SqlStore(art._root).artifact_by_digest(art._project, art._entity, art.name, art._digest)
     if found is None:
         raise StoreError(f"artifact {art.name!r} was logged but is not in the store at {art._root} yet")
-    _fill_lite(art, found, [])
-
-
-def _fill_lite(art: Artifact, found: dict[str, Any], extra_aliases: list[str]) -> None:
-    art._version, art._id = found["version_index"], found["id"]
-    art._aliases = sorted(set(found["aliases"]) | set(extra_aliases))
-    art._created_at, art._state = found["created_at"], "committed"
+    art._committed(found, [])
 
 
 def _already_stored(art: Artifact) -> bool:
@@ -286,53 +275,22 @@ def _already_stored(art: Artifact) -> bool:
     found = artifact_version(art._root, art._project, art._entity, art.name, art._digest)
     if found is None:
         return False
-    _fill_lite(art, found, art._aliases)
+    art._committed(found, art._aliases)
     return True
 
 
 def _wait_for_worker(art: Artifact, run: Any, stall: float = 5.0) -> bool:
     """Let the ingest worker store the record and read the version with sqlite3 (no SQLAlchemy import)."""
-    from ..tracking._local import worker_running
-    from ..store.sql._lite import artifact_version, stored_offset
+    from ..store.sql._lite import artifact_version, wait_for_worker
+    from ..store.sql._spawn import worker_running
 
-    if not worker_running(art._root):
-        return False
-    last, since = -1, time.monotonic()
-    while True:
-        offset = stored_offset(art._root, run.id)
-        if offset >= art._wal_end:
-            break
-        if offset != last:
-            last, since = offset, time.monotonic()
-        elif time.monotonic() - since > stall:
-            return False  # the worker is stuck: store it ourselves
-        time.sleep(0.002)  # the worker was woken when the record was written: a few ms
+    if not worker_running(art._root) or not wait_for_worker(art._root, run.id, art._wal_end, stall):
+        return False  # no worker, or it is stuck: store it ourselves
     found = artifact_version(art._root, art._project, art._entity, art.name, art._digest)
     if found is None:
         return False
-    _fill_lite(art, found, [])
+    art._committed(found, [])
     return True
-
-
-def artifact_from_store(root: str, row: Any, collection: Any, project: Any, aliases: list[str]) -> Artifact:
-    """A committed Artifact from store rows."""
-    from .storage import Manifest
-
-    art = Artifact(collection["name"], row["type"], row["description"], row["metadata"])
-    try:
-        manifest = Manifest.from_json(row["manifest"])  # also reads versions stored with SHA-256 digests
-    except (UsageError, AttributeError, KeyError, TypeError) as e:  # a store is untrusted input: say which and why
-        raise UsageError(
-            f"artifact {collection['name']}:v{row['version_index']} in {root} has an invalid manifest ({e}); "
-            "the store is damaged or was crafted, and tracklet will not use it"
-        ) from None
-    for e in manifest:
-        art._entries[e.path] = ArtifactEntry(e.path, e.digest, e.size, ref=e.ref, artifact=art)
-    art._state = "committed"
-    art._version, art._id, art._digest = row["version_index"], row["id"], row["digest"]
-    art._project, art._entity = project["name"], project["entity"] or None
-    art._aliases, art._created_at, art._root = sorted(aliases), row["created_at"], root
-    return art
 
 
 def use_artifact(run: Any, artifact: Any, type: str | None, aliases: Any) -> Artifact:
@@ -478,7 +436,7 @@ def delete(art: Artifact, delete_aliases: bool) -> None:
         api = _api(art)
         unsynced = _unsynced_digests(art._root, api._store) if own_folder else set()  # the store is caught up first
         unused = api._store.delete_artifact(art.id, delete_aliases)
-        art._state = "deleted"
+        art._deleted()
         if not own_folder or unsynced is None:
             return
         for digest in unused:

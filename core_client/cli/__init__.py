@@ -1,4 +1,4 @@
-"""The ``tracklet`` command: ``runs``, ``show``, ``sync``, ``export``, ``doctor``, ``artifact``, ``server``."""
+"""The ``tracklet`` command: ``runs``, ``show``, ``sync``, ``export``, ``doctor``, ``artifact``, ``login``, ``server``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import _artifact, _doctor, _export, _runs, _server, _sync
+    from . import _artifact, _doctor, _export, _login, _runs, _server, _sync
 
     p = argparse.ArgumentParser(prog="tracklet", description="Local-first experiment tracking.")
     p.add_argument("--version", action="store_true", help="print the version and exit")
@@ -22,6 +22,7 @@ def _parser() -> argparse.ArgumentParser:
     _export.add_parser(sub)
     _doctor.add_parser(sub)
     _artifact.add_parser(sub)
+    _login.add_parser(sub)
     _server.add_parser(sub)
     return p
 
@@ -44,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tracklet {args.command}: {e}", file=sys.stderr)
         return 1
     except Exception as e:
-        from ..store.sql._lite import damaged, is_damage
+        from ..store.sql._damage import damaged, is_damage
 
         if not is_damage(e):
             raise

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+
+from ..store._layout import runs_dir
 import sys
 from typing import Any
 
@@ -102,7 +104,7 @@ def _environment_lines(s: Any) -> list[str]:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     from .. import __version__
-    from ..tracking._local import worker_running
+    from ..store.sql._spawn import worker_running
     from .._settings import DEFAULT_DIR, LEGACY_DIR, resolve_settings, settings_file
 
     s = resolve_settings({"dir": args.dir})
@@ -121,8 +123,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if not os.path.isdir(s.dir):
         print(f"  {s.dir} does not exist yet; the first run creates it")
     else:
-        runs_dir = os.path.join(s.dir, "runs")
-        n_logs = len(os.listdir(runs_dir)) if os.path.isdir(runs_dir) else 0
+        runs = runs_dir(s.dir)
+        n_logs = len(os.listdir(runs)) if os.path.isdir(runs) else 0
         print(f"  folder           {s.dir} ({_dir_size(s.dir) / 2**20:.1f} MB, {n_logs} run logs)")
         mode = os.stat(s.dir).st_mode & 0o777
         if s.private and mode & 0o077:

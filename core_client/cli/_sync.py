@@ -9,14 +9,17 @@ import sys
 from typing import Any
 
 from .._errors import UsageError
+from ..store._layout import log_path, runs_dir
 
-__all__ = ["add_parser", "find_wals"]
+__all__ = ["add_parser", "find_wals", "log_bytes"]
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("sync", help="ingest offline runs (run folders or store folders) into a store")
+    p = sub.add_parser("sync", help="ingest offline runs (run folders or store folders) into a store, or send them to a server")
     p.add_argument("paths", nargs="+", metavar="PATH", help="a run folder (holding run.tlog) or a folder of runs")
     p.add_argument("--dir", help="the store to sync into (default: the store the runs sit in, else TRACKLET_DIR or ./tracklet-runs)")
+    p.add_argument("--to", metavar="URL",
+                   help="send the runs to this tracklet server (default in remote mode: the configured server)")
     p.add_argument("--new-id", action="store_true",
                    help="store a run whose id the store already gives to another run under a new id (ID-xxxxxx) instead of refusing it")
     p.set_defaults(func=cmd_sync)
@@ -33,7 +36,7 @@ def find_wals(path: str) -> list[str]:
         return [path]
     if log_exists(os.path.join(path, "run.tlog")):
         return [os.path.join(path, "run.tlog")]
-    base = os.path.join(path, "runs") if os.path.isdir(os.path.join(path, "runs")) else path
+    base = runs_dir(path) if os.path.isdir(runs_dir(path)) else path
     if not os.path.isdir(base):
         raise UsageError(f"{path} is not a run folder or a folder of runs")
     return sorted(os.path.join(base, d, "run.tlog") for d in os.listdir(base) if log_exists(os.path.join(base, d, "run.tlog")))
@@ -57,8 +60,18 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if not wals:
         print("nothing to sync: no run logs found")
         return 0
+    url = args.to
+    if url is None and args.dir is None:
+        configured = resolve_settings({})
+        url = configured.base_url if configured.mode == "remote" else None
+    if url is not None:
+        from ..remote._credentials import normalize_url
+        from ._sync_to import key_for_url, sync_to
+
+        url = normalize_url(url)
+        return sync_to(wals, url, key_for_url(url), new_id=args.new_id)
     target_given = resolve_settings({"dir": args.dir}).dir if args.dir else None
-    total = sum(_bytes(w) for w in wals)
+    total = sum(log_bytes(w) for w in wals)
     bar = Progress(total, "syncing")
     done = records = 0
     roots: set[str] = set()
@@ -69,7 +82,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         root = target_given or _store_of(wal) or resolve_settings({}).dir
         run_id = os.path.basename(os.path.dirname(wal))
         base = done
-        done += _bytes(wal)
+        done += log_bytes(wal)
         try:
             home = _place(wal, root, run_id, args.new_id)
         except SyncError as e:
@@ -112,7 +125,7 @@ def _place(wal: str, root: str, run_id: str, new_id: bool) -> str:
     from ..wal._logfile import log_exists
     from ..wal._wal import identity_of_log
 
-    home = os.path.join(root, "runs", run_id, "run.tlog")
+    home = log_path(root, run_id)
     if os.path.abspath(wal) == os.path.abspath(home):
         return home
     if log_exists(home):
@@ -137,7 +150,7 @@ def _place(wal: str, root: str, run_id: str, new_id: bool) -> str:
     return home
 
 
-def _bytes(wal: str) -> int:
+def log_bytes(wal: str) -> int:
     """The log's size on disk (compressed or not), for the progress bar."""
     from ..wal._logfile import COMPRESSED
 

@@ -202,7 +202,7 @@ def _auto_resume(settings: Any) -> Any:
     if run_id is None:
         run_id, id_source = new_run_id(), "default"
     try:
-        from ._local import make_store_dir
+        from ..store.sql._spawn import make_store_dir
 
         make_store_dir(settings.dir, settings.private)
         with open(path, "w", encoding="utf-8") as f:
@@ -258,9 +258,11 @@ def _as_list(value: Any, what: str) -> list:
 
 def start_new_run(settings: Any, run_id: str, created_at: float, resumed_from: Any = None) -> Run:
     """Open the WAL, write the RUN record, and start background capture (used by ``prepare_run``)."""
-    runs_dir = os.path.join(settings.dir, "runs")
+    from ..store._layout import runs_dir as runs_folder
+
+    runs_dir = runs_folder(settings.dir)
     run_dir = os.path.join(runs_dir, run_id)
-    from ._local import make_store_dir
+    from ..store.sql._spawn import make_store_dir
 
     try:
         make_store_dir(settings.dir, settings.private)

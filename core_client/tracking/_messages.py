@@ -27,6 +27,10 @@ def _say(text: str) -> None:
 
 
 def init_message(run: Any) -> None:
+    if run.mode == "remote":
+        url = run._settings.base_url
+        _say(f"tracklet: run {run.name} ({run.id}) in project {run.project} -> {url} (remote; backlog in {_where(run)})")
+        return
     mode = "offline: write-ahead log only" if run.offline else "local store"
     _say(f"tracklet: run {run.name} ({run.id}) in project {run.project} -> {_where(run)} ({mode})")
 
@@ -34,6 +38,8 @@ def init_message(run: Any) -> None:
 def finish_message(run: Any, state: str) -> None:
     if run.offline:
         hint = f"sync it with: tracklet sync {run.dir}"
+    elif run.mode == "remote":
+        hint = f"it is on {run._settings.base_url}"
     else:
         hint = f"see it with: tracklet show {run.id} --dir {_where(run)}"
     _say(f"tracklet: run {run.name} ({run.id}) {state}; {hint}")

@@ -9,8 +9,10 @@ if TYPE_CHECKING:
     from typing import Any
 
 from .._errors import UsageError
+from ..store._layout import log_path
+from ..store._liveness import pid_alive
 from ..wal._logfile import log_exists
-from .._ids import check_run_id, hostname, new_run_id, process_alive
+from .._ids import check_run_id, new_run_id
 from ._summary import MetricDef
 from ..wal._wal import UNNAMED_KEY, RecordType, WalReader, decode_history, decode_key, log_identity
 
@@ -102,20 +104,13 @@ def _unnamed(kid: int, names: dict[int, str], st: ReplayState) -> str:
     return names[kid]
 
 
-def pid_alive(pid: int | None, host: str | None) -> bool | None:
-    """True/False for a process on this host; None when it runs elsewhere (cannot tell)."""
-    if pid is None or host != hostname():
-        return None
-    return process_alive(pid)
-
-
 def check_resume_request(settings: Any) -> tuple[str, str, bool]:
     """The run id, its WAL's path and whether it exists; a ``UsageError`` for a bad id or resume request.
 
     Reads nothing but the file system: ``init()`` calls it before it ends the current run.
     """
     run_id = check_run_id(settings.id) if settings.id else new_run_id()
-    path = os.path.join(settings.dir, "runs", run_id, "run.tlog")
+    path = log_path(settings.dir, run_id)
     exists = settings.id is not None and log_exists(path)
     if settings.resume == "must" and not exists:
         raise UsageError(
@@ -172,9 +167,14 @@ def prepare_run(settings: Any, config_values: dict[str, Any], request: tuple[str
     run.config.update(config_values, allow_val_change=state is not None)
 
     if settings.mode == "local":
-        from ._local import register_active_run
+        from ..store.sql._spawn import register_active_run
 
         register_active_run(settings.dir, run_id)
+    elif settings.mode == "remote":
+        from ..remote._uploader import Uploader  # stdlib only: the thread imports requests, not init()
+
+        run._uploader = Uploader(settings.base_url, settings.api_key, run._writer.path, run_id, None, writer=run._writer)
+        run._uploader.start()
     if not settings.silent:
         from ._messages import init_message
 

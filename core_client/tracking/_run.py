@@ -133,6 +133,7 @@ class Run(RunExtras):
         self._console: ConsoleCapture | None = None
         self._on_finish: list[Any] = []
         self._upload_queue: Any = None
+        self._uploader: Any = None  # remote mode: the thread that posts the log (remote._uploader)
         self._worker_started = False
         self.config = Config(on_change=self._record_config)
         self.summary = Summary(on_set=self._record_summary)
@@ -411,12 +412,12 @@ class Run(RunExtras):
         return mdef
 
     def _start_worker(self) -> None:
-        """Start the store's ingest worker if this run has not yet (see ``tracklet.tracking._local``); local mode only."""
+        """Start the store's ingest worker if this run has not yet (see ``tracklet.store.sql._spawn``); local mode only."""
         if self._worker_started:
             return
         self._worker_started = True
         if self.mode == "local" and self._dir is not None:
-            from ._local import ensure_worker
+            from ..store.sql._spawn import ensure_worker
 
             try:
                 ensure_worker(self._settings.dir)
@@ -575,7 +576,7 @@ class Run(RunExtras):
             except Exception as e:  # a tracking failure never escapes into the user's script
                 warn_once(f"finish-callback:{e!r}", f"tracklet: while finishing run {self._id}: {e!r}")
         if self.mode == "local" and self._dir is not None:
-            from ._local import ingest_problem, wake_worker
+            from ..store.sql._spawn import ingest_problem, wake_worker
 
             self._start_worker()
             wake_worker(self._settings.dir)  # the run's last records reach the store now, not at the next poll
@@ -588,6 +589,8 @@ class Run(RunExtras):
                     f"Nothing is lost: they are in {w.path}, and the next tracklet command or "
                     f"`tracklet sync {root}` stores them.",
                 )
+        if self._uploader is not None:
+            self._finish_upload(w.offset)
         if lost:
             warn_once(
                 f"finish-lost:{self._id}",
@@ -599,6 +602,24 @@ class Run(RunExtras):
             from ._messages import finish_message
 
             finish_message(self, state)
+
+    def _finish_upload(self, end: int) -> None:
+        """Remote mode: give the server ``finish_timeout`` seconds to take the rest, then say what is unsent and how to send it."""
+        up = self._uploader
+        timeout = self._settings.finish_timeout
+        crash = None
+        try:
+            unsent = up.finish(end, timeout)
+        except Exception as e:  # a tracking failure never reaches the training script
+            unsent, crash = end, repr(e)
+        if not unsent:
+            return
+        why = crash or up.failed or up.error or f"not sent within {timeout:g} s (TRACKLET_FINISH_TIMEOUT)"
+        warn_once(
+            f"finish-unsent:{self._id}",
+            f"tracklet: {unsent:,} bytes of run {self._id}'s log did not reach {up.base_url} ({why}). Nothing is lost: "
+            f"they are in {up.path}. Send them with: tracklet sync {self._dir} --to {up.base_url}",
+        )
 
     @property
     def finished(self) -> bool:

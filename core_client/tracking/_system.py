@@ -183,7 +183,7 @@ def redact_argv(argv: list[str]) -> list[str]:
 
 def capture_environment(run_dir: str | None) -> dict[str, Any]:
     """Host, Python, command line, git state, installed packages and GPUs: run on a background thread."""
-    from .. import __version__
+    from .._version import __version__
 
     env: dict[str, Any] = {
         "host": hostname(),

@@ -17,6 +17,7 @@ import io
 import json
 import os
 import struct
+import sys
 import zlib
 
 from ._logfile import open_for_append, open_log, set_aside
@@ -26,7 +27,9 @@ if TYPE_CHECKING:
     from typing import Any, Iterator
 
 __all__ = [
+    "HISTORY_RUN",
     "MAGIC",
+    "HistoryRun",
     "UNNAMED_KEY",
     "Record",
     "RecordType",
@@ -49,8 +52,13 @@ BODY_HEAD = struct.Struct("<BQ")  # type, seq
 HIST_HEAD = struct.Struct("<qdI")  # step, wall time, number of scalars
 SYS_HEAD = struct.Struct("<dI")  # wall time, number of values
 PAIR = struct.Struct("<Id")  # key id, value
+_U32 = struct.Struct("<I")
 MAX_RECORD = 64 << 20
 UNNAMED_KEY = "_unnamed/{}"  # a metric whose KEY record was in damaged bytes: its values are kept under this name
+# What ``WalReader.scan(runs=True)`` yields for back-to-back HISTORY records of one shape: not a record type (those are u8)
+HISTORY_RUN = 1 << 10
+_RUN_MIN = 16  # records: a shorter run of one shape is read record by record
+_RUN_PROBE = 64  # records looked at before the whole buffer is (a log whose shape keeps changing pays little)
 
 
 class RecordType:
@@ -311,13 +319,17 @@ class WalReader:
             )
 
     def scan(
-        self, offset: int = 0, limit_bytes: int | None = None, after_seq: int = 0
-    ) -> Iterator[tuple[int, int, bytes, int, int, int]]:
+        self, offset: int = 0, limit_bytes: int | None = None, after_seq: int = 0, runs: bool = False
+    ) -> Iterator[tuple[int, int, Any, int, int, int]]:
         """Yield ``(type, seq, buf, start, stop, end)`` per record without copying payloads.
 
         The payload is ``buf[start:stop]``; ``end`` is the file offset past the record.
         ``after_seq`` is the sequence number of the record before ``offset``, when known: a
         record found past damaged bytes must come after it.
+
+        With ``runs``, back-to-back intact HISTORY records of one shape (the same keys, no JSON
+        tail: what a training loop writes) come as one item, ``(HISTORY_RUN, last seq,
+        HistoryRun, 0, count, end)``, decoded a column at a time (see ``_history_run``).
         """
         self.skipped = []
         if offset < HEADER_SIZE:
@@ -325,6 +337,7 @@ class WalReader:
             offset = HEADER_SIZE
         unpack_prefix = PREFIX.unpack_from
         unpack_head = BODY_HEAD.unpack_from
+        unpack_n = _U32.unpack_from
         crc32 = zlib.crc32
         last_seq = after_seq
         f = self._open()
@@ -334,11 +347,12 @@ class WalReader:
             pos = 0
             base = offset  # file offset of buf[0]
             done = 0
+            probe_at = 0  # position in buf from which a HISTORY record may start a run
             while True:
                 if len(buf) - pos < 8:
                     more = f.read(1 << 22)
                     if more:
-                        buf, base, pos = buf[pos:] + more, base + pos, 0
+                        buf, base, pos, probe_at = buf[pos:] + more, base + pos, 0, 0
                         continue
                     if len(buf) == pos:
                         return
@@ -350,7 +364,7 @@ class WalReader:
                     if not bad and end > len(buf):
                         more = f.read(max(1 << 22, end - len(buf)))
                         if more:
-                            buf, base, pos = buf[pos:] + more, base + pos, 0
+                            buf, base, pos, probe_at = buf[pos:] + more, base + pos, 0, 0
                             continue
                         bad = True  # the bytes end inside this record
                     if not bad and crc32(memoryview(buf)[pos + 8 : end]) != crc:
@@ -362,9 +376,23 @@ class WalReader:
                         return  # a torn tail: the writer died mid-record, or is writing it now
                     self.skipped.append((start, found))  # damaged bytes with whole records after them
                     f.seek(found)
-                    buf, base, pos = f.read(1 << 22), found, 0
+                    buf, base, pos, probe_at = f.read(1 << 22), found, 0, 0
                     continue
                 rtype, seq = unpack_head(buf, pos + 8)
+                # 37 + 12 n bytes: a HISTORY record of n scalars without a JSON tail
+                if runs and rtype == RecordType.HISTORY and pos >= probe_at and (length - 29) % 12 == 0 and unpack_n(buf, pos + 33)[0] * 12 + 29 == length:
+                    most = len(buf) - pos if limit_bytes is None else min(len(buf) - pos, limit_bytes - done + length + 7)
+                    count, seq, run = _history_run(buf, pos, length + 8, most // (length + 8))
+                    if count:
+                        stop = pos + count * (end - pos)
+                        last_seq = seq
+                        yield HISTORY_RUN, seq, run, 0, count, base + stop
+                        done += stop - pos
+                        pos = stop
+                        if limit_bytes is not None and done >= limit_bytes:
+                            return
+                        continue
+                    probe_at = pos + _RUN_MIN * (end - pos)  # no run starts here: look again a few records on
                 last_seq = seq
                 yield rtype, seq, buf, pos + 17, end, base + end
                 done += end - pos
@@ -398,6 +426,75 @@ class WalReader:
         for rec in self.records(offset):
             end = rec.end
         return end
+
+
+class HistoryRun:
+    """Back-to-back HISTORY records of one shape and the same keys, by column (``WalReader.scan(runs=True)``).
+
+    ``values[j]`` are the values of key ``keys[j]``, one per record, in log order, as are ``steps`` and ``times``.
+    """
+
+    __slots__ = ("keys", "steps", "times", "values")
+
+    def __init__(self, keys: tuple[int, ...], steps: list[int], times: list[float], values: list[list[float]]) -> None:
+        self.keys, self.steps, self.times, self.values = keys, steps, times, values
+
+
+_RUNS_OK = sys.byteorder == "little"  # columns are read as native numbers (the log is little-endian)
+
+
+def _column(buf: bytes, first: int, stop: int, size: int, width: int, count: int, fmt: str) -> list:
+    """The field of ``width`` bytes at ``first``, ``first + size``, ... (below ``stop``) of ``count`` records, as numbers."""
+    out = bytearray(width * count)
+    for b in range(width):
+        out[b::width] = buf[first + b : stop : size]
+    return memoryview(out).cast(fmt).tolist()
+
+
+def _history_run(buf: bytes, pos: int, size: int, most: int) -> tuple[int, int, HistoryRun | None]:
+    """Decode the HISTORY records of ``size`` bytes each that start at ``buf[pos]``, as many as are intact in a row.
+
+    Returns ``(count, last seq, run)``; ``(0, 0, None)`` when fewer than ``_RUN_MIN`` records
+    qualify. No object is made per record: the length, type, scalar count and key ids of
+    every record are compared as strided slices of ``buf``, the numbers are read a column at a
+    time, and only the CRC check calls a function per record.
+    """
+    count = min((len(buf) - pos) // size, most)
+    if count < _RUN_MIN or not _RUNS_OK:
+        return 0, 0, None
+    n = (size - 37) // 12
+    same_at = (0, 1, 2, 3, 8, 33, 34, 35, 36) + tuple(37 + 12 * j + b for j in range(n) for b in range(4))
+    for window in (min(count, _RUN_PROBE), count):
+        stop = pos + window * size
+        same = window
+        for at in same_at:  # the length, the type, the scalar count and the key ids, byte by byte
+            col = buf[pos + at : stop : size]
+            same = min(same, len(col) - len(col.lstrip(col[:1])))
+            if same < _RUN_MIN:
+                return 0, 0, None
+        if same < window:
+            count = same
+            break
+    keys = struct.unpack_from("<" + "I8x" * n, buf, pos + 37)
+    if len(set(keys)) != n:
+        return 0, 0, None  # a key twice in one record: not what a writer makes; read it record by record
+    stop = pos + count * size
+    view = memoryview(buf)
+    crcs = list(map(zlib.crc32, map(view.__getitem__, map(slice, range(pos + 8, stop, size), range(pos + size, stop + size, size)))))
+    stored = _column(buf, pos + 4, stop, size, 4, count, "I")
+    if crcs != stored:  # damage inside the run: keep the intact records before it; the reader deals with the rest
+        count = next(i for i, (a, b) in enumerate(zip(crcs, stored)) if a != b)
+        if count < _RUN_MIN:
+            return 0, 0, None
+        stop = pos + count * size
+    (seq,) = struct.unpack_from("<Q", buf, stop - size + 9)
+    run = HistoryRun(
+        keys,
+        _column(buf, pos + 17, stop, size, 8, count, "q"),
+        _column(buf, pos + 25, stop, size, 8, count, "d"),
+        [_column(buf, pos + 41 + 12 * j, stop, size, 8, count, "d") for j in range(n)],
+    )
+    return count, seq, run
 
 
 _WINDOW = 1 << 20

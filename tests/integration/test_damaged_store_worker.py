@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tracklet
 from helpers import run_python, wait_until
-from tracklet.tracking._local import worker_running
+from tracklet.store.sql._spawn import worker_running
 
 
 def test_the_worker_exits_on_a_damaged_database_and_finish_says_why(tracklet_env, monkeypatch):

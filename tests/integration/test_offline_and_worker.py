@@ -87,11 +87,11 @@ def test_worker_ingests_while_the_run_is_open_and_exits_when_idle(tracklet_env):
             return conn.execute("SELECT state FROM runs WHERE run_id = ?", (run_id,)).fetchone()[0] == "finished"
 
     wait_until(state, timeout=30)
-    from tracklet.tracking._local import worker_running
+    from tracklet.store.sql._spawn import worker_running
 
     wait_until(lambda: worker_running(str(tracklet_env)) is False, timeout=30)
     assert not os.listdir(tracklet_env / "active")
-    from tracklet.tracking._local import wake_path
+    from tracklet.store.sql._spawn import wake_path
 
     path = wake_path(str(tracklet_env))
     assert path is None or not os.path.exists(path)  # its wake-up pipe went with it
@@ -170,7 +170,7 @@ def test_a_woken_worker_stores_a_record_at_once_and_runs_niced(tracklet_env):
         import pytest
 
         pytest.skip("reads /proc")
-    from tracklet.tracking._local import wake_worker
+    from tracklet.store.sql._spawn import wake_worker
     from tracklet.store.sql._lite import stored_offset
 
     run = tracklet.init(project="wake")
@@ -179,7 +179,7 @@ def test_a_woken_worker_stores_a_record_at_once_and_runs_niced(tracklet_env):
     pid = wait_until(lambda: _worker_pid(tracklet_env), timeout=10)
     import stat
 
-    from tracklet.tracking._local import wake_path
+    from tracklet.store.sql._spawn import wake_path
 
     assert stat.S_ISFIFO(os.stat(wake_path(str(tracklet_env))).st_mode)
     assert not any(stat.S_ISFIFO(os.lstat(p).st_mode) for p in tracklet_env.rglob("*"))  # none in the store: copies and zips stay safe
@@ -218,7 +218,7 @@ def test_a_worker_whose_store_is_deleted_exits(tracklet_env, tmp_path):
 
 
 def test_the_worker_starts_with_the_first_metric_a_second_in_or_at_finish_not_at_init(tracklet_env, tmp_path):
-    from tracklet.tracking._local import worker_running
+    from tracklet.store.sql._spawn import worker_running
 
     quiet = tmp_path / "quiet"
     run = tracklet.init(project="lazy", dir=str(quiet))

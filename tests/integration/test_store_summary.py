@@ -10,7 +10,7 @@ import pytest
 
 import tracklet
 from helpers import run_python, wait_until
-from tracklet.tracking._local import worker_running
+from tracklet.store.sql._spawn import worker_running
 
 KILLED_RUN = """
     import os, signal, tracklet
@@ -69,7 +69,7 @@ def test_a_killed_run_whose_store_was_up_to_date_reads_back_as_crashed(tracklet_
             "    deadline = time.monotonic() + 30\n"
             "    while not up_to_date(run.dir.rsplit('/runs/', 1)[0]) and time.monotonic() < deadline:\n"
             "        time.sleep(0.05)\n"
-            "    from tracklet.tracking._local import _spawned\n"
+            "    from tracklet.store.sql._spawn import _spawned\n"
             "    for pid in _spawned: os.kill(pid, signal.SIGKILL)  # the worker dies with the job\n"
         ),
     ))

@@ -29,7 +29,7 @@ def test_entity_in_project_and_resume_forms():
 
 @pytest.mark.parametrize(
     "args, match",
-    [({"mode": "cloud"}, "not one of local, offline, disabled"), ({"resume": "maybe"}, "allow, must, never"),
+    [({"mode": "cloud"}, "not one of local, offline, remote, disabled"), ({"resume": "maybe"}, "allow, must, never"),
      ({"project": "a/b/c"}, "entity/name"), ({"console": "x"}, "auto, wrap, off")],
 )
 def test_bad_settings_name_the_choices(args, match):

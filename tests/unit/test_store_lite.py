@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from tracklet.store.sql._lite import DB_FILE, artifact_version, stored_offset
+from tracklet.store._layout import DB_FILE
+from tracklet.store.sql._lite import artifact_version, stored_offset
 
 
 def test_a_store_whose_schema_is_not_created_yet_reads_as_empty(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
-from tracklet.tracking import _local
+from tracklet.store.sql import _spawn as _local
 
 
 def test_waking_a_worker_never_fails_where_there_is_none(tmp_path, monkeypatch):

@@ -9,13 +9,14 @@ from typing import Any, Callable
 from sqlalchemy import Engine, select
 
 from ..._errors import SyncError, warn_once
-from ...tracking._local import STALE_AFTER
-from ...tracking._resume import pid_alive
+from .._liveness import STALE_AFTER, looks_crashed, pid_alive
+from .. import _layout as L
 from . import _schema as S
 from ._engine import write_transaction
 from ...wal._logfile import log_size
 from ...wal._wal import first_run_record
 from ._ingest import ingest_run, record_loss_report
+from ._lite import wait_for_worker
 
 __all__ = ["STALE_AFTER", "catch_up", "mark_crashed"]
 
@@ -23,7 +24,7 @@ __all__ = ["STALE_AFTER", "catch_up", "mark_crashed"]
 
 def catch_up(engine: Engine, root: str, include_offline: bool = False) -> int:
     """Ingest what local runs under ``root/runs`` wrote but the store lacks; returns records ingested."""
-    runs_dir = os.path.join(root, "runs")
+    runs_dir = L.runs_dir(root)
     try:
         entries = os.listdir(runs_dir)
     except FileNotFoundError:
@@ -34,7 +35,7 @@ def catch_up(engine: Engine, root: str, include_offline: bool = False) -> int:
     served = _served_by_worker(root)
     total = 0
     for run_id in entries:
-        wal = os.path.join(runs_dir, run_id, "run.tlog")
+        wal = L.log_path(root, run_id)
         try:
             size = log_size(wal)
         except OSError:
@@ -48,9 +49,9 @@ def catch_up(engine: Engine, root: str, include_offline: bool = False) -> int:
                 first = first_run_record(wal)
             except ValueError:
                 continue
-            if first is None or (first.get("mode") == "offline" and not include_offline):
+            if first is None or (first.get("mode") in ("offline", "remote") and not include_offline):  # a remote run's log is its server's
                 continue
-        if run_id in served and row is not None and size is not None and _wait_for_worker(engine, run_id, size):
+        if run_id in served and row is not None and size is not None and wait_for_worker(root, run_id, size):
             continue  # the worker is storing it: waiting costs less than decoding it twice
         try:
             total += ingest_run(engine, wal, run_id)
@@ -62,29 +63,13 @@ def catch_up(engine: Engine, root: str, include_offline: bool = False) -> int:
 
 def _served_by_worker(root: str) -> set[str]:
     """Runs an ingest worker is storing right now (active markers, and the worker's lock held)."""
-    from ...tracking._local import ACTIVE, worker_running
+    from ._spawn import ACTIVE, worker_running
 
     try:
         active = set(os.listdir(os.path.join(root, ACTIVE)))
     except FileNotFoundError:
         return set()
     return active if active and worker_running(root) else set()
-
-
-def _wait_for_worker(engine: Engine, run_id: str, size: int, stall: float = 2.0) -> bool:
-    """Wait until the store holds ``size`` bytes of the run's log; False if the worker stops moving."""
-    last, since = -1, time.monotonic()
-    while True:
-        with engine.connect() as conn:
-            offset = conn.execute(select(S.runs.c.wal_offset).where(S.runs.c.run_id == run_id)).scalar() or 0
-            conn.rollback()
-        if offset >= size:
-            return True
-        if offset != last:
-            last, since = offset, time.monotonic()
-        elif time.monotonic() - since > stall:
-            return False
-        time.sleep(0.02)
 
 
 def mark_crashed(engine: Engine, root: str, is_alive: Callable[[Any, Any], bool | None] = pid_alive) -> int:
@@ -97,15 +82,7 @@ def mark_crashed(engine: Engine, root: str, is_alive: Callable[[Any, Any], bool 
         ).all()
         conn.rollback()
     for r in rows:
-        alive = is_alive(r.pid, r.host)
-        if alive:
-            continue
-        wal = os.path.join(root, "runs", r.run_id, "run.tlog")
-        try:
-            silent_for = now - os.path.getmtime(wal)
-        except OSError:
-            silent_for = now - (r.heartbeat_at or 0.0)
-        if alive is False or silent_for > STALE_AFTER:
+        if looks_crashed(root, r.run_id, r.pid, r.host, r.heartbeat_at, is_alive):
             crashed.append(r.pk)
     if crashed:
         with write_transaction(engine) as conn:
@@ -115,7 +92,7 @@ def mark_crashed(engine: Engine, root: str, is_alive: Callable[[Any, Any], bool 
                 .values(state="crashed", updated_at=now)
             )
             for r in rows:
-                report = record_loss_report(conn, r.pk, os.path.join(root, "runs", r.run_id), now) if r.pk in crashed else None
+                report = record_loss_report(conn, r.pk, L.run_dir(root, r.run_id), now) if r.pk in crashed else None
                 if report and report.get("state"):  # it did end, but its last records (the exit among them) were lost
                     conn.execute(S.runs.update().where(S.runs.c.pk == r.pk).values(
                         state=report["state"], exit_code=report.get("exit_code"), finished_at=report.get("t")))

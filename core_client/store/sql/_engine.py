@@ -13,7 +13,8 @@ from sqlalchemy.exc import OperationalError
 
 from ..._errors import StoreError
 from . import _schema as S
-from ._lite import DB_FILE, damaged, is_damage
+from .._layout import DB_FILE
+from ._damage import damaged, is_damage
 
 __all__ = ["DB_FILE", "checkpoint", "close_all", "make_engine", "open_local", "write_transaction"]
 
@@ -24,7 +25,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path:
-            from ...tracking._local import make_store_dir
+            from ._spawn import make_store_dir
 
             root = os.path.dirname(os.path.abspath(path))
             make_store_dir(root)

@@ -12,7 +12,7 @@ import time
 from typing import Any, Callable
 
 from ..._errors import StoreDamagedError
-from ._lite import DB_FILE
+from .._layout import DB_FILE, log_path, runs_dir
 
 __all__ = ["check_database", "rebuild"]
 
@@ -39,7 +39,7 @@ def rebuild(root: str, progress: Callable[[str], None] | None = None) -> dict[st
     Returns what was done: ``moved_to``, ``runs``, ``records``, ``refused`` (logs that could not be read).
     """
     from ..._errors import SyncError
-    from ...tracking._local import worker_running
+    from ._spawn import worker_running
     from ...wal._logfile import log_exists
     from ...wal._wal import first_run_record
     from ._engine import close_all, open_local
@@ -62,10 +62,10 @@ def rebuild(root: str, progress: Callable[[str], None] | None = None) -> dict[st
             os.replace(path, target)
             moved_to = moved_to or target
     engine = open_local(root)
-    runs_dir = os.path.join(root, "runs")
+    runs = runs_dir(root)
     done = {"moved_to": moved_to, "runs": 0, "records": 0, "refused": []}
-    for run_id in sorted(os.listdir(runs_dir)) if os.path.isdir(runs_dir) else []:
-        wal = os.path.join(runs_dir, run_id, "run.tlog")
+    for run_id in sorted(os.listdir(runs)) if os.path.isdir(runs) else []:
+        wal = log_path(root, run_id)
         if not log_exists(wal):
             continue
         try:

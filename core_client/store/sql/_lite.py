@@ -10,42 +10,14 @@ import os
 import sqlite3
 from contextlib import closing
 
-from ..._errors import StoreDamagedError
 from .._layout import DB_FILE, log_path, runs_dir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["artifact_version", "connect_readonly", "damaged", "is_damage", "stored_offset", "up_to_date"]
+__all__ = ["artifact_version", "behind", "caught_up_by_worker", "connect_readonly", "stored_offset", "up_to_date", "wait_for_worker"]
 
-
-
-# SQLite's result codes for a damaged file: SQLITE_CORRUPT, SQLITE_NOTADB
-_DAMAGE_CODES = (11, 26)
-_DAMAGE_WORDS = ("malformed", "not a database", "corrupt", "disk image")
-
-
-def is_damage(exc: BaseException) -> bool:
-    """Whether ``exc`` (from sqlite3, or SQLAlchemy around it) says the database file is damaged."""
-    orig = getattr(exc, "orig", None) or exc
-    if isinstance(orig, UnicodeDecodeError):
-        return True  # SQLite read garbage where text belongs (seen on a file overwritten with random bytes)
-    if not isinstance(orig, sqlite3.DatabaseError) or isinstance(orig, sqlite3.OperationalError) and "locked" in str(orig):
-        return False
-    code = getattr(orig, "sqlite_errorcode", None)  # Python 3.11+
-    if code is not None:
-        return code & 0xFF in _DAMAGE_CODES
-    return any(word in str(orig).lower() for word in _DAMAGE_WORDS)
-
-
-def damaged(root: str, detail: Any) -> StoreDamagedError:
-    """The error that says the store's database is damaged, and how to rebuild it."""
-    return StoreDamagedError(
-        f"the store database {os.path.join(root, DB_FILE)} is damaged ({detail}). Nothing your runs recorded is lost: "
-        f"it is all in their logs ({log_path(root, '*')}). Rebuild the store from them with: "
-        f"tracklet doctor --rebuild --dir {root}  (the damaged file is kept beside it)"
-    )
 
 
 def connect_readonly(root: str) -> sqlite3.Connection | None:
@@ -69,6 +41,26 @@ def stored_offset(root: str, run_id: str) -> int:
     return row[0] if row else 0
 
 
+def wait_for_worker(root: str, run_id: str, offset: int, stall: float = 2.0) -> bool:
+    """Wait while the folder's ingest worker stores run ``run_id``'s log up to ``offset``.
+
+    True once the store holds it; False when the worker stops moving for ``stall`` seconds (the
+    caller then ingests it itself). Polls with sqlite3: a reader that waits never imports SQLAlchemy.
+    """
+    import time
+
+    last, since = -1, time.monotonic()
+    while True:
+        held = stored_offset(root, run_id)
+        if held >= offset:
+            return True
+        if held != last:
+            last, since = held, time.monotonic()
+        elif time.monotonic() - since > stall:
+            return False
+        time.sleep(0.002)  # the worker was woken when the record was written: a few ms (a poll costs ~0.2 ms)
+
+
 def artifact_version(root: str, project: str, entity: str | None, name: str, digest: str) -> dict[str, Any] | None:
     """The committed version of ``project/name`` with ``digest`` as the store holds it now (no catch-up), or None."""
     from ._artifact_reads import version_by_digest
@@ -88,20 +80,26 @@ def artifact_version(root: str, project: str, entity: str | None, name: str, dig
 
 def up_to_date(root: str) -> bool:
     """True when the store holds every record of every local run's WAL (so reads need no catch-up)."""
+    return behind(root) == {}
+
+
+def behind(root: str) -> dict[str, int] | None:
+    """Local runs whose log holds more than the store: run id -> the log's size. None without a database."""
     conn = connect_readonly(root)
     if conn is None:
-        return False
+        return None
     with closing(conn):
         try:
             stored = dict(conn.execute("SELECT run_id, wal_offset FROM runs").fetchall())
         except sqlite3.DatabaseError:
-            return False
+            return None
     try:
         entries = os.listdir(runs_dir(root))
     except FileNotFoundError:
-        return True
+        return {}
     from ...wal._logfile import log_size
 
+    out = {}
     for run_id in entries:
         try:
             size = log_size(log_path(root, run_id))
@@ -109,10 +107,33 @@ def up_to_date(root: str) -> bool:
             continue
         if run_id in stored:
             if size is not None and size > stored[run_id]:
-                return False
-        elif _mode(log_path(root, run_id)) != "offline":
-            return False  # a local run the store has not seen yet
-    return True
+                out[run_id] = size
+        elif size is not None and _mode(log_path(root, run_id)) not in ("offline", "remote"):
+            out[run_id] = size  # a local run the store has not seen yet
+    return out
+
+
+def caught_up_by_worker(root: str) -> bool:
+    """True once the store is up to date, waiting for the folder's ingest worker where it serves the runs behind.
+
+    After ``finish()`` the worker stores the last records within milliseconds; a reader that waits
+    for it reads with sqlite3 instead of importing SQLAlchemy (0.2 s) to ingest them itself.
+    """
+    late = behind(root)
+    if late is None:
+        return False
+    if not late:
+        return True
+    from .._layout import ACTIVE
+    from ._spawn import worker_running
+
+    try:
+        served = set(os.listdir(os.path.join(root, ACTIVE)))
+    except FileNotFoundError:
+        served = set()
+    if not set(late) <= served or not worker_running(root):
+        return False
+    return all(wait_for_worker(root, run_id, size) for run_id, size in late.items())
 
 
 def _mode(wal: str) -> str | None:

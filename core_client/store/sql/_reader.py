@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from ._lite import damaged, is_damage
+from ._damage import damaged, is_damage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -8,11 +8,9 @@ Reads of a folder store first catch the database up with the run logs beside it,
 from __future__ import annotations
 
 import os
-import time
 from contextlib import contextmanager
 
 from ..._errors import UsageError
-from .. import _layout as L
 from .._interface import Store
 from ._reader import Reader, from_json
 
@@ -68,9 +66,9 @@ class SqlStore(Store):
     @contextmanager
     def reader(self, fresh: bool = False) -> Iterator[Reader]:
         """A read connection to an up-to-date store: plain sqlite3 when nothing needs catching up."""
-        from ._lite import connect_readonly, up_to_date
+        from ._lite import caught_up_by_worker, connect_readonly
 
-        if not fresh and up_to_date(self.root):
+        if not fresh and caught_up_by_worker(self.root):
             raw = connect_readonly(self.root)
             if raw is not None:
                 r = Reader(self.root, raw=raw)
@@ -135,18 +133,12 @@ class SqlStore(Store):
 
     def _maybe_crashed(self, run_id: str, pid: Any, host: Any) -> bool:
         """A 'running' run whose process is gone, or whose log went silent: the full path decides."""
-        from ...tracking._local import STALE_AFTER
-        from ...tracking._resume import pid_alive
+        from .._liveness import looks_crashed
 
-        if pid_alive(pid, host) is False:
-            return True
-        try:
-            return time.time() - os.path.getmtime(L.log_path(self.root, run_id)) > STALE_AFTER
-        except OSError:
-            return True
+        return looks_crashed(self.root, run_id, pid, host)
 
     def edit_run(self, run_id: str, records: list[tuple[int, dict[str, Any]]]) -> None:
-        from ...tracking._run_edits import append_edits
+        from ...wal._edits import append_edits
 
         append_edits(self.root, run_id, records)
 

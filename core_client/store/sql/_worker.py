@@ -1,6 +1,6 @@
 """The ingest worker: ``python -m tracklet.store.sql._worker DIR`` tails active runs' WALs into DIR's store.
 
-Started by ``init`` (see ``_local``); one per store folder, guarded by ``DIR/.worker.lock``.
+Started by ``init`` (see ``_spawn``); one per store folder, guarded by ``DIR/.worker.lock``.
 It exits after ``IDLE_EXIT`` seconds with no active run. Problems go to ``DIR/worker.log``.
 """
 
@@ -13,7 +13,8 @@ import time
 import traceback
 
 from ..._errors import StoreDamagedError
-from ...tracking._local import ACTIVE, INGEST_ERROR, LOCK, wake_path
+from .._layout import ACTIVE, INGEST_ERROR, LOCK, log_path, run_dir
+from ._spawn import wake_path
 from ...wal._logfile import remove_if_present
 
 __all__ = ["main", "serve"]
@@ -55,7 +56,7 @@ def _try_lock(fd: int) -> bool:
 def _note_failure(root: str, run_id: str, error: str) -> None:
     """Leave the reason beside the run's log, where ``finish()`` looks before it says goodbye."""
     try:
-        with open(os.path.join(root, "runs", run_id, INGEST_ERROR), "w", encoding="utf-8") as f:
+        with open(os.path.join(run_dir(root, run_id), INGEST_ERROR), "w", encoding="utf-8") as f:
             f.write(error)
     except OSError:
         pass
@@ -182,7 +183,7 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
                 continue
         now = time.monotonic()
         for run_id in run_ids:
-            wal = os.path.join(root, "runs", run_id, "run.tlog")
+            wal = log_path(root, run_id)
             marker = os.path.join(root, ACTIVE, run_id)
             try:
                 size = os.path.getsize(wal)
@@ -194,7 +195,7 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
             try:
                 ingest_run(engine, wal, run_id)
                 if failures.pop(run_id, None):
-                    remove_if_present(os.path.join(root, "runs", run_id, INGEST_ERROR))
+                    remove_if_present(os.path.join(run_dir(root, run_id), INGEST_ERROR))
                 ended = _ended(engine, root, run_id, wal)
             except FileNotFoundError:
                 remove_if_present(marker)
@@ -251,7 +252,7 @@ def _compress_one(root: str, ended_at: dict[str, float], after: float, active: l
     from ._lite import stored_offset
 
     # not done (a writer has it, or the store lacks some of it): it stays plain
-    compress_log(os.path.join(root, "runs", run_id, "run.tlog"), stored_offset(root, run_id))
+    compress_log(log_path(root, run_id), stored_offset(root, run_id))
     return True
 
 
@@ -259,7 +260,7 @@ def _ended(engine, root: str, run_id: str, wal: str) -> bool:  # noqa: ANN001
     """True once the run has a final state, or its process is gone (then it is marked crashed)."""
     from sqlalchemy import select
 
-    from ...tracking._resume import pid_alive
+    from .._liveness import pid_alive
     from . import _schema as S
     from ._catchup import mark_crashed
     from ._ingest import ingest_run

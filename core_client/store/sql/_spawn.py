@@ -1,4 +1,4 @@
-"""The local sink's start-up: mark a run active and make sure an ingest worker serves the store.
+"""The folder's ingest worker: starting, waking and finding it, and the active marker a local run leaves for it.
 
 One worker process per store folder (``python -m tracklet.store.sql._worker DIR``) tails the WALs of
 active runs into the SQLite store. It holds ``DIR/.worker.lock``; when nothing is active for
@@ -30,12 +30,8 @@ __all__ = [
     "wake_worker",
 ]
 
-ACTIVE = "active"
-LOCK = ".worker.lock"
-INGEST_ERROR = "ingest-error.txt"  # in a run's folder while the worker cannot store its records
-# A run whose log has been silent this long, with no exit record, has crashed. Live runs
-# write a heartbeat at least every 30 s.
-STALE_AFTER = 120.0
+from .._layout import ACTIVE, INGEST_ERROR, LOCK
+from .._liveness import STALE_AFTER
 _spawned: dict[int, str] = {}  # workers this process started (pid -> store folder) and has not reaped
 
 
@@ -47,7 +43,7 @@ def make_store_dir(root: str, private: bool | None = None) -> None:
     if os.path.isdir(root):
         return
     if private is None:
-        from .._settings import resolve_settings
+        from ..._settings import resolve_settings
 
         private = resolve_settings({"dir": root}).private
     parent = os.path.dirname(os.path.abspath(root))
@@ -96,7 +92,7 @@ def wake_path(root: str, create: bool = False) -> str | None:
     Kept out of the store so that copying or archiving a store folder never meets a pipe (a zip
     of it would wait forever reading one). None where no private runtime folder can be had.
     """
-    from .._ids import path_key
+    from ..._ids import path_key
 
     try:
         runtime = os.environ.get("XDG_RUNTIME_DIR")

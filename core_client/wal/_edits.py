@@ -15,8 +15,10 @@ if TYPE_CHECKING:
     from typing import Any
 
 from .._errors import StoreError, UsageError
-from ..wal._logfile import log_exists
-from ..wal._wal import RecordType, WalReader, WalWriter
+from ..store._layout import log_path
+from ..store._liveness import looks_crashed
+from ._logfile import log_exists
+from ._wal import RecordType, WalReader, WalWriter
 
 __all__ = ["append_edits"]
 
@@ -42,10 +44,7 @@ def append_edits(root: str, run_id: str, records: list[tuple[int, dict[str, Any]
         UsageError: the run is still running (change it from the run itself).
         StoreError: the log is missing, or has bytes after its last whole record.
     """
-    from ._local import STALE_AFTER
-    from ._resume import pid_alive
-
-    path = os.path.join(root, "runs", run_id, "run.tlog")
+    path = log_path(root, run_id)
     if not log_exists(path):
         raise StoreError(f"run {run_id}'s log {path} is missing; the store cannot record a change to it")
     try:
@@ -59,8 +58,7 @@ def append_edits(root: str, run_id: str, records: list[tuple[int, dict[str, Any]
     try:
         last_seq, end, live = _tail(path)
         if live is not None:
-            alive = pid_alive(live.get("pid"), live.get("host"))
-            if alive or (alive is None and time.time() - os.path.getmtime(path) < STALE_AFTER):
+            if not looks_crashed(root, run_id, live.get("pid"), live.get("host"), heartbeat_at=time.time()):
                 raise UsageError(
                     f"run {run_id} is still running (process {live.get('pid')} on {live.get('host')}); change it from "
                     "that process (run.name = ..., run.tags = ..., run.config[...] = ...) or after it ends"

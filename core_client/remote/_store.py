@@ -1,0 +1,205 @@
+"""``RemoteStore``: the store interface over a tracklet server's HTTP API, one method per route (docs/http-api.md).
+
+Errors come back as the interface says: ``UsageError`` for what does not exist or was asked wrongly
+(the server's message), ``StoreError`` when the server cannot be reached or refuses the key,
+``SyncError`` for a log the server will not take. Reads are retried a few times on transient
+failures (connection, 408/429/5xx); writes are not, except ``append_log`` which is idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from urllib.parse import quote
+
+from .._errors import StoreError, SyncError, UsageError
+from ..store._interface import Store
+from ._http import Client, RemoteError, backoff_delay
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator, Sequence
+
+__all__ = ["RemoteStore"]
+
+READ_TRIES = 3
+
+
+def _q(part: Any) -> str:
+    return quote(str(part), safe="")  # a name with "/" or ".." stays one path segment
+
+
+def _params(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+class RemoteStore(Store):
+    """The store of a tracklet server: ``RemoteStore("http://server:8080", api_key)``."""
+
+    def __init__(self, base_url: str, api_key: str | None = None) -> None:
+        self._client = Client(base_url, api_key)
+        self.location = self._client.base_url
+
+    # -- plumbing ----------------------------------------------------------------------------------
+    def _request(self, method: str, path: str, none_if_missing: bool = False, **kwargs: Any) -> Any:
+        tries = READ_TRIES if method == "GET" else 1
+        for attempt in range(tries):
+            try:
+                return self._client.request(method, path, **kwargs)
+            except RemoteError as e:
+                if e.transient and attempt + 1 < tries:
+                    time.sleep(backoff_delay(attempt, hint=e.retry_after))
+                    continue
+                if e.status == 404 and none_if_missing:
+                    return None
+                raise self._error(e) from None
+        raise AssertionError("unreachable")
+
+    def _json(self, method: str, path: str, none_if_missing: bool = False, **kwargs: Any) -> Any:
+        r = self._request(method, path, none_if_missing, **kwargs)
+        return None if r is None else r.json()
+
+    @staticmethod
+    def _error(e: RemoteError) -> Exception:
+        if e.status is None or e.transient or e.status in (401, 403):
+            return StoreError(str(e))
+        if e.status == 409:
+            return SyncError(str(e))
+        return UsageError(str(e))
+
+    # -- projects and runs ---------------------------------------------------------------------------
+    def projects(self, entity: str | None = None) -> list[dict[str, Any]]:
+        return self._json("GET", "/projects", params=_params(entity=entity))
+
+    def runs(self, project: str | None = None, entity: str | None = None) -> list[dict[str, Any]]:
+        return self._json("GET", "/runs", params=_params(project=project, entity=entity))
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        return self._json("GET", f"/runs/{_q(run_id)}", none_if_missing=True)
+
+    def edit_run(self, run_id: str, records: list[tuple[int, dict[str, Any]]]) -> None:
+        self._request("POST", f"/runs/{_q(run_id)}/edits", json={"records": [[int(t), p] for t, p in records]})
+
+    def problems(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        return self._json("GET", "/problems", params=_params(run_id=run_id))
+
+    # -- history ---------------------------------------------------------------------------------------
+    def keys(self, run_id: str) -> list[str]:
+        return self._json("GET", f"/runs/{_q(run_id)}/keys")
+
+    def history(
+        self, run_id: str, keys: Sequence[str] | None = None, min_step: int | None = None, max_step: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Rows as the server streams them (NDJSON): memory stays flat however long the history."""
+        params = _params(keys=list(keys) if keys else None, min_step=min_step, max_step=max_step)
+        r = self._request("GET", f"/runs/{_q(run_id)}/history", params=params, stream=True)
+        try:
+            for line in r.iter_lines(chunk_size=1 << 16):
+                if line:
+                    yield json.loads(line)  # NaN / Infinity tokens read back as floats
+        finally:
+            r.close()
+
+    def curves(
+        self,
+        run_id: str,
+        keys: Sequence[str],
+        min_step: int | None = None,
+        max_step: int | None = None,
+        points: int | None = None,
+        x: str = "_step",
+    ) -> dict[str, dict[str, list[Any]]]:
+        params = _params(keys=list(keys), min_step=min_step, max_step=max_step, points=points, x=x)
+        return self._json("GET", f"/runs/{_q(run_id)}/curves", params=params)
+
+    def system_metrics(self, run_id: str, keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        return self._json("GET", f"/runs/{_q(run_id)}/system", params=_params(keys=list(keys) if keys else None))
+
+    def logs(self, run_id: str, after: int = 0) -> list[dict[str, Any]]:
+        return self._json("GET", f"/runs/{_q(run_id)}/logs", params={"after": after})
+
+    # -- the write path ----------------------------------------------------------------------------------
+    def log_position(self, run_id: str) -> dict[str, Any]:
+        answer = self._json("GET", f"/runs/{_q(run_id)}/log")
+        return {"offset": int(answer.get("offset") or 0), "log_id": answer.get("log_id")}
+
+    def append_log(self, run_id: str, offset: int, data: bytes, log_id: str | None = None) -> int:
+        headers = {"X-Tracklet-Offset": str(offset), "Content-Encoding": "gzip", "Content-Type": "application/octet-stream"}
+        if log_id:
+            headers["X-Tracklet-Log-Id"] = log_id
+        body = zlib.compress(data, 1, wbits=31)
+        for attempt in range(READ_TRIES):  # idempotent by offset: a retry never doubles a record
+            try:
+                answer = self._client.json("POST", f"/runs/{_q(run_id)}/log", data=body, headers=headers)
+                return int(answer["offset"])
+            except RemoteError as e:
+                if e.transient and attempt + 1 < READ_TRIES:
+                    time.sleep(backoff_delay(attempt, hint=e.retry_after))
+                    continue
+                raise self._error(e) from None
+        raise AssertionError("unreachable")
+
+    # -- artifacts, lineage and the registry ----------------------------------------------------------------
+    def artifact(self, project: str, entity: str | None, name: str, alias: str) -> dict[str, Any] | None:
+        return self._json("GET", f"/artifacts/{_q(project)}/{_q(name)}/{_q(alias)}", True, params=_params(entity=entity))
+
+    def artifact_by_digest(self, project: str, entity: str | None, name: str, digest: str) -> dict[str, Any] | None:
+        path = f"/artifacts/{_q(project)}/{_q(name)}/digest/{_q(digest)}"
+        return self._json("GET", path, True, params=_params(entity=entity))
+
+    def artifact_versions(self, project: str, entity: str | None, name: str) -> list[dict[str, Any]]:
+        return self._json("GET", f"/artifacts/{_q(project)}/{_q(name)}", params=_params(entity=entity))
+
+    def artifact_collections(self, project: str | None = None, type: str | None = None) -> list[dict[str, Any]]:
+        return self._json("GET", "/artifact-collections", params=_params(project=project, type=type))
+
+    def artifact_runs(self, version_id: int, kind: str) -> list[str]:
+        return self._json("GET", f"/artifact-versions/{int(version_id)}/runs", params={"kind": kind})
+
+    def run_artifacts(self, run_id: str, kind: str) -> list[dict[str, Any]]:
+        return self._json("GET", f"/runs/{_q(run_id)}/artifacts", params={"kind": kind})
+
+    def registered_models(self) -> list[dict[str, Any]]:
+        return self._json("GET", "/registry")
+
+    def registry_version(self, model: str, alias: str) -> dict[str, Any] | None:
+        return self._json("GET", f"/registry/{_q(model)}/versions/{_q(alias)}", True)
+
+    def registry_links(self, model: str) -> list[tuple[int, dict[str, Any]]]:
+        return [(int(index), version) for index, version in self._json("GET", f"/registry/{_q(model)}/links")]
+
+    def registry_aliases(self, model: str) -> dict[str, int]:
+        return {k: int(v) for k, v in self._json("GET", f"/registry/{_q(model)}/aliases").items()}
+
+    def registry_audit(self, model: str) -> list[dict[str, Any]]:
+        return self._json("GET", f"/registry/{_q(model)}/audit")
+
+    def link_artifact(self, version_id: int, model: str, aliases: list[str], actor: str) -> None:
+        body = {"version_id": int(version_id), "aliases": list(aliases), "actor": actor}
+        self._request("POST", f"/registry/{_q(model)}/links", json=body)
+
+    def unlink_artifact(self, version_id: int, model: str, actor: str) -> None:
+        self._request("DELETE", f"/registry/{_q(model)}/links/{int(version_id)}", params={"actor": actor})
+
+    def delete_artifact(self, version_id: int, delete_aliases: bool) -> list[str]:
+        params = {"delete_aliases": "true" if delete_aliases else "false"}
+        return self._json("DELETE", f"/artifact-versions/{int(version_id)}", params=params)
+
+    # -- blobs (artifact files) ------------------------------------------------------------------------------
+    def has_blob(self, digest: str) -> bool:
+        return self._request("HEAD", f"/blobs/{_q(digest)}", none_if_missing=True) is not None
+
+    def put_blob(self, digest: str, data: Any) -> None:
+        self._request("PUT", f"/blobs/{_q(digest)}", data=data, headers={"Content-Type": "application/octet-stream"})
+
+    def get_blob(self, digest: str) -> bytes:
+        return self._request("GET", f"/blobs/{_q(digest)}").content
+
+    def presign(self, digests: Sequence[str], method: str) -> dict[str, str] | None:
+        """Presigned URLs for ``digests`` where the blob store offers them (S3), else None."""
+        answer = self._json("POST", "/blobs/presign", True, json={"digests": list(digests), "method": method})
+        return None if answer is None else dict(answer.get("urls") or {})
+
+    def close(self) -> None:
+        self._client.close()
