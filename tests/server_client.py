@@ -55,7 +55,7 @@ def make_app(root: str, auth: Any = None, **kwargs: Any) -> Any:
     from tracklet.artifacts.storage import open_blob_store
     from tracklet.server import create_app
     from tracklet.store.sql._store import SqlStore
-    from tracklet.tracking._local import make_store_dir
+    from tracklet.store.sql._spawn import make_store_dir
 
     make_store_dir(root)
     return create_app(SqlStore(root), auth=auth, blobs=open_blob_store(None, root=root), **kwargs)

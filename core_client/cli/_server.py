@@ -71,7 +71,7 @@ def _root(args: argparse.Namespace) -> str:
 def _keys(args: argparse.Namespace) -> Any:
     from ..store.sql._auth import KeyStore
     from ..store.sql._engine import open_local
-    from ..tracking._local import make_store_dir
+    from ..store.sql._spawn import make_store_dir
 
     root = _root(args)
     make_store_dir(root)
@@ -132,7 +132,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         raise UsageError(f"the server needs its extra ({e.name} is missing): {_INSTALL}") from None
     from ..artifacts.storage import open_blob_store
     from ..store.sql._store import SqlStore
-    from ..tracking._local import make_store_dir
+    from ..store.sql._spawn import make_store_dir
 
     root = _root(args)
     make_store_dir(root)
