@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from helpers import wait_until
-from server_client import logged_run
+from server_client import earlier_garbage_collected, logged_run  # noqa: F401 (a fixture)
 from tracklet.store.sql._remote_log import check_batch
 
 pytestmark = pytest.mark.integration

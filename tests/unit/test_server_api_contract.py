@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server_client import ServerClient, logged_run, make_app
+from server_client import ServerClient, earlier_garbage_collected, logged_run, make_app  # noqa: F401 (a fixture)
 from tracklet.server.app import ROUTES
 from tracklet.server.auth import KeyAuth
 from tracklet.store.sql._auth import KeyStore

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from server_client import ServerClient, make_app
+from server_client import ServerClient, earlier_garbage_collected, make_app  # noqa: F401 (a fixture)
 from tracklet.artifacts.storage import hash_bytes
 
 pytestmark = pytest.mark.unit

@@ -9,6 +9,8 @@ import pytest
 
 from tracklet.cli import main
 
+from server_client import earlier_garbage_collected  # noqa: F401,E402 (a fixture)
+
 pytestmark = pytest.mark.unit
 
 

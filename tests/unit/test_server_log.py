@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from server_client import ServerClient, logged_run, make_app
+from server_client import ServerClient, earlier_garbage_collected, logged_run, make_app  # noqa: F401 (a fixture)
 from tracklet.store.sql._remote_log import check_batch
 
 pytestmark = pytest.mark.unit

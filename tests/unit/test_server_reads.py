@@ -8,7 +8,7 @@ import math
 import pytest
 
 import tracklet
-from server_client import ServerClient, make_app
+from server_client import ServerClient, earlier_garbage_collected, make_app  # noqa: F401 (a fixture)
 from tracklet.store.sql._store import SqlStore
 
 pytestmark = pytest.mark.unit

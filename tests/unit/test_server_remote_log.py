@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from server_client import logged_run
+from server_client import earlier_garbage_collected, logged_run  # noqa: F401 (a fixture)
 from tracklet._errors import SyncError, UsageError
 from tracklet.store.sql._engine import open_local
 from tracklet.store.sql._remote_log import append_log, check_batch, log_position

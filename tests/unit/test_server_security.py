@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from server_client import ServerClient, logged_run, make_app
+from server_client import ServerClient, earlier_garbage_collected, logged_run, make_app  # noqa: F401 (a fixture)
 from tracklet.server.auth import KeyAuth
 from tracklet.store.sql._auth import KeyStore
 from tracklet.store.sql._engine import open_local
