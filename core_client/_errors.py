@@ -35,7 +35,14 @@ class StoreDamagedError(StoreError):
 
 
 class SyncError(TrackletError):
-    """Records could not be moved from a write-ahead log into a store."""
+    """Records could not be moved from a write-ahead log into a store.
+
+    ``offset``, when known: the bytes of the run's log the store holds, where a sender resumes.
+    """
+
+    def __init__(self, message: str, offset: int | None = None) -> None:
+        super().__init__(message)
+        self.offset = offset
 
 
 class TrackletWarning(UserWarning):

@@ -17,6 +17,7 @@ from .errors import ApiError
 __all__ = ["call", "json_body", "query_bool", "query_int", "query_list", "query_str", "read_body", "run_id_of", "store_of", "valid_run_id"]
 
 DEFAULT_MAX_BODY = 64 << 20
+_INT64 = (-(1 << 63), (1 << 63) - 1)  # what the database stores
 _MAX_NAME = 256
 
 
@@ -74,7 +75,9 @@ def query_int(request: Request, key: str, default: int | None = None, minimum: i
         n = int(value)
     except ValueError:
         raise ApiError(f"query parameter {key} must be an integer; got {value[:40]!r}") from None
-    if (minimum is not None and n < minimum) or (maximum is not None and n > maximum):
+    minimum = _INT64[0] if minimum is None else minimum
+    maximum = _INT64[1] if maximum is None else maximum
+    if n < minimum or n > maximum:
         raise ApiError(f"query parameter {key} must be between {minimum} and {maximum}; got {n}")
     return n
 

@@ -52,7 +52,7 @@ async def link_artifact(request: Request) -> JsonResponse:
     model = path_name(request, "model", "model name")
     body = await json_body(request)
     version_id, aliases = body.get("version_id"), body.get("aliases", [])
-    if type(version_id) is not int or version_id < 0:
+    if type(version_id) is not int or not 0 <= version_id < 1 << 63:
         raise ApiError('the body needs "version_id": an artifact version id (an integer)')
     if not isinstance(aliases, list) or not all(isinstance(a, str) and 0 < len(a) <= 128 for a in aliases):
         raise ApiError('"aliases" must be a list of names')

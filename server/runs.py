@@ -6,11 +6,15 @@ from typing import Any
 
 from starlette.requests import Request
 
+from tracklet.wal._wal import RecordType
+
 from ._request import call, json_body, query_str, run_id_of, store_of, valid_run_id
 from .auth import require, visible
 from .errors import ApiError, JsonResponse, NotFound
 
 __all__ = ["edit_run", "problems", "projects", "run", "run_for", "runs"]
+
+_EDITS = (RecordType.UPDATE, RecordType.CONFIG, RecordType.SUMMARY)  # what Api().run(...).update() writes
 
 
 async def run_for(request: Request, run_id: str, access: str = "read") -> dict[str, Any]:
@@ -48,6 +52,10 @@ async def edit_run(request: Request) -> JsonResponse:
         isinstance(r, list) and len(r) == 2 and type(r[0]) is int and isinstance(r[1], dict) for r in records
     ):
         raise ApiError('the body must be {"records": [[type, payload], ...]}: an integer record type and a JSON object each')
+    for rtype, payload in records:
+        if rtype not in _EDITS or (rtype != RecordType.UPDATE and set(payload) != {"replace"}):
+            raise ApiError(f"an edit is an UPDATE ({RecordType.UPDATE}) record, or a CONFIG ({RecordType.CONFIG}) or SUMMARY "
+                           f'({RecordType.SUMMARY}) record {{"replace": {{...}}}}; got type {rtype}')
     await run_for(request, run_id, "write")
     await call(store_of(request).edit_run, run_id, [(t, p) for t, p in records])
     return JsonResponse({"ok": True})

@@ -42,3 +42,24 @@ def tracklet_env(tmp_path, monkeypatch, request):
         tracklet.finish()
     if "tracklet.store.sql._engine" in sys.modules:
         sys.modules["tracklet.store.sql._engine"].close_all()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A private PostgreSQL cluster for the whole session (tests/_postgres.py); skipped only where PostgreSQL is not installed."""
+    from _postgres import PgCluster, find_bin_dir
+
+    required = os.environ.get("TRACKLET_TEST_REQUIRE_POSTGRES") == "1"  # set by .ci/run: there they must run
+    if find_bin_dir() is None:
+        (pytest.fail if required else pytest.skip)(
+            "PostgreSQL is not installed (no initdb/pg_ctl): apt-get install -y postgresql (.ci/run does)"
+        )
+    pytest.importorskip("psycopg", reason="the postgres extra is not installed: pip install -e '.[postgres]'")
+    with PgCluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def pg_url(pg_cluster):
+    """The SQLAlchemy URL of a new, empty PostgreSQL database for this test."""
+    return pg_cluster.create_database()

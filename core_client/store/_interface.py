@@ -84,6 +84,18 @@ class Store:
         """
         raise NotImplementedError
 
+    def curves_of_runs(
+        self,
+        run_ids: Sequence[str],
+        keys: Sequence[str],
+        min_step: int | None = None,
+        max_step: int | None = None,
+        points: int | None = None,
+        x: str = "_step",
+    ) -> dict[str, dict[str, dict[str, list[Any]]]]:
+        """``curves`` of several runs at once (a chart overlays them): run id -> key -> curve."""
+        return {i: self.curves(i, keys, min_step, max_step, points, x) for i in run_ids}
+
     def system_metrics(self, run_id: str, keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """System metric rows by time: ``_timestamp``, ``_runtime`` and each ``system/...`` value."""
         raise NotImplementedError

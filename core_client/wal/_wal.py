@@ -275,11 +275,17 @@ class WalReader:
     ``(start, end)`` offsets skipped by the last scan.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, window: "_Window | None" = None) -> None:
         self.path = path
         self.skipped: list[tuple[int, int]] = []
         self._kept: Any = None  # the open file between scans, inside ``with WalReader(...)``
         self._keep = False
+        self._window = window
+
+    @classmethod
+    def over_bytes(cls, data: bytes, base: int, label: str) -> "WalReader":
+        """A reader of ``data``, the bytes of a log from offset ``base`` (a batch sent to a server); offsets stay the log's."""
+        return cls(label, _Window(data, base))
 
     def __enter__(self) -> "WalReader":
         self._keep = True  # a compressed log is read on from where the last scan stopped, not from its start
@@ -292,6 +298,8 @@ class WalReader:
             self._kept = None
 
     def _open(self) -> Any:
+        if self._window is not None:
+            return self._window
         if self._kept is not None:
             return self._kept
         f = open_log(self.path)
@@ -300,7 +308,9 @@ class WalReader:
         return f
 
     def check_header(self) -> None:
-        with open_log(self.path) as f:
+        if self._window is not None:
+            self._window.seek(0)
+        with self._window or open_log(self.path) as f:
             try:
                 head = f.read(HEADER_SIZE)
             except (OSError, EOFError, zlib.error) as e:
@@ -533,6 +543,33 @@ def _next_record(f: Any, start: int, after_seq: int) -> int | None:
                 return pos + i
         pos += last + 1
     return None
+
+
+class _Window:
+    """The part of a file that ``WalReader`` needs (seek, read), over bytes that start at offset ``base`` of a log."""
+
+    def __init__(self, data: bytes, base: int) -> None:
+        self._data, self._base, self._pos = data, base, base
+
+    def seek(self, pos: int) -> None:
+        if pos < self._base:
+            raise ValueError(f"offset {pos} is before the bytes at hand (from {self._base})")
+        self._pos = pos
+
+    def read(self, n: int = -1) -> bytes:
+        start = self._pos - self._base
+        chunk = self._data[start:] if n < 0 else self._data[start : start + n]
+        self._pos += len(chunk)
+        return bytes(chunk)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "_Window":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
 
 
 def first_run_record(path: str) -> dict[str, Any] | None:

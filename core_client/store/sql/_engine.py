@@ -8,58 +8,71 @@ import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
 from ..._errors import StoreError
 from . import _schema as S
 from .._layout import DB_FILE
 from ._damage import damaged, is_damage
+from ._urls import normalize_url, safe_url
+from ._versions import check_version, stored_version, upgrade
 
 __all__ = ["DB_FILE", "checkpoint", "close_all", "make_engine", "open_local", "write_transaction"]
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``sqlite:///path`` or ``postgresql://...``, with the schema in place."""
-    root = ""  # the store folder of a SQLite file, named in the errors that say it is damaged
-    if url.startswith("sqlite:"):
-        path = url.split("///", 1)[1] if "///" in url else ""
-        if path:
-            from ._spawn import make_store_dir
+    """An engine for ``sqlite:///path`` or ``postgresql://...``, with the schema in place.
 
-            root = os.path.dirname(os.path.abspath(path))
-            make_store_dir(root)
-        busy_ms = int(os.environ.get("TRACKLET_STORE_BUSY_TIMEOUT_MS", "60000"))
-        engine = create_engine(url, connect_args={"timeout": busy_ms / 1000})
-
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn, _record):  # noqa: ANN001
-            dbapi_conn.isolation_level = None  # transactions are begun below, not by pysqlite
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
-            cur.execute("PRAGMA cache_size=-16384")  # 16 MiB: enough for appends; the worker stays small
-            cur.close()
-
-        @event.listens_for(engine, "begin")
-        def _on_begin(conn: Connection) -> None:
-            # A writer takes SQLite's write lock up front, so two processes never both
-            # read an offset and then both write the rows after it.
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
-
-        @event.listens_for(engine, "handle_error")
-        def _on_error(context: Any) -> None:
-            if is_damage(context.original_exception):
-                raise damaged(root, context.original_exception) from None
-
-    else:
+    A SQLite store is created or upgraded here. A PostgreSQL database must already hold this
+    tracklet's schema (``_migrate.migrate(url)``, what ``tracklet server --migrate`` runs); one that
+    is empty, older or newer is refused with a ``StoreError`` that says what to run.
+    """
+    url = normalize_url(url)
+    if not url.startswith("sqlite:"):
         engine = create_engine(url, pool_pre_ping=True)
+        try:
+            _check_server_schema(engine, url)
+        except BaseException:
+            engine.dispose()
+            raise
+        return engine
+    root = ""  # the store folder of a SQLite file, named in the errors that say it is damaged
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if path:
+        from ._spawn import make_store_dir
+
+        root = os.path.dirname(os.path.abspath(path))
+        make_store_dir(root)
+    busy_ms = int(os.environ.get("TRACKLET_STORE_BUSY_TIMEOUT_MS", "60000"))
+    engine = create_engine(url, connect_args={"timeout": busy_ms / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+        dbapi_conn.isolation_level = None  # transactions are begun below, not by pysqlite
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cur.execute("PRAGMA cache_size=-16384")  # 16 MiB: enough for appends; the worker stays small
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A writer takes SQLite's write lock up front, so two processes never both
+        # read an offset and then both write the rows after it.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: Any) -> None:
+        if is_damage(context.original_exception):
+            raise damaged(root, context.original_exception) from None
+
     try:
         _ensure_schema(engine, url)
     except Exception as e:
         engine.dispose()
-        if url.startswith("sqlite:") and is_damage(e):  # e.g. garbage met while connecting, before any statement
+        if is_damage(e):  # e.g. garbage met while connecting, before any statement
             raise damaged(root, e) from None
         raise
     except BaseException:
@@ -69,11 +82,18 @@ def make_engine(url: str) -> Engine:
 
 
 @contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """``with write_transaction(engine) as conn:``: a transaction that holds the write lock."""
+def write_transaction(engine: Engine, lock: str | None = None) -> Iterator[Connection]:
+    """``with write_transaction(engine) as conn:``: a transaction that holds the write lock.
+
+    SQLite has one write lock for the whole file. PostgreSQL writers run side by side; those that
+    name the same ``lock`` (a run id) take turns, so two ingesters of one run never both read an
+    offset and then both write the rows after it.
+    """
     with engine.connect() as conn:
         conn.execution_options(write=True)
         with conn.begin():
+            if lock is not None and conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": lock})
             yield conn
 
 
@@ -84,47 +104,19 @@ def checkpoint(engine: Engine) -> None:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def _migrate(conn: Connection, version: int) -> None:
-    """Add the columns that schema versions after ``version`` added to existing tables (in the write lock)."""
-    from sqlalchemy import inspect
-
-    for to in sorted(v for v in S.MIGRATIONS if v > version):
-        for table, column, sql_type in S.MIGRATIONS[to]:
-            if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
-                conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
-
-
 def _ensure_schema(engine: Engine, url: str) -> None:
+    """Create or upgrade a SQLite store. A current one costs one SELECT: Alembic loads only to change it."""
     try:
         with engine.connect() as conn:
-            try:
-                version = conn.execute(select(S.meta.c.value).where(S.meta.c.key == "schema_version")).scalar()
-            except OperationalError:
-                version = None
-                conn.rollback()
-            else:
-                conn.rollback()
-        if version is not None:
-            if int(version) > S.SCHEMA_VERSION:
-                raise StoreError(
-                    f"the store at {url} has schema version {version}, newer than this tracklet knows "
-                    f"({S.SCHEMA_VERSION}). Upgrade tracklet: pip install -U tracklet"
-                )
-            if int(version) == S.SCHEMA_VERSION:
-                return
+            version = stored_version(conn)
+            conn.rollback()
+        check_version(version, url)
+        if version == S.SCHEMA_VERSION:
+            return
         for attempt in range(5):
             try:
                 with write_transaction(engine) as conn:
-                    S.metadata.create_all(conn)
-                    exists = conn.execute(select(S.meta.c.value).where(S.meta.c.key == "schema_version")).scalar()
-                    if exists is not None:
-                        _migrate(conn, int(exists))
-                    if exists is None:
-                        conn.execute(S.meta.insert().values(key="schema_version", value=str(S.SCHEMA_VERSION)))
-                    elif int(exists) < S.SCHEMA_VERSION:
-                        conn.execute(
-                            S.meta.update().where(S.meta.c.key == "schema_version").values(value=str(S.SCHEMA_VERSION))
-                        )
+                    upgrade(conn, url)  # reads the version again, under the write lock
                 return
             except OperationalError:
                 if attempt == 4:
@@ -132,6 +124,27 @@ def _ensure_schema(engine: Engine, url: str) -> None:
                 time.sleep(0.05 * (attempt + 1))
     except OperationalError as e:
         raise StoreError(f"cannot open the store at {url}: {e.orig}") from None
+
+
+def _check_server_schema(engine: Engine, url: str) -> None:
+    """Refuse a PostgreSQL database whose schema is not this tracklet's; servers never migrate by themselves."""
+    try:
+        with engine.connect() as conn:
+            version = stored_version(conn)
+            conn.rollback()
+    except OperationalError as e:
+        raise StoreError(f"cannot reach the database at {safe_url(url)}: {e.orig}") from None
+    check_version(version, url)
+    if version is None:
+        raise StoreError(
+            f"the database at {safe_url(url)} has no tracklet schema yet. Create it with: "
+            f"tracklet server --db {safe_url(url)} --migrate"
+        )
+    if version < S.SCHEMA_VERSION:
+        raise StoreError(
+            f"the database at {safe_url(url)} has schema version {version}, older than this tracklet's "
+            f"({S.SCHEMA_VERSION}). Upgrade it (once, from one server) with: tracklet server --db {safe_url(url)} --migrate"
+        )
 
 
 _engines: dict[str, Engine] = {}

@@ -97,9 +97,10 @@ def scan(q: Any, pk: int, wanted: dict[str, int], lo: int, hi: int, created: flo
         yield from numeric_rows(q, pk, wanted, lo, hi, created, need)
         return
     streams = []
+    fix_json = _as_is if q.json_decoded else json_value
     for name, kid in wanted.items():
         streams.append(tagged(name, nan_for_null, chain.from_iterable(q.stream(_CURVE, _CHUNK, pk=pk, kid=kid, lo=lo, hi=hi))))
-        streams.append(tagged(name, json_value, chain.from_iterable(q.stream(_TEXT, _CHUNK, pk=pk, kid=kid, lo=lo, hi=hi))))
+        streams.append(tagged(name, fix_json, chain.from_iterable(q.stream(_TEXT, _CHUNK, pk=pk, kid=kid, lo=lo, hi=hi))))
     yield from merged_rows(streams, need, created)
 
 
@@ -176,6 +177,10 @@ def _finish_row(row: dict[str, Any], ts: int, created: float) -> dict[str, Any]:
     row["_timestamp"] = created + ts / 1000.0
     row["_runtime"] = ts / 1000.0
     return row
+
+
+def _as_is(v: Any) -> Any:
+    return v
 
 
 def json_value(v: Any) -> Any:

@@ -28,10 +28,12 @@ from ...wal._wal import (
     decode_key,
     decode_system,
     identity_of_log,
+    log_identity,
 )
 from ...wal._logfile import log_size, read_loss_report
 from . import _schema as S
 from ._engine import write_transaction
+from ._blocks import mark_dirty
 from ._sql import insert_ignore, project_id_for, upsert
 
 __all__ = ["BATCH_BYTES", "ingest_run", "record_loss_report"]
@@ -229,10 +231,54 @@ def ingest_run(
                 progress(end, size or end)
 
 
+def ingest_bytes(engine: Engine, run_id: str, offset: int, data: bytes, log_id: str | None = None) -> int:
+    """Store the records of ``data``, run ``run_id``'s log from byte ``offset`` (a batch sent to a server).
+
+    What the store holds already is skipped, so a retried or replayed batch adds nothing; the
+    store's offset moves only past whole records. Returns the offset the store holds after.
+
+    Raises:
+        SyncError: a gap (``offset`` past what the store holds: send from there; ``.offset`` says
+            where), or the bytes of another log than the one stored under this run id.
+    """
+    label = f"the log of run {run_id!r} as sent"
+    reader = WalReader.over_bytes(data, offset, label)
+    identity = log_id
+    if identity is None and offset == 0:
+        first = next(iter(reader.records(0, limit_bytes=1)), None)
+        identity = log_identity(first.json()) if first is not None and first.type == RecordType.RUN else None
+    end = offset + len(data)
+    while True:
+        held, stored_id = _held(engine, run_id)
+        if identity is not None and stored_id is not None and identity != stored_id:
+            raise SyncError(
+                f"run {run_id!r} on this server came from another log (another run that took the same id?); "
+                "nothing was stored. Keep both with: tracklet sync PATH --new-id", offset=held,
+            )
+        if held < offset:
+            raise SyncError(f"run {run_id!r}: the store holds {held} bytes of its log, and this batch starts at {offset}: send from {held}", offset=held)
+        if held >= end:
+            return held
+        if _ingest_batch(engine, reader, label, run_id, end, identity, fixed=True) is None:
+            return _held(engine, run_id)[0]
+
+
+def _held(engine: Engine, run_id: str) -> tuple[int, str | None]:
+    """(bytes of the run's log the store holds, the log's identity)."""
+    with engine.connect() as conn:
+        row = conn.execute(select(S.runs.c.wal_offset, S.runs.c.log_id).where(S.runs.c.run_id == run_id)).first()
+        conn.rollback()
+    return (int(row[0]), row[1]) if row else (0, None)
+
+
 def _ingest_batch(
-    engine: Engine, reader: WalReader, wal_path: str, run_id: str, size: int | None, identity: str | None
+    engine: Engine, reader: WalReader, wal_path: str, run_id: str, size: int | None, identity: str | None,
+    fixed: bool = False,
 ) -> tuple[int, int | None, str | None, int] | None:
-    """Store the next batch of the log; None when there is nothing more, else (records, size, identity, end offset)."""
+    """Store the next batch of the log; None when there is nothing more, else (records, size, identity, end offset).
+
+    ``fixed``: the log is bytes at hand (``ingest_bytes``) that end at ``size``, not a file that may grow.
+    """
     while True:
         with engine.connect() as conn:
             found = conn.execute(
@@ -241,10 +287,12 @@ def _ingest_batch(
             conn.rollback()
         offset, created, seq, stored_id = (found[0], found[1], found[2], found[3]) if found else (0, None, 0, None)
         if size is not None and offset >= size:
+            if fixed:
+                return None
             size = log_size(wal_path)  # the log may have grown since we looked
             if offset == size:
                 return None
-        if identity is None:
+        if identity is None and not fixed:
             identity = identity_of_log(wal_path)
         if found is not None and stored_id is not None and identity is not None and identity != stored_id:
             raise SyncError(
@@ -259,7 +307,7 @@ def _ingest_batch(
             raise SyncError(f"cannot read {wal_path} at offset {offset}: {e}") from None
         if batch.records == 0:
             return None
-        with write_transaction(engine) as conn:
+        with write_transaction(engine, lock=run_id) as conn:
             row = conn.execute(select(S.runs).where(S.runs.c.run_id == run_id)).mappings().first()
             if (row["wal_offset"] if row else 0) != offset:
                 continue  # another ingester moved on meanwhile: read again from its offset
@@ -316,11 +364,20 @@ def _apply(conn: Connection, row: Any, run_id: str, b: _Batch, wal_path: str, id
         _record_problems(conn, run_pk, b, now)
     if b.last_values or b.system:
         _name_lost_keys(conn, run_pk, b)
+    lowest: dict[int, int] = {}  # key id -> the lowest step written: its chart blocks are made again from there
     for points in b.points:
         if isinstance(points, _Columns):
             _upsert_columns(conn, run_pk, points)
+            if points.steps:
+                first = min(points.steps)
+                for key in points.keys:
+                    lowest[key] = min(lowest.get(key, first), first)
         else:
             _upsert_points(conn, run_pk, points)
+            for key, step, _, _ in points:
+                if step < lowest.get(key, step + 1):
+                    lowest[key] = step
+    mark_dirty(conn, run_pk, lowest)
     if b.texts:
         upsert(
             conn,
@@ -437,6 +494,11 @@ def _upsert_points(conn: Connection, run_pk: int, hist: list) -> None:
     row = f"({mark}, {mark}, {mark}, {mark}, {int(run_pk)})"
     tail = " ON CONFLICT (run_pk, key_id, step) DO UPDATE SET ts = excluded.ts, value = excluded.value"
     head = "INSERT INTO history (key_id, step, ts, value, run_pk) VALUES "
+    if conn.dialect.name == "postgresql":
+        from ._pg_ingest import upsert_points
+
+        upsert_points(conn, run_pk, hist)
+        return
     if conn.dialect.name != "sqlite":
         conn.exec_driver_sql(head + row + tail, hist)
         return

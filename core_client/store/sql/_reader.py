@@ -21,7 +21,11 @@ __all__ = ["Reader", "from_json"]
 
 
 def from_json(value: Any) -> Any:
-    """A JSON column's value: SQLite gives the text, PostgreSQL the parsed value."""
+    """A JSON column's value: SQLite gives the text, PostgreSQL the parsed value.
+
+    Only for columns that hold an object or an array: a JSON string that psycopg has already parsed
+    is a ``str`` too (``Reader.json_decoded`` tells the two apart).
+    """
     return json.loads(value) if isinstance(value, str) else value
 
 
@@ -32,6 +36,8 @@ class Reader:
         self._root, self._raw, self._conn = root, raw, conn
         if raw is None and conn is not None and conn.dialect.name == "sqlite":
             self._raw = conn.connection.driver_connection  # the same sqlite3 connection, without Row objects
+        #: whether JSON columns come back parsed (psycopg parses them; sqlite3 gives their text)
+        self.json_decoded = self._raw is None and conn is not None
 
     def _execute(self, sql: str, params: dict[str, Any]) -> Any:
         try:
@@ -44,6 +50,15 @@ class Reader:
             if self._root and is_damage(e):
                 raise damaged(self._root, getattr(e, "orig", e)) from None
             raise
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``: the few queries that differ ask."""
+        return "sqlite" if self._conn is None else self._conn.dialect.name
+
+    def execute(self, sql: str, **params: Any) -> None:
+        """A statement that returns no rows (in the caller's transaction)."""
+        self._execute(sql, params)
 
     def all(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in self._execute(sql, params).fetchall()]
@@ -77,8 +92,11 @@ class Reader:
         from sqlalchemy import text
 
         result = self._conn.execution_options(stream_results=True).execute(text(sql), params)
-        for rows in result.partitions(chunk):
-            yield [tuple(r) for r in rows]
+        try:  # a server-side cursor on PostgreSQL: closed even when the reader stops early
+            for rows in result.partitions(chunk):
+                yield [tuple(r) for r in rows]
+        finally:
+            result.close()
 
     def close(self) -> None:
         if self._conn is not None:

@@ -32,6 +32,8 @@ __all__ = [
     "artifact_usage",
     "artifact_versions",
     "history",
+    "history_blocks",
+    "history_dirty",
     "history_values",
     "meta",
     "metadata",
@@ -49,16 +51,12 @@ __all__ = [
 ]
 
 # 2: artifacts, lineage and the model registry (tables added, nothing changed)
-# 3: runs.log_id (which write-ahead log a run's rows came from) and run_problems (see MIGRATIONS)
-# 4: the server's users, API keys and their per-project access (tables added, nothing changed)
-SCHEMA_VERSION = 4
-
-# Columns added to existing tables, by the schema version that added them: (table, column, SQL type).
-# New tables need no entry: creating what is missing covers them.
-MIGRATIONS: dict[int, list[tuple[str, str, str]]] = {
-    3: [("runs", "log_id", "VARCHAR(64)")],
-    4: [],  # users, api_keys, api_key_grants: new tables
-}
+# 3: runs.log_id (which write-ahead log a run's rows came from) and run_problems
+# 4: history_blocks and history_dirty, the chart blocks of each curve (see _blocks)
+# 5: users, api_keys and api_key_grants: the server's API keys and their per-project access (see _auth)
+# Each version N is made by the Alembic revision "000N" in migrations/versions: change a table here,
+# and add the revision that makes the change in a database (tests check that the two agree).
+SCHEMA_VERSION = 5
 
 metadata = MetaData()
 
@@ -144,6 +142,33 @@ history_values = Table(
     Column("value", JSON),
     PrimaryKeyConstraint("run_pk", "key_id", "step"),
     sqlite_with_rowid=False,
+)
+
+# Blocks of 64 steps of each curve, for charts (see _blocks): made from history, never the other way.
+history_blocks = Table(
+    "history_blocks",
+    metadata,
+    Column("run_pk", Integer, nullable=False),
+    Column("key_id", Integer, nullable=False),
+    Column("block", BigInteger, nullable=False),  # step // 64
+    Column("n", Integer, nullable=False),
+    Column("first_step", BigInteger, nullable=False),
+    Column("last_step", BigInteger, nullable=False),
+    Column("total", Float, nullable=False),
+    Column("lo", Float, nullable=False),
+    Column("hi", Float, nullable=False),
+    PrimaryKeyConstraint("run_pk", "key_id", "block"),
+    sqlite_with_rowid=False,
+)
+
+# Curves whose blocks lag behind history: the lowest step ingest wrote since they were made.
+history_dirty = Table(
+    "history_dirty",
+    metadata,
+    Column("run_pk", Integer, nullable=False),
+    Column("key_id", Integer, nullable=False),
+    Column("from_step", BigInteger, nullable=False),
+    PrimaryKeyConstraint("run_pk", "key_id"),
 )
 
 system_metrics = Table(

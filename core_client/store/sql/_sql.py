@@ -35,7 +35,9 @@ def project_id_for(conn: Connection, entity: str | None, name: str) -> int:
     """The id of project ``entity/name``, created on first use."""
     entity = entity or ""
     p = S.projects.c
-    pid = conn.execute(select(p.id).where(p.entity == entity, p.name == name)).scalar()
-    if pid is None:
-        pid = conn.execute(S.projects.insert().values(entity=entity, name=name, created_at=time.time())).inserted_primary_key[0]
+    query = select(p.id).where(p.entity == entity, p.name == name)
+    pid = conn.execute(query).scalar()
+    if pid is None:  # on PostgreSQL another writer may create it meanwhile: then take its id
+        insert_ignore(conn, S.projects, {"entity": entity, "name": name, "created_at": time.time()})
+        pid = conn.execute(query).scalar_one()
     return pid

@@ -43,16 +43,35 @@ def _run_doc(row: tuple[Any, ...]) -> tuple[dict[str, Any], int]:
 
 
 class SqlStore(Store):
-    """The SQL store of folder ``root`` (``root/tracklet.db`` beside ``root/runs``)."""
+    """The SQL store of folder ``root`` (``root/tracklet.db`` beside ``root/runs``), or of a database ``url``.
 
-    def __init__(self, root: str) -> None:
-        self.root = self.location = os.path.abspath(root)
+    A database store (``SqlStore(url="postgresql://...")``, what a team server serves) has no run
+    logs beside it: its runs arrive through ``append_log``, so reads need no catch-up.
+    """
+
+    def __init__(self, root: str | None = None, *, url: str | None = None) -> None:
+        if (root is None) == (url is None):
+            raise TypeError("SqlStore needs a store folder or a database url, not both")
         self._engine: Any = None
         self._pks: dict[str, int] = {}
+        self.url = url
+        if url is not None:
+            from ._urls import safe_url
+
+            self.root = ""
+            self.location = safe_url(url)
+        else:
+            self.root = self.location = os.path.abspath(root)
 
     # -- connections ------------------------------------------------------------------------------
     def engine(self) -> Any:
         """The SQLAlchemy engine, the database caught up with every local run's log."""
+        if self.url is not None:
+            if self._engine is None:
+                from ._engine import make_engine
+
+                self._engine = make_engine(self.url)
+            return self._engine
         from ._catchup import catch_up
         from ._engine import open_local
 
@@ -68,7 +87,7 @@ class SqlStore(Store):
         """A read connection to an up-to-date store: plain sqlite3 when nothing needs catching up."""
         from ._lite import caught_up_by_worker, connect_readonly
 
-        if not fresh and caught_up_by_worker(self.root):
+        if self.url is None and not fresh and caught_up_by_worker(self.root):
             raw = connect_readonly(self.root)
             if raw is not None:
                 r = Reader(self.root, raw=raw)
@@ -88,7 +107,7 @@ class SqlStore(Store):
         if pk is None:
             pk = q.scalar("SELECT pk FROM runs WHERE run_id = :run_id", run_id=run_id)
             if pk is None:
-                raise UsageError(f"no run {run_id!r} in {self.root}; list runs with: tracklet runs --dir {self.root}")
+                raise self._no_run(run_id)
             self._pks[run_id] = pk
         return pk
 
@@ -131,8 +150,15 @@ class SqlStore(Store):
         doc, self._pks[run_id] = _run_doc(row)
         return doc
 
+    def _no_run(self, run_id: str) -> UsageError:
+        if self.url is not None:
+            return UsageError(f"no run {run_id!r} in {self.location}")
+        return UsageError(f"no run {run_id!r} in {self.root}; list runs with: tracklet runs --dir {self.root}")
+
     def _maybe_crashed(self, run_id: str, pid: Any, host: Any) -> bool:
         """A 'running' run whose process is gone, or whose log went silent: the full path decides."""
+        if self.url is not None:
+            return False  # no local process or log to look at: the server's heartbeat check decides
         from .._liveness import looks_crashed
 
         return looks_crashed(self.root, run_id, pid, host)
@@ -140,6 +166,8 @@ class SqlStore(Store):
     def edit_run(self, run_id: str, records: list[tuple[int, dict[str, Any]]]) -> None:
         from ...wal._edits import append_edits
 
+        if self.url is not None:
+            raise UsageError(f"runs in {self.location} are edited through the tracklet server that serves it")
         append_edits(self.root, run_id, records)
 
     def problems(self, run_id: str | None = None) -> list[dict[str, Any]]:
@@ -182,7 +210,7 @@ class SqlStore(Store):
     def _created_at(self, run_id: str) -> float:
         run = self.run(run_id)
         if run is None:
-            raise UsageError(f"no run {run_id!r} in {self.root}; list runs with: tracklet runs --dir {self.root}")
+            raise self._no_run(run_id)
         return run["created_at"]
 
     def curves(
@@ -194,15 +222,65 @@ class SqlStore(Store):
         points: int | None = None,
         x: str = "_step",
     ) -> dict[str, dict[str, list[Any]]]:
+        return self.curves_of_runs([run_id], keys, min_step, max_step, points, x)[run_id]
+
+    def curves_of_runs(
+        self,
+        run_ids: Sequence[str],
+        keys: Sequence[str],
+        min_step: int | None = None,
+        max_step: int | None = None,
+        points: int | None = None,
+        x: str = "_step",
+    ) -> dict[str, dict[str, dict[str, list[Any]]]]:
+        """``curves`` of several runs, on one connection (a chart of 100 runs is one question)."""
+        from ._blocks import SINCE_SCHEMA
+
+        blocks = points is not None and x == "_step"
+        with self.reader() as q:
+            found = {i: q.one("SELECT pk, created_at FROM runs WHERE run_id = :run_id", run_id=i) for i in run_ids}
+            missing = [i for i, row in found.items() if row is None]
+            if missing:
+                raise UsageError(f"no run {missing[0]!r} in {self.root}; list runs with: tracklet runs --dir {self.root}")
+            if blocks and int(q.scalar("SELECT value FROM tracklet_meta WHERE key = 'schema_version'") or 0) < SINCE_SCHEMA:
+                self.engine()  # migrates it, marking every curve for blocks
+            dirty = blocks and q.one(
+                "SELECT 1 FROM history_dirty WHERE run_pk IN (" + ", ".join(str(int(r[0])) for r in found.values()) + ") LIMIT 1"
+            )
+        if dirty:
+            self._make_blocks([r[0] for r in found.values()])
+        with self.reader() as q:
+            return {i: self._curves(q, i, pk, created, keys, min_step, max_step, points, x) for i, (pk, created) in found.items()}
+
+    def _curves(
+        self, q: Reader, run_id: str, pk: int, created: float, keys: Sequence[str],
+        min_step: int | None, max_step: int | None, points: int | None, x: str,
+    ) -> dict[str, dict[str, list[Any]]]:
+        from ._blocks import buckets
         from ._history import curves
 
-        created = self._created_at(run_id)
-        with self.reader() as q:
-            pk = self._pk(q, run_id)
-            known = self._key_ids(q, pk)
-            if x not in ("_step", "_runtime", "_timestamp") and x not in known:
-                raise UsageError(f"run {run_id} has no metric {x!r} to use as the x-axis")
-            return curves(q, pk, {k: known[k] for k in keys if k in known}, min_step, max_step, points, x, known.get(x), created)
+        known = self._key_ids(q, pk)
+        if x not in ("_step", "_runtime", "_timestamp") and x not in known:
+            raise UsageError(f"run {run_id} has no metric {x!r} to use as the x-axis")
+        wanted = {k: known[k] for k in keys if k in known}
+        out = {}
+        if points is not None and x == "_step":
+            for name, kid in list(wanted.items()):
+                found = buckets(q, pk, kid, min_step, max_step, points)
+                if found is not None:
+                    out[name] = found
+                    del wanted[name]
+        out.update(curves(q, pk, wanted, min_step, max_step, points, x, known.get(x), created))
+        return {k: out[k] for k in keys if k in out}
+
+    def _make_blocks(self, run_pks: list[int]) -> None:
+        """Make the chart blocks the runs' curves still lack (ingest marks them; the worker makes most)."""
+        from ._blocks import refresh
+        from ._engine import write_transaction
+
+        with write_transaction(self.engine()) as conn:
+            for pk in run_pks:
+                refresh(conn, pk)
 
     def system_metrics(self, run_id: str, keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
         from ._history import nan_for_null
@@ -350,4 +428,6 @@ class SqlStore(Store):
         return sorted(digests(mine) - still) if mine is not None else []
 
     def close(self) -> None:
+        if self.url is not None and self._engine is not None:
+            self._engine.dispose()  # a folder store's engine is shared per process (_engine.open_local)
         self._engine = None

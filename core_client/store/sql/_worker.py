@@ -182,6 +182,7 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
                 time.sleep(IDLE_SLEEP)
                 continue
         now = time.monotonic()
+        busy = False  # something was ingested in this round
         for run_id in run_ids:
             wal = log_path(root, run_id)
             marker = os.path.join(root, ACTIVE, run_id)
@@ -193,7 +194,7 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
             if size == done and now - checked < STATE_CHECK and run_id not in failures:
                 continue  # nothing new, and its state was looked at a moment ago
             try:
-                ingest_run(engine, wal, run_id)
+                busy = ingest_run(engine, wal, run_id) > 0 or busy
                 if failures.pop(run_id, None):
                     remove_if_present(os.path.join(run_dir(root, run_id), INGEST_ERROR))
                 ended = _ended(engine, root, run_id, wal)
@@ -217,6 +218,8 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
                 if compress_after >= 0:
                     ended_at[run_id] = time.monotonic()
                 _checkpoint(engine, root)
+        if engine is not None and not busy and _make_blocks(engine, root):
+            continue  # between logs: make the chart blocks of what was ingested, a few curves at a time
         if run_ids:
             idle_since = time.monotonic()
         elif ended_at and _compress_one(root, ended_at, compress_after, run_ids):
@@ -238,6 +241,19 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
             idle_since = time.monotonic()
             wake = _open_wake(root)  # a run came after all: we serve on
         _pause(wake, POLL if run_ids else IDLE_SLEEP)
+
+
+def _make_blocks(engine, root: str) -> bool:  # noqa: ANN001
+    """Make the chart blocks of up to 8 curves that ingest marked; True if there were any."""
+    from ._blocks import refresh
+    from ._engine import write_transaction
+
+    try:
+        with write_transaction(engine) as conn:
+            return refresh(conn, limit=8) > 0
+    except Exception as e:  # a reader makes them itself
+        _log(root, f"chart blocks skipped: {e}")
+        return False
 
 
 def _compress_one(root: str, ended_at: dict[str, float], after: float, active: list[str]) -> bool:
