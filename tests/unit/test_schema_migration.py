@@ -21,6 +21,8 @@ def test_a_version_2_store_gains_the_columns_and_tables_of_version_3(tracklet_en
         conn.execute("DROP TABLE history_blocks")  # schema 4's
         conn.execute("DROP TABLE history_dirty")
         conn.execute("DROP TABLE run_media")  # schema 5's
+        for table in ("api_key_grants", "api_keys", "users"):  # schema 6's
+            conn.execute(f"DROP TABLE {table}")
         conn.execute("UPDATE tracklet_meta SET value = '2' WHERE key = 'schema_version'")
     second = tracklet.init(project="old")
     second.log({"loss": 2.0})
@@ -99,3 +101,22 @@ def test_a_store_newer_than_this_tracklet_is_refused(tracklet_env):
         conn.execute("UPDATE tracklet_meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),))
     with pytest.raises(StoreError, match=rf"schema version {SCHEMA_VERSION + 1}, newer than this tracklet knows \({SCHEMA_VERSION}\). Upgrade tracklet"):
         tracklet.store.sql._engine.open_local(str(tracklet_env))
+
+
+def test_a_version_4_store_gains_the_server_key_tables(tracklet_env):
+    from tracklet.store.sql._auth import KeyStore
+    from tracklet.store.sql._engine import open_local
+
+    run = tracklet.init(project="old")
+    run.finish()
+    tracklet.Api().run(run.id)
+    tracklet.store.sql._engine.close_all()
+    db = tracklet_env / "tracklet.db"
+    with sqlite3.connect(db) as conn:  # what schema 4 left: no users or keys
+        for table in ("api_key_grants", "api_keys", "users"):
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("UPDATE tracklet_meta SET value = '4' WHERE key = 'schema_version'")
+        conn.execute("UPDATE alembic_version SET version_num = '0004'")
+    made = KeyStore(open_local(str(tracklet_env))).create("ann", [("*", "read")])
+    assert KeyStore(open_local(str(tracklet_env))).verify(made["key"]).user == "ann"
+    assert tracklet.Api().run(run.id).state == "finished"

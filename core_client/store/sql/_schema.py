@@ -25,6 +25,8 @@ from sqlalchemy import (
 
 __all__ = [
     "SCHEMA_VERSION",
+    "api_key_grants",
+    "api_keys",
     "artifact_aliases",
     "artifact_collections",
     "artifact_usage",
@@ -46,15 +48,17 @@ __all__ = [
     "run_problems",
     "runs",
     "system_metrics",
+    "users",
 ]
 
 # 2: artifacts, lineage and the model registry (tables added, nothing changed)
 # 3: runs.log_id (which write-ahead log a run's rows came from) and run_problems
 # 4: history_blocks and history_dirty, the chart blocks of each curve (see _blocks)
 # 5: run_media, the rich values (tables, images, histograms, ...) runs logged
+# 6: users, api_keys and api_key_grants: the server's API keys and their per-project access (see _auth)
 # Each version N is made by the Alembic revision "000N" in migrations/versions: change a table here,
 # and add the revision that makes the change in a database (tests check that the two agree).
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 metadata = MetaData()
 
@@ -325,4 +329,35 @@ registry_audit = Table(
     Column("seq", BigInteger),
     UniqueConstraint("run_pk", "seq", "action", "alias", name="uq_registry_audit_source"),
     Index("ix_registry_audit_model", "model_id", "at"),
+)
+
+
+# -- the server's users and API keys ---------------------------------------------------------------
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+)
+
+# A key is stored only as the SHA-256 of its secret; ``key_id`` is its public name (list, revoke).
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("secret_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float),
+)
+
+# per-project access of a key: project "*" is every project; access "read" or "write" (write includes read)
+api_key_grants = Table(
+    "api_key_grants",
+    metadata,
+    Column("key_id", String(32), nullable=False),
+    Column("project", String(260), nullable=False),  # "project", "entity/project" or "*"
+    Column("access", String(8), nullable=False),
+    PrimaryKeyConstraint("key_id", "project"),
 )

@@ -340,6 +340,12 @@ class SqlStore(Store):
             row = q.one("SELECT wal_offset, log_id FROM runs WHERE run_id = :run_id", run_id=run_id)
         return {"offset": row[0], "log_id": row[1]} if row else {"offset": 0, "log_id": None}
 
+    def append_log(self, run_id: str, offset: int, data: bytes, log_id: str | None = None) -> int:
+        from ._engine import open_local
+        from ._remote_log import append_log
+
+        return append_log(open_local(self.root), self.root, run_id, offset, data, log_id)  # no catch-up: it stores its own log
+
     # -- artifacts, lineage and the registry --------------------------------------------------------
     def artifact(self, project: str, entity: str | None, name: str, alias: str) -> dict[str, Any] | None:
         from . import _artifact_reads as A

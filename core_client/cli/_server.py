@@ -1,0 +1,162 @@
+"""``tracklet server``: serve the store of a folder over HTTP; ``tracklet server key create|list|revoke``.
+
+The server is an optional extra: its modules (``tracklet.server``, Starlette, uvicorn) are imported
+inside the command, the one place ``core_client`` reaches the server package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from typing import Any
+
+from .._errors import UsageError
+
+__all__ = ["add_parser"]
+
+_INSTALL = 'pip install "tracklet[server]"'
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("server", help="serve a store over HTTP (the API under /api/v1); `server key ...` manages API keys")
+    p.add_argument("--dir", help="the store folder (default: TRACKLET_DIR, else ./tracklet-runs)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    p.add_argument("--insecure", action="store_true",
+                   help="serve without API keys on a non-loopback address: anyone who reaches it may read and write")
+    p.add_argument("--max-body", type=_size, default=64 << 20, metavar="BYTES",
+                   help="largest request body accepted, e.g. 64MiB (default); larger ones get 413")
+    p.set_defaults(func=cmd_server)
+    keys = p.add_subparsers(dest="server_command", metavar="key")
+    k = keys.add_parser("key", help="API keys: create, list, revoke")
+    ks = k.add_subparsers(dest="key_command", metavar="ACTION", required=True)
+    c = ks.add_parser("create", help="make a key (shown once) for a user, with read or write access to projects")
+    c.add_argument("--user", required=True, help="who the key belongs to (created if new)")
+    c.add_argument("--project", action="append", default=[],
+                   help="a project the key may use ('project', 'entity/project'; '*' for every one); repeat for more. Default: '*'")
+    c.add_argument("--access", action="append", default=[], choices=("read", "write"),
+                   help="read or write (which includes read), one per --project or one for all (default read)")
+    c.add_argument("--dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    c.set_defaults(func=cmd_key_create)
+    ls = ks.add_parser("list", help="the live keys: id, user, access (never the keys themselves)")
+    ls.add_argument("--dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    ls.set_defaults(func=cmd_key_list)
+    r = ks.add_parser("revoke", help="revoke a key by its id (see list)")
+    r.add_argument("key_id")
+    r.add_argument("--dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    r.set_defaults(func=cmd_key_revoke)
+
+
+def _size(text: str) -> int:
+    units = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
+             "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
+    t = text.strip().lower()
+    num = t.rstrip("abgikm")
+    try:
+        n = int(float(num) * units[t[len(num):]])
+    except (ValueError, KeyError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 1048576, 64MiB, 1G)") from None
+    if n <= 0:
+        raise argparse.ArgumentTypeError("the size must be positive")
+    return n
+
+
+def _root(args: argparse.Namespace) -> str:
+    from .._settings import resolve_settings
+
+    return resolve_settings({"dir": args.dir}).dir
+
+
+def _keys(args: argparse.Namespace) -> Any:
+    from ..store.sql._auth import KeyStore
+    from ..store.sql._engine import open_local
+    from ..store.sql._spawn import make_store_dir
+
+    root = _root(args)
+    make_store_dir(root)
+    return KeyStore(open_local(root))
+
+
+def cmd_key_create(args: argparse.Namespace) -> int:
+    projects = args.project or ["*"]
+    access = args.access or ["read"]
+    if len(access) == 1:
+        access = access * len(projects)
+    if len(access) != len(projects):
+        raise UsageError("give one --access for all projects, or one per --project")
+    made = _keys(args).create(args.user, list(zip(projects, access)))
+    grants = ", ".join(f"{p}: {a}" for p, a in made["grants"].items())
+    print(f"API key {made['key_id']} for {made['user']} ({grants}):")
+    print(f"  {made['key']}")
+    print("It is shown this once (the server keeps only its hash). On a client: tracklet login URL --key <key>, "
+          "or TRACKLET_API_KEY=<key>.")
+    return 0
+
+
+def cmd_key_list(args: argparse.Namespace) -> int:
+    import time
+
+    found = _keys(args).list()
+    if not found:
+        print("no API keys: the server is open on loopback and refuses other addresses (see --insecure)")
+    for k in found:
+        made = time.strftime("%Y-%m-%d %H:%M", time.localtime(k["created_at"]))
+        grants = ", ".join(f"{p}: {a}" for p, a in k["grants"].items())
+        print(f"{k['key_id']}  {k['user']:<16} {made}  {grants}")
+    return 0
+
+
+def cmd_key_revoke(args: argparse.Namespace) -> int:
+    _keys(args).revoke(args.key_id)
+    print(f"revoked key {args.key_id.split('_')[1] if args.key_id.startswith('tkl_') else args.key_id}")
+    return 0
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from tracklet.server import create_app
+        from tracklet.server.auth import KeyAuth
+    except ImportError as e:
+        raise UsageError(f"the server needs its extra ({e.name} is missing): {_INSTALL}") from None
+    from ..artifacts.storage import open_blob_store
+    from ..store.sql._store import SqlStore
+    from ..store.sql._spawn import make_store_dir
+
+    root = _root(args)
+    make_store_dir(root)
+    store = SqlStore(root)
+    keys = _keys(args)
+    host = args.host
+    if args.insecure:
+        auth = None
+        if not _is_loopback(host):
+            print(f"WARNING: tracklet server is listening on {host} WITHOUT AUTHENTICATION (--insecure): anyone who "
+                  "can reach this port can read and change every run. Create keys (tracklet server key create) and "
+                  "drop --insecure.", file=sys.stderr, flush=True)
+    elif keys.count():
+        auth = KeyAuth(keys)
+    elif _is_loopback(host):
+        auth = None
+    else:
+        raise UsageError(
+            f"refusing to listen on {host} without API keys. Create one: tracklet server key create --user NAME "
+            "--project '*' --access write (then clients send it), or listen on 127.0.0.1, or pass --insecure"
+        )
+    app = create_app(store, auth=auth, blobs=open_blob_store(None, root=root), max_body=args.max_body)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"tracklet server: serving {root} at http://{shown}:{args.port} "
+          f"({'API keys required' if auth else 'open: no API keys'}); Ctrl-C stops it", flush=True)
+    uvicorn.run(app, host=host, port=args.port, log_level="warning", access_log=False, server_header=False)
+    return 0

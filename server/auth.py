@@ -1,0 +1,76 @@
+"""API keys on requests: ``Authorization: Bearer <key>``, and per-project read or write access.
+
+With ``auth=None`` the server is open (loopback with no keys configured, or ``--insecure``): every
+request acts with write access to every project. Otherwise every route but the public ones needs
+a live key; handlers then ask ``require(request, project, access)``. A key is never read from the
+URL, and never written to a log or an error.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from tracklet.store.sql._auth import KeyStore, Principal
+
+from .errors import ApiError, Forbidden, Unauthorized
+
+__all__ = ["OPEN", "KeyAuth", "project_name", "require", "require_any", "visible"]
+
+OPEN = Principal(user="", key_id="", grants={"*": "write"})
+_KEY_PREFIX = "tkl_"
+
+
+class KeyAuth:
+    """Checks each request's bearer key against the store's keys."""
+
+    def __init__(self, keys: KeyStore) -> None:
+        self.keys = keys
+
+    def principal(self, request: Request) -> Principal:
+        if any(v.startswith(_KEY_PREFIX) for v in request.query_params.values()):
+            raise ApiError("API keys are never accepted in the URL (it ends up in logs): send 'Authorization: Bearer <key>'")
+        header = request.headers.get("authorization", "")
+        scheme, _, key = header.partition(" ")
+        if not header:
+            raise Unauthorized("this server needs an API key: send 'Authorization: Bearer <key>' (`tracklet login` stores one)")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise Unauthorized("only 'Authorization: Bearer <key>' is accepted")
+        found = self.keys.verify(key.strip())
+        if found is None:
+            raise Unauthorized("the API key is not valid (unknown or revoked): ask the server's admin for one "
+                               "(`tracklet server key create`)")
+        return found
+
+
+def project_name(project: str, entity: str | None = None) -> str:
+    """The name grants use: ``project``, or ``entity/project`` when the project has an entity."""
+    return f"{entity}/{project}" if entity else project
+
+
+def _principal(request: Request) -> Principal:
+    return getattr(request.state, "principal", OPEN)
+
+
+def visible(request: Request, project: str, entity: str | None = None, access: str = "read") -> bool:
+    """Whether the request's key may ``access`` the project."""
+    return _principal(request).can(project_name(project, entity), access)
+
+
+def require(request: Request, project: str | None, entity: str | None = None, access: str = "read") -> None:
+    """Raise 403 unless the request's key may ``access`` the project (None: every project, ``*``)."""
+    name = None if project is None else project_name(project, entity)
+    if not _principal(request).can(name, access):
+        what = "every project ('*')" if name is None else f"project {name!r}"
+        raise Forbidden(f"this API key has no {access} access to {what}: ask the server's admin for a key that has")
+
+
+def require_any(request: Request, access: str = "read") -> None:
+    """Raise 403 unless the request's key may ``access`` at least one project."""
+    if not _principal(request).can_any(access):
+        raise Forbidden(f"this API key has no {access} access to any project")
+
+
+def actor(request: Request, given: str | None) -> str:
+    """Who the audit trail names: the key's user when keys are on, else what the client said."""
+    user = _principal(request).user
+    return user or (given or "")
