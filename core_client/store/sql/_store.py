@@ -327,6 +327,9 @@ class SqlStore(Store):
         with self._blobs().open(digest) as f:
             return f.read()  # read to the end: verified against the digest
 
+    def blob_store(self) -> Any:
+        return self._blobs()
+
     def _blobs(self) -> Any:
         """The blob store given, else the one beside this store: ``<root>/blobs`` or ``TRACKLET_BLOB_URL``."""
         from ...artifacts._ops import blob_store
