@@ -331,3 +331,20 @@ def test_migrate_and_the_servers_refusals(pg_url, tmp_path):
     engine.dispose()
     both = _cli("server", "--db", pg_url, "--dir", str(tmp_path), "--port", port)
     assert both.returncode != 0 and "not both" in both.stderr
+
+
+def test_keys_live_in_the_database_for_every_replica(team):
+    made = _cli("server", "key", "create", "--db", team.db, "--user", "ana", "--project", "*", "--access", "write")
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.splitlines()[1].strip()
+    listed = _cli("server", "key", "list", "--db", team.db)
+    assert "ana" in listed.stdout and key not in listed.stdout
+    a, b = team.serve(), team.serve()
+    import requests
+
+    for s in (a, b):  # started after the key was made: both require it, both accept it
+        assert requests.get(s.url + "/api/v1/runs").status_code == 401
+        assert requests.get(s.url + "/api/v1/runs", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    assert _cli("server", "key", "revoke", "--db", team.db, key).returncode == 0
+    for s in (a, b):  # a revocation made anywhere holds on every replica at once
+        assert requests.get(s.url + "/api/v1/runs", headers={"Authorization": f"Bearer {key}"}).status_code == 401
