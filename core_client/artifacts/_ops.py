@@ -452,7 +452,14 @@ def delete(art: Artifact, delete_aliases: bool) -> None:
     then nothing changes and the error says so. Blobs are never removed from a folder that
     another store logs into (``TRACKLET_BLOB_URL`` here, or a ``.shared`` mark left there by one),
     nor where a run's log cannot be read through (its records are unknown).
+
+    A version read from a server is deleted there: the server's blobs are its own, and the local
+    folder (caches) is left alone.
     """
+    if _on_server(art):
+        art._store.delete_artifact(art.id, delete_aliases)
+        art._deleted()
+        return
     store = blob_store(art._root)
     own_folder = not os.environ.get("TRACKLET_BLOB_URL") and not store.shared
     with store.removal_lock(exclusive=True):
@@ -471,6 +478,14 @@ def delete(art: Artifact, delete_aliases: bool) -> None:
         for digest in unused:
             if digest not in unsynced:
                 store.delete(digest)
+
+
+def _on_server(art: Artifact) -> bool:
+    if art._store is None:
+        return False
+    from ..remote._store import RemoteStore  # only for a version read from a store: requests is imported by then
+
+    return isinstance(art._store, RemoteStore)
 
 
 def _stored_digests(manifest: dict[str, Any]) -> set[str]:

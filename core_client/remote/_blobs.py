@@ -100,10 +100,12 @@ class BlobSender:
             try:
                 self.client.request("PUT", f"/blobs/{digest}", data=f, headers={"Content-Type": "application/octet-stream"})
             except RemoteError as e:
-                if e.status == 404:  # the server was started without a blob store
-                    warn_once(f"no-blob-store:{self.client.base_url}", f"tracklet: {e}; artifact files and media stay local")
-                    return False
-                raise
+                if e.transient:
+                    raise  # retried with the batch
+                # no blob store on the server (404), over its limit (413), refused: the log goes on without it
+                warn_once(f"blob-refused:{self.client.base_url}:{e.status}",
+                          f"tracklet: {e}; the file stays in the local blob store and records naming it reach the server without it")
+                return False
         return True
 
     def _put_direct(self, url: str, f: IO[bytes], digest: str) -> bool:

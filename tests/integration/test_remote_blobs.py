@@ -71,6 +71,10 @@ def test_a_remote_runs_artifact_and_image_go_through_the_servers_blob_routes(fol
     assert (tmp_path / "down" / "ckpt.bin").read_bytes() == data
     assert got.logged_by().id == run.id  # lineage read through the server, not a local folder
     assert api.run(f"blobs/{run.id}").image("img").to_numpy().shape == (2, 2, 3)
+    kept = set(os.listdir(tmp_path / "store" / "blobs" / "blake3"))
+    got.delete()  # on the server; the local folder is left alone
+    assert api.artifact_versions("blobs/ckpt") == []
+    assert set(os.listdir(tmp_path / "store" / "blobs" / "blake3")) == kept
 
 
 def test_sync_to_a_server_sends_an_offline_runs_blobs_first(folder_server, tmp_path):
