@@ -22,8 +22,11 @@ the route is public or the app has no auth) and turns whatever was raised into t
 
 from __future__ import annotations
 
+import logging
+import threading
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -165,6 +168,40 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return response_for(exc)  # the router's own 404 and 405
 
 
+_logger = logging.getLogger("tracklet.server")
+
+
+@asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    """While serving: a thread that makes the chart blocks of what was ingested (see ``_chart_blocks``)."""
+    stop = threading.Event()
+    worker = None
+    if hasattr(app.state.store, "make_chart_blocks"):
+        worker = threading.Thread(target=_chart_blocks, args=(app.state.store, stop), name="tracklet-chart-blocks", daemon=True)
+        worker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        if worker is not None:
+            worker.join(timeout=10)
+
+
+def _chart_blocks(store: Any, stop: threading.Event) -> None:
+    """Make chart blocks a few curves at a time while any are marked, else look again each second.
+
+    Replicas on one database may all do it: a curve's blocks are made in one transaction, the same
+    whoever makes them. A failure is logged and retried later; a chart makes what is left itself.
+    """
+    while not stop.is_set():
+        try:
+            made = store.make_chart_blocks(limit=8)
+        except Exception:  # the store is busy or unreachable: the next round, or the chart itself, makes them
+            _logger.warning("making chart blocks failed", exc_info=True)
+            made = 0
+        stop.wait(0.05 if made else 1.0)
+
+
 def create_app(store: Any, auth: KeyAuth | None = None, blobs: Any = None, max_body: int = DEFAULT_MAX_BODY,
                max_blob: int | None = None) -> Starlette:
     """The ASGI app serving ``store`` (a ``tracklet.store.Store``) under ``/api/v1``.
@@ -178,6 +215,7 @@ def create_app(store: Any, auth: KeyAuth | None = None, blobs: Any = None, max_b
     app = Starlette(
         routes=[Route(r.path, _endpoint(r.handler, r.doc.public), methods=list(r.methods)) for r in ROUTES],
         exception_handlers={HTTPException: _http_error},
+        lifespan=_lifespan,
     )
     app.router.redirect_slashes = False  # an API answers the path it was given, or 404
     app.state.store = store

@@ -283,6 +283,19 @@ class SqlStore(Store):
             for pk in run_pks:
                 refresh(conn, pk)
 
+    def make_chart_blocks(self, limit: int = 8) -> int:
+        """Make the chart blocks of up to ``limit`` curves that ingest marked; returns how many were made.
+
+        What a server does between requests (a database store has no ingest worker to do it), so the
+        first chart of a run that arrived over HTTP need not make them itself.
+        """
+        from ._blocks import refresh
+        from ._engine import open_local, write_transaction
+
+        engine = self.engine() if self.url is not None else open_local(self.root)  # no catch-up: only blocks
+        with write_transaction(engine) as conn:
+            return refresh(conn, limit=limit)
+
     def system_metrics(self, run_id: str, keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
         from ._history import nan_for_null
 
