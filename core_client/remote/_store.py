@@ -113,6 +113,19 @@ class RemoteStore(Store):
         params = _params(keys=list(keys), min_step=min_step, max_step=max_step, points=points, x=x)
         return self._json("GET", f"/runs/{_q(run_id)}/curves", params=params)
 
+    def curves_of_runs(
+        self,
+        run_ids: Sequence[str],
+        keys: Sequence[str],
+        min_step: int | None = None,
+        max_step: int | None = None,
+        points: int | None = None,
+        x: str = "_step",
+    ) -> dict[str, dict[str, dict[str, list[Any]]]]:
+        """One request for a chart of many runs (``POST /curves``: the ids in the body, not the URL)."""
+        body = {"runs": list(run_ids), "keys": list(keys), "min_step": min_step, "max_step": max_step, "points": points, "x": x}
+        return self._json("POST", "/curves", json={k: v for k, v in body.items() if v is not None})
+
     def system_metrics(self, run_id: str, keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
         return self._json("GET", f"/runs/{_q(run_id)}/system", params=_params(keys=list(keys) if keys else None))
 
