@@ -32,8 +32,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)

@@ -29,10 +29,8 @@ import re
 import statistics
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
-import timeit
 from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -103,7 +103,7 @@ def test_a_store_newer_than_this_tracklet_is_refused(tracklet_env):
         tracklet.store.sql._engine.open_local(str(tracklet_env))
 
 
-def test_a_version_4_store_gains_the_server_key_tables(tracklet_env):
+def test_a_version_5_store_gains_the_server_key_tables(tracklet_env):
     from tracklet.store.sql._auth import KeyStore
     from tracklet.store.sql._engine import open_local
 
@@ -112,11 +112,11 @@ def test_a_version_4_store_gains_the_server_key_tables(tracklet_env):
     tracklet.Api().run(run.id)
     tracklet.store.sql._engine.close_all()
     db = tracklet_env / "tracklet.db"
-    with sqlite3.connect(db) as conn:  # what schema 4 left: no users or keys
+    with sqlite3.connect(db) as conn:  # what schema 5 left: no users or keys
         for table in ("api_key_grants", "api_keys", "users"):
             conn.execute(f"DROP TABLE {table}")
-        conn.execute("UPDATE tracklet_meta SET value = '4' WHERE key = 'schema_version'")
-        conn.execute("UPDATE alembic_version SET version_num = '0004'")
+        conn.execute("UPDATE tracklet_meta SET value = '5' WHERE key = 'schema_version'")
+        conn.execute("UPDATE alembic_version SET version_num = '0005'")
     made = KeyStore(open_local(str(tracklet_env))).create("ann", [("*", "read")])
     assert KeyStore(open_local(str(tracklet_env))).verify(made["key"]).user == "ann"
     assert tracklet.Api().run(run.id).state == "finished"
