@@ -65,7 +65,15 @@ async def curves(request: Request) -> JsonResponse:
     points = query_int(request, "points", minimum=1, maximum=_MAX_POINTS)
     x = query_str(request, "x", "_step")
     await run_for(request, run_id)
-    return JsonResponse(await call(store_of(request).curves, run_id, wanted, lo, hi, points, x))
+    return JsonResponse(_lean(await call(store_of(request).curves, run_id, wanted, lo, hi, points, x)))
+
+
+def _lean(curves: dict[str, dict[str, list[Any]]]) -> dict[str, dict[str, list[Any]]]:
+    """A run's curves for the wire: ``min``/``max`` left out where they are ``y`` itself (full resolution, or
+    fewer points than buckets). A 1,000,000-point curve is then 24 MiB of JSON instead of 61 (json.dumps
+    1.1 s -> ~0.4 s); ``RemoteStore`` puts them back."""
+    return {k: ({"x": c["x"], "y": c["y"]} if c.get("min") is c["y"] and c.get("max") is c["y"] else c)
+            for k, c in curves.items()}
 
 
 def _int_field(body: dict[str, Any], key: str, minimum: int | None = None, maximum: int | None = None) -> int | None:
@@ -119,7 +127,8 @@ async def curves_of_runs(request: Request) -> JsonResponse:
         for run_id in dict.fromkeys(run_ids):
             await run_for(request, run_id)
     store = store_of(request)
-    return JsonResponse(await call(store.curves_of_runs, list(dict.fromkeys(run_ids)), wanted, lo, hi, points, x))
+    found = await call(store.curves_of_runs, list(dict.fromkeys(run_ids)), wanted, lo, hi, points, x)
+    return JsonResponse({run_id: _lean(c) for run_id, c in found.items()})
 
 
 async def system(request: Request) -> JsonResponse:

@@ -193,3 +193,11 @@ def test_api_reads_a_server_given_by_argument_or_by_remote_modes_variables(store
     assert isinstance(tracklet.Api(dir=str(tmp_path / "here"))._store, SqlStore)  # a folder named: that folder
     monkeypatch.setenv("TRACKLET_MODE", "local")
     assert isinstance(tracklet.Api()._store, SqlStore)
+
+
+def test_a_lean_curve_from_the_server_reads_back_whole():
+    from tracklet.remote._store import _whole
+
+    got = _whole({"loss": {"x": [0, 1], "y": [1.0, 0.5]}, "acc": {"x": [0], "y": [1.0], "min": [0.5], "max": [2.0]}})
+    assert got["loss"] == {"x": [0, 1], "y": [1.0, 0.5], "min": [1.0, 0.5], "max": [1.0, 0.5]}
+    assert got["acc"]["min"] == [0.5]

@@ -81,6 +81,8 @@ def test_curves_of_many_runs_in_one_request(served):
     assert _json(api.post("/api/v1/curves", json={"runs": [run_id, run_id], "keys": ["loss"], "points": 10})) == want
     full = _json(api.post("/api/v1/curves", json={"runs": [run_id], "keys": ["loss", "nope"], "min_step": 5, "max_step": 9}))
     assert full[run_id]["loss"]["x"] == [5, 6, 7, 8, 9] and "nope" not in full[run_id]
+    assert set(full[run_id]["loss"]) == {"x", "y"}  # min and max would repeat y at full resolution
+    assert set(_json(api.get(f"/api/v1/runs/{run_id}/curves?keys=loss"))["loss"]) == {"x", "y"}
     for bad in ({"runs": [], "keys": ["loss"]}, {"runs": [run_id]}, {"runs": [run_id], "keys": ["loss"], "points": "10"},
                 {"runs": [run_id], "keys": ["loss"], "points": 0}, {"runs": ["../x"], "keys": ["loss"]}, [run_id]):
         r = api.post("/api/v1/curves", json=bad)
