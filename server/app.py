@@ -108,6 +108,8 @@ ROUTES: list[Endpoint] = [
     _e("GET", "/runs/{run_id}/system", history.system, "store.system_metrics", _RUN, _KEYS, responses={"200": _LIST}),
     _e("GET", "/runs/{run_id}/logs", history.logs, "store.logs", _RUN, query("after", "integer", minimum=0),
        responses={"200": _LIST}),
+    _e("GET", "/runs/{run_id}/media", history.media, "store.media: the run's tables, images, ... (entries naming blobs)", _RUN,
+       query("key"), query("step", "integer"), responses={"200": _LIST}),
     _e("GET", "/runs/{run_id}/log", log.log_position, "where to resume sending the run's log", _RUN,
        responses={"200": {"application/json": {"type": "object", "required": ["ok", "offset", "log_id"]}}}),
     _e("POST", "/runs/{run_id}/log", log.append_log, "append the run's log from X-Tracklet-Offset", _RUN,

@@ -5,8 +5,11 @@ one in the URL is refused (400) and nothing is stored; a matching one enters the
 atomically (the store publishes a complete file by rename, or not at all). Uploads are not held
 by ``--max-body`` (they never sit in memory) but by ``max_blob``.
 
-Presigned URLs are not made yet: ``/blobs/presign`` answers 404 (use the routes above) whatever
-the blob store. TODO: S3-compatible stores (boto's ``generate_presigned_url``).
+``/blobs/presign`` gives presigned URLs where the blob store is S3-compatible (``BlobStore.presigned_url``):
+a client then moves a multi-GB file straight to or from the bucket, never through this process. Such an
+upload is not hashed on arrival (the bytes never pass here); every reader checks a blob against its
+digest (``get_blob``, downloads), so a damaged one is found where it is used. Other stores answer 404:
+the routes above, with the digest checked on arrival.
 """
 
 from __future__ import annotations
@@ -23,12 +26,15 @@ from tracklet.artifacts.storage import MissingBlobError
 from ._request import call, json_body
 from .artifacts import check_digest
 from .auth import require_any
-from .errors import ApiError, NotFound
+from .errors import ApiError, JsonResponse, NotFound
 
 __all__ = ["get_blob", "head_blob", "presign", "put_blob"]
 
 _CHUNK = 1 << 20
 DEFAULT_MAX_BLOB = 64 << 30
+PRESIGN_EXPIRES = 3600  # seconds a presigned URL stays valid: time for a multi-GB part-by-part transfer
+MAX_PRESIGN = 1000  # digests in one presign request
+_PROBE = "0" * 64
 
 
 def _blobs(request: Request):  # noqa: ANN202
@@ -125,7 +131,25 @@ async def presign(request: Request) -> Response:
         raise ApiError('the body needs "digests": a list of content digests')
     if method not in ("GET", "PUT"):
         raise ApiError('"method" must be "GET" or "PUT"')
+    if len(digests) > MAX_PRESIGN:
+        raise ApiError(f"at most {MAX_PRESIGN} digests in one presign request; got {len(digests)}")
     for d in digests:
         check_digest(d)
+        if method == "PUT" and ":" in d:
+            raise ApiError("blobs are uploaded by their BLAKE3 digest (64 hex characters); legacy sha256 blobs are read-only")
     require_any(request, "write" if method == "PUT" else "read")
-    raise NotFound("this server's blob store gives no presigned URLs: use GET/PUT /api/v1/blobs/{digest}")
+    blobs = _blobs(request)
+
+    def sign() -> dict[str, str] | None:
+        urls = {}
+        for d in digests or [_PROBE]:  # no digests: still say whether this store signs
+            url = blobs.presigned_url(d, method, PRESIGN_EXPIRES)
+            if url is None:
+                return None
+            urls[d] = url
+        return {d: urls[d] for d in digests}
+
+    urls = await call(sign)
+    if urls is None:
+        raise NotFound("this server's blob store gives no presigned URLs: use GET/PUT /api/v1/blobs/{digest}")
+    return JsonResponse({"ok": True, "urls": urls})

@@ -1,4 +1,4 @@
-"""What a run logged over time: ``keys``, ``history`` (NDJSON, streamed), ``curves``, ``system``, ``logs``."""
+"""What a run logged over time: ``keys``, ``history`` (NDJSON, streamed), ``curves``, ``system``, ``logs``, ``media``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .auth import visible
 from .errors import ApiError, JsonResponse, log
 from .runs import run_for
 
-__all__ = ["curves", "curves_of_runs", "history", "keys", "logs", "system"]
+__all__ = ["curves", "curves_of_runs", "history", "keys", "logs", "media", "system"]
 
 _ROWS_PER_CHUNK = 1000
 _MAX_POINTS = 100_000
@@ -143,3 +143,12 @@ async def logs(request: Request) -> JsonResponse:
     after = query_int(request, "after", 0, minimum=0)
     await run_for(request, run_id)
     return JsonResponse(await call(store_of(request).logs, run_id, after))
+
+
+async def media(request: Request) -> JsonResponse:
+    """The run's media entries (tables, images, ...): each names its blob, read with ``GET /blobs/{digest}``."""
+    run_id = run_id_of(request)
+    key = query_str(request, "key", name=False)
+    step = query_int(request, "step")
+    await run_for(request, run_id)
+    return JsonResponse(await call(store_of(request).media, run_id, key, step))

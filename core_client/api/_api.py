@@ -59,6 +59,13 @@ class Api:
 
             self._store = SqlStore(self._root)
 
+    @classmethod
+    def _over(cls, store: Store, root: str) -> "Api":
+        """An ``Api`` over a store already open (an artifact's server), with ``root`` as its folder of caches."""
+        api = cls.__new__(cls)
+        api._root, api._store = root, store
+        return api
+
     @property
     def dir(self) -> str:
         return self._root

@@ -11,8 +11,8 @@ __all__ = ["RegisteredModel", "find_artifact", "list_versions", "to_artifact"]
 
 
 def to_artifact(api: Any, doc: dict[str, Any]) -> Artifact:
-    """An ``Artifact`` from the store's version dict, its files read from ``api``'s store folder."""
-    return Artifact._from_store(api.dir, doc)
+    """An ``Artifact`` from the store's version dict, its files read from ``api``'s store."""
+    return Artifact._from_store(api.dir, doc, api._store)
 
 
 def find_artifact(api: Any, path: str, type_: str | None, default_project: str | None) -> Artifact:

@@ -177,14 +177,16 @@ class Artifact:
         self._project: str | None = None
         self._entity: str | None = None
         self._created_at: float | None = None
-        self._root: str | None = None  # the store folder the artifact lives in
+        self._root: str | None = None  # the store folder the artifact lives in (remote: the folder of caches)
+        self._store: Any = None  # the store it was read from (a server's, in remote mode); None: the folder's
         self._run: Any = None
         self._wal_end = 0  # the run's WAL offset just past this artifact's record
 
     # -- its life: the state changes the logging and the store make ------------------------------------
     @classmethod
-    def _from_store(cls, root: str, doc: dict[str, Any]) -> "Artifact":
-        """A committed version as the store gives it (``store._interface`` shape), its files in ``root``'s blobs."""
+    def _from_store(cls, root: str, doc: dict[str, Any], store: Any = None) -> "Artifact":
+        """A committed version as ``store`` gives it (``store._interface`` shape); its files in ``store``'s blobs,
+        or ``root``'s when None."""
         from .storage import Manifest
 
         art = cls(doc["name"], doc["type"], doc["description"], doc["metadata"])
@@ -198,7 +200,7 @@ class Artifact:
         for e in manifest:
             art._entries[e.path] = ArtifactEntry(e.path, e.digest, e.size, ref=e.ref, artifact=art)
         art._digest, art._project, art._entity, art._root = doc["digest"], doc["project"], doc["entity"] or None, root
-        art._committed(doc, [])
+        art._committed(doc, [], store)
         return art
 
     def _begin_logging(self, run: Any, aliases: list[str]) -> None:
@@ -216,9 +218,14 @@ class Artifact:
     def _failed(self, error: BaseException) -> None:
         self._error = error
 
-    def _committed(self, doc: dict[str, Any], extra_aliases: list[str]) -> None:
-        """The store numbered it: ``doc`` holds ``version_index``, ``id``, ``aliases`` and ``created_at``."""
+    def _committed(self, doc: dict[str, Any], extra_aliases: list[str], store: Any = None) -> None:
+        """The store numbered it: ``doc`` holds ``version_index``, ``id``, ``aliases`` and ``created_at``.
+
+        ``store``: the store that did, when not the folder's own (a server): files and lineage are read there.
+        """
         self._version, self._id = doc["version_index"], doc["id"]
+        if store is not None:
+            self._store = store
         self._aliases = sorted(set(doc["aliases"]) | set(extra_aliases))
         self._created_at, self._state = doc["created_at"], "committed"
 

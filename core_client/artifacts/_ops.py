@@ -169,6 +169,8 @@ def _store_and_record(run: Any, art: Artifact, aliases: list[str], use: bool) ->
             if store is not None and run._writer.pending_bytes:
                 _pin_until_written(run, store)  # taken before the removal lock is let go: no delete in between
         art._recorded(run._writer.offset)
+        if run._uploader is not None:
+            run._uploader.wake()  # remote: its files and record go to the server now, not at the next poll
         if run.mode == "local" and run._closed is None:
             # A wait() may follow: the worker numbers the version now, not this process, not at its next look.
             # Not while finish() waits for this upload: it starts and wakes the worker once the run's log is
@@ -251,6 +253,9 @@ def wait_for(art: Artifact, timeout: float | None) -> None:
     run = art._run
     if run is None or run.disabled or run.offline:
         return  # an offline run's versions are numbered when it is synced
+    if run._uploader is not None:
+        _wait_for_server(art, run, timeout)
+        return
     if _already_stored(art) or _wait_for_worker(art, run):
         return
     from ..store.sql._engine import open_local
@@ -262,6 +267,23 @@ def wait_for(art: Artifact, timeout: float | None) -> None:
     if found is None:
         raise StoreError(f"artifact {art.name!r} was logged but is not in the store at {art._root} yet")
     art._committed(found, [])
+
+
+def _wait_for_server(art: Artifact, run: Any, timeout: float | None) -> None:
+    """Remote mode: wait until the server holds the run's log past the record, then read the version it numbered."""
+    from ..remote._store import RemoteStore
+
+    up = run._uploader
+    if not up.wait_acked(art._wal_end, timeout):
+        if up.failed:
+            raise StoreError(f"artifact {art.name!r} did not reach {up.base_url}: {up.failed}")
+        raise TimeoutError(f"artifact {art.name!r} did not reach {up.base_url} within {timeout} s"
+                           + (f" ({up.error})" if up.error else ""))
+    store = RemoteStore(up.base_url, run._settings.api_key)
+    found = store.artifact_by_digest(art._project, art._entity, art.name, art._digest)
+    if found is None:
+        raise StoreError(f"artifact {art.name!r} was sent to {up.base_url} but the server has no version of it")
+    art._committed(found, [], store)
 
 
 def _already_stored(art: Artifact) -> bool:
@@ -352,6 +374,11 @@ def _actor() -> str:
 
 
 # -- reading back: downloads and checks -------------------------------------------------------------
+def _blobs_of(art: Artifact) -> Any:
+    """Where the version's files are read from: the blob store of the store it came from (a server's), else the folder's."""
+    return art._store.blob_store() if art._store is not None else blob_store(art._root)
+
+
 def _default_root(art: Artifact) -> str:
     return os.path.join(os.getcwd(), "artifacts", f"{art.name}-{art.version}")
 
@@ -361,7 +388,7 @@ def download(art: Artifact, root: str | None, overwrite: bool = False, reference
 
     root = os.path.abspath(root or _default_root(art))
     manifest = art.manifest()
-    report = manifest.download(root, blob_store(art._root), overwrite=overwrite, references=references, allow_roots=allow_roots,
+    report = manifest.download(root, _blobs_of(art), overwrite=overwrite, references=references, allow_roots=allow_roots,
                                progress=TransferProgress(manifest.size, f"downloading {art.name}"))
     if report.references:
         shown = ", ".join(report.references[:3]) + (f" and {len(report.references) - 3} more" if len(report.references) > 3 else "")
@@ -379,7 +406,7 @@ def download_entries(art: Artifact, root: str | None, paths: list[str], overwrit
 
     root = os.path.abspath(root or _default_root(art))
     full = art.manifest()
-    Manifest(full[p] for p in paths).download(root, blob_store(art._root), overwrite=overwrite, references=True, allow_roots=allow_roots)
+    Manifest(full[p] for p in paths).download(root, _blobs_of(art), overwrite=overwrite, references=True, allow_roots=allow_roots)
     return [os.path.join(root, *p.split("/")) for p in paths]
 
 
@@ -394,6 +421,8 @@ def verify(art: Artifact, root: str | None, references: Any = False) -> None:
 def _api(art: Artifact) -> Any:
     from ..api._api import Api
 
+    if art._store is not None:
+        return Api._over(art._store, art._root)
     return Api(dir=art._root)
 
 
@@ -423,7 +452,14 @@ def delete(art: Artifact, delete_aliases: bool) -> None:
     then nothing changes and the error says so. Blobs are never removed from a folder that
     another store logs into (``TRACKLET_BLOB_URL`` here, or a ``.shared`` mark left there by one),
     nor where a run's log cannot be read through (its records are unknown).
+
+    A version read from a server is deleted there: the server's blobs are its own, and the local
+    folder (caches) is left alone.
     """
+    if _on_server(art):
+        art._store.delete_artifact(art.id, delete_aliases)
+        art._deleted()
+        return
     store = blob_store(art._root)
     own_folder = not os.environ.get("TRACKLET_BLOB_URL") and not store.shared
     with store.removal_lock(exclusive=True):
@@ -442,6 +478,14 @@ def delete(art: Artifact, delete_aliases: bool) -> None:
         for digest in unused:
             if digest not in unsynced:
                 store.delete(digest)
+
+
+def _on_server(art: Artifact) -> bool:
+    if art._store is None:
+        return False
+    from ..remote._store import RemoteStore  # only for a version read from a store: requests is imported by then
+
+    return isinstance(art._store, RemoteStore)
 
 
 def _stored_digests(manifest: dict[str, Any]) -> set[str]:

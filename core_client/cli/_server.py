@@ -1,4 +1,10 @@
-"""``tracklet server``: serve the store of a folder over HTTP; ``tracklet server key create|list|revoke``.
+"""``tracklet server``: serve a store over HTTP; ``tracklet server key create|list|revoke``.
+
+A folder store by default (``--dir``: SQLite, run logs and blobs in the folder). A team's server:
+``--db postgresql://...`` (the store, which holds every run, key and artifact record) with
+``--blobs s3://bucket/prefix`` (artifact files and media); such a process keeps nothing on its own
+disk, so any number of them on one database and one bucket serve as one. ``--migrate`` creates or
+upgrades the database's schema and exits: a server never migrates PostgreSQL by itself.
 
 The server is an optional extra: its modules (``tracklet.server``, Starlette, uvicorn) are imported
 inside the command, the one place ``core_client`` reaches the server package.
@@ -21,6 +27,15 @@ _INSTALL = 'pip install "tracklet[server]"'
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("server", help="serve a store over HTTP (the API under /api/v1); `server key ...` manages API keys")
     p.add_argument("--dir", help="the store folder (default: TRACKLET_DIR, else ./tracklet-runs)")
+    p.add_argument("--db", metavar="URL",
+                   help="serve the store in this database instead of a folder: postgresql://user@host/db (a team server; "
+                        "several processes on one database and one --blobs act as one)")
+    p.add_argument("--blobs", metavar="URL",
+                   help="where artifact files and media go: s3://bucket/prefix or any fsspec URL or folder (default: the "
+                        "store folder's blobs; none with --db). Storage options as JSON in TRACKLET_BLOB_OPTIONS, "
+                        "e.g. {\"endpoint_url\": \"http://minio:9000\"}")
+    p.add_argument("--migrate", action="store_true",
+                   help="create or upgrade the store's schema (--db) and exit; a server never migrates PostgreSQL by itself")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
     p.add_argument("--insecure", action="store_true",
@@ -38,13 +53,16 @@ def add_parser(sub: Any) -> None:
     c.add_argument("--access", action="append", default=[], choices=("read", "write"),
                    help="read or write (which includes read), one per --project or one for all (default read)")
     c.add_argument("--dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    c.add_argument("--db", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     c.set_defaults(func=cmd_key_create)
     ls = ks.add_parser("list", help="the live keys: id, user, access (never the keys themselves)")
     ls.add_argument("--dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    ls.add_argument("--db", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     ls.set_defaults(func=cmd_key_list)
     r = ks.add_parser("revoke", help="revoke a key by its id (see list)")
     r.add_argument("key_id")
     r.add_argument("--dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    r.add_argument("--db", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     r.set_defaults(func=cmd_key_revoke)
 
 
@@ -68,14 +86,62 @@ def _root(args: argparse.Namespace) -> str:
     return resolve_settings({"dir": args.dir}).dir
 
 
-def _keys(args: argparse.Namespace) -> Any:
+def _keys(args: argparse.Namespace, engine: Any = None) -> Any:
+    """The keys of the store served: in the database of ``--db`` (every replica reads them there), else in the folder's."""
     from ..store.sql._auth import KeyStore
-    from ..store.sql._engine import open_local
+    from ..store.sql._engine import make_engine, open_local
     from ..store.sql._spawn import make_store_dir
 
+    if engine is not None:
+        return KeyStore(engine)
+    if getattr(args, "db", None):
+        return KeyStore(make_engine(args.db))
     root = _root(args)
     make_store_dir(root)
     return KeyStore(open_local(root))
+
+
+def _blob_store(url: str | None, root: str | None) -> Any:
+    """The blob store ``--blobs`` names (storage options from ``TRACKLET_BLOB_OPTIONS``), else the folder's own.
+
+    A store on a database with no ``--blobs`` has none (None). Caches of a remote blob store go to a
+    temporary folder removed at exit: a replica keeps nothing on its disk.
+    """
+    import json
+    import os
+
+    from ..artifacts.storage import open_blob_store
+
+    if url is None and root is None:
+        return None
+    options = os.environ.get("TRACKLET_BLOB_OPTIONS")
+    try:
+        kwargs = json.loads(options) if options else {}
+    except ValueError:
+        raise UsageError(f"TRACKLET_BLOB_OPTIONS must be a JSON object of storage options; got {options!r}") from None
+    if not isinstance(kwargs, dict):
+        raise UsageError(f"TRACKLET_BLOB_OPTIONS must be a JSON object of storage options; got {options!r}")
+    if root is None:
+        import atexit
+        import shutil
+        import tempfile
+
+        root = tempfile.mkdtemp(prefix="tracklet-server-")
+        atexit.register(shutil.rmtree, root, True)
+    return open_blob_store(url, root=root, **kwargs)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from ..store.sql._migrate import migrate
+    from ..store.sql._schema import SCHEMA_VERSION
+    from ..store.sql._urls import normalize_url, safe_url
+
+    if not args.db:
+        raise UsageError("--migrate upgrades a database named by --db; a folder store (--dir) is upgraded when it is opened")
+    before = migrate(args.db)
+    was = "no schema" if before is None else f"schema version {before}"
+    print(f"{safe_url(normalize_url(args.db))}: {was} -> schema version {SCHEMA_VERSION}", flush=True)
+    return 0
 
 
 def cmd_key_create(args: argparse.Namespace) -> int:
@@ -130,14 +196,28 @@ def cmd_server(args: argparse.Namespace) -> int:
         from tracklet.server.auth import KeyAuth
     except ImportError as e:
         raise UsageError(f"the server needs its extra ({e.name} is missing): {_INSTALL}") from None
-    from ..artifacts.storage import open_blob_store
     from ..store.sql._store import SqlStore
     from ..store.sql._spawn import make_store_dir
 
-    root = _root(args)
-    make_store_dir(root)
-    store = SqlStore(root)
-    keys = _keys(args)
+    if args.migrate:
+        return _migrate(args)
+    if args.db:
+        if args.dir:
+            raise UsageError("serve a folder (--dir) or a database (--db), not both")
+        blobs = _blob_store(args.blobs, None)
+        store = SqlStore(url=args.db, blobs=blobs)
+        served = store.location
+        keys = _keys(args, store.engine())  # refuses a database without this tracklet's schema (--migrate)
+        if blobs is None:
+            print("WARNING: no --blobs: this server stores no artifact files or media (give it s3://bucket/prefix)",
+                  file=sys.stderr, flush=True)
+    else:
+        root = _root(args)
+        make_store_dir(root)
+        blobs = _blob_store(args.blobs, root)
+        store = SqlStore(root, blobs=blobs if args.blobs else None)
+        served = root
+        keys = _keys(args)
     host = args.host
     if args.insecure:
         auth = None
@@ -154,9 +234,9 @@ def cmd_server(args: argparse.Namespace) -> int:
             f"refusing to listen on {host} without API keys. Create one: tracklet server key create --user NAME "
             "--project '*' --access write (then clients send it), or listen on 127.0.0.1, or pass --insecure"
         )
-    app = create_app(store, auth=auth, blobs=open_blob_store(None, root=root), max_body=args.max_body)
+    app = create_app(store, auth=auth, blobs=blobs, max_body=args.max_body)
     shown = f"[{host}]" if ":" in host else host
-    print(f"tracklet server: serving {root} at http://{shown}:{args.port} "
+    print(f"tracklet server: serving {served} at http://{shown}:{args.port} "
           f"({'API keys required' if auth else 'open: no API keys'}); Ctrl-C stops it", flush=True)
     uvicorn.run(app, host=host, port=args.port, log_level="warning", access_log=False, server_header=False)
     return 0

@@ -13,9 +13,9 @@ import zlib
 
 from .._errors import SyncError
 from ..wal._logfile import log_size, open_log
-from ..wal._wal import WalReader, identity_of_log
+from ..wal._wal import RecordType, WalReader, identity_of_log
 from ._http import Client, RemoteError
-from ._uploader import SENT_SUFFIX, read_sent
+from ._uploader import SENT_SUFFIX, BlobHints, blob_digests, read_sent
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,6 +38,8 @@ class LogSender:
         log_id: str | None = None,
         max_batch: int = MAX_BATCH,
         boundary: Callable[[], int] | None = None,
+        hints: BlobHints | None = None,
+        scan_before: int | None = None,
     ) -> None:
         self.client = client
         self.path = path
@@ -54,6 +56,11 @@ class LogSender:
         # on a tight log() loop's wall time); the reader finds boundaries in a backlog.
         self._boundary = boundary
         self._sent_extra: dict[str, str] = {}
+        # Blobs the batch's records name go first: those this process's writer was told of (``hints``),
+        # and those found by scanning the part of a batch before ``scan_before`` (None: every batch).
+        self._hints = hints
+        self._scan_before = scan_before
+        self._blobs: Any = None  # remote._blobs.BlobSender, made when a first record names a blob
 
     # -- where the server stands ------------------------------------------------------------------
     def sync_position(self) -> int:
@@ -118,6 +125,12 @@ class LogSender:
         data, end, n = self.whole_records(start, self.max_batch)
         if not n:
             return 0
+        hinted = self._hints.taken() if self._hints is not None else set()  # after the batch was read: see BlobHints
+        needed = hinted | self._named_blobs(data, start)
+        if needed:
+            self._blob_sender().ensure(needed)
+            if hinted:
+                self._hints.done(hinted)  # type: ignore[union-attr]
         body = zlib.compress(data, 1, wbits=31)  # gzip; level 1: 5x smaller at ~300 MB/s, in C without the GIL
         headers = {
             "X-Tracklet-Offset": str(start),
@@ -147,6 +160,29 @@ class LogSender:
         self._set_position(held)
         self.confirmed = True
         return held - start
+
+    def _named_blobs(self, data: bytes, start: int) -> set[str]:
+        """Blobs named by the ARTIFACT and MEDIA records of a batch written by an earlier process (or any, for sync)."""
+        if self._scan_before is not None and start >= self._scan_before:
+            return set()
+        found: set[str] = set()
+        reader = WalReader.over_bytes(data, start, self.path)
+        for rtype, _, buf, lo, hi, _ in reader.scan(start, runs=True):
+            if rtype in (RecordType.ARTIFACT, RecordType.MEDIA):
+                try:
+                    found |= blob_digests(rtype, json.loads(bytes(buf[lo:hi])))
+                except ValueError:
+                    pass  # a damaged record: the server's ingest reports it
+        return found
+
+    def _blob_sender(self) -> Any:
+        if self._blobs is None:
+            from ..artifacts._ops import blob_store
+            from ._blobs import BlobSender
+
+            root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(self.path))))  # <root>/runs/<id>/run.tlog
+            self._blobs = BlobSender(self.client, blob_store(root))
+        return self._blobs
 
     def unsent(self) -> int:
         """Bytes of whole or partial records the server does not hold (the log's size when unknown)."""

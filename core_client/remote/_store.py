@@ -227,6 +227,12 @@ class RemoteStore(Store):
             raise CorruptBlobError(f"blob {digest} from {self.location} does not match its digest")
         return data
 
+    def blob_store(self) -> Any:
+        """The server's blobs for downloads (presigned GETs where offered, else ``GET /blobs/{digest}``)."""
+        from ._blobs import RemoteBlobStore
+
+        return RemoteBlobStore(self._client)
+
     def presign(self, digests: Sequence[str], method: str) -> dict[str, str] | None:
         """Presigned URLs for ``digests`` where the blob store offers them (S3), else None."""
         answer = self._json("POST", "/blobs/presign", True, json={"digests": list(digests), "method": method})

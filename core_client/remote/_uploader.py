@@ -35,12 +35,13 @@ import threading
 import time
 
 from .._errors import warn_once
+from ..wal._wal import RecordType
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["POLL", "SENT_SUFFIX", "Uploader", "read_sent"]
+__all__ = ["POLL", "SENT_SUFFIX", "BlobHints", "Uploader", "blob_digests", "read_sent"]
 
 POLL = 0.5  # seconds between looks at the log while it grows; finish() wakes the thread at once
 SAY_AFTER = 5  # transient failures in a row (about 15 s of backoff) before the user hears of them
@@ -63,8 +64,55 @@ def read_sent(path: str, base_url: str | None = None) -> int | None:
         return None
 
 
+
+
+def blob_digests(rtype: int, payload: Any) -> set[str]:
+    """The blobs a record names: an ARTIFACT record's stored files, a MEDIA record's values (and those nested in them)."""
+    try:
+        if rtype == RecordType.ARTIFACT:
+            return {e["digest"] for e in payload["manifest"]["entries"].values() if e.get("ref") is None}
+        if rtype == RecordType.MEDIA:
+            found = set()
+            for item in payload.get("items") or []:
+                found.add(item["digest"])
+                found.update(item.get("refs") or [])
+            return found
+    except (KeyError, TypeError, AttributeError):
+        pass  # not a record this tracklet wrote: the server judges it
+    return set()
+
+
+class BlobHints:
+    """Blobs named by records this process writes to the log, told before each record is written.
+
+    A batch is read first and the hints taken after, so a record in the batch always has its blobs
+    among them: the uploader sends those before the batch without scanning it (a scan holds the
+    GIL about 1 µs a record, measured at +80 % on a tight log() loop's wall time).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: set[str] = set()
+
+    def add(self, digests: set[str]) -> None:
+        with self._lock:
+            self._pending |= digests
+
+    def taken(self) -> set[str]:
+        with self._lock:
+            return set(self._pending)
+
+    def done(self, digests: set[str]) -> None:
+        with self._lock:
+            self._pending -= digests
+
+
 class Uploader:
-    """Posts one run's log to ``base_url`` from a daemon thread; ``finish()`` waits a bounded time for the rest."""
+    """Posts one run's log to ``base_url`` from a daemon thread; ``finish()`` waits a bounded time for the rest.
+
+    Before a batch that holds ARTIFACT or MEDIA records, the blobs they name go to the server
+    (``remote._blobs``), so the server never holds a record whose files it lacks.
+    """
 
     def __init__(
         self, base_url: str, api_key: str | None, path: str, run_id: str, log_id: str | None, poll: float = POLL, writer: Any = None
@@ -76,6 +124,9 @@ class Uploader:
         self.log_id = log_id
         self.poll = poll
         self._writer = writer  # the run's WalWriter: its offset is the end of the last whole record
+        # records before this offset were written by an earlier process: their blobs are found by scanning
+        self._scan_before = None if writer is None else writer.offset
+        self.hints = BlobHints()
         self.acked = read_sent(path, base_url) or 0  # the offset the server acknowledged (the last process's, at first)
         self.error: str | None = None  # the last transient failure, while it lasts
         self.failed: str | None = None  # what cannot succeed; the thread has stopped
@@ -91,6 +142,12 @@ class Uploader:
     def wake(self) -> None:
         self._wake.set()
 
+    def need_blobs(self, rtype: int, payload: Any) -> None:
+        """Called before a record is written to the log: the blobs it names go before the batch that holds it."""
+        found = blob_digests(rtype, payload)
+        if found:
+            self.hints.add(found)
+
     # -- the thread ---------------------------------------------------------------------------------
     def _main(self) -> None:
         try:
@@ -99,7 +156,8 @@ class Uploader:
 
             client = Client(self.base_url, self._key)
             boundary = None if self._writer is None else (lambda w=self._writer: w.offset)
-            sender = LogSender(client, self.path, self.run_id, self.log_id, boundary=boundary)
+            sender = LogSender(client, self.path, self.run_id, self.log_id, boundary=boundary,
+                               hints=self.hints, scan_before=self._scan_before)
         except Exception as e:  # requests missing, a bad log: said once, the log keeps everything
             self._fail(f"the uploader could not start ({e!r})")
             return
@@ -159,6 +217,18 @@ class Uploader:
         )
         with self._cond:
             self._cond.notify_all()
+
+    def wait_acked(self, offset: int, timeout: float | None) -> bool:
+        """Wait until the server holds the log up to ``offset`` (True), the uploader failed, or ``timeout`` s passed."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._wake.set()
+        with self._cond:
+            while self.acked < offset and self.failed is None and self._thread.is_alive():
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    break
+                self._cond.wait(0.5 if left is None else min(left, 0.5))
+            return self.acked >= offset
 
     # -- the end of the run -------------------------------------------------------------------------
     def finish(self, end: int, timeout: float) -> int:

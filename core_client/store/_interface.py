@@ -121,6 +121,10 @@ class Store:
         """
         raise NotImplementedError
 
+    def blob_store(self) -> Any:
+        """The blob store artifact files and media values are read from (a ``BlobStore``; downloads use it)."""
+        raise NotImplementedError
+
     # -- the write path ---------------------------------------------------------------------------
     def log_position(self, run_id: str) -> dict[str, Any]:
         """Where a run's log stands in this store: ``{"offset": bytes held, "log_id": ...}`` (0 and None if unknown)."""

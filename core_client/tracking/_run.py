@@ -528,6 +528,8 @@ class Run(RunExtras):
     def _record_json(self, rtype: int, obj: Any) -> None:
         with self._lock:
             if self._closed in (None, "finishing"):
+                if self._uploader is not None:
+                    self._uploader.need_blobs(rtype, obj)  # before the record: its blobs go before the batch holding it
                 self._writer.append_json(rtype, obj)
 
     def _report_write_error(self) -> None:

@@ -221,6 +221,11 @@ class BlobStore:
         """A local file holding the blob, if the store (or its cache) has one; never write to it."""
         return None
 
+    def presigned_url(self, digest: str, method: str, expires: int = 3600) -> str | None:
+        """A URL that lets a client ``GET`` or ``PUT`` the blob's bytes straight to the store for ``expires`` s
+        (S3-compatible stores), or None where the store gives none."""
+        return None
+
     def finish_downloads(self) -> None:
         """Called after a batch of :meth:`get`: saves what was learnt and lets a cache evict down to its limit."""
         if self.digest_cache is not None:

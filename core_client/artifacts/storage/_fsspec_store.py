@@ -214,3 +214,15 @@ class FsspecBlobStore(BlobStore):
 
     def delete(self, digest: str) -> None:
         self._remove(self._key(digest))
+
+    def presigned_url(self, digest: str, method: str, expires: int = 3600) -> str | None:
+        """S3 (and S3-compatible stores): a presigned ``get_object`` or ``put_object`` URL of the blob's key.
+
+        Signing needs no request to the store (botocore computes it from the credentials).
+        """
+        if not self._parts:  # not S3: gs://, memory://, ... give none here
+            return None
+        if method not in ("GET", "PUT"):
+            raise UsageError(f"presigned URLs are for GET or PUT; got {method!r}")
+        client_method = "put_object" if method == "PUT" else "get_object"
+        return self.fs.url(self._key(digest), expires=expires, client_method=client_method)

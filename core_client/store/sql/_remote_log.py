@@ -1,12 +1,16 @@
 """A run's log arriving in batches over HTTP (``POST /api/v1/runs/{id}/log``): kept and stored.
 
-The server keeps each run's log where a local run keeps it (``_layout.log_path``), so the
+A folder store's server keeps each run's log where a local run keeps it (``_layout.log_path``), so the
 store can be rebuilt from it, catch-up and ``tracklet doctor`` see it, and a run sent to the
 server reads as one logged on it. A batch is checked whole first (a header at offset 0, then
 whole records with valid CRCs), then only the bytes past what the file holds are appended
 (idempotent by offset), then ``ingest_run`` stores them. Appends to one run are serialised by an
 exclusive ``flock`` on the log (safe across server processes on one folder) and, within a
 process, by a lock per run, so two requests never interleave their bytes.
+
+A database store (PostgreSQL: a team server's replicas) keeps no log file: ``append_to_database``
+checks the batch the same way and stores its records with ``ingest_bytes``, idempotent by offset
+in the database itself, so any replica may take any batch of any run.
 """
 
 from __future__ import annotations
@@ -27,9 +31,9 @@ from ...wal._logfile import log_exists, log_size, open_for_append
 from ...wal._wal import HEADER, HEADER_SIZE, MAGIC, MAX_RECORD, PREFIX, VERSION, RecordType, identity_of_log, log_identity
 from .. import _layout as L
 from . import _schema as S
-from ._ingest import ingest_run
+from ._ingest import ingest_bytes, ingest_run
 
-__all__ = ["LOCK_WAIT", "append_log", "check_batch", "first_run_record_of", "log_path", "log_position"]
+__all__ = ["LOCK_WAIT", "append_log", "append_to_database", "check_batch", "first_run_record_of", "log_path", "log_position"]
 
 LOCK_WAIT = 30.0  # seconds a batch waits for another writer of the same run before a 409
 _BODY_HEAD = struct.Struct("<BQ")
@@ -198,6 +202,48 @@ def append_log(engine: Engine, root: str, run_id: str, offset: int, data: bytes,
         except SyncError as e:
             raise _refused(str(e), held) from None
     return held
+
+
+def append_to_database(engine: Engine, run_id: str, offset: int, data: bytes, log_id: str | None = None) -> int:
+    """Store ``data`` (run ``run_id``'s log from ``offset``) in a database store that keeps no log file.
+
+    The same checks and answers as :func:`append_log`: ``UsageError`` for bytes that are not whole
+    log records (nothing stored), ``SyncError`` with ``.offset`` for a gap or another log under this id.
+    """
+    check_run_id(run_id)
+    if offset < 0:
+        raise UsageError(f"offset must be 0 or more; got {offset}")
+    bounds = check_batch(data, offset)
+    first = first_run_record_of(data, offset)
+    incoming = log_identity(first) if first else None
+    if log_id and incoming and log_id != incoming:
+        raise UsageError(f"X-Tracklet-Log-Id {log_id!r} is not the log id in the batch's first record ({incoming!r})")
+    log_id = log_id or incoming
+    found = _stored(engine, run_id)
+    held, here = found if found else (0, None)
+    if here is not None and log_id is not None and here != log_id:
+        raise _refused(
+            f"run id {run_id!r} already belongs to another log on this server (log {here}, yours {log_id}): "
+            f"it was not stored. Keep both with: tracklet sync <run folder> --new-id",
+            held,
+        )
+    if offset > held:
+        raise _refused(f"the batch starts at byte {offset} but the server holds {held} bytes of run {run_id!r}: resend from {held}", held)
+    skip = held - offset
+    if skip >= len(data):
+        return held  # a replay of what is held
+    if skip not in bounds:
+        raise _refused(
+            f"the server holds {held} bytes of run {run_id!r}, which is not a record boundary of this batch: "
+            f"the log differs from the one held; resend from {held}, or sync it with --new-id",
+            held,
+        )
+    if held == 0 and first is None:
+        raise UsageError("a log's first record is its RUN record; this batch starts with another")
+    try:
+        return ingest_bytes(engine, run_id, offset, data, log_id)
+    except SyncError as e:
+        raise _refused(str(e), e.offset if e.offset is not None else held) from None
 
 
 def _remove_empty(path: str) -> None:

@@ -49,10 +49,11 @@ class SqlStore(Store):
     logs beside it: its runs arrive through ``append_log``, so reads need no catch-up.
     """
 
-    def __init__(self, root: str | None = None, *, url: str | None = None) -> None:
+    def __init__(self, root: str | None = None, *, url: str | None = None, blobs: Any = None) -> None:
         if (root is None) == (url is None):
             raise TypeError("SqlStore needs a store folder or a database url, not both")
         self._engine: Any = None
+        self._blob_store = blobs  # a BlobStore (what `tracklet server --blobs` names); None: the folder's own
         self._pks: dict[str, int] = {}
         # Runs that arrive over HTTP (a server's folder) are caught up from their logs by this store's
         # first read only (a tail a killed server wrote but had not stored); after that each append stores its own.
@@ -331,10 +332,15 @@ class SqlStore(Store):
         with self._blobs().open(digest) as f:
             return f.read()  # read to the end: verified against the digest
 
+    def blob_store(self) -> Any:
+        return self._blobs()
+
     def _blobs(self) -> Any:
-        """The blob store beside this store: ``<root>/blobs`` or ``TRACKLET_BLOB_URL``."""
+        """The blob store given, else the one beside this store: ``<root>/blobs`` or ``TRACKLET_BLOB_URL``."""
         from ...artifacts._ops import blob_store
 
+        if self._blob_store is not None:
+            return self._blob_store
         if not self.root and not os.environ.get("TRACKLET_BLOB_URL"):
             raise UsageError(f"the store at {self.location} has no blob folder; set TRACKLET_BLOB_URL to its blob store")
         return blob_store(self.root or os.getcwd())
@@ -347,8 +353,10 @@ class SqlStore(Store):
 
     def append_log(self, run_id: str, offset: int, data: bytes, log_id: str | None = None) -> int:
         from ._engine import open_local
-        from ._remote_log import append_log
+        from ._remote_log import append_log, append_to_database
 
+        if self.url is not None:  # a database store keeps no log file: the records go straight in
+            return append_to_database(self.engine(), run_id, offset, data, log_id)
         return append_log(open_local(self.root), self.root, run_id, offset, data, log_id)  # no catch-up: it stores its own log
 
     # -- artifacts, lineage and the registry --------------------------------------------------------
