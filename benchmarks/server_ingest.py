@@ -1,16 +1,15 @@
 #!/usr/bin/env python3
-"""Scalar ingest, side by side in one run: tracklet's server into SQLite, tracklet's store into PostgreSQL,
-and MLflow's tracking server into the same PostgreSQL (``log_batch``).
+"""Scalar ingest, side by side in one run: tracklet's server into SQLite and into PostgreSQL, tracklet's store
+into PostgreSQL without HTTP, and MLflow's tracking server into the same PostgreSQL (``log_batch``).
 
     .venv/bin/python benchmarks/server_ingest.py [--runs 50] [--seconds 20] [--fast-unsafe] [--compare-venv DIR]
 
   tracklet server, SQLite   ``tracklet server`` over a store folder, benchmarks/server_load.py's load: RUNS runs
                             of 10 metrics a step, tracklet's sender in 2 client processes, 2,000 steps a POST.
+  tracklet server, PostgreSQL  the same load on ``tracklet server --db postgresql://...`` (migrated first).
   tracklet store, PostgreSQL  the same logs (same records, same batches) stored by ``ingest_bytes`` into a
-                            PostgreSQL database in process, RUNS threads, one run each: what a server on
-                            ``--db postgresql://...`` does with a POST's body, without the HTTP (that server
-                            is on branch ``team``, not yet on main; the SQLite line above shows what the HTTP
-                            layer costs on top of a store).
+                            PostgreSQL database in process, RUNS threads, one run each: what the server above
+                            does with a POST's body, without the HTTP.
   MLflow server, PostgreSQL  ``mlflow server --backend-store-uri postgresql://...`` (2 workers) on the same
                             cluster, RUNS runs logging 10 metrics a step with ``MlflowClient.log_batch`` of
                             1,000 metrics (100 steps; MLflow's limit per call), 2 client processes.
@@ -96,6 +95,18 @@ def tracklet_sqlite_server(runs: int, seconds: float, metrics: int) -> dict:
     finally:
         server_load.stop_server(proc)
     server_load.verify(clients, served, f)
+    return {"points_per_s": f["points_per_s"], "batch_p50_ms": f["post_p50_ms"], "batch_p99_ms": f["post_p99_ms"],
+            "batches": f["posts"], "errors": f["errors"], "server_rss_peak_mib": f["server_rss_peak_mib"]}
+
+
+def tracklet_pg_server(url: str, runs: int, seconds: float, metrics: int) -> dict:
+    clients = tempfile.mkdtemp(prefix="ingest-pgserver-")
+    proc, base, key = server_load.start_server(None, db=url)
+    try:
+        f = server_load.run_load(base, key, proc.pid, clients, runs, seconds, 2, metrics)
+    finally:
+        server_load.stop_server(proc)
+    server_load.verify(clients, None, f, db=url)
     return {"points_per_s": f["points_per_s"], "batch_p50_ms": f["post_p50_ms"], "batch_p99_ms": f["post_p99_ms"],
             "batches": f["posts"], "errors": f["errors"], "server_rss_peak_mib": f["server_rss_peak_mib"]}
 
@@ -209,7 +220,7 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--metrics", type=int, default=10)
     p.add_argument("--fast-unsafe", action="store_true")
-    p.add_argument("--only", help="comma-separated: sqlite,pg,mlflow")
+    p.add_argument("--only", help="comma-separated: sqlite,pgserver,pg,mlflow")
     p.add_argument("--json", help="write the figures here too")
     p.add_argument("--compare-venv", help="the venv with MLflow (default benchmarks/.venv-compare)")
     args = p.parse_args()
@@ -218,13 +229,16 @@ def main() -> int:
         COMPARE = os.path.join(args.compare_venv, "bin")
     from _postgres import PgCluster
 
-    only = set((args.only or "sqlite,pg,mlflow").split(","))
+    only = set((args.only or "sqlite,pgserver,pg,mlflow").split(","))
     settings = {} if args.fast_unsafe else {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
     out: dict = {"runs": args.runs, "seconds": args.seconds, "metrics": args.metrics, "pg_durable": not args.fast_unsafe}
     with PgCluster(settings=settings) as pg:
         if "sqlite" in only:
             out["tracklet_server_sqlite"] = tracklet_sqlite_server(args.runs, args.seconds, args.metrics)
             print("tracklet server, SQLite:", out["tracklet_server_sqlite"], flush=True)
+        if "pgserver" in only:
+            out["tracklet_server_postgresql"] = tracklet_pg_server(pg.create_database(), args.runs, args.seconds, args.metrics)
+            print("tracklet server, PostgreSQL:", out["tracklet_server_postgresql"], flush=True)
         if "pg" in only:
             out["tracklet_store_postgresql"] = tracklet_pg_store(pg.create_database(), args.runs, args.seconds, args.metrics)
             print("tracklet store, PostgreSQL:", out["tracklet_store_postgresql"], flush=True)

@@ -155,16 +155,17 @@ def run_load(url: str, key: str | None, server_pid: int | None, folder: str, run
     }
 
 
-def verify(client_folder: str, server_folder: str, figures: dict) -> None:
-    """Every point arrived exactly once: each log byte for byte, stored whole, each step of each metric once."""
+def verify(client_folder: str, server_folder: str | None, figures: dict, db: str | None = None) -> None:
+    """Every point arrived exactly once: each log byte for byte (a folder server), stored whole, each step of a metric once."""
     from tracklet.store.sql._store import SqlStore
 
-    store = SqlStore(server_folder)
+    store = SqlStore(url=db) if db else SqlStore(server_folder)
     for run_id, r in figures["per_run"].items():
         mine = os.path.join(client_folder, "runs", run_id, "run.tlog")
-        theirs = os.path.join(server_folder, "runs", run_id, "run.tlog")
-        with open(mine, "rb") as f, open(theirs, "rb") as g:
-            assert f.read() == g.read(), f"{run_id}: the server's log differs from the client's"
+        if not db:
+            theirs = os.path.join(server_folder, "runs", run_id, "run.tlog")
+            with open(mine, "rb") as f, open(theirs, "rb") as g:
+                assert f.read() == g.read(), f"{run_id}: the server's log differs from the client's"
         run = store.run(run_id)
         assert run["state"] == "finished" and run["stored_offset"] == r["offset"] == os.path.getsize(mine), run_id
         for key in ("m0", f"m{figures['metrics'] - 1}"):
@@ -173,20 +174,24 @@ def verify(client_folder: str, server_folder: str, figures: dict) -> None:
     store.close()
 
 
-def start_server(folder: str, python: tuple[str, ...] = ("-m", "tracklet")) -> tuple[subprocess.Popen, str, str]:
-    """``tracklet server`` over a new store folder with one write key; returns (process, url, key).
+def start_server(folder: str | None, python: tuple[str, ...] = ("-m", "tracklet"), db: str | None = None
+                 ) -> tuple[subprocess.Popen, str, str]:
+    """``tracklet server`` over a new store folder (or database ``db``) with one write key; returns (process, url, key).
 
     ``python``: how the interpreter starts the CLI (``("-c", code)`` runs a patched server for an A/B).
     """
     import socket
 
-    made = subprocess.run([sys.executable, "-m", "tracklet", "server", "key", "create", "--dir", folder, "--user", "load",
+    store = ["--db", db] if db else ["--dir", folder]
+    if db:
+        subprocess.run([sys.executable, "-m", "tracklet", "server", *store, "--migrate"], capture_output=True, check=True)
+    made = subprocess.run([sys.executable, "-m", "tracklet", "server", *store, "key", "create", "--user", "load",
                            "--project", "*", "--access", "write"], capture_output=True, text=True, check=True).stdout
     key = re.search(r"^\s+(tkl_\S+)$", made, re.M).group(1)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, *python, "server", "--dir", folder, "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, *python, "server", *store, "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     assert url in proc.stdout.readline()
