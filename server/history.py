@@ -9,14 +9,16 @@ from typing import Any, Iterator
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
-from ._request import call, query_int, query_list, query_str, run_id_of, store_of
+from ._request import call, json_body, query_int, query_list, query_str, run_id_of, store_of, valid_run_id
+from .auth import visible
 from .errors import ApiError, JsonResponse, log
 from .runs import run_for
 
-__all__ = ["curves", "history", "keys", "logs", "media", "system"]
+__all__ = ["curves", "curves_of_runs", "history", "keys", "logs", "media", "system"]
 
 _ROWS_PER_CHUNK = 1000
 _MAX_POINTS = 100_000
+_MAX_RUNS = 1000  # runs in one chart request
 
 
 async def keys(request: Request) -> JsonResponse:
@@ -63,7 +65,70 @@ async def curves(request: Request) -> JsonResponse:
     points = query_int(request, "points", minimum=1, maximum=_MAX_POINTS)
     x = query_str(request, "x", "_step")
     await run_for(request, run_id)
-    return JsonResponse(await call(store_of(request).curves, run_id, wanted, lo, hi, points, x))
+    return JsonResponse(_lean(await call(store_of(request).curves, run_id, wanted, lo, hi, points, x)))
+
+
+def _lean(curves: dict[str, dict[str, list[Any]]]) -> dict[str, dict[str, list[Any]]]:
+    """A run's curves for the wire: ``min``/``max`` left out where they are ``y`` itself (full resolution, or
+    fewer points than buckets). A 1,000,000-point curve is then 24 MiB of JSON instead of 61 (json.dumps
+    1.1 s -> ~0.4 s); ``RemoteStore`` puts them back."""
+    return {k: ({"x": c["x"], "y": c["y"]} if c.get("min") is c["y"] and c.get("max") is c["y"] else c)
+            for k, c in curves.items()}
+
+
+def _int_field(body: dict[str, Any], key: str, minimum: int | None = None, maximum: int | None = None) -> int | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if type(value) is not int:
+        raise ApiError(f"{key} must be an integer; got {json.dumps(value)[:40]}")
+    lo = -(1 << 63) if minimum is None else minimum
+    hi = (1 << 63) - 1 if maximum is None else maximum
+    if not lo <= value <= hi:
+        raise ApiError(f"{key} must be between {lo} and {hi}; got {value}")
+    return value
+
+
+def _key_name(value: str) -> str:
+    if not value or len(value) > 256:
+        raise ApiError(f"a metric name is 1-256 characters; got {len(value)}")
+    return value
+
+
+def _names(body: dict[str, Any], key: str, check: Any) -> list[str]:
+    value = body.get(key)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise ApiError(f"{key} must be a non-empty list of strings")
+    return [check(v) for v in value]
+
+
+async def curves_of_runs(request: Request) -> JsonResponse:
+    """A chart of many runs in one request: ``GET ?runs=a&runs=b&keys=loss&points=1000`` or the same as a JSON body."""
+    if request.method == "POST":
+        body = await json_body(request)
+        run_ids = _names(body, "runs", valid_run_id)
+        wanted = _names(body, "keys", _key_name)
+        lo, hi = _int_field(body, "min_step"), _int_field(body, "max_step")
+        points = _int_field(body, "points", 1, _MAX_POINTS)
+        x = body.get("x", "_step")
+        if not isinstance(x, str) or not x:
+            raise ApiError("x must be a metric name, _step, _runtime or _timestamp")
+    else:
+        run_ids = [valid_run_id(r) for r in query_list(request, "runs") or []]
+        wanted = query_list(request, "keys") or []
+        if not run_ids or not wanted:
+            raise ApiError("curves needs runs and keys: ?runs=a&runs=b&keys=loss (or POST them as JSON)")
+        lo, hi = query_int(request, "min_step"), query_int(request, "max_step")
+        points = query_int(request, "points", minimum=1, maximum=_MAX_POINTS)
+        x = query_str(request, "x", "_step")
+    if len(run_ids) > _MAX_RUNS:
+        raise ApiError(f"at most {_MAX_RUNS} runs in one chart request; got {len(run_ids)}", status=413)
+    if not visible(request, "*"):  # a key scoped to projects: each run's project is checked (a key on '*' needs no lookup)
+        for run_id in dict.fromkeys(run_ids):
+            await run_for(request, run_id)
+    store = store_of(request)
+    found = await call(store.curves_of_runs, list(dict.fromkeys(run_ids)), wanted, lo, hi, points, x)
+    return JsonResponse({run_id: _lean(c) for run_id, c in found.items()})
 
 
 async def system(request: Request) -> JsonResponse:

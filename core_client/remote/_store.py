@@ -30,6 +30,14 @@ def _q(part: Any) -> str:
     return quote(str(part), safe="")  # a name with "/" or ".." stays one path segment
 
 
+def _whole(curves: dict[str, dict[str, list[Any]]]) -> dict[str, dict[str, list[Any]]]:
+    """Curves as the store gives them: the server leaves out ``min``/``max`` where they are ``y`` (full resolution)."""
+    for c in curves.values():
+        if isinstance(c, dict) and "y" in c and "min" not in c:
+            c["min"] = c["max"] = c["y"]
+    return curves
+
+
 def _params(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
@@ -111,7 +119,21 @@ class RemoteStore(Store):
         x: str = "_step",
     ) -> dict[str, dict[str, list[Any]]]:
         params = _params(keys=list(keys), min_step=min_step, max_step=max_step, points=points, x=x)
-        return self._json("GET", f"/runs/{_q(run_id)}/curves", params=params)
+        return _whole(self._json("GET", f"/runs/{_q(run_id)}/curves", params=params))
+
+    def curves_of_runs(
+        self,
+        run_ids: Sequence[str],
+        keys: Sequence[str],
+        min_step: int | None = None,
+        max_step: int | None = None,
+        points: int | None = None,
+        x: str = "_step",
+    ) -> dict[str, dict[str, dict[str, list[Any]]]]:
+        """One request for a chart of many runs (``POST /curves``: the ids in the body, not the URL)."""
+        body = {"runs": list(run_ids), "keys": list(keys), "min_step": min_step, "max_step": max_step, "points": points, "x": x}
+        found = self._json("POST", "/curves", json={k: v for k, v in body.items() if v is not None})
+        return {run_id: _whole(c) if isinstance(c, dict) else c for run_id, c in found.items()}
 
     def system_metrics(self, run_id: str, keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
         return self._json("GET", f"/runs/{_q(run_id)}/system", params=_params(keys=list(keys) if keys else None))

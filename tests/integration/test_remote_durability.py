@@ -1,48 +1,26 @@
-"""Remote mode survives its server: SIGKILL the server mid-run while the run keeps logging, restart it
-seconds later, and every point arrives exactly once, the run ends finished, and the training process's
-memory stays flat meanwhile (the backlog waits on disk).
-
-The server is tests/contract_server.py as a process (the log routes of docs/http-api.md, keeping what it
-acknowledged on disk) until `tracklet server` lands; then the same test runs against it.
+"""Remote mode survives its server: SIGKILL a real ``tracklet server`` mid-run while the run keeps logging,
+restart it seconds later on the same store folder, and every point arrives exactly once, the run ends
+finished, and the training process's memory stays flat meanwhile (the backlog waits on disk).
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 
+import pytest
+
 from helpers import spawn_python, wait_until
+from server_client import earlier_garbage_collected  # noqa: F401 (a fixture)
+from server_process import ServerProcess, rss_kib
 
-HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-KEY = "tlk_durability_key_0123456789"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _server(port: int, folder: str) -> subprocess.Popen:
-    p = subprocess.Popen([sys.executable, os.path.join(HERE, "contract_server.py"), str(port), folder, KEY],
-                         stdout=subprocess.PIPE, text=True)
-    assert p.stdout.readline().startswith("http://")
-    return p
-
-
-def _rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        return int(next(line for line in f if line.startswith("VmRSS")).split()[1])
+pytestmark = pytest.mark.integration
 
 
 def test_sigkill_the_server_mid_run_and_every_point_arrives_once(tmp_path):
-    port = _free_port()
     folder = str(tmp_path / "server")
-    server = _server(port, folder)
+    os.makedirs(folder)
+    server = ServerProcess(folder, key=True).start()
     steps = 3000
     train = spawn_python(
         f"""
@@ -55,36 +33,36 @@ def test_sigkill_the_server_mid_run_and_every_point_arrives_once(tmp_path):
         run.finish()
         print("finished", flush=True)
         """,
-        env={"TRACKLET_BASE_URL": f"http://127.0.0.1:{port}", "TRACKLET_API_KEY": KEY, "TRACKLET_FINISH_TIMEOUT": "60"},
+        env={"TRACKLET_BASE_URL": server.url, "TRACKLET_API_KEY": server.key, "TRACKLET_FINISH_TIMEOUT": "60"},
     )
+    log = tmp_path / "store" / "runs" / "killme" / "run.tlog"
+    held = os.path.join(folder, "runs", "killme", "run.tlog")
     try:
         assert train.stdout.readline().strip() == "started"
-        log = tmp_path / "store" / "runs" / "killme" / "run.tlog"
-        held = os.path.join(folder, "runs", "killme", "run.tlog")
         wait_until(lambda: os.path.exists(held) and os.path.getsize(held) > 20_000)
-        server.send_signal(signal.SIGKILL)
-        server.wait()
-        server.stdout.close()
-        rss_down = _rss_kib(train.pid)
+        server.kill()  # mid-run: the client keeps logging into its log
+        rss_down = rss_kib(train.pid)
         size_down = os.path.getsize(log)
-        time.sleep(3)  # the run keeps logging into its log meanwhile
-        assert os.path.getsize(log) > size_down + 20_000
-        assert _rss_kib(train.pid) - rss_down < 8 * 1024  # flat: the backlog is on disk, not in memory
-        server = _server(port, folder)
+        time.sleep(3)
+        assert os.path.getsize(log) > size_down + 20_000, "the run stopped logging while the server was down"
+        assert rss_kib(train.pid) - rss_down < 8 * 1024  # flat: the backlog is on disk, not in memory
+        assert train.poll() is None, "the run ended before the server came back: make it log longer"
+        server.start()
         out, err = train.communicate(timeout=120)
         assert train.returncode == 0 and "finished" in out, err
         assert "Traceback" not in err
+        with server.client() as http:
+            run = http.get("/runs/killme").json()
+            rows = [line for line in http.get("/runs/killme/history", params={"keys": "i"}).text.splitlines()]
     finally:
         train.kill()
-        server.kill()
-        server.wait()
-        server.stdout.close()
-    from tracklet.wal._wal import RecordType, WalReader, decode_history
-
+        train.communicate()
+        server.stop()
     with open(held, "rb") as f, open(log, "rb") as g:
-        assert f.read() == g.read()  # byte for byte: nothing lost, nothing doubled
-    records = list(WalReader(held).records())
-    seen = [decode_history(r.payload)[0] for r in records if r.type == RecordType.HISTORY]
-    assert seen == list(range(steps))
-    exit_record = [r.json() for r in records if r.type == RecordType.EXIT][-1]
-    assert exit_record["state"] == "finished"
+        assert f.read() == g.read()  # the server's copy of the log, byte for byte: nothing lost, nothing doubled
+    import json
+
+    steps_seen = [json.loads(r)["_step"] for r in rows]
+    values = [json.loads(r)["i"] for r in rows]
+    assert steps_seen == list(range(steps)) and values == [float(i) for i in range(steps)]  # each point once, in the store
+    assert run["state"] == "finished" and run["stored_offset"] == os.path.getsize(held)

@@ -31,6 +31,7 @@ ROUTES = [
     ("GET", r"/runs/(?P<run_id>[^/]+)/keys", "keys", []),
     ("GET", r"/runs/(?P<run_id>[^/]+)/history", "history", ["keys*", "min_step", "max_step"]),
     ("GET", r"/runs/(?P<run_id>[^/]+)/curves", "curves", ["keys*", "min_step", "max_step", "points", "x"]),
+    ("POST", r"/curves", "curves_of_runs", []),
     ("GET", r"/runs/(?P<run_id>[^/]+)/system", "system_metrics", ["keys*"]),
     ("GET", r"/runs/(?P<run_id>[^/]+)/logs", "logs", ["after"]),
     ("GET", r"/runs/(?P<run_id>[^/]+)/media", "media", ["key", "step"]),
@@ -133,6 +134,8 @@ def test_every_store_method_is_its_route(store):
     assert store.keys("r1")["method"] == "keys"
     assert store.curves("r1", ["a", "b"], 0, 10, points=5)["call"] == {
         "run_id": "r1", "keys": ["a", "b"], "min_step": "0", "max_step": "10", "points": "5", "x": "_step"}
+    assert store.curves_of_runs(["r1", "r2"], ["a"], points=1000)["call"] == {
+        "body": {"runs": ["r1", "r2"], "keys": ["a"], "points": 1000, "x": "_step"}}
     assert store.system_metrics("r1", ["system/cpu"])["call"]["keys"] == ["system/cpu"]
     assert store.logs("r1", after=4)["call"]["after"] == "4"
     assert store.media("r1", "eval/predictions", 3)["call"] == {"run_id": "r1", "key": "eval/predictions", "step": "3"}
@@ -190,3 +193,11 @@ def test_api_reads_a_server_given_by_argument_or_by_remote_modes_variables(store
     assert isinstance(tracklet.Api(dir=str(tmp_path / "here"))._store, SqlStore)  # a folder named: that folder
     monkeypatch.setenv("TRACKLET_MODE", "local")
     assert isinstance(tracklet.Api()._store, SqlStore)
+
+
+def test_a_lean_curve_from_the_server_reads_back_whole():
+    from tracklet.remote._store import _whole
+
+    got = _whole({"loss": {"x": [0, 1], "y": [1.0, 0.5]}, "acc": {"x": [0], "y": [1.0], "min": [0.5], "max": [2.0]}})
+    assert got["loss"] == {"x": [0, 1], "y": [1.0, 0.5], "min": [1.0, 0.5], "max": [1.0, 0.5]}
+    assert got["acc"]["min"] == [0.5]

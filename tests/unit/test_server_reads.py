@@ -74,6 +74,24 @@ def test_keys_curves_system_logs(served):
     assert _json(api.get(f"/api/v1/runs/{run_id}/logs?after={logs[-1]['seq']}")) == []
 
 
+def test_curves_of_many_runs_in_one_request(served):
+    run_id, _, api, store = served
+    want = json.loads(json.dumps(store.curves_of_runs([run_id], ["loss"], points=10)))
+    assert _json(api.get(f"/api/v1/curves?runs={run_id}&keys=loss&points=10")) == want
+    assert _json(api.post("/api/v1/curves", json={"runs": [run_id, run_id], "keys": ["loss"], "points": 10})) == want
+    full = _json(api.post("/api/v1/curves", json={"runs": [run_id], "keys": ["loss", "nope"], "min_step": 5, "max_step": 9}))
+    assert full[run_id]["loss"]["x"] == [5, 6, 7, 8, 9] and "nope" not in full[run_id]
+    assert set(full[run_id]["loss"]) == {"x", "y"}  # min and max would repeat y at full resolution
+    assert set(_json(api.get(f"/api/v1/runs/{run_id}/curves?keys=loss"))["loss"]) == {"x", "y"}
+    for bad in ({"runs": [], "keys": ["loss"]}, {"runs": [run_id]}, {"runs": [run_id], "keys": ["loss"], "points": "10"},
+                {"runs": [run_id], "keys": ["loss"], "points": 0}, {"runs": ["../x"], "keys": ["loss"]}, [run_id]):
+        r = api.post("/api/v1/curves", json=bad)
+        assert r.status_code == 400 and r.json()["error"], bad
+    r = api.get("/api/v1/curves?runs=nosuchrun&keys=loss")
+    assert r.status_code == 400 and "nosuchrun" in r.json()["error"]
+    assert api.get("/api/v1/curves?keys=loss").status_code == 400
+
+
 def test_artifacts_lineage_and_registry(served):
     run_id, _, api, store = served
     out = _json(api.get(f"/api/v1/runs/{run_id}/artifacts?kind=output"))

@@ -105,3 +105,43 @@ def test_run_ids_that_leave_the_store_are_refused(sent):
     for bad in ("../x", "..", "/etc", "a/b", ".hidden", ""):
         with pytest.raises(UsageError):
             append_log(engine, root, bad, 0, data)
+
+
+def _remote_log(path: str, run_id: str, steps: int) -> "object":
+    from tracklet.wal._wal import RecordType, WalWriter, new_log_id
+
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    w = WalWriter(path)
+    w.append_json(RecordType.RUN, {"run_id": run_id, "project": "p", "name": run_id, "mode": "remote", "created_at": 1.0,
+                                   "t": 1.0, "host": "elsewhere", "pid": 1, "log_id": new_log_id()})
+    w.append_key(1, "loss")
+    for s in range(steps):
+        w.append_history(s, 1.0, [1, float(s)], None)
+    return w
+
+
+def test_a_tail_a_killed_server_kept_but_never_stored_is_stored_by_the_next_server(tmp_path):
+    """A server stores each batch of a run that arrives over HTTP itself, so its reads skip catching those
+    runs up, except on a store's first read: what a SIGKILL left written but unstored is stored then."""
+    from tracklet.store.sql._store import SqlStore
+    from tracklet.wal._wal import RecordType
+
+    src, root = str(tmp_path / "src.tlog"), str(tmp_path / "dst")
+    os.makedirs(root)
+    w = _remote_log(src, "r1", 10)
+    with open(src, "rb") as f:
+        first = f.read()
+    engine = open_local(root)
+    assert append_log(engine, root, "r1", 0, first) == len(first)
+    for s in range(10, 15):
+        w.append_history(s, 1.0, [1, float(s)], None)
+    w.append_json(RecordType.EXIT, {"t": 2.0, "exit_code": 0, "state": "finished", "error": None})
+    with open(src, "rb") as f:
+        tail = f.read()[len(first):]
+    held = os.path.join(root, "runs", "r1", "run.tlog")
+    with open(held, "ab") as f:  # written (fsync'd) by a server that was killed before it stored them
+        f.write(tail)
+    store = SqlStore(root)
+    assert store.run("r1")["stored_offset"] == len(first) + len(tail)  # the first read caught it up
+    assert [r["_step"] for r in store.history("r1", ["loss"])] == list(range(15))
+    assert store.run("r1")["state"] == "finished"

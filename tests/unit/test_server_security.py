@@ -56,6 +56,9 @@ def test_access_per_project(keyed):
     assert ServerClient(app, outsider).get("/api/v1/runs").json() == []  # lists show only what a key may read
     assert [p["name"] for p in ServerClient(app, reader).get("/api/v1/projects").json()] == ["team"]
     assert ServerClient(app, reader).post(f"/api/v1/runs/{run_id}/edits", json={"records": []}).status_code == 403
+    chart = {"runs": [run_id], "keys": ["loss"], "points": 10}
+    assert ServerClient(app, reader).post("/api/v1/curves", json=chart).status_code == 200
+    assert ServerClient(app, outsider).post("/api/v1/curves", json=chart).status_code == 403  # each run's project checked
 
 
 def test_a_key_is_never_taken_from_the_url_nor_echoed(keyed, caplog):

@@ -83,16 +83,22 @@ def up_to_date(root: str) -> bool:
     return behind(root) == {}
 
 
-def behind(root: str) -> dict[str, int] | None:
-    """Local runs whose log holds more than the store: run id -> the log's size. None without a database."""
+def behind(root: str, include_remote: bool = True) -> dict[str, int] | None:
+    """Local runs whose log holds more than the store: run id -> the log's size. None without a database.
+
+    ``include_remote=False`` leaves out stored runs that arrive over HTTP (mode ``remote``, in a
+    server's folder): the request that appends to such a log stores it before it answers.
+    """
     conn = connect_readonly(root)
     if conn is None:
         return None
     with closing(conn):
         try:
-            stored = dict(conn.execute("SELECT run_id, wal_offset FROM runs").fetchall())
+            rows = conn.execute("SELECT run_id, wal_offset, mode FROM runs").fetchall()
         except sqlite3.DatabaseError:
             return None
+    stored = {r: o for r, o, mode in rows if include_remote or mode != "remote"}
+    remote = set() if include_remote else {r for r, _, mode in rows if mode == "remote"}
     try:
         entries = os.listdir(runs_dir(root))
     except FileNotFoundError:
@@ -105,6 +111,8 @@ def behind(root: str) -> dict[str, int] | None:
             size = log_size(log_path(root, run_id))
         except OSError:
             continue
+        if run_id in remote:
+            continue
         if run_id in stored:
             if size is not None and size > stored[run_id]:
                 out[run_id] = size
@@ -113,13 +121,13 @@ def behind(root: str) -> dict[str, int] | None:
     return out
 
 
-def caught_up_by_worker(root: str) -> bool:
+def caught_up_by_worker(root: str, include_remote: bool = True) -> bool:
     """True once the store is up to date, waiting for the folder's ingest worker where it serves the runs behind.
 
     After ``finish()`` the worker stores the last records within milliseconds; a reader that waits
     for it reads with sqlite3 instead of importing SQLAlchemy (0.2 s) to ingest them itself.
     """
-    late = behind(root)
+    late = behind(root, include_remote)
     if late is None:
         return False
     if not late:

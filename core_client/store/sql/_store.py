@@ -55,6 +55,9 @@ class SqlStore(Store):
         self._engine: Any = None
         self._blob_store = blobs  # a BlobStore (what `tracklet server --blobs` names); None: the folder's own
         self._pks: dict[str, int] = {}
+        # Runs that arrive over HTTP (a server's folder) are caught up from their logs by this store's
+        # first read only (a tail a killed server wrote but had not stored); after that each append stores its own.
+        self._remote_caught_up = False
         self.url = url
         if url is not None:
             from ._urls import safe_url
@@ -80,7 +83,8 @@ class SqlStore(Store):
             if not os.path.isdir(self.root):
                 raise UsageError(f"no tracklet store at {self.root}; pass dir= or set TRACKLET_DIR to where your runs are")
             self._engine = open_local(self.root)
-        catch_up(self._engine, self.root)
+        catch_up(self._engine, self.root, include_remote=not self._remote_caught_up)
+        self._remote_caught_up = True
         return self._engine
 
     @contextmanager
@@ -88,7 +92,8 @@ class SqlStore(Store):
         """A read connection to an up-to-date store: plain sqlite3 when nothing needs catching up."""
         from ._lite import caught_up_by_worker, connect_readonly
 
-        if self.url is None and not fresh and caught_up_by_worker(self.root):
+        if self.url is None and not fresh and caught_up_by_worker(self.root, include_remote=not self._remote_caught_up):
+            self._remote_caught_up = True
             raw = connect_readonly(self.root)
             if raw is not None:
                 r = Reader(self.root, raw=raw)

@@ -1,26 +1,22 @@
 """Integrations in remote mode, unchanged: a Trainer with report_to="tracklet" logs to a server.
 
-The server is tests/contract_server.py (the log routes of docs/http-api.md) until `tracklet server`
-lands; what it holds is then stored with `tracklet sync` and read back with Api.
+The server is a real `tracklet server` process; what it stored is read back with Api(base_url=...).
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
-from contract_server import ContractServer
 from helpers import run_python
+from server_process import ServerProcess
 from tiny import FRAMEWORK_WARNINGS, steps
 
 import tracklet
 
 pytestmark = FRAMEWORK_WARNINGS
 pytest.importorskip("transformers")
-KEY = "tlk_frameworks_key_0123456789"
 
 
 def test_trainer_report_to_tracklet_logs_to_the_server(workdir, tmp_path):
@@ -45,18 +41,15 @@ def test_trainer_report_to_tracklet_logs_to_the_server(workdir, tmp_path):
         """
     )
     folder = str(tmp_path / "server")
-    with ContractServer(key=KEY, folder=folder) as srv:
+    os.makedirs(folder)
+    with ServerProcess(folder, key=True) as srv:
         out = run_python(script, cwd=str(workdir), timeout=180,
-                         env={"TRACKLET_BASE_URL": srv.url, "TRACKLET_API_KEY": KEY, "TRACKLET_SILENT": "false"})
+                         env={"TRACKLET_BASE_URL": srv.url, "TRACKLET_API_KEY": srv.key, "TRACKLET_SILENT": "false"})
         assert out.returncode == 0, out.stderr[-3000:]
         assert f"-> {srv.url} (remote" in out.stderr
-        (run_id,) = list(srv.logs)
-        local = os.path.join(os.environ["TRACKLET_DIR"], "runs", run_id, "run.tlog")
-        with open(local, "rb") as f:
-            assert srv.held(run_id) == f.read()  # all of it, nothing twice
-    store = str(tmp_path / "read-back")
-    synced = subprocess.run([sys.executable, "-m", "tracklet", "sync", folder, "--dir", store], capture_output=True, text=True)
-    assert synced.returncode == 0, synced.stderr
-    (run,) = tracklet.Api(dir=store).runs("huggingface")
-    assert run.name == "remote-trainer" and run.state == "finished"
-    assert steps(run, "train/loss") == [2, 4]
+        (run,) = tracklet.Api(base_url=srv.url, api_key=srv.key).runs("huggingface")
+        local = os.path.join(os.environ["TRACKLET_DIR"], "runs", run.id, "run.tlog")
+        with open(local, "rb") as f, open(os.path.join(folder, "runs", run.id, "run.tlog"), "rb") as g:
+            assert g.read() == f.read()  # all of it, nothing twice
+        assert run.name == "remote-trainer" and run.state == "finished"
+        assert steps(run, "train/loss") == [2, 4]
