@@ -7,7 +7,9 @@ from itertools import islice
 from typing import Any, Iterator
 
 from starlette.requests import Request
-from starlette.responses import StreamingResponse
+from starlette.responses import Response, StreamingResponse
+
+from tracklet.remote._wire import CURVES_TYPE, encode_curves
 
 from ._request import call, json_body, query_int, query_list, query_str, run_id_of, store_of, valid_run_id
 from .auth import visible
@@ -65,7 +67,8 @@ async def curves(request: Request) -> JsonResponse:
     points = query_int(request, "points", minimum=1, maximum=_MAX_POINTS)
     x = query_str(request, "x", "_step")
     await run_for(request, run_id)
-    return JsonResponse(_lean(await call(store_of(request).curves, run_id, wanted, lo, hi, points, x)))
+    found = await call(store_of(request).curves, run_id, wanted, lo, hi, points, x)
+    return _curves_response(request, {run_id: found}, lambda: _lean(found))
 
 
 def _lean(curves: dict[str, dict[str, list[Any]]]) -> dict[str, dict[str, list[Any]]]:
@@ -128,7 +131,14 @@ async def curves_of_runs(request: Request) -> JsonResponse:
             await run_for(request, run_id)
     store = store_of(request)
     found = await call(store.curves_of_runs, list(dict.fromkeys(run_ids)), wanted, lo, hi, points, x)
-    return JsonResponse({run_id: _lean(c) for run_id, c in found.items()})
+    return _curves_response(request, found, lambda: {run_id: _lean(c) for run_id, c in found.items()})
+
+
+def _curves_response(request: Request, found: dict[str, Any], as_json: Any) -> Response:
+    """Arrays of float64 when the client asks for them (``Accept: application/x-tracklet-curves``), else JSON."""
+    if CURVES_TYPE in request.headers.get("accept", ""):
+        return Response(encode_curves(found), media_type=CURVES_TYPE)
+    return JsonResponse(as_json())
 
 
 async def system(request: Request) -> JsonResponse:

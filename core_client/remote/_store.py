@@ -16,6 +16,7 @@ from urllib.parse import quote
 from .._errors import StoreError, SyncError, UsageError
 from ..store._interface import Store
 from ._http import Client, RemoteError, backoff_delay
+from ._wire import CURVES_TYPE, decode_curves
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -36,6 +37,17 @@ def _whole(curves: dict[str, dict[str, list[Any]]]) -> dict[str, dict[str, list[
         if isinstance(c, dict) and "y" in c and "min" not in c:
             c["min"] = c["max"] = c["y"]
     return curves
+
+
+def _curves_of(r: Any, run_id: str | None = None) -> dict[str, dict[str, dict[str, list[Any]]]]:
+    """Curves from a response: float64 arrays when the server sends them (``_wire``), else its JSON
+    (one run's: key -> curve, when ``run_id`` is given; else run id -> key -> curve)."""
+    if r.headers.get("Content-Type", "").startswith(CURVES_TYPE):
+        return decode_curves(r.content)
+    found = r.json()
+    if run_id is not None:
+        return {run_id: _whole(found)}
+    return {i: _whole(c) if isinstance(c, dict) else c for i, c in found.items()}
 
 
 def _params(**values: Any) -> dict[str, Any]:
@@ -119,7 +131,8 @@ class RemoteStore(Store):
         x: str = "_step",
     ) -> dict[str, dict[str, list[Any]]]:
         params = _params(keys=list(keys), min_step=min_step, max_step=max_step, points=points, x=x)
-        return _whole(self._json("GET", f"/runs/{_q(run_id)}/curves", params=params))
+        r = self._request("GET", f"/runs/{_q(run_id)}/curves", params=params, headers={"Accept": CURVES_TYPE})
+        return _curves_of(r, run_id).get(run_id, {})
 
     def curves_of_runs(
         self,
@@ -132,8 +145,8 @@ class RemoteStore(Store):
     ) -> dict[str, dict[str, dict[str, list[Any]]]]:
         """One request for a chart of many runs (``POST /curves``: the ids in the body, not the URL)."""
         body = {"runs": list(run_ids), "keys": list(keys), "min_step": min_step, "max_step": max_step, "points": points, "x": x}
-        found = self._json("POST", "/curves", json={k: v for k, v in body.items() if v is not None})
-        return {run_id: _whole(c) if isinstance(c, dict) else c for run_id, c in found.items()}
+        r = self._request("POST", "/curves", json={k: v for k, v in body.items() if v is not None}, headers={"Accept": CURVES_TYPE})
+        return _curves_of(r)
 
     def system_metrics(self, run_id: str, keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
         return self._json("GET", f"/runs/{_q(run_id)}/system", params=_params(keys=list(keys) if keys else None))
