@@ -108,3 +108,20 @@ def test_a_store_made_before_blocks_gets_them_at_its_first_chart():
     c = SqlStore(store.root).curves(rid, ["loss"], points=10)["loss"]
     assert max(c["max"]) == 1000.0
 
+
+
+def test_sparse_and_long_curves_are_made_a_slice_at_a_time(monkeypatch):
+    from tracklet.store.sql import _blocks
+
+    monkeypatch.setattr(_blocks, "_SLICE", 100)  # many slices, each ending on a block edge
+    run = tracklet.init(project="charts")
+    for i in range(3_000):
+        run.log({"loss": float(i)}, step=i * 1_000_003)  # steps up to 3e9, far apart
+    run.log({"loss": -5.0}, step=2**62)
+    run.finish()
+    c = _store().curves(run.id, ["loss"], points=10)["loss"]
+    assert min(c["min"]) == -5.0 and max(c["max"]) == 2_999.0
+    full = _store().curves(run.id, ["loss"])["loss"]
+    assert len(full["x"]) == 3_001
+    with _store().reader() as q:  # every point in exactly one block
+        assert q.scalar("SELECT SUM(n) FROM history_blocks") == 3_001

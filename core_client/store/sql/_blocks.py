@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["BLOCK", "buckets", "dirty_runs", "mark_dirty", "refresh"]
 
 BLOCK = 64
+_SLICE = 65_536  # points a block-making statement reads at most
 SINCE_SCHEMA = 4  # the store's schema version that added blocks: an older store is migrated before a chart
 _FINITE = "value BETWEEN -1.7976931348623157e308 AND 1.7976931348623157e308"  # NaN is NULL; leaves out the infinities
 
@@ -45,18 +46,36 @@ def refresh(conn: Any, run_pk: int | None = None, limit: int | None = None) -> i
     q = Reader("", conn=conn)
     where = " WHERE run_pk = :pk" if run_pk is not None else ""
     marks = q.all(f"SELECT run_pk, key_id, from_step FROM history_dirty{where} ORDER BY run_pk, key_id" + (f" LIMIT {int(limit)}" if limit else ""), pk=run_pk)
-    upsert = (
-        "INSERT INTO history_blocks (run_pk, key_id, block, n, first_step, last_step, total, lo, hi) "
-        f"SELECT run_pk, key_id, step / {BLOCK}, COUNT(*), MIN(step), MAX(step), SUM(value), MIN(value), MAX(value) "
-        f"FROM history WHERE run_pk = :pk AND key_id = :kid AND step >= :start AND {_FINITE} GROUP BY run_pk, key_id, step / {BLOCK} "
-        "ON CONFLICT (run_pk, key_id, block) DO UPDATE SET n = excluded.n, first_step = excluded.first_step, "
-        "last_step = excluded.last_step, total = excluded.total, lo = excluded.lo, hi = excluded.hi"
-    )
+    def upsert(bounded: bool) -> str:
+        return (
+            "INSERT INTO history_blocks (run_pk, key_id, block, n, first_step, last_step, total, lo, hi) "
+            f"SELECT run_pk, key_id, step / {BLOCK}, COUNT(*), MIN(step), MAX(step), SUM(value), MIN(value), MAX(value) "
+            f"FROM history WHERE run_pk = :pk AND key_id = :kid AND step >= :start{' AND step < :stop' if bounded else ''} "
+            f"AND {_FINITE} GROUP BY run_pk, key_id, step / {BLOCK} "
+            "ON CONFLICT (run_pk, key_id, block) DO UPDATE SET n = excluded.n, first_step = excluded.first_step, "
+            "last_step = excluded.last_step, total = excluded.total, lo = excluded.lo, hi = excluded.hi"
+        )
+
     for pk, kid, from_step in marks:
         start = from_step // BLOCK * BLOCK
         # a block whose points all became NaN or infinite keeps no row
         q.execute("DELETE FROM history_blocks WHERE run_pk = :pk AND key_id = :kid AND block >= :b", pk=pk, kid=kid, b=start // BLOCK)
-        q.execute(upsert, pk=pk, kid=kid, start=start)
+        # a slice of points at a time: GROUP BY step / 64 sorts its rows, and the sort of a whole long
+        # curve would hold them all in memory; slices end on block edges, found by the points (steps may be sparse)
+        a: int | None = start
+        while a is not None:
+            nxt = q.scalar(
+                "SELECT step FROM history WHERE run_pk = :pk AND key_id = :kid AND step >= :a ORDER BY step LIMIT 1 OFFSET :n",
+                pk=pk, kid=kid, a=a, n=_SLICE,
+            )
+            stop = None if nxt is None else max(nxt // BLOCK * BLOCK, a + BLOCK)
+            if stop is not None and stop > 2**63 - 1:
+                stop = None
+            if stop is None:
+                q.execute(upsert(False), pk=pk, kid=kid, start=a)
+            else:
+                q.execute(upsert(True), pk=pk, kid=kid, start=a, stop=stop)
+            a = stop
         # a mark lowered by an ingest that came in meanwhile stays, for the next refresh
         q.execute("DELETE FROM history_dirty WHERE run_pk = :pk AND key_id = :kid AND from_step = :s", pk=pk, kid=kid, s=from_step)
     return len(marks)
