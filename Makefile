@@ -46,8 +46,13 @@ demo: $(VENV)/.demo
 	TRACKLET_DIR=$(CURDIR)/.tracklet-demo $(BIN)/python examples/train_tiny.py
 	TRACKLET_DIR=$(CURDIR)/.tracklet-demo $(BIN)/tracklet show latest
 
+# A failed test is run once more, alone: the Lightning ddp_spawn and torchrun tests sometimes die at exit
+# with SIGABRT inside torch's gloo teardown ("terminate called without an active exception"), about one
+# suite in three here; a failure that repeats fails the target. The first run's failures stay printed.
+RERUN := || (echo "rerunning the failed tests once"; $(PYTEST) tests -q --lf)
+
 test: $(VENV)/.test
-	$(PYTEST) tests -q
+	$(PYTEST) tests -q $(RERUN)
 
 test-unit: $(VENV)/.test
 	$(PYTEST) tests -q -m unit
@@ -57,7 +62,7 @@ test-integration: $(VENV)/.test
 
 # every tier against the oldest declared versions (what CI runs after make test)
 test-oldest: $(OLDEST)/.test
-	$(OLDEST)/bin/pytest tests -q
+	$(OLDEST)/bin/pytest tests -q || (echo "rerunning the failed tests once"; $(OLDEST)/bin/pytest tests -q --lf)
 
 bench: bench-compare
 
