@@ -154,14 +154,7 @@ def append_log(engine: Engine, root: str, run_id: str, offset: int, data: bytes,
     under this run id; ``SyncError.offset`` then says the bytes held.
     """
     path = log_path(root, run_id)
-    if offset < 0:
-        raise UsageError(f"offset must be 0 or more; got {offset}")
-    bounds = check_batch(data, offset)
-    first = first_run_record_of(data, offset)
-    incoming = log_identity(first) if first else None
-    if log_id and incoming and log_id != incoming:
-        raise UsageError(f"X-Tracklet-Log-Id {log_id!r} is not the log id in the batch's first record ({incoming!r})")
-    log_id = log_id or incoming
+    bounds, log_id, starts_run = _checked_batch(data, offset, log_id)
     with _run_lock(root, run_id):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         existed = log_exists(path)
@@ -173,24 +166,8 @@ def append_log(engine: Engine, root: str, run_id: str, offset: int, data: bytes,
             else:
                 stored = _stored(engine, run_id)
                 here = stored[1] if stored else None
-            if here is not None and log_id is not None and here != log_id:
-                raise _refused(
-                    f"run id {run_id!r} already belongs to another log on this server (log {here}, yours {log_id}): "
-                    f"it was not stored. Keep both with: tracklet sync <run folder> --new-id",
-                    held,
-                )
-            if offset > held:
-                raise _refused(f"the batch starts at byte {offset} but the server holds {held} bytes of run {run_id!r}: resend from {held}", held)
-            skip = held - offset
-            if skip < len(data):
-                if skip not in bounds:
-                    raise _refused(
-                        f"the server holds {held} bytes of run {run_id!r}, which is not a record boundary of this batch: "
-                        f"the log differs from the one held; resend from {held}, or sync it with --new-id",
-                        held,
-                    )
-                if held == 0 and offset == 0 and first is None:
-                    raise UsageError("a log's first record is its RUN record; this batch starts with another")
+            skip = _new_from(run_id, offset, len(data), held, here, log_id, bounds, starts_run)
+            if skip is not None:
                 _write_all(fd, memoryview(data)[skip:])
                 held += len(data) - skip
         finally:
@@ -211,6 +188,24 @@ def append_to_database(engine: Engine, run_id: str, offset: int, data: bytes, lo
     log records (nothing stored), ``SyncError`` with ``.offset`` for a gap or another log under this id.
     """
     check_run_id(run_id)
+    bounds, log_id, starts_run = _checked_batch(data, offset, log_id)
+    found = _stored(engine, run_id)
+    held, here = found if found else (0, None)
+    if _new_from(run_id, offset, len(data), held, here, log_id, bounds, starts_run) is None:
+        return held  # a replay of what is held
+    try:
+        return ingest_bytes(engine, run_id, offset, data, log_id)
+    except SyncError as e:
+        raise _refused(str(e), e.offset if e.offset is not None else held) from None
+
+
+def _checked_batch(data: bytes, offset: int, log_id: str | None) -> tuple[list[int], str | None, bool]:
+    """A batch's record bounds (``check_batch``), its log id (the header's or its first RUN record's), and
+    whether it starts the log with a RUN record.
+
+    Raises ``UsageError`` for a negative offset, bytes that are not whole records, or a header that
+    names another log than the batch's first record.
+    """
     if offset < 0:
         raise UsageError(f"offset must be 0 or more; got {offset}")
     bounds = check_batch(data, offset)
@@ -218,9 +213,17 @@ def append_to_database(engine: Engine, run_id: str, offset: int, data: bytes, lo
     incoming = log_identity(first) if first else None
     if log_id and incoming and log_id != incoming:
         raise UsageError(f"X-Tracklet-Log-Id {log_id!r} is not the log id in the batch's first record ({incoming!r})")
-    log_id = log_id or incoming
-    found = _stored(engine, run_id)
-    held, here = found if found else (0, None)
+    return bounds, log_id or incoming, first is not None
+
+
+def _new_from(
+    run_id: str, offset: int, size: int, held: int, here: str | None, log_id: str | None, bounds: list[int], starts_run: bool
+) -> int | None:
+    """Where in a batch the bytes the store lacks start; None when it holds them all (a replay).
+
+    Raises ``SyncError`` (with ``.offset``, the bytes held) for another log under this run id, a gap,
+    or a held size that is not a record boundary of the batch.
+    """
     if here is not None and log_id is not None and here != log_id:
         raise _refused(
             f"run id {run_id!r} already belongs to another log on this server (log {here}, yours {log_id}): "
@@ -230,20 +233,17 @@ def append_to_database(engine: Engine, run_id: str, offset: int, data: bytes, lo
     if offset > held:
         raise _refused(f"the batch starts at byte {offset} but the server holds {held} bytes of run {run_id!r}: resend from {held}", held)
     skip = held - offset
-    if skip >= len(data):
-        return held  # a replay of what is held
+    if skip >= size:
+        return None
     if skip not in bounds:
         raise _refused(
             f"the server holds {held} bytes of run {run_id!r}, which is not a record boundary of this batch: "
             f"the log differs from the one held; resend from {held}, or sync it with --new-id",
             held,
         )
-    if held == 0 and first is None:
+    if held == 0 and not starts_run:
         raise UsageError("a log's first record is its RUN record; this batch starts with another")
-    try:
-        return ingest_bytes(engine, run_id, offset, data, log_id)
-    except SyncError as e:
-        raise _refused(str(e), e.offset if e.offset is not None else held) from None
+    return skip
 
 
 def _remove_empty(path: str) -> None:
