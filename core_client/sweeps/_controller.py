@@ -151,5 +151,5 @@ def check_metric_logged(cfg: SweepConfig, sweep_id: str, run: dict[str, Any] | N
     warn_once(
         f"sweep-metric:{sweep_id}",
         f"tracklet: sweep {sweep_id}'s metric {cfg.metric!r} was never logged by run {run['id']} (it logged: {logged}); "
-        f"{cfg.method} search and early termination cannot use the run. Log it: run.log({{{cfg.metric!r}: value}})",
+        f"the sweep cannot rank the run (best run, bayes, hyperband). Log it: run.log({{{cfg.metric!r}: value}})",
     )
