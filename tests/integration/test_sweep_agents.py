@@ -136,3 +136,30 @@ def test_an_hf_training_arguments_script_picks_the_arguments_up(tmp_path):
     assert sorted(r.config["hf"]["batch"] for r in runs) == [4, 8]
     assert all(r.config["hf"]["learning_rate"] == 1e-4 and r.config["hf"]["bf16"] is False for r in runs)
     assert all(r.state == "finished" and r.summary["loss"] == 1e-4 for r in runs)
+
+
+def test_agents_in_remote_mode_share_a_sweep_through_a_server(tmp_path):
+    from server_process import ServerProcess
+
+    (tmp_path / "train.py").write_text(
+        "import argparse, tracklet\n"
+        "p = argparse.ArgumentParser(); p.add_argument('--a', type=int); a = p.parse_args()\n"
+        "with tracklet.init() as run:\n"
+        "    run.log({'loss': float(run.config['a'])})\n"
+    )
+    config = {"program": "train.py", "method": "grid", "metric": {"name": "loss"}, "parameters": {"a": {"values": list(range(6))}}}
+    (tmp_path / "sweep.json").write_text(json.dumps(config))
+    with ServerProcess(str(tmp_path / "server-store"), key=True) as server:
+        env = {**os.environ, "TRACKLET_BASE_URL": server.url, "TRACKLET_API_KEY": server.key}
+        env.pop("TRACKLET_DIR")
+        sweep_id = _cli("sweep", "sweep.json", "-p", "p", env=env).stdout.strip()
+        agents = [subprocess.Popen([*TRACKLET, "agent", sweep_id], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                  for _ in range(2)]
+        outs = [a.communicate(timeout=300) for a in agents]
+        assert [a.returncode for a in agents] == [0, 0], outs
+        remote = tracklet.Api(base_url=server.url, api_key=server.key)
+        sweep = remote.sweep(f"p/{sweep_id}")
+        assert sorted(t["params"]["a"] for t in sweep.trials()) == list(range(6))
+        wait_until(lambda: all(r.state == "finished" for r in remote.sweep(sweep_id).runs) and len(remote.sweep(sweep_id).runs) == 6)
+        assert remote.sweep(sweep_id).best_run().config["a"] == 0
+        assert sweep_id in _cli("sweep", "ls", env=env).stdout

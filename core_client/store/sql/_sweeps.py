@@ -112,6 +112,8 @@ def claim_trial(engine: Engine, sweep_id: str, trial: dict[str, Any]) -> dict[st
         state, config = _state_of(conn, sweep_id)
         if state != "running":
             return {"claimed": False, "reason": "state", "state": state}
+        if conn.execute(select(t.number).where(t.run_id == trial["run_id"])).first() is not None:
+            raise UsageError(f"run id {trial['run_id']!r} is already a trial's: each claim names a new run id")
         replaces = trial.get("replaces")
         point = trial.get("point")
         if point is not None:
