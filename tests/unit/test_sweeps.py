@@ -186,3 +186,27 @@ def test_random_draws_differ_between_agents(tracklet_env):
     store = SqlStore(str(tracklet_env))
     values = {next_trial(store, sweep_id, "me", random.Random())[0]["params"]["a"] for _ in range(5)}
     assert len(values) == 5
+
+
+def test_a_sweep_on_postgresql_claims_each_grid_point_once(pg_url):
+    from tracklet.store.sql._migrate import migrate
+
+    migrate(pg_url)
+    store = SqlStore(url=pg_url)
+    try:
+        store.create_sweep("s1", "p", "team", GRID, "first")
+        with pytest.raises(tracklet.UsageError, match="already exists"):
+            store.create_sweep("s1", "p", None, GRID)
+        got = []
+        while True:
+            trial, why = next_trial(store, "s1", "me")
+            if trial is None:
+                break
+            got.append((trial["params"]["a"], trial["params"]["g"]["b"]))
+        assert why == "finished" and sorted(got) == [(a, b) for a in (1, 2, 3) for b in ("x", "y")]
+        store.update_trial("s1", 2, {"3": 0.5})
+        doc = store.sweep("s1")
+        assert doc["entity"] == "team" and doc["config"] == GRID and doc["trials"][1]["rungs"] == {"3": 0.5}
+        assert [s["id"] for s in store.sweeps("p", "team")] == ["s1"] and store.sweeps("q") == []
+    finally:
+        store.close()
