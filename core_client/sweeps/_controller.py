@@ -30,8 +30,8 @@ _CLAIM_TRIES = 50
 
 def trial_phase(trial: dict[str, Any], now: float | None = None) -> str:
     """Where a trial stands: ``superseded`` (its point went to a later trial), ``pending`` (claimed, run not
-    started), ``running``, ``done`` (finished, failed or stopped) or ``dead`` (its run crashed, or its
-    agent died before the run started: its point may be handed out again)."""
+    started), ``running``, ``done`` (finished, failed or stopped) or ``dead`` (its run crashed, or went silent
+    for ``STALE_AFTER`` seconds, or its agent died before the run started: its point may be handed out again)."""
     if trial["status"] != "active":
         return "superseded"
     state = trial.get("run_state")
@@ -40,7 +40,10 @@ def trial_phase(trial: dict[str, Any], now: float | None = None) -> str:
         if alive or (alive is None and (now or time.time()) - trial["claimed_at"] < STALE_AFTER):
             return "pending"
         return "dead"
-    if state == "running":
+    if state == "running":  # a server on a database marks no crashed runs: its silence decides here
+        alive = pid_alive(trial.get("run_pid"), trial.get("run_host"))
+        if alive is False or (alive is None and (now or time.time()) - (trial.get("heartbeat_at") or trial["claimed_at"]) > STALE_AFTER):
+            return "dead"
         return "running"
     if state == "crashed":
         return "dead"

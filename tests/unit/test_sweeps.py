@@ -210,3 +210,20 @@ def test_a_sweep_on_postgresql_claims_each_grid_point_once(pg_url):
         assert [s["id"] for s in store.sweeps("p", "team")] == ["s1"] and store.sweeps("q") == []
     finally:
         store.close()
+
+
+def test_how_a_trial_is_judged_dead_live_or_done():
+    from tracklet.sweeps._controller import trial_phase
+
+    now = 10_000.0
+    me, here = os.getpid(), os.uname().nodename
+    base = {"status": "active", "claimed_at": now - 5, "pid": me, "host": here, "run_state": None}
+    assert trial_phase(base, now) == "pending"
+    assert trial_phase({**base, "host": "elsewhere"}, now) == "pending"  # another machine: fresh, so alive
+    assert trial_phase({**base, "host": "elsewhere", "claimed_at": now - 1000}, now) == "dead"
+    running = {**base, "run_state": "running", "run_pid": None, "run_host": "elsewhere", "heartbeat_at": now - 10}
+    assert trial_phase(running, now) == "running"
+    assert trial_phase({**running, "heartbeat_at": now - 1000}, now) == "dead"  # silent: a server marks no crash
+    assert trial_phase({**running, "run_state": "crashed"}, now) == "dead"
+    assert [trial_phase({**running, "run_state": s}, now) for s in ("finished", "failed", "stopped")] == ["done"] * 3
+    assert trial_phase({**base, "status": "dead"}, now) == "superseded"
