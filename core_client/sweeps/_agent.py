@@ -1,7 +1,7 @@
 """``tracklet.agent``: claim a trial, run it (a function in this process, or the sweep's program), repeat.
 
 While a trial runs, a monitor thread watches it through the store every ``TRACKLET_SWEEP_POLL``
-seconds (default 2): it records the run's hyperband rung values in the trial and stops the run when
+seconds (default 1; a run shorter than that is never stopped early): it records the run's hyperband rung values in the trial and stops the run when
 a rung says so (a function's run is finished as ``stopped`` and its next ``log()`` raises
 ``RunStopped``; a program gets SIGTERM, which its ``tracklet.init()`` turns into the same), and it
 stops the run when the sweep is cancelled.
@@ -61,7 +61,7 @@ class _Agent:
 
         self.store, self.sweep_id, self.function, self.count, self.dir = store, sweep_id, function, count, dir
         self.name = f"{hostname()}-{os.getpid()}-{secrets.token_hex(2)}"
-        self.poll = float(os.environ.get("TRACKLET_SWEEP_POLL", "2"))
+        self.poll = float(os.environ.get("TRACKLET_SWEEP_POLL", "1"))
 
     def run(self) -> int:
         from ._controller import next_trial
