@@ -50,6 +50,9 @@ def agent(
     doc = find_sweep(store, sweep_id, project, entity)
     if function is None and not doc["config"].get("program") and not doc["config"].get("command"):
         raise UsageError(f"sweep {doc['id']} has no program or command: pass agent(function=...) or add program: train.py")
+    program = doc["config"].get("program")
+    if function is None and program and "${program}" in (doc["config"].get("command") or ["${program}"]) and not os.path.isfile(program):
+        raise UsageError(f"sweep {doc['id']}'s program {program!r} is not in {os.getcwd()}: start the agent in the folder that holds it")
     return _Agent(store, doc["id"], function, count, dir).run()
 
 
@@ -126,7 +129,9 @@ class _Agent:
         run = _init._current
         if run is not None and run.id == trial["run_id"] and not run.finished:
             run.finish()
-        if self.store.run(trial["run_id"]) is None and not _started(trial["run_id"]):
+        from ._trial_env import started_here
+
+        if not started_here(trial["run_id"]):
             warn_once(f"agent-no-init:{self.sweep_id}", f"tracklet agent: the function given to agent() did not call "
                       f"tracklet.init(), so trial {trial['number']} recorded nothing; call tracklet.init() in it")
 
@@ -159,12 +164,6 @@ class _Agent:
             return
         if proc.returncode:
             print(f"tracklet agent: {' '.join(command)} exited with {proc.returncode}", file=sys.stderr)
-
-
-def _started(run_id: str) -> bool:
-    from ._trial_env import _used
-
-    return run_id in _used
 
 
 def _stop_current(run_id: str) -> None:

@@ -25,7 +25,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Mapping
 
-__all__ = ["SweepTrial", "trial_env", "trial_from_env"]
+__all__ = ["SweepTrial", "started_here", "trial_env", "trial_from_env"]
 
 PREFIX = "TRACKLET_SWEEP_"
 _used: set[str] = set()  # run ids already started in this process: a second init() in one trial is a new run
@@ -86,6 +86,11 @@ def trial_from_env(args: dict[str, Any]) -> SweepTrial | None:
     args["id"], args["project"], args["resume"] = run_id, env.get(PREFIX + "PROJECT"), None
     args["entity"] = env.get(PREFIX + "ENTITY") or None
     return SweepTrial(env[PREFIX + "ID"], run_id, params, env.get(PREFIX + "SIGTERM") == "stop")
+
+
+def started_here(run_id: str) -> bool:
+    """Whether ``tracklet.init()`` in this process started the trial's run."""
+    return run_id in _used
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:

@@ -227,3 +227,9 @@ def test_how_a_trial_is_judged_dead_live_or_done():
     assert trial_phase({**running, "run_state": "crashed"}, now) == "dead"
     assert [trial_phase({**running, "run_state": s}, now) for s in ("finished", "failed", "stopped")] == ["done"] * 3
     assert trial_phase({**base, "status": "dead"}, now) == "superseded"
+
+
+def test_a_function_that_never_calls_init_is_said(tracklet_env):
+    sweep_id = tracklet.sweep({**GRID, "parameters": {"a": {"values": [1]}}}, project="p")
+    with pytest.warns(tracklet.TrackletWarning, match="did not call tracklet.init"):
+        tracklet.agent(sweep_id, function=lambda: None, count=1)
