@@ -55,10 +55,53 @@ def hartmann6(c: dict) -> float:
     return -sum(a * math.exp(-sum(A * (xi - p) ** 2 for A, xi, p in zip(Ai, x, Pi))) for a, Ai, Pi in zip(_ALPHA, _A6, _P6))
 
 
+_TINY: dict = {}
+
+
+def tiny_lora(c: dict) -> float:
+    """Validation MSE of a tiny real fine-tune: a pretrained 8-32-1 MLP whose first layer gets a LoRA adapter of
+    rank ``lora_r``, trained 40 full-batch Adam steps at ``learning_rate`` on a shifted task (CPU, ~15 ms)."""
+    import torch
+
+    torch.set_num_threads(1)
+    if not _TINY:
+        g = torch.Generator().manual_seed(0)
+        x, xv = torch.randn(256, 8, generator=g), torch.randn(256, 8, generator=g)
+        w1, w2 = torch.randn(8, 32, generator=g), torch.randn(32, 1, generator=g) / 4
+        shift = torch.randn(8, 4, generator=g) @ torch.randn(4, 32, generator=g) / 2  # the new task: a rank-4 change
+        teacher = lambda inp, w: torch.tanh(inp @ w) @ w2  # noqa: E731
+        base = torch.nn.Sequential(torch.nn.Linear(8, 32), torch.nn.Tanh(), torch.nn.Linear(32, 1))
+        opt = torch.optim.Adam(base.parameters(), lr=1e-2)
+        for _ in range(400):  # pretraining on the old task, once
+            loss = torch.nn.functional.mse_loss(base(x), teacher(x, w1))
+            opt.zero_grad(), loss.backward(), opt.step()
+        _TINY.update(x=x, xv=xv, y=teacher(x, w1 + shift), yv=teacher(xv, w1 + shift), base=base)
+    t = _TINY
+    r, lr = int(c["lora_r"]), float(c["learning_rate"])
+    g = torch.Generator().manual_seed(1)
+    a = (torch.randn(8, r, generator=g) / r**0.5).requires_grad_()
+    b = torch.zeros(r, 32, requires_grad=True)
+    first, second = t["base"][0], t["base"][2]
+
+    def model(inp):
+        return second(torch.tanh(first(inp) + inp @ a @ b * (16 / r)))
+
+    opt = torch.optim.Adam([a, b], lr=lr)
+    for _ in range(40):
+        loss = torch.nn.functional.mse_loss(model(t["x"]), t["y"])
+        opt.zero_grad(), loss.backward(), opt.step()
+    with torch.no_grad():
+        value = torch.nn.functional.mse_loss(model(t["xv"]), t["yv"]).item()
+    return value if math.isfinite(value) else 1e6
+
+
 FUNCTIONS = {
     "Branin": (branin, {"x1": {"min": -5.0, "max": 10.0}, "x2": {"min": 0.0, "max": 15.0}}, 0.397887),
     "Hartmann-6": (hartmann6, {f"x{i}": {"min": 0.0, "max": 1.0} for i in range(1, 7)}, -3.32237),
+    "Tiny LoRA fine-tune": (tiny_lora, {"learning_rate": {"distribution": "log_uniform_values", "min": 1e-4, "max": 1.0},
+                                        "lora_r": {"values": [1, 2, 4, 8, 16]}}, None),
 }
+NO_WANDB = {"Tiny LoRA fine-tune"}  # wandb's engine runs in a venv without torch
 
 
 def _config(method: str, params: dict) -> dict:
@@ -142,9 +185,10 @@ def summarise(counts: list[int | None], budget: int) -> dict:
             "mean_reached": statistics.mean(reached) if reached else None}
 
 
-def quality(seeds: int, budget: int, wandb_python: str | None) -> dict:
+def quality(seeds: int, budget: int, wandb_python: str | None, names: list[str]) -> dict:
     out: dict = {}
-    for name, (fn, params, optimum) in FUNCTIONS.items():
+    for name in names:
+        fn, params, optimum = FUNCTIONS[name]
         row: dict = {"optimum": optimum, "targets": [], "methods": {}}
         counts: dict[str, list] = {"random": [], "bayes": []}
         times: dict[str, float] = {"random": 0.0, "bayes": 0.0}
@@ -163,7 +207,7 @@ def quality(seeds: int, budget: int, wandb_python: str | None) -> dict:
         for method in ("random", "bayes"):
             row["methods"][f"tracklet {method}"] = summarise(counts[method], budget)
         row["bayes_seconds"] = times["bayes"]
-        if wandb_python:
+        if wandb_python and name not in NO_WANDB:
             t0 = time.perf_counter()
             try:
                 found = wandb_runs_needed(wandb_python, jobs)
@@ -286,7 +330,10 @@ def section(args: argparse.Namespace, q: dict, ctl: dict, agents: dict, run_at: 
         "`best + 0.05·|best|`; each method then runs until one run reaches it, at most "
         f"{args.budget} runs (a seed that does not reach it counts as {args.budget + 1}). Median runs needed, with the "
         "quartiles, and how many seeds reached the target. The controller's `propose()` is called directly with the "
-        "trials as the store hands them over (the agent's own code path, without a process per run).",
+        "trials as the store hands them over (the agent's own code path, without a process per run). The tiny "
+        "fine-tune is real training on the CPU: a pretrained 8-32-1 MLP gets a LoRA adapter of rank `lora_r` "
+        "(1, 2, 4, 8, 16) on its first layer, trained 40 full-batch Adam steps at `learning_rate` (log-uniform, "
+        "1e-4 to 1) on a shifted task; the value is its validation MSE (about 9 ms a run).",
         "",
         "| function | method | runs needed: median (quartiles) | seeds that reached it |",
         "|---|---|---:|---:|",
@@ -298,7 +345,7 @@ def section(args: argparse.Namespace, q: dict, ctl: dict, agents: dict, run_at: 
     for name, row in q.items():
         r, b = row["methods"]["tracklet random"]["median"], row["methods"]["tracklet bayes"]["median"]
         lines.append(f"- {name}: bayes needs {100 * (1 - b / r):.0f}% fewer runs than random (median {b:.0f} against {r:.0f}); "
-                     f"bayes's {args.seeds} searches took {row['bayes_seconds']:.0f} s of controller time in all."
+                     f"bayes's {args.seeds} searches took {row['bayes_seconds']:.0f} s in all (suggestions and evaluations)."
                      + (f" wandb's engine could not run: {row['wandb_error'][:200]}" if row.get("wandb_error") else ""))
     lines += [
         "",
@@ -307,8 +354,8 @@ def section(args: argparse.Namespace, q: dict, ctl: dict, agents: dict, run_at: 
         + ("its engine (`sweeps` 0.2.0, what the local controller calls for each suggestion: a Gaussian process for "
            "bayes) ran in its own venv with the same functions, targets, seeds and budget (rows `wandb ...`). Its random "
            "search draws `min + u·(max − min)` from Python's `random` seeded with the same seed, as tracklet's does, so "
-           "the two random rows are the same runs, not two samples that agree. A tiny real fine-tune (validation loss "
-           "against learning rate and LoRA rank) is not measured yet." if args.wandb_python else
+           "the two random rows are the same runs, not two samples that agree. The tiny fine-tune needs torch, which "
+           "that venv lacks: no wandb rows for it." if args.wandb_python else
            "with `--wandb-python` its engine (the `sweeps` package the local controller calls) runs the same protocol."),
         "",
         "## The controller's time per suggestion, 200 finished runs, local store",
@@ -355,17 +402,23 @@ def main() -> None:
     p.add_argument("--wandb-python", help="a Python with wandb's sweep engine (pip install sweeps) to compare with")
     p.add_argument("--skip", default="", help="comma-separated parts to skip: quality, controller, agents")
     p.add_argument("--write", action="store_true", help="replace this benchmark's section of benchmarks/RESULTS.md")
-    p.add_argument("--from-json", help="write the section from the JSON an earlier run printed (no measuring)")
+    p.add_argument("--functions", default=",".join(FUNCTIONS), help=f"which of: {', '.join(FUNCTIONS)}")
+    p.add_argument("--from-json", action="append", help="write the section from the JSON earlier runs printed (no "
+                   "measuring; repeat to merge runs of different functions)")
     args = p.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     if args.from_json:
-        with open(args.from_json, encoding="utf-8") as f:
-            found = json.load(f)
-        q, ctl, agents = found["quality"], found["controller"], found["agents"]
-        run_at = found.get("run_at", os.path.getmtime(args.from_json))
+        q, ctl, agents, run_at = {}, {}, {}, 0.0
+        for path in args.from_json:
+            with open(path, encoding="utf-8") as f:
+                found = json.load(f)
+            q.update(found["quality"])
+            ctl, agents = ctl or found["controller"], agents or found["agents"]
+            run_at = max(run_at, found.get("run_at", os.path.getmtime(path)))
     else:
         run_at = time.time()
-        q = quality(args.seeds, args.budget, args.wandb_python) if "quality" not in skip else {}
+        names = [n.strip() for n in args.functions.split(",") if n.strip()]
+        q = quality(args.seeds, args.budget, args.wandb_python, names) if "quality" not in skip else {}
         ctl = {m: controller_time(m) for m in ("bayes", "random", "grid")} if "controller" not in skip else {}
         agents = many_agents() if "agents" not in skip else {}
         print(json.dumps({"quality": q, "controller": ctl, "agents": agents, "run_at": run_at}, indent=1, default=str))
