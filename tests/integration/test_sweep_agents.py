@@ -163,3 +163,28 @@ def test_agents_in_remote_mode_share_a_sweep_through_a_server(tmp_path):
         wait_until(lambda: all(r.state == "finished" for r in remote.sweep(sweep_id).runs) and len(remote.sweep(sweep_id).runs) == 6)
         assert remote.sweep(sweep_id).best_run().config["a"] == 0
         assert sweep_id in _cli("sweep", "ls", env=env).stdout
+
+
+def test_a_lightning_cli_script_picks_a_nested_group_up_as_dotted_arguments(tmp_path):
+    pytest.importorskip("lightning")
+    pytest.importorskip("jsonargparse")
+    (tmp_path / "train.py").write_text(
+        "import lightning.pytorch as pl\n"
+        "from lightning.pytorch.cli import LightningCLI\n"
+        "import tracklet\n"
+        "class Model(pl.LightningModule):\n"
+        "    def __init__(self, lr: float = 0.1, hidden: int = 4):\n"
+        "        super().__init__()\n"
+        "        self.save_hyperparameters()\n"
+        "cli = LightningCLI(Model, run=False, save_config_callback=None,\n"
+        "                   trainer_defaults={'logger': False, 'enable_checkpointing': False, 'enable_progress_bar': False})\n"
+        "with tracklet.init(config={'seen': dict(cli.model.hparams)}) as run:\n"
+        "    run.log({'loss': cli.model.hparams.lr})\n"
+    )
+    config = {"program": "train.py", "method": "grid", "metric": {"name": "loss"},
+              "parameters": {"model": {"parameters": {"lr": {"values": [0.01]}, "hidden": {"values": [8, 16]}}}}}
+    sweep_id = _new_sweep(tmp_path, config)
+    _cli("agent", sweep_id)
+    runs = tracklet.Api().sweep(sweep_id).runs
+    assert sorted((r.config["seen"]["lr"], r.config["seen"]["hidden"]) for r in runs) == [(0.01, 8), (0.01, 16)]
+    assert all(r.config["model"] == {"lr": 0.01, "hidden": r.config["seen"]["hidden"]} for r in runs)
