@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 __all__ = ["agent", "build_command"]
 
 _TERM_GRACE = 30.0  # seconds a stopped program has to end after SIGTERM, before SIGKILL
+# As wandb's agent (WANDB_AGENT_MAX_INITIAL_FAILURES): an agent whose first trials all fail stops, rather than
+# spend the whole sweep on a program that cannot run
+_MAX_INITIAL_FAILURES = int(os.environ.get("TRACKLET_AGENT_MAX_INITIAL_FAILURES", "3"))
 
 
 def agent(
@@ -69,7 +72,7 @@ class _Agent:
     def run(self) -> int:
         from ._controller import next_trial
 
-        done, said_paused = 0, False
+        done, failed, said_paused = 0, 0, False
         while self.count is None or done < self.count:
             trial, why = next_trial(self.store, self.sweep_id, self.name)
             if trial is None:
@@ -82,11 +85,19 @@ class _Agent:
                 print(f"tracklet agent: sweep {self.sweep_id} is {why}; {done} runs done by this agent", file=sys.stderr)
                 break
             said_paused = False
-            self._run_trial(trial)
+            state = self._run_trial(trial)
             done += 1
+            if failed == done - 1 and state in (None, "failed", "crashed"):
+                failed += 1  # every trial of this agent so far failed
+            if failed == done >= _MAX_INITIAL_FAILURES > 0:
+                raise UsageError(
+                    f"the first {failed} trials of this agent failed (see their output above; `tracklet show RUN_ID`): "
+                    f"the agent stops rather than fail every trial of sweep {self.sweep_id}. Fix the program and start it again"
+                )
         return done
 
-    def _run_trial(self, trial: dict[str, Any]) -> None:
+    def _run_trial(self, trial: dict[str, Any]) -> str | None:
+        """Run one trial; returns its run's state (None when no run was recorded)."""
         from ._trial_env import trial_env
 
         print(f"tracklet agent: trial {trial['number']} of sweep {self.sweep_id}: run {trial['run_id']} with "
@@ -99,7 +110,9 @@ class _Agent:
             self._spawn(trial, env, monitor)
         from ._controller import check_metric_logged
 
-        check_metric_logged(trial["config"], self.sweep_id, self.store.run(trial["run_id"]))
+        run = self.store.run(trial["run_id"])
+        check_metric_logged(trial["config"], self.sweep_id, run)
+        return None if run is None else run["state"]
 
     def _call(self, trial: dict[str, Any], env: dict[str, str], monitor: _Monitor) -> None:
         from ..tracking import _init

@@ -233,3 +233,16 @@ def test_a_function_that_never_calls_init_is_said(tracklet_env):
     sweep_id = tracklet.sweep({**GRID, "parameters": {"a": {"values": [1]}}}, project="p")
     with pytest.warns(tracklet.TrackletWarning, match="did not call tracklet.init"):
         tracklet.agent(sweep_id, function=lambda: None, count=1)
+
+
+def test_an_agent_whose_first_three_trials_fail_stops_saying_so(tracklet_env, capsys):
+    sweep_id = tracklet.sweep({**GRID, "parameters": {"a": {"values": list(range(10))}}}, project="p")
+
+    def train():
+        with tracklet.init():
+            raise RuntimeError("broken script")
+
+    with pytest.raises(tracklet.UsageError, match="the first 3 trials of this agent failed"):
+        tracklet.agent(sweep_id, function=train)
+    assert [t["run_state"] for t in tracklet.Api().sweep(sweep_id).trials()] == ["failed"] * 3
+    capsys.readouterr()
