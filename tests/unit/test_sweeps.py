@@ -246,3 +246,28 @@ def test_an_agent_whose_first_three_trials_fail_stops_saying_so(tracklet_env, ca
         tracklet.agent(sweep_id, function=train)
     assert [t["run_state"] for t in tracklet.Api().sweep(sweep_id).trials()] == ["failed"] * 3
     capsys.readouterr()
+
+
+def test_cancelling_a_sweep_stops_its_running_run_and_its_agents(tracklet_env, monkeypatch, capsys):
+    import threading
+    import time
+
+    from tracklet.cli import main
+
+    monkeypatch.setenv("TRACKLET_SWEEP_POLL", "0.05")
+    sweep_id = tracklet.sweep(GRID, project="p")
+    steps = []
+
+    def train():
+        with tracklet.init() as run:
+            if not steps:
+                threading.Thread(target=main, args=(["sweep", "cancel", sweep_id],)).start()
+            for i in range(500):
+                run.log({"loss": 1.0})
+                steps.append(i)
+                time.sleep(0.01)
+
+    assert tracklet.agent(sweep_id, function=train) == 1
+    trials = tracklet.Api().sweep(sweep_id).trials()
+    assert [t["run_state"] for t in trials] == ["stopped"] and len(steps) < 500
+    assert tracklet.Api().sweep(sweep_id).state == "cancelled"
