@@ -37,6 +37,7 @@ __all__ = [
     "WalWriter",
     "decode_history",
     "decode_system",
+    "encode_json_records",
     "first_run_record",
     "identity_of_log",
     "log_identity",
@@ -103,6 +104,17 @@ class Record:
 
 def _frame(body: bytes) -> bytes:
     return PREFIX.pack(len(body), zlib.crc32(body)) + body
+
+
+def encode_json_records(first_seq: int, records: list[tuple[int, Any]]) -> bytes:
+    """``records`` (type, JSON object) as the bytes a ``WalWriter`` would append, numbered from ``first_seq``.
+
+    For a store that keeps no log file: it takes a log's bytes, so an edit is sent as them.
+    """
+    return b"".join(
+        _frame(BODY_HEAD.pack(rtype, seq) + json.dumps(obj, separators=(",", ":"), allow_nan=True).encode())
+        for seq, (rtype, obj) in enumerate(records, first_seq)
+    )
 
 
 _hist_structs: dict[int, struct.Struct] = {}

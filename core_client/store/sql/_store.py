@@ -172,8 +172,10 @@ class SqlStore(Store):
     def edit_run(self, run_id: str, records: list[tuple[int, dict[str, Any]]]) -> None:
         from ...wal._edits import append_edits
 
-        if self.url is not None:
-            raise UsageError(f"runs in {self.location} are edited through the tracklet server that serves it")
+        if self.url is not None:  # no log file: the edits go in as the log's next records
+            from ._remote_log import edit_in_database
+
+            return edit_in_database(self.engine(), run_id, records)
         append_edits(self.root, run_id, records)
 
     def problems(self, run_id: str | None = None) -> list[dict[str, Any]]:
