@@ -456,6 +456,12 @@ class SqlStore(Store):
         from ._engine import write_transaction
 
         with write_transaction(self.engine()) as conn:
+            state = Reader(self.root, conn=conn).scalar("SELECT state FROM artifact_versions WHERE id = :vid", vid=version_id)
+            if state != "committed":
+                raise UsageError(
+                    f"artifact version id {version_id} is {'not in this store' if state is None else state}: only a "
+                    f"committed version can be linked to registry/{model}; find one with tracklet artifact ls"
+                )
             link_version(conn, model, version_id, aliases, actor)
 
     def unlink_artifact(self, version_id: int, model: str, actor: str) -> None:
