@@ -154,7 +154,8 @@ def append_log(engine: Engine, root: str, run_id: str, offset: int, data: bytes,
 
     Returns the bytes held now. Raises ``UsageError`` for bytes that are not whole log records (nothing
     written) and ``SyncError`` for a gap (``offset`` past what is held) or a log that is not the one held
-    under this run id; ``SyncError.offset`` then says the bytes held.
+    under this run id; ``SyncError.offset`` then says the bytes held. Bytes written but not stored (the
+    store refuses what the log holds) are logged on the server and answered as held.
     """
     path = log_path(root, run_id)
     bounds, log_id, starts_run = _checked_batch(data, offset, log_id)
@@ -180,7 +181,11 @@ def append_log(engine: Engine, root: str, run_id: str, offset: int, data: bytes,
         try:
             ingest_run(engine, path, run_id)
         except SyncError as e:
-            raise _refused(str(e), held) from None
+            # The bytes are kept: the log is the source of truth, and a rebuilt store reads them. A refusal
+            # here would tell the client its log was not taken (it reads a 409 as "another log").
+            import logging
+
+            logging.getLogger("tracklet.server").error("run %s: its log's bytes up to %d are kept but not stored: %s", run_id, held, e)
     return held
 
 
