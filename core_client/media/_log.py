@@ -100,6 +100,7 @@ def _store(run: Any, calls: list[tuple[int, float, list[tuple[str, int, Media]]]
 
 
 def _store_call(run: Any, store: Any, step: int, t: float, items: list[tuple[str, int, Media]]) -> None:
+    from ..wal._media import media_summary
     from ..wal._wal import RecordType
 
     try:
@@ -120,7 +121,9 @@ def _store_call(run: Any, store: Any, step: int, t: float, items: list[tuple[str
             if refs:
                 item["refs"] = sorted(set(refs))
             out.append(item)
-        run._record_json(RecordType.MEDIA, {"t": t, "step": step, "items": out})
+        record = {"t": t, "step": step, "items": out}
+        run._record_json(RecordType.MEDIA, record)
+        run.summary.observe_media(media_summary(record))
     except Exception as e:  # training goes on; the cause is said once
         keys = ", ".join(sorted({k for k, _, _ in items}))
         warn_once(f"media:{type(e).__name__}:{keys}", f"tracklet: could not store {keys} (step {step}) of run {run.id}: {e!r}")
