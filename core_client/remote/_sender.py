@@ -177,11 +177,11 @@ class LogSender:
 
     def _blob_sender(self) -> Any:
         if self._blobs is None:
-            from ..artifacts._ops import blob_store
+            from ..artifacts.storage import blob_store_of
             from ._blobs import BlobSender
 
             root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(self.path))))  # <root>/runs/<id>/run.tlog
-            self._blobs = BlobSender(self.client, blob_store(root))
+            self._blobs = BlobSender(self.client, blob_store_of(root))
         return self._blobs
 
     def unsent(self) -> int:

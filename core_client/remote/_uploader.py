@@ -35,6 +35,7 @@ import threading
 import time
 
 from .._errors import warn_once
+from ..wal._media import media_digests
 from ..wal._wal import RecordType
 
 TYPE_CHECKING = False
@@ -72,11 +73,7 @@ def blob_digests(rtype: int, payload: Any) -> set[str]:
         if rtype == RecordType.ARTIFACT:
             return {e["digest"] for e in payload["manifest"]["entries"].values() if e.get("ref") is None}
         if rtype == RecordType.MEDIA:
-            found = set()
-            for item in payload.get("items") or []:
-                found.add(item["digest"])
-                found.update(item.get("refs") or [])
-            return found
+            return media_digests(payload)
     except (KeyError, TypeError, AttributeError):
         pass  # not a record this tracklet wrote: the server judges it
     return set()

@@ -1,4 +1,6 @@
-"""What a MEDIA record (docs/wal-format.md) puts in the run's summary: the last value logged under each key.
+"""What a MEDIA record (docs/wal-format.md) names: its blobs, and what it puts in the run's summary.
+
+The summary holds the last value logged under each key.
 
 As in wandb, ``run.summary["samples"]`` after ``log({"samples": Image(...)})`` is a description of that
 value, not the value: its kind (``_type``), the step, its blob's digest and size, and the record's meta
@@ -12,7 +14,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["media_summary"]
+__all__ = ["media_digests", "media_summary"]
 
 
 def media_summary(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -29,3 +31,12 @@ def media_summary(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
         else:
             out[item["key"]] = {"_type": item["kind"], "step": step, **one}
     return out
+
+
+def media_digests(record: dict[str, Any]) -> set[str]:
+    """The blob digests a MEDIA record names: each value's, and those nested in it (images in a table's cells)."""
+    found: set[str] = set()
+    for item in record.get("items") or []:
+        found.add(item["digest"])
+        found.update(item.get("refs") or [])
+    return found

@@ -352,13 +352,13 @@ class SqlStore(Store):
 
     def _blobs(self) -> Any:
         """The blob store given, else the one beside this store: ``<root>/blobs`` or ``TRACKLET_BLOB_URL``."""
-        from ...artifacts._ops import blob_store
+        from ...artifacts.storage import blob_store_of
 
         if self._blob_store is not None:
             return self._blob_store
         if not self.root and not os.environ.get("TRACKLET_BLOB_URL"):
             raise UsageError(f"the store at {self.location} has no blob folder; set TRACKLET_BLOB_URL to its blob store")
-        return blob_store(self.root or os.getcwd())
+        return blob_store_of(self.root or os.getcwd())
 
     # -- the write path ---------------------------------------------------------------------------
     def log_position(self, run_id: str) -> dict[str, Any]:
