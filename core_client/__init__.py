@@ -42,11 +42,26 @@ from .tracking._init import use_artifact as use_artifact
 from .tracking._init import use_model as use_model
 from .tracking._init import watch as watch
 from .tracking._run import Run as Run
+from .tracing import attributes as attributes
+from .tracing import get_current_call as get_current_call
+from .tracing import init_tracing as init_tracing
+from .tracing import op as op
+from .tracing import set_price as set_price
 from .tracking._summary import Summary as Summary
 from ._version import __version__ as __version__
 from . import errors as errors
 
 run: Run | None = None
+
+
+def __getattr__(name: str) -> object:
+    if name == "ContextExecutor":  # a thread pool: concurrent.futures loads only when it is used
+        from .tracing._executor import ContextExecutor
+
+        return ContextExecutor
+    raise AttributeError(f"module 'tracklet' has no attribute {name!r}")
+
+
 config = _PreInit("config")
 summary = _PreInit("summary")
 
@@ -58,6 +73,7 @@ __all__ = [
     "ArtifactEntry",
     "Audio",
     "Config",
+    "ContextExecutor",
     "Histogram",
     "Html",
     "Image",
@@ -73,20 +89,25 @@ __all__ = [
     "Video",
     "__version__",
     "alert",
+    "attributes",
     "config",
     "define_metric",
     "errors",
     "finish",
+    "get_current_call",
     "init",
+    "init_tracing",
     "link_model",
     "log",
     "log_artifact",
     "log_model",
     "login",
     "mark_preempting",
+    "op",
     "plot",
     "run",
     "save",
+    "set_price",
     "summary",
     "unwatch",
     "use_artifact",

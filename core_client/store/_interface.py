@@ -196,5 +196,37 @@ class Store:
         """Delete a version; returns the digests no other version holds (their blobs may go)."""
         raise NotImplementedError
 
+    # -- tracing ----------------------------------------------------------------------------------
+    def calls(
+        self, project: str, entity: str | None = None, filters: dict[str, Any] | None = None,
+        order: str = "started_at", limit: int | None = None, offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """A project's calls matching ``filters`` (``op``, ``trace_id``, ``parent_id``, ``run_id``, ``status``,
+        ``kind``, ``since``, ``until``, ``min_latency_ms``, ``max_latency_ms``, ``min_tokens``, ``min_cost``,
+        ``roots``, ``feedback``), by ``order`` (``started_at``, ``-latency_ms``, ``-total_tokens``, ``-cost``, ...)."""
+        raise NotImplementedError
+
+    def call(self, call_id: str) -> dict[str, Any] | None:
+        """One call by id, or None."""
+        raise NotImplementedError
+
+    def add_feedback(self, call_id: str, kind: str, value: Any, name: str | None = None, creator: str | None = None) -> dict[str, Any]:
+        """Attach feedback (a reaction, a note or a score) to a call; returns it stored."""
+        raise NotImplementedError
+
+    def feedback(self, call_id: str) -> list[dict[str, Any]]:
+        """A call's feedback, oldest first."""
+        raise NotImplementedError
+
+    def trace_log_position(self, log_id: str) -> int:
+        """Bytes of trace log ``log_id`` the store holds (0 if none)."""
+        raise NotImplementedError
+
+    def append_trace_log(self, log_id: str, offset: int, data: bytes) -> int:
+        """Add ``data``, trace log ``log_id``'s bytes from ``offset``, and store its calls; idempotent by offset.
+
+        Returns the offset held after; raises ``SyncError`` for a gap."""
+        raise NotImplementedError
+
     def close(self) -> None:
         """Let go of connections."""
