@@ -246,3 +246,36 @@ def test_a_thread_started_with_in_context_sees_the_parent(store):
     parent()
     p, c = store.calls("proj")
     assert c["parent_id"] == p["id"]
+
+
+def test_api_reads_calls_with_children_exports_and_takes_feedback(store, tmp_path):
+    rag("a")
+    rag("b")
+    api = tracklet.Api(dir=store.root)
+    roots = api.calls("proj", {"roots": True})
+    assert [c.op_name for c in roots] == ["rag", "rag"]
+    call = api.call(roots[0].id)
+    assert [c.op_name for c in call.children] == ["retrieve", "generate"]
+    assert len(call.trace()) == 3
+    call.feedback.add("score", 0.5, name="relevance")
+    with pytest.raises(tracklet.UsageError, match="feedback kind 'like'"):
+        call.feedback.add("like", 1)
+    assert [f["value"] for f in api.call(roots[0].id).feedback] == [0.5]
+    out = tmp_path / "calls.jsonl"
+    assert api.calls("proj").to_jsonl(str(out)) == 6 and len(out.read_text().splitlines()) == 6
+    assert list(api.calls("proj", {"op": "generate"}).to_pandas()["total_tokens"]) == [120, 120]
+    with pytest.raises(tracklet.UsageError, match="no call 'nope'"):
+        api.call("nope")
+
+
+def test_the_cli_lists_calls_and_prints_a_trace_tree(store, capsys):
+    from tracklet.cli import main
+
+    rag("a")
+    assert main(["calls", "proj", "--dir", store.root, "--op", "generate", "--slowest", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "generate" in out and "120 tok" in out and "rag" not in out
+    root = store.calls("proj", filters={"roots": True})[0]
+    assert main(["trace", root["id"], "--dir", store.root]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("rag ") and lines[1].startswith("├─ retrieve") and lines[2].startswith("└─ generate")
