@@ -28,7 +28,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Iterator, Sequence
 
-__all__ = ["Store"]
+__all__ = ["CALL_FILTERS", "CALL_ORDERS", "Store"]
+
+#: the filters ``Store.calls`` takes, and its orders (``-``: largest first)
+CALL_FILTERS = (
+    "op", "trace_id", "parent_id", "run_id", "status", "kind", "since", "until", "min_latency_ms", "max_latency_ms",
+    "min_tokens", "min_cost", "roots", "feedback",
+)
+CALL_ORDERS = ("started_at", "-started_at", "latency_ms", "-latency_ms", "total_tokens", "-total_tokens", "cost", "-cost")
 
 
 class Store:
@@ -218,8 +225,8 @@ class Store:
         """A call's feedback, oldest first."""
         raise NotImplementedError
 
-    def trace_log_position(self, log_id: str) -> int:
-        """Bytes of trace log ``log_id`` the store holds (0 if none)."""
+    def trace_log_position(self, log_id: str) -> dict[str, Any]:
+        """Where trace log ``log_id`` stands: ``{"offset": bytes held, "project", "entity"}`` (0 and None if unknown)."""
         raise NotImplementedError
 
     def append_trace_log(self, log_id: str, offset: int, data: bytes) -> int:

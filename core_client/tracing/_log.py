@@ -30,7 +30,10 @@ __all__ = ["TraceLog"]
 class TraceLog:
     """Appends call records for one project to this process's trace log; thread-safe, never raises."""
 
-    def __init__(self, root: str, project: str, entity: str | None = None, sample_rate: float = 1.0) -> None:
+    def __init__(
+        self, root: str, project: str, entity: str | None = None, sample_rate: float = 1.0, server: tuple[str, str | None] | None = None,
+        finish_timeout: float = 60.0,
+    ) -> None:
         self.root, self.project, self.entity, self.sample_rate = root, project, entity, sample_rate
         self.log_id = new_log_id()
         self.path = trace_log_path(root, self.log_id)
@@ -38,6 +41,8 @@ class TraceLog:
         self._ids = itertools.count(1).__next__
         self._lock = threading.Lock()
         self._writer: WalWriter | None = None
+        self._uploader: Any = None
+        self._finish_timeout = finish_timeout
         try:
             os.makedirs(traces_dir(root), exist_ok=True)
             self._writer = WalWriter(self.path)
@@ -48,6 +53,15 @@ class TraceLog:
         except OSError as e:
             warn_once(f"trace-log:{root}", f"tracklet: cannot write traces to {self.path} ({e}); ops run untraced")
             self._writer = None
+        if server is not None and self._writer is not None:
+            from ..remote._uploader import Uploader  # stdlib only: its thread imports requests
+
+            # remote mode: the local trace log is the backlog; the run's uploader thread posts it as it grows
+            self._uploader = Uploader(
+                server[0], server[1], self.path, f"trace-{self.log_id}", self.log_id, writer=self._writer,
+                route=f"/traces/{self.log_id}/log",
+            )
+            self._uploader.start()
         atexit.register(self.close)
 
     def new_id(self) -> str:
@@ -72,7 +86,17 @@ class TraceLog:
                 w.flush()
 
     def close(self) -> None:
+        """Stop writing; in remote mode wait (up to the ``finish_timeout`` setting) for the server to take the rest."""
         with self._lock:
-            if self._writer is not None:
-                self._writer.close()
-                self._writer = None
+            writer, self._writer = self._writer, None
+            if writer is None:
+                return
+            writer.flush()
+            end = writer.offset
+            writer.close()
+        if self._uploader is not None:
+            left = self._uploader.finish(end, self._finish_timeout)
+            if left:
+                warn_once(
+                    f"trace-unsent:{self.path}", f"tracklet: {left} bytes of calls did not reach the server; they stay in {self.path}",
+                )

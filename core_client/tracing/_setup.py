@@ -78,7 +78,11 @@ def init_tracing(project: str, *, dir: str | None = None, entity: str | None = N
         stop_tracing()
         return None
     old = TRACER
-    TRACER = TraceLog(os.path.abspath(settings.dir), project, entity=settings.entity, sample_rate=rate)
+    server = (settings.base_url, settings.api_key) if settings.mode == "remote" else None
+    TRACER = TraceLog(
+        os.path.abspath(settings.dir), project, entity=settings.entity, sample_rate=rate, server=server,
+        finish_timeout=settings.finish_timeout,
+    )
     if old is not None:
         old.close()
     if autopatch:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 from ..._errors import UsageError
+from .._interface import CALL_FILTERS as _NAMES
+from .._interface import CALL_ORDERS as _ORDER_NAMES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -26,7 +28,7 @@ _FIELDS = (
 )
 _JSON = ("inputs", "output", "exception", "attributes", "usage", "summary")
 
-#: ``calls()`` filter -> SQL condition (parameters named as the filter)
+# ``calls()`` filter -> SQL condition (parameters named as the filter)
 CALL_FILTERS = {
     "op": "c.op_name = :op",
     "trace_id": "c.trace_id = :trace_id",
@@ -43,13 +45,15 @@ CALL_FILTERS = {
     "roots": None,  # True: only calls without a parent
     "feedback": "EXISTS (SELECT 1 FROM call_feedback f WHERE f.call_id = c.id AND f.kind = :feedback)",
 }
-#: ``order`` values: a column, ``-`` first for largest first
 ORDERS = {
     "started_at": "c.started_at, c.id", "-started_at": "c.started_at DESC, c.id DESC",
     "latency_ms": "c.latency_ms, c.id", "-latency_ms": "c.latency_ms DESC, c.id",
     "total_tokens": "c.total_tokens, c.id", "-total_tokens": "c.total_tokens DESC, c.id",
     "cost": "c.cost, c.id", "-cost": "c.cost DESC, c.id",
 }
+
+
+assert tuple(CALL_FILTERS) == _NAMES and tuple(ORDERS) == _ORDER_NAMES, "the store interface names each filter and order"
 
 
 def _doc(row: tuple[Any, ...], decoded: bool) -> dict[str, Any]:

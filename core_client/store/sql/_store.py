@@ -547,10 +547,13 @@ class SqlStore(Store):
         with self._call_reader() as q:
             return feedback_docs(q, call_id)
 
-    def trace_log_position(self, log_id: str) -> int:
-        from ._calls import trace_log_offset
-
-        return trace_log_offset(self.engine(), log_id)
+    def trace_log_position(self, log_id: str) -> dict[str, Any]:
+        with self.reader() as q:
+            row = q.one(
+                "SELECT t.wal_offset, p.name, p.entity FROM trace_logs t JOIN projects p ON p.id = t.project_id WHERE t.log_id = :log_id",
+                log_id=log_id,
+            )
+        return {"offset": int(row[0]), "project": row[1], "entity": row[2]} if row else {"offset": 0, "project": None, "entity": None}
 
     def append_trace_log(self, log_id: str, offset: int, data: bytes) -> int:
         from ._calls import ingest_trace_bytes
