@@ -9,7 +9,7 @@ from starlette.requests import Request
 from tracklet.store.sql._remote_log import check_batch
 from tracklet.wal._wal import RecordType, WalReader
 
-from ._request import call, json_body, query_bool, query_int, query_str, read_body, store_of
+from ._request import call, json_body, query_bool, query_float, query_int, query_str, read_body, store_of
 from .auth import require, require_any
 from .errors import ApiError, JsonResponse, NotFound
 from .log import _header_int
@@ -20,19 +20,6 @@ _TEXT_FILTERS = ("op", "trace_id", "parent_id", "run_id", "status", "kind", "fee
 _NUMBER_FILTERS = ("since", "until", "min_latency_ms", "max_latency_ms", "min_cost")
 
 
-def _float(request: Request, key: str) -> float | None:
-    value = request.query_params.get(key)
-    if value is None or value == "":
-        return None
-    try:
-        n = float(value)
-    except ValueError:
-        raise ApiError(f"query parameter {key} must be a number; got {value[:40]!r}") from None
-    if n != n or n in (float("inf"), float("-inf")):
-        raise ApiError(f"query parameter {key} must be a finite number; got {value[:40]!r}")
-    return n
-
-
 async def calls(request: Request) -> JsonResponse:
     project = query_str(request, "project")
     if project is None:
@@ -40,7 +27,7 @@ async def calls(request: Request) -> JsonResponse:
     entity = query_str(request, "entity")
     require(request, project, entity)
     filters: dict[str, Any] = {k: query_str(request, k, name=False) for k in _TEXT_FILTERS}
-    filters.update({k: _float(request, k) for k in _NUMBER_FILTERS})
+    filters.update({k: query_float(request, k) for k in _NUMBER_FILTERS})
     filters["min_tokens"] = query_int(request, "min_tokens")
     filters["roots"] = query_bool(request, "roots") or None
     order = query_str(request, "order", "started_at", name=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ._call import Call
 from ._context import attributes, get_current_call, in_context
-from ._op import Op, op
+from ._op import Op, finish_call, op, start_call
 from ._setup import init_tracing, stop_tracing
 from ._usage import PRICES, add_usage, set_price
 from ._values import MAX_VALUE_BYTES
@@ -32,12 +32,14 @@ __all__ = [
     "ContextExecutor",
     "Op",
     "attributes",
+    "finish_call",
     "get_current_call",
     "in_context",
     "init_tracing",
     "op",
     "record_usage",
     "set_price",
+    "start_call",
     "stop_tracing",
 ]
 

@@ -15,7 +15,7 @@ class Call:
     ``summary`` takes extra values to store with the call's end (an integration's response metadata).
     """
 
-    __slots__ = ("attributes", "id", "op_name", "parent", "parent_id", "run_id", "summary", "trace_id", "usage", "log")
+    __slots__ = ("attributes", "id", "op", "op_name", "parent", "parent_id", "run_id", "summary", "trace_id", "usage", "log")
 
     def __init__(
         self, id: str | None, trace_id: str | None, parent: Call | None, op_name: str, run_id: str | None, log: Any
@@ -25,9 +25,17 @@ class Call:
         self.usage: dict[str, dict[str, int]] = {}
         self.attributes: dict[str, Any] | None = None
         self.summary: dict[str, Any] | None = None
+        self.op: Any = None  # the Op, for a call started by hand (tracing.start_call)
 
     def __repr__(self) -> str:
         return f"<Call {self.op_name} id={self.id} trace={self.trace_id}>"
+
+    def add_usage(self, model: str, prompt_tokens: int = 0, completion_tokens: int = 0, total_tokens: int | None = None) -> None:
+        """Count one model response's tokens in this call (summed into its parents when it ends)."""
+        from ._usage import add_usage
+
+        if self.id is not None:
+            add_usage(self.usage, str(model or "unknown"), prompt_tokens or 0, completion_tokens or 0, total_tokens)
 
     def set_summary(self, **values: Any) -> None:
         """Store ``values`` with the call when it ends."""

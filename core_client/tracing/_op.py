@@ -122,8 +122,11 @@ def _random() -> float:
     return random.random()
 
 
-def _start(o: Op, args: tuple[Any, ...], kwargs: dict[str, Any], task: str | None = None) -> tuple[Call | None, Any]:
-    """Record a call's start; (the call or None when untraced, the context token to reset or None)."""
+def _start(o: Op, args: tuple[Any, ...], kwargs: dict[str, Any], task: str | None = None, inputs: dict[str, Any] | None = None) -> tuple[Call | None, Any]:
+    """Record a call's start; (the call or None when untraced, the context token to reset or None).
+
+    ``inputs`` given: stored as they are (a manual call), instead of ``args``/``kwargs`` bound to the op's parameters.
+    """
     try:
         parent = CURRENT.get()
         if parent is None:
@@ -144,7 +147,8 @@ def _start(o: Op, args: tuple[Any, ...], kwargs: dict[str, Any], task: str | Non
             cid = log.new_id()
             call = Call(cid, parent.trace_id, parent, o.name, parent.run_id, log)
             head = f'{{"id":"{cid}","trace":"{parent.trace_id}","parent":"{parent.id}",'
-        inputs = o.bind(args, kwargs)
+        if inputs is None:
+            inputs = o.bind(args, kwargs)
         if o.postprocess_inputs is not None:
             inputs = o.postprocess_inputs(inputs)
         attrs = ATTRIBUTES.get()
@@ -340,6 +344,39 @@ def _async_generator(o: Op) -> Callable[..., Any]:
                 _end(call, o, _gathered(items), error)
 
     return call_op
+
+
+def start_call(op_name: str, inputs: dict[str, Any], postprocess_inputs: Callable[[dict[str, Any]], Any] | None = None) -> Call | None:
+    """Start a call by hand, a child of the current call, without making it current (a stream's call: it ends when the
+    stream does); end it with ``finish_call``. None when tracing is off or sampled out. For integrations.
+    """
+    if not isinstance(op_name, str) or not op_name:
+        raise TypeError(f"start_call() needs an op name, got {op_name!r}")
+    o = _MANUAL.get(op_name)
+    if o is None:
+        o = _MANUAL[op_name] = Op(_manual, op_name, postprocess_inputs)
+        o._version = "manual"
+    call, token = _start(o, (), {}, inputs=dict(inputs))
+    if token is not None:
+        _reset(token)
+    if call is not None:
+        call.op = o
+    return call
+
+
+def finish_call(call: Call | None, output: Any = None, error: BaseException | None = None) -> None:
+    """End a call made by ``start_call`` with its output or the exception it raised (a None call is ignored)."""
+    if call is None or call.op is None:
+        return
+    o, call.op = call.op, None  # ended once, however often this is called
+    _end(call, o, output, error)
+
+
+_MANUAL: dict[str, Op] = {}
+
+
+def _manual() -> None:
+    """Stands for the code of a call started by hand."""
 
 
 def op(

@@ -1,0 +1,255 @@
+"""Tracing of the ``openai`` client: chat completions and the Responses API, sync and async, streamed or not.
+
+Applied by ``tracklet.init_tracing`` when ``openai`` is installed (entry point ``tracklet.tracing``), or
+by hand with ``patch()``; ``unpatch()`` undoes it. Each request is a call (a child of the op that made
+it) named ``openai.chat.completions.create`` or ``openai.responses.create``, with the request's
+arguments as inputs, the response as output and its token usage by model. A streamed chat completion
+asks for usage in its last chunk (``stream_options={"include_usage": True}``) unless the caller said
+otherwise; the call ends when the stream does, its output the text gathered from the chunks.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from typing import Any
+
+from tracklet.tracing import finish_call, start_call
+
+from ._patcher import Patch, Patches
+
+__all__ = ["patch", "unpatch"]
+
+_patches: Patches | None = None
+
+
+def patch() -> Patches | None:
+    """Trace the openai client's requests (no-op when openai is not installed); returns the undoable patches."""
+    global _patches
+    if _patches is not None and _patches.applied:
+        return _patches
+    if importlib.util.find_spec("openai") is None:
+        return None
+    from openai.resources.chat import completions as chat
+
+    found = [
+        Patch(chat.Completions, "create", lambda f: _sync(f, "openai.chat.completions.create", _chat_usage, _ChatGather)),
+        Patch(chat.AsyncCompletions, "create", lambda f: _async(f, "openai.chat.completions.create", _chat_usage, _ChatGather)),
+    ]
+    try:
+        from openai.resources import responses
+    except ImportError:  # openai before 1.66 has no Responses API
+        responses = None
+    if responses is not None:
+        found += [
+            Patch(responses.Responses, "create", lambda f: _sync(f, "openai.responses.create", _responses_usage, _ResponsesGather)),
+            Patch(responses.AsyncResponses, "create", lambda f: _async(f, "openai.responses.create", _responses_usage, _ResponsesGather)),
+        ]
+    _patches = Patches(found).apply()
+    return _patches
+
+
+def unpatch() -> None:
+    """Undo ``patch()``: the client's methods are the originals again."""
+    global _patches
+    if _patches is not None:
+        _patches.undo()
+        _patches = None
+
+
+def _given(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The arguments the caller passed (the SDK's NOT_GIVEN placeholders left out)."""
+    return {k: v for k, v in kwargs.items() if type(v).__name__ not in ("NotGiven", "Omit")}
+
+
+def _ask_usage(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    if name.startswith("openai.chat") and kwargs.get("stream") and "stream_options" not in _given(kwargs):
+        return {**kwargs, "stream_options": {"include_usage": True}}
+    return kwargs
+
+
+def _chat_usage(call: Any, r: Any) -> None:
+    usage = getattr(r, "usage", None)
+    if usage is not None:
+        call.add_usage(getattr(r, "model", None) or "unknown", usage.prompt_tokens or 0, usage.completion_tokens or 0, usage.total_tokens)
+
+
+def _responses_usage(call: Any, r: Any) -> None:
+    usage = getattr(r, "usage", None)
+    if usage is not None:
+        call.add_usage(getattr(r, "model", None) or "unknown", usage.input_tokens or 0, usage.output_tokens or 0, usage.total_tokens)
+
+
+class _ChatGather:
+    """A streamed chat completion put back together: its text, model and usage."""
+
+    def __init__(self, call: Any) -> None:
+        self.call, self.text, self.model, self.usage, self.finish = call, [], None, None, None
+
+    def add(self, chunk: Any) -> None:
+        self.model = getattr(chunk, "model", None) or self.model
+        for choice in getattr(chunk, "choices", None) or ():
+            delta = getattr(choice, "delta", None)
+            if delta is not None and getattr(delta, "content", None):
+                self.text.append(delta.content)
+            if getattr(choice, "finish_reason", None):
+                self.finish = choice.finish_reason
+        if getattr(chunk, "usage", None) is not None:
+            self.usage = chunk.usage
+            _chat_usage(self.call, chunk)
+
+    def output(self) -> Any:
+        out: dict[str, Any] = {"model": self.model, "choices": [{"message": {"role": "assistant", "content": "".join(self.text)}, "finish_reason": self.finish}]}
+        if self.usage is not None:
+            out["usage"] = self.usage
+        return out
+
+
+class _ResponsesGather:
+    """A streamed response: the text of its deltas, and the final response (with usage) from ``response.completed``."""
+
+    def __init__(self, call: Any) -> None:
+        self.call, self.text, self.response = call, [], None
+
+    def add(self, event: Any) -> None:
+        kind = getattr(event, "type", "")
+        if kind == "response.output_text.delta":
+            self.text.append(getattr(event, "delta", "") or "")
+        elif kind in ("response.completed", "response.incomplete", "response.failed"):
+            self.response = getattr(event, "response", None)
+            if self.response is not None:
+                _responses_usage(self.call, self.response)
+
+    def output(self) -> Any:
+        return {"output_text": "".join(self.text), "response": self.response}
+
+
+def _sync(original: Any, name: str, usage: Any, gather: Any) -> Any:
+    @functools.wraps(original)
+    def create(self: Any, *args: Any, **kwargs: Any) -> Any:
+        kwargs = _ask_usage(name, kwargs)
+        call = start_call(name, {**({"args": list(args)} if args else {}), **_given(kwargs)})
+        try:
+            r = original(self, *args, **kwargs)
+        except BaseException as e:
+            finish_call(call, error=e)
+            raise
+        if call is None:
+            return r
+        if kwargs.get("stream") is True:
+            return _Stream(r, call, gather(call))
+        try:
+            usage(call, r)
+        finally:
+            finish_call(call, r)
+        return r
+
+    return create
+
+
+def _async(original: Any, name: str, usage: Any, gather: Any) -> Any:
+    @functools.wraps(original)
+    async def create(self: Any, *args: Any, **kwargs: Any) -> Any:
+        kwargs = _ask_usage(name, kwargs)
+        call = start_call(name, {**({"args": list(args)} if args else {}), **_given(kwargs)})
+        try:
+            r = await original(self, *args, **kwargs)
+        except BaseException as e:
+            finish_call(call, error=e)
+            raise
+        if call is None:
+            return r
+        if kwargs.get("stream") is True:
+            return _AsyncStream(r, call, gather(call))
+        try:
+            usage(call, r)
+        finally:
+            finish_call(call, r)
+        return r
+
+    return create
+
+
+class _Stream:
+    """The SDK's ``Stream`` as it was, its call ending when iteration ends, fails or the stream is closed."""
+
+    def __init__(self, stream: Any, call: Any, gather: Any) -> None:
+        self._stream, self._call, self._gather = stream, call, gather
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def __iter__(self) -> Any:
+        try:
+            for item in self._stream:
+                self._gather.add(item)
+                yield item
+        except BaseException as e:
+            finish_call(self._call, error=e)
+            raise
+        finish_call(self._call, self._gather.output())
+
+    def __next__(self) -> Any:
+        try:
+            item = self._stream.__next__()
+        except StopIteration:
+            finish_call(self._call, self._gather.output())
+            raise
+        except BaseException as e:
+            finish_call(self._call, error=e)
+            raise
+        self._gather.add(item)
+        return item
+
+    def __enter__(self) -> _Stream:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        finish_call(self._call, self._gather.output())
+        self._stream.close()
+
+
+class _AsyncStream:
+    """The SDK's ``AsyncStream`` as it was, its call ending with the stream."""
+
+    def __init__(self, stream: Any, call: Any, gather: Any) -> None:
+        self._stream, self._call, self._gather = stream, call, gather
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    async def __aiter__(self) -> Any:
+        try:
+            async for item in self._stream:
+                self._gather.add(item)
+                yield item
+        except BaseException as e:
+            finish_call(self._call, error=e)
+            raise
+        finish_call(self._call, self._gather.output())
+
+    async def __anext__(self) -> Any:
+        try:
+            item = await self._stream.__anext__()
+        except StopAsyncIteration:
+            finish_call(self._call, self._gather.output())
+            raise
+        except BaseException as e:
+            finish_call(self._call, error=e)
+            raise
+        self._gather.add(item)
+        return item
+
+    async def __aenter__(self) -> _AsyncStream:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        finish_call(self._call, self._gather.output())
+        await self._stream.close()
+
