@@ -54,11 +54,14 @@ from . import errors as errors
 run: Run | None = None
 
 
-def __getattr__(name: str) -> object:
-    if name == "ContextExecutor":  # a thread pool: concurrent.futures loads only when it is used
-        from .tracing._executor import ContextExecutor
+_LAZY = ("ContextExecutor", "Evaluation", "Scorer")
 
-        return ContextExecutor
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:  # concurrent.futures, asyncio: loaded only when used
+        from . import tracing
+
+        return getattr(tracing, name)
     raise AttributeError(f"module 'tracklet' has no attribute {name!r}")
 
 
@@ -74,10 +77,12 @@ __all__ = [
     "Audio",
     "Config",
     "ContextExecutor",
+    "Evaluation",
     "Histogram",
     "Html",
     "Image",
     "Run",
+    "Scorer",
     "Settings",
     "StoreError",
     "Summary",

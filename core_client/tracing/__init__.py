@@ -22,6 +22,10 @@ def __getattr__(name: str) -> Any:
         from ._executor import ContextExecutor
 
         return ContextExecutor
+    if name in ("Evaluation", "Scorer"):  # asyncio and inspect: ~30 ms of import, paid by evaluations only
+        from . import _evaluation
+
+        return getattr(_evaluation, name)
     raise AttributeError(f"module 'tracklet.tracing' has no attribute {name!r}")
 
 
@@ -30,7 +34,9 @@ __all__ = [
     "PRICES",
     "Call",
     "ContextExecutor",
+    "Evaluation",
     "Op",
+    "Scorer",
     "attributes",
     "finish_call",
     "get_current_call",

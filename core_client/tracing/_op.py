@@ -39,7 +39,7 @@ _dumps_str = encode  # JSON of a str
 class Op:
     """What ``@op`` knows of a traced function: its name, version (digest of its source), how to bind inputs."""
 
-    __slots__ = ("fn", "name", "_name_json", "postprocess_inputs", "postprocess_output", "_version", "_names", "_skip", "_defaults", "_sig")
+    __slots__ = ("fn", "name", "_name_json", "postprocess_inputs", "postprocess_output", "_version", "_names", "_skip", "_defaults", "_sig", "kind")
 
     def __init__(
         self, fn: Callable[..., Any], name: str | None = None,
@@ -55,6 +55,7 @@ class Op:
         self._skip = 0
         self._defaults: tuple[tuple[str, Any], ...] = ()
         self._sig: Any = None  # set when the signature has *args, **kwargs or keyword-only parameters
+        self.kind: str | None = None  # "evaluation": the call of an Evaluation (api.evaluations lists them)
 
     def __repr__(self) -> str:
         return f"<tracklet.Op {self.name} version={self.version}>"
@@ -154,6 +155,8 @@ def _start(o: Op, args: tuple[Any, ...], kwargs: dict[str, Any], task: str | Non
         attrs = ATTRIBUTES.get()
         extra = "" if attrs is None else ',"attrs":' + encode(attrs)
         where = f',"task":{encode(task)}' if task else ""
+        if o.kind is not None:
+            where += f',"kind":"{o.kind}"'
         log.write(_START, (
             f'{head}"op":{o._name_json},"v":"{o._version or o.version}","t":{_now()!r},'
             f'"run":{encode(call.run_id) if call.run_id else "null"},"th":{_get_ident()}{where},'
@@ -406,7 +409,12 @@ def op(
             raise TypeError(f"op({what}=...) must be a function, got {f!r}")
     if isinstance(getattr(fn, "op", None), Op):
         return fn  # already traced
-    o = Op(fn, name, postprocess_inputs, postprocess_output)
+    return wrap(Op(fn, name, postprocess_inputs, postprocess_output))
+
+
+def wrap(o: Op) -> Callable[..., Any]:
+    """The traced stand-in of ``o.fn``: the adapter its kind of function needs (plain, async, generator, async generator)."""
+    fn = o.fn
     code = getattr(fn, "__code__", None)
     flags = code.co_flags if code is not None else 0
     if flags & 0x200:  # CO_ASYNC_GENERATOR
