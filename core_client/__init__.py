@@ -45,7 +45,10 @@ from .tracking._run import Run as Run
 from .tracing import attributes as attributes
 from .tracing import get_current_call as get_current_call
 from .tracing import init_tracing as init_tracing
+from .tracing import Prompt as Prompt
 from .tracing import op as op
+from .tracing import publish as publish
+from .tracing import ref as ref
 from .tracing import set_price as set_price
 from .tracking._summary import Summary as Summary
 from ._version import __version__ as __version__
@@ -81,6 +84,7 @@ __all__ = [
     "Histogram",
     "Html",
     "Image",
+    "Prompt",
     "Run",
     "Scorer",
     "Settings",
@@ -110,6 +114,8 @@ __all__ = [
     "mark_preempting",
     "op",
     "plot",
+    "publish",
+    "ref",
     "run",
     "save",
     "set_price",

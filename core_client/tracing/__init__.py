@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ._call import Call
 from ._context import attributes, get_current_call, in_context
+from ._objects import Dataset, Prompt, Ref, publish, ref
 from ._op import Op, finish_call, op, start_call
 from ._setup import init_tracing, stop_tracing
 from ._usage import PRICES, add_usage, set_price
@@ -34,8 +35,11 @@ __all__ = [
     "PRICES",
     "Call",
     "ContextExecutor",
+    "Dataset",
     "Evaluation",
     "Op",
+    "Prompt",
+    "Ref",
     "Scorer",
     "attributes",
     "finish_call",
@@ -43,7 +47,9 @@ __all__ = [
     "in_context",
     "init_tracing",
     "op",
+    "publish",
     "record_usage",
+    "ref",
     "set_price",
     "start_call",
     "stop_tracing",

@@ -23,6 +23,12 @@ REPR_LIMIT = 2000  # characters of a repr kept for a value JSON cannot hold
 
 def _fallback(value: Any) -> Any:
     """What ``json`` calls for a value it cannot write: its data when it has some, else a marked repr."""
+    own = getattr(value, "__tracklet_value__", None)  # Prompt, Dataset: their reference, not their whole body
+    if own is not None and not isinstance(value, type):
+        try:
+            return own()
+        except Exception:
+            pass
     dump = getattr(value, "model_dump", None)  # pydantic models: the OpenAI and Anthropic responses
     if dump is not None and not isinstance(value, type):
         try:

@@ -18,7 +18,7 @@ PUBLIC = {
     # rich values for log() (tracklet.media)
     "Audio", "Histogram", "Html", "Image", "Table", "Video", "plot",
     # tracing (tracklet.tracing)
-    "ContextExecutor", "Evaluation", "Scorer", "attributes", "get_current_call", "init_tracing", "op", "set_price",
+    "ContextExecutor", "Evaluation", "Prompt", "Scorer", "attributes", "publish", "ref", "get_current_call", "init_tracing", "op", "set_price",
 }
 
 
