@@ -47,7 +47,8 @@ class Op:
         postprocess_output: Callable[[Any], Any] | None = None,
     ) -> None:
         self.fn = fn
-        self.name = name or getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+        # "Model.predict", not "make.<locals>.Model.predict": what the function's own code calls it
+        self.name = name or (getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)).rpartition("<locals>.")[2]
         self._name_json = encode(self.name)
         self.postprocess_inputs, self.postprocess_output = postprocess_inputs, postprocess_output
         self._version: str | None = None

@@ -54,9 +54,9 @@ def test_chat_completions_sync_and_streamed_are_calls_with_usage_under_their_op(
     assert srv.requests[1][1]["stream_options"] == {"include_usage": True}  # asked for usage in the last chunk
     calls = store.calls("llm")
     ops = [c["op_name"] for c in calls]
-    assert ops == ["test_chat_completions_sync_and_streamed_are_calls_with_usage_under_their_op.<locals>.generate_response",
+    assert ops == ["generate_response",
                    "openai.chat.completions.create",
-                   "test_chat_completions_sync_and_streamed_are_calls_with_usage_under_their_op.<locals>.stream_response",
+                   "stream_response",
                    "openai.chat.completions.create"]
     gen, chat, stream_op, stream_chat = calls
     assert chat["parent_id"] == gen["id"] and chat["inputs"]["model"] == "gpt-4o-mini"

@@ -29,7 +29,7 @@ def test_calls_made_in_remote_mode_are_read_back_from_the_server(tmp_path, monke
         stop_tracing()  # waits for the server to hold the whole trace log
         api = tracklet.Api(base_url=srv.url, api_key=srv.key)
         calls = api.calls("remote-proj", {"roots": True})
-        assert [c.op_name for c in calls] == ["test_calls_made_in_remote_mode_are_read_back_from_the_server.<locals>.root"]
+        assert [c.op_name for c in calls] == ["root"]
         assert calls[0].total_tokens == 45 and len(calls[0].children) == 3
         calls[0].feedback.add("reaction", "👍")
         assert [f["value"] for f in api.call(calls[0].id).feedback] == ["👍"]

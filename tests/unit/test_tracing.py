@@ -98,11 +98,11 @@ def test_methods_async_functions_and_task_parents(store):
     assert Model().predict(2) == 4
     assert asyncio.run(fan_out(3)) == [0, 2, 4]
     calls = by_op(store)
-    root = calls["test_methods_async_functions_and_task_parents.<locals>.fan_out"][0]
-    children = [c for c in calls["test_methods_async_functions_and_task_parents.<locals>.Model.apredict"]]
+    root = calls["fan_out"][0]
+    children = [c for c in calls["Model.apredict"]]
     assert len(children) == 3 and all(c["parent_id"] == root["id"] for c in children)
     assert all(c["task"] for c in children) and "self" not in children[0]["inputs"]
-    leaves = [c for c in calls["test_methods_async_functions_and_task_parents.<locals>.Model.predict"] if c["parent_id"]]
+    leaves = [c for c in calls["Model.predict"] if c["parent_id"]]
     assert {c["parent_id"] for c in leaves} == {c["id"] for c in children}
 
 
@@ -143,8 +143,8 @@ def test_threads_from_the_context_executor_are_children(store):
 
     assert parallel() == [1, 2, 3, 4]
     calls = by_op(store)
-    (root,) = calls["test_threads_from_the_context_executor_are_children.<locals>.parallel"]
-    assert all(c["parent_id"] == root["id"] for c in calls["test_threads_from_the_context_executor_are_children.<locals>.work"])
+    (root,) = calls["parallel"]
+    assert all(c["parent_id"] == root["id"] for c in calls["work"])
 
 
 def test_attributes_postprocessing_and_what_cannot_be_stored(store):
