@@ -159,6 +159,13 @@ ROUTES: list[Endpoint] = [
     _e("GET", "/registry/{model}/audit", registry.registry_audit, "store.registry_audit", _MODEL, responses={"200": _LIST}),
     _e("GET", "/calls", calls.calls, "store.calls: a project's traced calls, filtered and ordered", *_CALL_FILTERS,
        responses={"200": _LIST}),
+    _e("POST", "/calls", calls.put_calls, "store.put_calls: finished calls given whole (each {start, end} record payloads)",
+       responses={"200": _OK}, body={"application/json": {
+           "type": "object", "required": ["project", "calls"],
+           "properties": {"project": {"type": "string"}, "entity": {"type": "string"}, "calls": {"type": "array", "items": {
+               "type": "object", "required": ["start", "end"],
+               "properties": {"start": {"type": "object"}, "end": {"type": "object"}}}}},
+       }}),
     _e("GET", "/calls/{call_id}", calls.call_one, "store.call (404 when absent)", _CALL, responses={"200": _OBJ}),
     _e("GET", "/calls/{call_id}/feedback", calls.feedback, "store.feedback", _CALL, responses={"200": _LIST}),
     _e("POST", "/calls/{call_id}/feedback", calls.add_feedback, "store.add_feedback", _CALL, responses={"200": _OBJ},
@@ -173,6 +180,12 @@ ROUTES: list[Endpoint] = [
        header("X-Tracklet-Offset", "integer", required=True),
        body={"application/octet-stream": {"type": "string", "format": "binary"}},
        responses={"200": {"application/json": {"type": "object", "required": ["ok", "offset"]}}}),
+    # OpenTelemetry's OTLP/HTTP path, outside /api/v1: an exporter's endpoint is the server's URL
+    Endpoint(("POST",), "/v1/traces", calls.otlp_traces, Doc(
+        "OTLP/HTTP traces (protobuf or JSON): spans become calls of ?project= (else resource tracklet.project or service.name)",
+        (query("project"), _ENTITY), {"application/x-protobuf": {"type": "string", "format": "binary"},
+                                      "application/json": {"type": "object"}},
+        {"200": {"application/x-protobuf": {"type": "string", "format": "binary"}, "application/json": {"type": "object"}}}, False)),
     # HEAD before GET: Starlette's GET route would answer HEAD itself
     _e("HEAD", "/blobs/{digest}", blobs.head_blob, "200 when the blob is held, 404 otherwise", _DIGEST,
        responses={"200": "held", "404": "not held"}),

@@ -205,6 +205,10 @@ class RemoteStore(Store):
     def feedback(self, call_id: str) -> list[dict[str, Any]]:
         return self._json("GET", f"/calls/{_q(call_id)}/feedback")
 
+    def put_calls(self, project: str, entity: str | None, calls: list[dict[str, Any]]) -> int:
+        body = {"project": project, "calls": calls, **_params(entity=entity)}
+        return int(self._json("POST", "/calls", json=body)["stored"])
+
     def trace_log_position(self, log_id: str) -> dict[str, Any]:
         answer = self._json("GET", f"/traces/{_q(log_id)}/log")
         return {"offset": int(answer.get("offset") or 0), "project": None, "entity": None}

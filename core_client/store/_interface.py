@@ -225,6 +225,11 @@ class Store:
         """A call's feedback, oldest first."""
         raise NotImplementedError
 
+    def put_calls(self, project: str, entity: str | None, calls: list[dict[str, Any]]) -> int:
+        """Store finished calls given whole (OpenTelemetry spans): each ``{"start": CALL_START payload, "end": CALL_END
+        payload}`` as docs/wal-format.md describes them. Idempotent by call id; returns how many were new."""
+        raise NotImplementedError
+
     def trace_log_position(self, log_id: str) -> dict[str, Any]:
         """Where trace log ``log_id`` stands: ``{"offset": bytes held, "project", "entity"}`` (0 and None if unknown)."""
         raise NotImplementedError

@@ -23,6 +23,10 @@ def __getattr__(name: str) -> Any:
         from ._executor import ContextExecutor
 
         return ContextExecutor
+    if name == "SpanExporter":  # OpenTelemetry spans into the local store
+        from ._otel_export import SpanExporter
+
+        return SpanExporter
     if name in ("Evaluation", "Scorer"):  # asyncio and inspect: ~30 ms of import, paid by evaluations only
         from . import _evaluation
 
@@ -41,6 +45,7 @@ __all__ = [
     "Prompt",
     "Ref",
     "Scorer",
+    "SpanExporter",
     "attributes",
     "finish_call",
     "get_current_call",

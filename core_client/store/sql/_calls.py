@@ -21,7 +21,9 @@ from . import _schema as S
 from ._engine import write_transaction
 from ._sql import insert_ignore, project_id_for
 
-__all__ = ["catch_up_traces", "ingest_trace_bytes", "ingest_trace_log", "trace_log_offset"]
+__all__ = ["catch_up_traces", "ingest_trace_bytes", "ingest_trace_log", "put_calls", "trace_log_offset"]
+
+OTEL_LOG = "otel"  # the log_id of calls that arrived whole (put_calls), not from a trace log
 
 BATCH_BYTES = 32 << 20  # of a log decoded per transaction
 
@@ -154,6 +156,19 @@ def _ingest_batch(engine: Engine, reader: WalReader, log_id: str, label: str) ->
             opened += len(open_rows) - len(later)
             conn.execute(update(S.trace_logs).where(S.trace_logs.c.log_id == log_id).values(wal_offset=end, open_calls=max(opened, 0)))
         return records
+
+
+def put_calls(engine: Engine, project: str, entity: str | None, calls: list[dict[str, Any]]) -> int:
+    """Store whole calls (``{"start", "end"}`` record payloads); a call id already stored is left as it is."""
+    c = S.calls.c
+    with write_transaction(engine) as conn:
+        project_pk = project_id_for(conn, entity or "", project)
+        ids = [x["start"]["id"] for x in calls]
+        held = {r[0] for r in conn.execute(select(c.id).where(c.id.in_(ids)))} if ids else set()
+        rows = [_row(x["start"], x["end"], project_pk, OTEL_LOG) for x in calls if x["start"]["id"] not in held]
+        if rows:
+            insert_ignore(conn, S.calls, rows)
+    return len(rows)
 
 
 def _text(value: Any) -> str | None:

@@ -547,6 +547,11 @@ class SqlStore(Store):
         with self._call_reader() as q:
             return feedback_docs(q, call_id)
 
+    def put_calls(self, project: str, entity: str | None, calls: list[dict[str, Any]]) -> int:
+        from ._calls import put_calls
+
+        return put_calls(self.engine(), project, entity, calls)
+
     def trace_log_position(self, log_id: str) -> dict[str, Any]:
         with self.reader() as q:
             row = q.one(
