@@ -10,12 +10,10 @@ otherwise; the call ends when the stream does, its output the text gathered from
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 from typing import Any
 
-from tracklet.tracing import finish_call, start_call
-
+from ._llm import traced_async, traced_sync
 from ._patcher import Patch, Patches
 
 __all__ = ["patch", "unpatch"]
@@ -33,8 +31,8 @@ def patch() -> Patches | None:
     from openai.resources.chat import completions as chat
 
     found = [
-        Patch(chat.Completions, "create", lambda f: _sync(f, "openai.chat.completions.create", _chat_usage, _ChatGather)),
-        Patch(chat.AsyncCompletions, "create", lambda f: _async(f, "openai.chat.completions.create", _chat_usage, _ChatGather)),
+        Patch(chat.Completions, "create", lambda f: traced_sync(f, "openai.chat.completions.create", _chat_usage, _ChatGather, _ask_usage)),
+        Patch(chat.AsyncCompletions, "create", lambda f: traced_async(f, "openai.chat.completions.create", _chat_usage, _ChatGather, _ask_usage)),
     ]
     try:
         from openai.resources import responses
@@ -42,8 +40,8 @@ def patch() -> Patches | None:
         responses = None
     if responses is not None:
         found += [
-            Patch(responses.Responses, "create", lambda f: _sync(f, "openai.responses.create", _responses_usage, _ResponsesGather)),
-            Patch(responses.AsyncResponses, "create", lambda f: _async(f, "openai.responses.create", _responses_usage, _ResponsesGather)),
+            Patch(responses.Responses, "create", lambda f: traced_sync(f, "openai.responses.create", _responses_usage, _ResponsesGather)),
+            Patch(responses.AsyncResponses, "create", lambda f: traced_async(f, "openai.responses.create", _responses_usage, _ResponsesGather)),
         ]
     _patches = Patches(found).apply()
     return _patches
@@ -57,13 +55,10 @@ def unpatch() -> None:
         _patches = None
 
 
-def _given(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The arguments the caller passed (the SDK's NOT_GIVEN placeholders left out)."""
-    return {k: v for k, v in kwargs.items() if type(v).__name__ not in ("NotGiven", "Omit")}
-
-
-def _ask_usage(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
-    if name.startswith("openai.chat") and kwargs.get("stream") and "stream_options" not in _given(kwargs):
+def _ask_usage(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A streamed chat completion asks for usage in its last chunk, unless the caller set stream_options."""
+    options = kwargs.get("stream_options")
+    if kwargs.get("stream") and (options is None or type(options).__name__ in ("NotGiven", "Omit")):
         return {**kwargs, "stream_options": {"include_usage": True}}
     return kwargs
 
@@ -122,134 +117,3 @@ class _ResponsesGather:
 
     def output(self) -> Any:
         return {"output_text": "".join(self.text), "response": self.response}
-
-
-def _sync(original: Any, name: str, usage: Any, gather: Any) -> Any:
-    @functools.wraps(original)
-    def create(self: Any, *args: Any, **kwargs: Any) -> Any:
-        kwargs = _ask_usage(name, kwargs)
-        call = start_call(name, {**({"args": list(args)} if args else {}), **_given(kwargs)})
-        try:
-            r = original(self, *args, **kwargs)
-        except BaseException as e:
-            finish_call(call, error=e)
-            raise
-        if call is None:
-            return r
-        if kwargs.get("stream") is True:
-            return _Stream(r, call, gather(call))
-        try:
-            usage(call, r)
-        finally:
-            finish_call(call, r)
-        return r
-
-    return create
-
-
-def _async(original: Any, name: str, usage: Any, gather: Any) -> Any:
-    @functools.wraps(original)
-    async def create(self: Any, *args: Any, **kwargs: Any) -> Any:
-        kwargs = _ask_usage(name, kwargs)
-        call = start_call(name, {**({"args": list(args)} if args else {}), **_given(kwargs)})
-        try:
-            r = await original(self, *args, **kwargs)
-        except BaseException as e:
-            finish_call(call, error=e)
-            raise
-        if call is None:
-            return r
-        if kwargs.get("stream") is True:
-            return _AsyncStream(r, call, gather(call))
-        try:
-            usage(call, r)
-        finally:
-            finish_call(call, r)
-        return r
-
-    return create
-
-
-class _Stream:
-    """The SDK's ``Stream`` as it was, its call ending when iteration ends, fails or the stream is closed."""
-
-    def __init__(self, stream: Any, call: Any, gather: Any) -> None:
-        self._stream, self._call, self._gather = stream, call, gather
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
-
-    def __iter__(self) -> Any:
-        try:
-            for item in self._stream:
-                self._gather.add(item)
-                yield item
-        except BaseException as e:
-            finish_call(self._call, error=e)
-            raise
-        finish_call(self._call, self._gather.output())
-
-    def __next__(self) -> Any:
-        try:
-            item = self._stream.__next__()
-        except StopIteration:
-            finish_call(self._call, self._gather.output())
-            raise
-        except BaseException as e:
-            finish_call(self._call, error=e)
-            raise
-        self._gather.add(item)
-        return item
-
-    def __enter__(self) -> _Stream:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def close(self) -> None:
-        finish_call(self._call, self._gather.output())
-        self._stream.close()
-
-
-class _AsyncStream:
-    """The SDK's ``AsyncStream`` as it was, its call ending with the stream."""
-
-    def __init__(self, stream: Any, call: Any, gather: Any) -> None:
-        self._stream, self._call, self._gather = stream, call, gather
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
-
-    async def __aiter__(self) -> Any:
-        try:
-            async for item in self._stream:
-                self._gather.add(item)
-                yield item
-        except BaseException as e:
-            finish_call(self._call, error=e)
-            raise
-        finish_call(self._call, self._gather.output())
-
-    async def __anext__(self) -> Any:
-        try:
-            item = await self._stream.__anext__()
-        except StopAsyncIteration:
-            finish_call(self._call, self._gather.output())
-            raise
-        except BaseException as e:
-            finish_call(self._call, error=e)
-            raise
-        self._gather.add(item)
-        return item
-
-    async def __aenter__(self) -> _AsyncStream:
-        return self
-
-    async def __aexit__(self, *exc: Any) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        finish_call(self._call, self._gather.output())
-        await self._stream.close()
-

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 import tracklet
-from openai_server import OpenAIServer
+from llm_server import LLMServer
 from tracklet.store.sql._store import SqlStore
 from tracklet.tracing import stop_tracing
 
@@ -25,7 +25,7 @@ def setup(tmp_path):
     from tracklet.integrations import openai as patcher
 
     tracklet.init_tracing("llm", dir=str(tmp_path / "store"))
-    with OpenAIServer() as srv:
+    with LLMServer() as srv:
         yield srv, SqlStore(str(tmp_path / "store"))
         while _clients:
             _clients.pop().close()

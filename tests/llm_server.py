@@ -1,8 +1,10 @@
-"""A small OpenAI-compatible HTTP server on loopback for tracing tests: chat completions and the Responses API,
-whole or streamed (server-sent events), with token usage. Answers echo the last user message reversed.
+"""A small LLM API server on loopback for tracing tests: OpenAI's chat completions and Responses API, and
+Anthropic's messages, whole or streamed (server-sent events), with token usage. Answers echo the last user
+message's words reversed.
 
-    with OpenAIServer() as srv:
+    with LLMServer() as srv:
         client = openai.OpenAI(base_url=srv.url, api_key="test")
+        claude = anthropic.Anthropic(base_url=srv.root, api_key="test")
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["OpenAIServer"]
+__all__ = ["LLMServer"]
 
 
 def _prompt(body: dict[str, Any]) -> str:
@@ -63,6 +65,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._chat(body, model, answer, p, c)
         elif self.path.endswith("/responses"):
             self._responses(body, model, answer, p, c)
+        elif self.path.endswith("/messages"):
+            self._messages(body, model, answer, p, c)
         else:
             self._send(404, b'{"error": {"message": "no such route"}}')
 
@@ -100,8 +104,27 @@ class _Handler(BaseHTTPRequestHandler):
         self._events(events)
 
 
-class OpenAIServer:
-    """The server on a free loopback port, in a thread; ``url`` is the ``base_url`` for ``openai.OpenAI``."""
+    def _messages(self, body: dict[str, Any], model: str, answer: str, p: int, c: int) -> None:
+        message = {"id": "msg_1", "type": "message", "role": "assistant", "model": model, "stop_reason": "end_turn",
+                   "stop_sequence": None, "content": [{"type": "text", "text": answer}],
+                   "usage": {"input_tokens": p, "output_tokens": c}}
+        if not body.get("stream"):
+            self._send(200, json.dumps(message).encode())
+            return
+        events = [("message_start", {"type": "message_start", "message": {**message, "content": [], "stop_reason": None,
+                                                                          "usage": {"input_tokens": p, "output_tokens": 1}}}),
+                  ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})]
+        for w in answer.split():
+            events.append(("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": w + " "}}))
+        events += [("content_block_stop", {"type": "content_block_stop", "index": 0}),
+                   ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                                      "usage": {"output_tokens": c}}),
+                   ("message_stop", {"type": "message_stop"})]
+        self._events(events)
+
+
+class LLMServer:
+    """The server on a free loopback port, in a thread; ``url`` is OpenAI's ``base_url``, ``root`` Anthropic's."""
 
     def __init__(self) -> None:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
@@ -113,10 +136,14 @@ class OpenAIServer:
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
     @property
+    def root(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
     def requests(self) -> list[tuple[str, dict[str, Any]]]:
         return self._server.requests  # type: ignore[attr-defined]
 
-    def __enter__(self) -> OpenAIServer:
+    def __enter__(self) -> LLMServer:
         self._thread.start()
         return self
 
