@@ -112,6 +112,6 @@ def test_unpatch_gives_the_client_back(setup):
     from tracklet.integrations import openai as patcher
 
     patched = Completions.create
-    assert patched.__code__.co_filename.endswith("integrations/openai.py")
+    assert patched.__code__.co_filename.endswith("integrations/_llm.py")
     patcher.unpatch()
-    assert Completions.create is patched.__wrapped__ and not Completions.create.__code__.co_filename.endswith("integrations/openai.py")
+    assert Completions.create is patched.__wrapped__ and not Completions.create.__code__.co_filename.endswith("integrations/_llm.py")
