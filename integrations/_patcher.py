@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any, Callable
 
-__all__ = ["Patch", "Patches"]
+__all__ = ["Patch", "Patches", "SdkPatch"]
 
 
 class Patch:
@@ -44,3 +45,24 @@ class Patches:
     @property
     def applied(self) -> bool:
         return any(p.original is not None for p in self.patches)
+
+
+class SdkPatch:
+    """``patch()`` and ``unpatch()`` of one SDK: ``make()`` lists its patches, called only when ``module`` is installed."""
+
+    def __init__(self, module: str, make: Callable[[], list[Patch]]) -> None:
+        self.module, self.make = module, make
+        self.patches: Patches | None = None
+
+    def patch(self) -> Patches | None:
+        if self.patches is not None and self.patches.applied:
+            return self.patches
+        if importlib.util.find_spec(self.module) is None:
+            return None
+        self.patches = Patches(self.make()).apply()
+        return self.patches
+
+    def unpatch(self) -> None:
+        if self.patches is not None:
+            self.patches.undo()
+            self.patches = None

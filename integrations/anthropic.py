@@ -8,40 +8,36 @@ and output tokens) by model. The ``messages.stream()`` helper is not traced yet.
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 from ._llm import traced_async, traced_sync
-from ._patcher import Patch, Patches
+from ._patcher import Patch, Patches, SdkPatch
 
 __all__ = ["patch", "unpatch"]
 
-_patches: Patches | None = None
 NAME = "anthropic.messages.create"
+
+
+def _patches() -> list[Patch]:
+    from anthropic.resources import messages
+
+    return [
+        Patch(messages.Messages, "create", lambda f: traced_sync(f, NAME, _usage, _Gather)),
+        Patch(messages.AsyncMessages, "create", lambda f: traced_async(f, NAME, _usage, _Gather)),
+    ]
+
+
+_sdk = SdkPatch("anthropic", _patches)
 
 
 def patch() -> Patches | None:
     """Trace the anthropic client's requests (no-op when anthropic is not installed); returns the undoable patches."""
-    global _patches
-    if _patches is not None and _patches.applied:
-        return _patches
-    if importlib.util.find_spec("anthropic") is None:
-        return None
-    from anthropic.resources import messages
-
-    _patches = Patches([
-        Patch(messages.Messages, "create", lambda f: traced_sync(f, NAME, _usage, _Gather)),
-        Patch(messages.AsyncMessages, "create", lambda f: traced_async(f, NAME, _usage, _Gather)),
-    ]).apply()
-    return _patches
+    return _sdk.patch()
 
 
 def unpatch() -> None:
     """Undo ``patch()``."""
-    global _patches
-    if _patches is not None:
-        _patches.undo()
-        _patches = None
+    _sdk.unpatch()
 
 
 def _usage(call: Any, message: Any) -> None:

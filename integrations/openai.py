@@ -10,24 +10,14 @@ otherwise; the call ends when the stream does, its output the text gathered from
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 from ._llm import traced_async, traced_sync
-from ._patcher import Patch, Patches
+from ._patcher import Patch, Patches, SdkPatch
 
 __all__ = ["patch", "unpatch"]
 
-_patches: Patches | None = None
-
-
-def patch() -> Patches | None:
-    """Trace the openai client's requests (no-op when openai is not installed); returns the undoable patches."""
-    global _patches
-    if _patches is not None and _patches.applied:
-        return _patches
-    if importlib.util.find_spec("openai") is None:
-        return None
+def _patches() -> list[Patch]:
     from openai.resources.chat import completions as chat
 
     found = [
@@ -37,22 +27,24 @@ def patch() -> Patches | None:
     try:
         from openai.resources import responses
     except ImportError:  # openai before 1.66 has no Responses API
-        responses = None
-    if responses is not None:
-        found += [
-            Patch(responses.Responses, "create", lambda f: traced_sync(f, "openai.responses.create", _responses_usage, _ResponsesGather)),
-            Patch(responses.AsyncResponses, "create", lambda f: traced_async(f, "openai.responses.create", _responses_usage, _ResponsesGather)),
-        ]
-    _patches = Patches(found).apply()
-    return _patches
+        return found
+    return found + [
+        Patch(responses.Responses, "create", lambda f: traced_sync(f, "openai.responses.create", _responses_usage, _ResponsesGather)),
+        Patch(responses.AsyncResponses, "create", lambda f: traced_async(f, "openai.responses.create", _responses_usage, _ResponsesGather)),
+    ]
+
+
+_sdk = SdkPatch("openai", _patches)
+
+
+def patch() -> Patches | None:
+    """Trace the openai client's requests (no-op when openai is not installed); returns the undoable patches."""
+    return _sdk.patch()
 
 
 def unpatch() -> None:
     """Undo ``patch()``: the client's methods are the originals again."""
-    global _patches
-    if _patches is not None:
-        _patches.undo()
-        _patches = None
+    _sdk.unpatch()
 
 
 def _ask_usage(kwargs: dict[str, Any]) -> dict[str, Any]:
