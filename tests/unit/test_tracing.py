@@ -279,3 +279,16 @@ def test_the_cli_lists_calls_and_prints_a_trace_tree(store, capsys):
     assert main(["trace", root["id"], "--dir", store.root]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("rag ") and lines[1].startswith("├─ retrieve") and lines[2].startswith("└─ generate")
+
+
+def test_a_server_that_is_down_changes_nothing_for_the_op_and_the_calls_stay_on_disk(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRACKLET_BASE_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("TRACKLET_FINISH_TIMEOUT", "0.3")
+    tracklet.init_tracing("proj", dir=str(tmp_path / "local"))
+    with pytest.warns(tracklet.TrackletWarning) as said:
+        assert rag("q") == "['DOC0', 'DOC1'] Q"
+        with pytest.raises(AttributeError):
+            generate(1)
+        stop_tracing()
+    assert any("did not reach the server; they stay in" in str(w.message) for w in said)
+    assert len(SqlStore(str(tmp_path / "local")).calls("proj")) == 4  # the local trace log keeps them
