@@ -62,6 +62,12 @@ def summarize_scores(scores: list[Any]) -> Any:
 
 
 def _rows_of(dataset: Any) -> list[dict[str, Any]]:
+    from ._objects import Ref, dataset_of_artifact
+
+    if isinstance(dataset, Ref):  # tracklet.ref("qa:latest")
+        dataset = dataset.get()
+    elif type(dataset).__name__ == "Artifact" and hasattr(dataset, "get_entry"):  # a published dataset's artifact
+        dataset = dataset_of_artifact(dataset)
     rows = getattr(dataset, "rows", dataset)  # a tracklet.weave.Dataset
     if hasattr(rows, "to_dict") and hasattr(rows, "columns"):  # a pandas DataFrame
         rows = rows.to_dict("records")
@@ -112,7 +118,8 @@ class Evaluation:
     """Run a model over ``dataset`` and score each output; ``await evaluation.evaluate(model)`` (or ``evaluate_sync``).
 
     Args:
-        dataset: rows (a list of dicts), a ``tracklet.weave.Dataset``, a pandas DataFrame or a ``tracklet.Table``.
+        dataset: rows (a list of dicts), a ``Dataset`` (or its ``ref``/artifact once published), a pandas DataFrame
+            or a ``tracklet.Table``.
         scorers: functions taking row columns by argument name and ``output``, or ``Scorer`` objects.
         trials: how many times each row is run.
         max_concurrency: rows in flight at once.

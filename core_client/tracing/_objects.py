@@ -17,7 +17,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["Dataset", "Prompt", "Ref", "publish", "ref"]
+__all__ = ["Dataset", "Prompt", "Ref", "dataset_of_artifact", "publish", "ref"]
 
 _FILE = "object.json"
 
@@ -108,17 +108,33 @@ class Ref:
 
         path = f"{self.entity + '/' if self.entity else ''}{self.project}/{self.name}:{self.version}"
         art = Api(dir=_store_dir()).artifact(path)
-        with open(art.get_entry(_FILE).download(), encoding="utf-8") as f:
-            doc = json.load(f)
-        found = Ref(self.project, self.name, art.version or self.version, self.entity)
-        if art.type == "prompt":
-            obj: Any = Prompt(doc["content"])
-        elif art.type == "dataset":
-            obj = Dataset(doc["rows"], name=self.name)
-        else:
-            return doc["value"]
-        obj.ref = found
+        obj = _object_of(art)
+        if isinstance(obj, (Prompt, Dataset)):
+            obj.ref = Ref(self.project, self.name, art.version or self.version, self.entity)
         return obj
+
+
+def _object_of(art: Any) -> Any:
+    """What ``publish`` stored in artifact ``art``."""
+    try:
+        entry = art.get_entry(_FILE)
+    except (KeyError, UsageError):
+        raise UsageError(f"artifact {art.name} was not made by tracklet.publish (it has no {_FILE})") from None
+    with open(entry.download(), encoding="utf-8") as f:
+        doc = json.load(f)
+    if art.type == "prompt":
+        return Prompt(doc["content"])
+    if art.type == "dataset":
+        return Dataset(doc["rows"], name=art.name.split(":")[0])
+    return doc["value"]
+
+
+def dataset_of_artifact(art: Any) -> Dataset:
+    """The ``Dataset`` a published dataset artifact holds (``Api().artifact("project/qa:v2")``)."""
+    found = _object_of(art)
+    if not isinstance(found, Dataset):
+        raise TypeError(f"artifact {art.name} is a {art.type}, not a published Dataset")
+    return found
 
 
 def _store_dir() -> str | None:

@@ -97,3 +97,12 @@ def test_bad_evaluations_are_refused_at_the_call():
         tracklet.Evaluation(dataset=ROWS, trials=0)
     with pytest.raises(TypeError, match="a scorer is a function"):
         tracklet.Evaluation(dataset=ROWS, scorers=[3])
+
+
+def test_a_published_dataset_is_evaluated_by_ref_or_by_artifact(tmp_path):
+    tracklet.init_tracing("evals", dir=str(tmp_path / "s"))
+    ref = tracklet.publish(tracklet.tracing.Dataset(ROWS, name="math-rows"))
+    assert tracklet.Evaluation(dataset=ref, scorers=[exact]).evaluate_sync(calculator)["exact"]["true_count"] == 2
+    art = tracklet.Api(dir=str(tmp_path / "s")).artifact("evals/math-rows:latest")
+    ev = tracklet.Evaluation(dataset=art, scorers=[exact])
+    assert len(ev.rows) == 3 and ev.dataset_name == "math-rows"
