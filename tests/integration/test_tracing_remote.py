@@ -37,3 +37,26 @@ def test_calls_made_in_remote_mode_are_read_back_from_the_server(tmp_path, monke
     finally:
         stop_tracing()
         srv.stop()
+
+
+def test_tracklet_sync_to_sends_the_calls_a_server_did_not_get(tmp_path, monkeypatch):
+    from tracklet.cli import main
+
+    store = str(tmp_path / "offline")
+    tracklet.init_tracing("later", dir=store)  # local: nothing sent
+
+    @tracklet.op
+    def work(x: int) -> int:
+        return x * 2
+
+    assert [work(i) for i in range(3)] == [0, 2, 4]
+    stop_tracing()
+    srv = ServerProcess(str(tmp_path / "server-store"), key=True).start()
+    try:
+        monkeypatch.setenv("TRACKLET_API_KEY", srv.key)
+        assert main(["sync", store, "--to", srv.url]) == 0
+        assert main(["sync", store + "/traces", "--to", srv.url]) == 0  # again: already there
+        calls = tracklet.Api(base_url=srv.url, api_key=srv.key).calls("later")
+        assert [c.output for c in calls] == [0, 2, 4]
+    finally:
+        srv.stop()
