@@ -112,7 +112,8 @@ class Uploader:
     """
 
     def __init__(
-        self, base_url: str, api_key: str | None, path: str, run_id: str, log_id: str | None, poll: float = POLL, writer: Any = None
+        self, base_url: str, api_key: str | None, path: str, run_id: str, log_id: str | None, poll: float = POLL, writer: Any = None,
+        route: str | None = None,
     ) -> None:
         self.base_url = base_url
         self._key = api_key
@@ -120,6 +121,7 @@ class Uploader:
         self.run_id = run_id
         self.log_id = log_id
         self.poll = poll
+        self._route = route  # where the log goes (None: the run's /runs/{id}/log; a trace log names its own)
         self._writer = writer  # the run's WalWriter: its offset is the end of the last whole record
         # records before this offset were written by an earlier process: their blobs are found by scanning
         self._scan_before = None if writer is None else writer.offset
@@ -154,7 +156,7 @@ class Uploader:
             client = Client(self.base_url, self._key)
             boundary = None if self._writer is None else (lambda w=self._writer: w.offset)
             sender = LogSender(client, self.path, self.run_id, self.log_id, boundary=boundary,
-                               hints=self.hints, scan_before=self._scan_before)
+                               hints=self.hints, scan_before=self._scan_before, route=self._route)
         except Exception as e:  # requests missing, a bad log: said once, the log keeps everything
             self._fail(f"the uploader could not start ({e!r})")
             return

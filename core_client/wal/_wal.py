@@ -85,6 +85,9 @@ class RecordType:
     ALERT = 18  # JSON: a run.alert()
     PREEMPTING = 19  # JSON: run.mark_preempting(): the run expects to be stopped and resumed
     MEDIA = 20  # JSON: rich values of one log() (tables, images, ...): key, step, kind, blob digest; blobs stored first
+    TRACE = 21  # JSON, first in a trace log: project, pid, host, log_id
+    CALL_START = 22  # JSON: an op call began: ids, op, inputs, attributes, run
+    CALL_END = 23  # JSON: an op call ended: output or exception, usage, cost
 
 
 class Record:

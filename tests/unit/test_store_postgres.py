@@ -61,6 +61,8 @@ def test_an_older_database_is_refused_with_the_command_that_upgrades_it(pg_url):
         conn.execute(text("DROP TABLE run_media"))  # nor schema 5's
         for table in ("api_key_grants", "api_keys", "users"):  # nor schema 6's
             conn.execute(text(f"DROP TABLE {table}"))
+        for table in ("call_feedback", "calls", "trace_logs"):  # nor schema 7's
+            conn.execute(text(f"DROP TABLE {table}"))
         conn.execute(text("UPDATE tracklet_meta SET value = '2' WHERE key = 'schema_version'"))
         conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
     engine.dispose()

@@ -504,6 +504,75 @@ class SqlStore(Store):
             used |= candidates & set(from_json(refs) or [])
         return used
 
+    # -- tracing ----------------------------------------------------------------------------------
+    @contextmanager
+    def _call_reader(self) -> Iterator[Reader]:
+        """A reader after the trace logs beside a folder store are caught up."""
+        if self.url is None:
+            from ._calls import catch_up_traces
+            from ._engine import open_local
+
+            if not os.path.isdir(self.root):
+                raise UsageError(f"no tracklet store at {self.root}; pass dir= or set TRACKLET_DIR to where your traces are")
+            catch_up_traces(open_local(self.root), self.root)
+        with self.reader() as q:
+            yield q
+
+    def calls(
+        self, project: str, entity: str | None = None, filters: dict[str, Any] | None = None,
+        order: str = "started_at", limit: int | None = None, offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        from ._call_reads import call_docs
+
+        with self._call_reader() as q:
+            return call_docs(q, project, entity, dict(filters or {}), order, limit, offset)
+
+    def call(self, call_id: str) -> dict[str, Any] | None:
+        from ._call_reads import call_docs
+
+        with self._call_reader() as q:
+            found = call_docs(q, None, None, {}, call_id=call_id)
+        return found[0] if found else None
+
+    def add_feedback(self, call_id: str, kind: str, value: Any, name: str | None = None, creator: str | None = None) -> dict[str, Any]:
+        import json
+        import time
+
+        from . import _schema as S
+        from ._engine import write_transaction
+
+        if self.call(call_id) is None:
+            raise UsageError(f"no call {call_id!r} in {self.location}: feedback goes on a stored call (tracklet calls PROJECT lists them)")
+        doc = {"call_id": call_id, "kind": kind, "name": name, "value": json.dumps(value), "creator": creator, "created_at": time.time()}
+        with write_transaction(self.engine()) as conn:
+            doc["id"] = conn.execute(S.call_feedback.insert().values(**doc)).inserted_primary_key[0]
+        doc["value"] = value
+        return doc
+
+    def feedback(self, call_id: str) -> list[dict[str, Any]]:
+        from ._call_reads import feedback_docs
+
+        with self._call_reader() as q:
+            return feedback_docs(q, call_id)
+
+    def put_calls(self, project: str, entity: str | None, calls: list[dict[str, Any]]) -> int:
+        from ._calls import put_calls
+
+        return put_calls(self.engine(), project, entity, calls)
+
+    def trace_log_position(self, log_id: str) -> dict[str, Any]:
+        with self.reader() as q:
+            row = q.one(
+                "SELECT t.wal_offset, p.name, p.entity FROM trace_logs t JOIN projects p ON p.id = t.project_id WHERE t.log_id = :log_id",
+                log_id=log_id,
+            )
+        return {"offset": int(row[0]), "project": row[1], "entity": row[2]} if row else {"offset": 0, "project": None, "entity": None}
+
+    def append_trace_log(self, log_id: str, offset: int, data: bytes) -> int:
+        from ._calls import ingest_trace_bytes
+
+        return ingest_trace_bytes(self.engine(), log_id, offset, data)
+
     def close(self) -> None:
         if self.url is not None and self._engine is not None:
             self._engine.dispose()  # a folder store's engine is shared per process (_engine.open_local)
