@@ -1,7 +1,7 @@
-"""Schema 7: sweeps and sweep_trials, hyperparameter sweeps and the trials their agents claimed.
+"""Schema 8: sweeps and sweep_trials, hyperparameter sweeps and the trials their agents claimed.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
@@ -43,7 +43,7 @@ def upgrade() -> None:
         sa.Column("rungs", sa.JSON),
         sa.PrimaryKeyConstraint("sweep_id", "number"),
     )
-    op.execute("UPDATE tracklet_meta SET value = '7' WHERE key = 'schema_version'")
+    op.execute("UPDATE tracklet_meta SET value = '8' WHERE key = 'schema_version'")
 
 
 def downgrade() -> None:
