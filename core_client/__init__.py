@@ -26,6 +26,8 @@ from .media import Image as Image
 from .media import Table as Table
 from .media import Video as Video
 from .media import plot as plot
+from .sweeps import agent as agent
+from .sweeps import sweep as sweep
 from .tracking._init import _PreInit
 from .tracking._init import alert as alert
 from .tracking._init import define_metric as define_metric
@@ -97,6 +99,7 @@ __all__ = [
     "UsageError",
     "Video",
     "__version__",
+    "agent",
     "alert",
     "attributes",
     "config",
@@ -120,6 +123,7 @@ __all__ = [
     "save",
     "set_price",
     "summary",
+    "sweep",
     "unwatch",
     "use_artifact",
     "use_model",

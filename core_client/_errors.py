@@ -5,6 +5,7 @@
      ├── StoreError   (the store could not be opened, read or written)
      │    └── StoreDamagedError (its database file is damaged: rebuild it from the logs)
      └── SyncError    (records could not be moved from a write-ahead log into a store)
+    RunStopped        (a BaseException: log() in a run its sweep stopped early)
 
 Background failures never raise into training code: they become one
 ``TrackletWarning`` per cause that says what happened and where the data is.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import threading
 import warnings
 
-__all__ = ["StoreDamagedError", "StoreError", "SyncError", "TrackletError", "TrackletWarning", "UsageError"]
+__all__ = ["RunStopped", "StoreDamagedError", "StoreError", "SyncError", "TrackletError", "TrackletWarning", "UsageError"]
 
 
 class TrackletError(Exception):
@@ -43,6 +44,13 @@ class SyncError(TrackletError):
     def __init__(self, message: str, offset: int | None = None) -> None:
         super().__init__(message)
         self.offset = offset
+
+
+class RunStopped(BaseException):
+    """Raised by ``log()`` in a run its sweep stopped early (hyperband), so training ends there.
+
+    A ``BaseException``, as ``KeyboardInterrupt``: an ``except Exception`` in a training loop lets it through.
+    """
 
 
 class TrackletWarning(UserWarning):

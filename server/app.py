@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import artifacts, blobs, calls, health, history, log, registry, runs
+from . import artifacts, blobs, calls, health, history, log, registry, runs, sweeps
 from ._request import DEFAULT_MAX_BODY, call
 from .auth import KeyAuth
 from .errors import response_for
@@ -67,6 +67,7 @@ _KIND = query("kind", enum=["output", "input"])
 _DIGEST = path("digest", "a BLAKE3 digest: 64 hex characters")
 _VERSION = path("version_id", "an artifact version id (an integer)")
 _MODEL = path("model", "a registered model's name")
+_SWEEP = path("sweep_id", "a sweep id: 1-64 letters, digits, '-', '_' or '.'")
 _CALL = path("call_id", "a call id")
 _TRACE_LOG = path("log_id", "a trace log id: hex digits")
 _CALL_FILTERS = (
@@ -157,6 +158,33 @@ ROUTES: list[Endpoint] = [
        query("actor"), responses={"200": _OK}),
     _e("GET", "/registry/{model}/aliases", registry.registry_aliases, "store.registry_aliases", _MODEL, responses={"200": _OBJ}),
     _e("GET", "/registry/{model}/audit", registry.registry_audit, "store.registry_audit", _MODEL, responses={"200": _LIST}),
+    _e("GET", "/sweeps", sweeps.sweeps, "store.sweeps", query("project"), _ENTITY, responses={"200": _LIST}),
+    _e("POST", "/sweeps", sweeps.create_sweep, "store.create_sweep: a checked sweep config (400 saying what is wrong)",
+       responses={"200": _OBJ}, body={"application/json": {
+           "type": "object", "required": ["id", "project", "config"],
+           "properties": {"id": {"type": "string"}, "project": {"type": "string"}, "entity": {"type": "string"},
+                          "name": {"type": "string"}, "config": {"type": "object"}},
+       }}),
+    _e("GET", "/sweeps/{sweep_id}", sweeps.sweep, "store.sweep, with its trials (404 when absent)", _SWEEP,
+       responses={"200": _OBJ}),
+    _e("POST", "/sweeps/{sweep_id}/state", sweeps.set_sweep_state, "store.set_sweep_state", _SWEEP,
+       responses={"200": _OBJ}, body={"application/json": {
+           "type": "object", "required": ["state"],
+           "properties": {"state": {"enum": ["running", "paused", "finished", "stopped", "cancelled"]},
+                          "only_from": {"type": "array", "items": {"type": "string"}}},
+       }}),
+    _e("POST", "/sweeps/{sweep_id}/trials", sweeps.claim_trial, "store.claim_trial: one transaction", _SWEEP,
+       responses={"200": _OBJ}, body={"application/json": {
+           "type": "object", "required": ["run_id", "params"],
+           "properties": {"run_id": {"type": "string"}, "params": {"type": "object"}, "point": {"type": ["string", "null"]},
+                          "replaces": {"type": ["integer", "null"]}, "agent": {"type": "string"}, "host": {"type": "string"},
+                          "pid": {"type": ["integer", "null"]}},
+       }}),
+    _e("POST", "/sweeps/{sweep_id}/trials/{number}/rungs", sweeps.update_trial, "store.update_trial: hyperband rung values",
+       _SWEEP, path("number", "a trial's number (1, 2, ...)"), responses={"200": _OK}, body={"application/json": {
+           "type": "object", "required": ["rungs"],
+           "properties": {"rungs": {"type": "object", "additionalProperties": {"type": "number"}}},
+       }}),
     _e("GET", "/calls", calls.calls, "store.calls: a project's traced calls, filtered and ordered", *_CALL_FILTERS,
        responses={"200": _LIST}),
     _e("POST", "/calls", calls.put_calls, "store.put_calls: finished calls given whole (each {start, end} record payloads)",

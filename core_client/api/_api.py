@@ -70,6 +70,11 @@ class Api:
     def dir(self) -> str:
         return self._root
 
+    @property
+    def store(self) -> Store:
+        """The store this ``Api`` asks (the SQL store of ``dir``, or a tracklet server's)."""
+        return self._store
+
     # -- traced calls -------------------------------------------------------------------------
     def calls(
         self, project: str, filter: dict[str, Any] | None = None, order: str = "started_at", limit: int | None = None
@@ -142,6 +147,21 @@ class Api:
         if len(parts) >= 2 and parts[-2] != run.project:
             raise UsageError(f"run {run.id!r} belongs to project {run.project!r}, not {parts[-2]!r}")
         return run
+
+    # -- sweeps ---------------------------------------------------------------------------------
+    def sweep(self, path: str) -> Any:
+        """One sweep by ``"project/sweep_id"``, ``"entity/project/sweep_id"`` or ``"sweep_id"``: its
+        ``.config``, ``.state``, ``.runs`` and ``.best_run()``."""
+        from ._sweep import Sweep
+
+        return Sweep.find(self, path)
+
+    def sweeps(self, path: str | None = None) -> list[Any]:
+        """The sweeps of a project (``"project"`` or ``"entity/project"``; None: every project), oldest first."""
+        from ._sweep import Sweep
+
+        entity, project = _split_project(path) if path else (None, None)
+        return [Sweep(self, doc) for doc in self._store.sweeps(project, entity)]
 
     # -- artifacts and the registry ---------------------------------------------------------------
     def artifact(self, name: str, type: str | None = None, default_project: str | None = None) -> Any:

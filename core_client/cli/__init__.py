@@ -1,4 +1,5 @@
-"""The ``tracklet`` command: ``runs``, ``show``, ``sync``, ``export``, ``table``, ``doctor``, ``artifact``, ``login``, ``server``, ``calls``, ``trace``."""
+"""The ``tracklet`` command: ``runs``, ``show``, ``sync``, ``export``, ``table``, ``doctor``, ``artifact``, ``login``, ``server``,
+``calls``, ``trace``, ``sweep``, ``agent``."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import _artifact, _calls, _doctor, _export, _login, _runs, _server, _sync, _table
+    from . import _artifact, _calls, _doctor, _export, _login, _runs, _server, _sweep, _sync, _table
 
     p = argparse.ArgumentParser(prog="tracklet", description="Local-first experiment tracking.")
     p.add_argument("--version", action="store_true", help="print the version and exit")
@@ -26,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     _login.add_parser(sub)
     _server.add_parser(sub)
     _calls.add_parsers(sub)
+    _sweep.add_parsers(sub)
     return p
 
 

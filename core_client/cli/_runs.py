@@ -18,7 +18,7 @@ def add_parsers(sub: Any) -> None:
     p = sub.add_parser("runs", help="list runs, newest first")
     p.add_argument("--dir", help="the store folder (default: TRACKLET_DIR or ./tracklet-runs)")
     p.add_argument("--project", "-p", help="only this project")
-    p.add_argument("--state", choices=["running", "finished", "failed", "crashed"], help="only runs in this state")
+    p.add_argument("--state", choices=["running", "finished", "failed", "crashed", "stopped"], help="only runs in this state")
     p.add_argument("--tag", action="append", default=[], help="only runs with this tag (repeatable)")
     p.add_argument("--filter", "-f", action="append", default=[], metavar="FIELD=VALUE",
                    help="e.g. config.lr=0.001 or group=sweep-3 (repeatable; values are read as JSON when they parse)")

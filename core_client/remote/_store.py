@@ -262,6 +262,29 @@ class RemoteStore(Store):
         params = {"delete_aliases": "true" if delete_aliases else "false"}
         return self._json("DELETE", f"/artifact-versions/{int(version_id)}", params=params)
 
+    # -- sweeps ----------------------------------------------------------------------------------------------
+    def create_sweep(
+        self, sweep_id: str, project: str, entity: str | None, config: dict[str, Any], name: str | None = None
+    ) -> dict[str, Any]:
+        body = _params(id=sweep_id, project=project, entity=entity, config=config, name=name)
+        return self._json("POST", "/sweeps", json=body)
+
+    def sweeps(self, project: str | None = None, entity: str | None = None) -> list[dict[str, Any]]:
+        return self._json("GET", "/sweeps", params=_params(project=project, entity=entity))
+
+    def sweep(self, sweep_id: str) -> dict[str, Any] | None:
+        return self._json("GET", f"/sweeps/{_q(sweep_id)}", none_if_missing=True)
+
+    def set_sweep_state(self, sweep_id: str, state: str, only_from: list[str] | None = None) -> str:
+        body = _params(state=state, only_from=only_from)
+        return self._json("POST", f"/sweeps/{_q(sweep_id)}/state", json=body)["state"]
+
+    def claim_trial(self, sweep_id: str, trial: dict[str, Any]) -> dict[str, Any]:
+        return self._json("POST", f"/sweeps/{_q(sweep_id)}/trials", json=trial)
+
+    def update_trial(self, sweep_id: str, number: int, rungs: dict[str, float]) -> None:
+        self._request("POST", f"/sweeps/{_q(sweep_id)}/trials/{int(number)}/rungs", json={"rungs": rungs})
+
     # -- blobs (artifact files) ------------------------------------------------------------------------------
     def has_blob(self, digest: str) -> bool:
         return self._request("HEAD", f"/blobs/{_q(digest)}", none_if_missing=True) is not None

@@ -20,6 +20,13 @@ Shapes:
     artifact version: ``id``, ``name`` (the collection), ``project``, ``entity``, ``type``,
         ``version_index``, ``digest``, ``description``, ``metadata``, ``manifest`` (the
         manifest's JSON), ``size``, ``created_at``, ``aliases``.
+    sweep: ``id``, ``project``, ``entity``, ``name``, ``config`` (as the user gave it), ``state``
+        (``running``, ``paused``, ``finished``, ``stopped``, ``cancelled``), ``created_at``,
+        ``updated_at``, ``trial_count`` (live trials); ``sweep()`` adds ``trials``.
+    trial: ``number``, ``run_id``, ``params`` (the run's nested config), ``point`` (a grid point's key),
+        ``status`` (``active``; ``dead`` once its point went to a later trial), ``agent``, ``host``,
+        ``pid``, ``claimed_at``, ``rungs`` (hyperband: rung -> value), and from its run once stored:
+        ``run_state`` (None before), ``summary``, ``heartbeat_at``, ``run_pid``, ``run_host``.
 """
 
 from __future__ import annotations
@@ -201,6 +208,37 @@ class Store:
 
     def delete_artifact(self, version_id: int, delete_aliases: bool) -> list[str]:
         """Delete a version; returns the digests no other version holds (their blobs may go)."""
+        raise NotImplementedError
+
+    # -- sweeps: written directly (each claim is one transaction), runs joined by id -------------------
+    def create_sweep(
+        self, sweep_id: str, project: str, entity: str | None, config: dict[str, Any], name: str | None = None
+    ) -> dict[str, Any]:
+        """Store a checked sweep config as sweep ``sweep_id`` (state ``running``); returns the sweep."""
+        raise NotImplementedError
+
+    def sweeps(self, project: str | None = None, entity: str | None = None) -> list[dict[str, Any]]:
+        """The sweeps of a project (every project when None), oldest first, without their trials."""
+        raise NotImplementedError
+
+    def sweep(self, sweep_id: str) -> dict[str, Any] | None:
+        """One sweep with its ``trials`` (crashed runs already marked as such), or None."""
+        raise NotImplementedError
+
+    def set_sweep_state(self, sweep_id: str, state: str, only_from: list[str] | None = None) -> str:
+        """Set a sweep's state, only when it is one of ``only_from`` if given; returns the state it has now."""
+        raise NotImplementedError
+
+    def claim_trial(self, sweep_id: str, trial: dict[str, Any]) -> dict[str, Any]:
+        """Atomically hand a point to an agent: ``trial`` has ``run_id``, ``params``, ``point`` (a grid key or
+        None), ``replaces`` (a dead trial's number or None), ``agent``, ``host``, ``pid``.
+
+        Returns ``{"claimed": True, "number": n}``, or ``{"claimed": False, "reason": "state"|"run_cap"|"taken"}``.
+        """
+        raise NotImplementedError
+
+    def update_trial(self, sweep_id: str, number: int, rungs: dict[str, float]) -> None:
+        """Record hyperband rung values (rung -> the run's value there) of a trial."""
         raise NotImplementedError
 
     # -- tracing ----------------------------------------------------------------------------------

@@ -119,11 +119,18 @@ def init(
         for key, value in _from_wandb_settings(wandb_settings).items():
             if args.get(key) is None:  # an init() argument wins, as in wandb
                 args[key] = value
+    trial = None
+    if os.environ.get("TRACKLET_SWEEP_ID"):  # started by a sweep agent: this run is the agent's trial
+        from ..sweeps._trial_env import trial_from_env
+
+        trial = trial_from_env(args)
     settings = resolve_settings(args)
     auto_resume = settings.resume == "auto" and settings.mode != "disabled"
     if auto_resume:
         settings = _auto_resume(settings)
     config_values = _select_config(config, config_include_keys, config_exclude_keys)  # bad config: nothing started
+    if trial is not None:
+        config_values = trial.config(config_values)
     request = None
     if settings.mode != "disabled":
         from ._resume import check_resume_request
@@ -136,12 +143,15 @@ def init(
         run_id = settings.id or new_run_id()
         run = Run(settings, run_id, settings.name or run_name_for(run_id), None, _NullWriter(), time.time())
         run.config.update(config_values, allow_val_change=True)
+        run.sweep_id = None if trial is None else trial.sweep_id
         _publish(run)
         return run
 
     from ._resume import prepare_run
 
     run = prepare_run(settings, config_values, request)
+    if trial is not None:
+        trial.attach(run)
     _publish(run)
     if auto_resume:
         run._on_finish.append(_forget_auto_resume)
@@ -310,6 +320,10 @@ def _install_exit_hooks() -> None:
     previous = sys.excepthook
 
     def excepthook(exc_type: Any, exc: Any, tb: Any) -> None:
+        from .._errors import RunStopped
+
+        if issubclass(exc_type, RunStopped):  # a sweep stopped the run: said already, no traceback
+            return
         run = _current
         if run is not None and not run.finished:
             run._error = f"{exc_type.__name__}: {exc}" if str(exc) else exc_type.__name__

@@ -127,6 +127,8 @@ class Run(RunExtras):
         self._warned_steps = False
         self._reopened_step = -1  # a resumed run's last step: logging it again is not "lower"
         self._error: str | None = None
+        self._end_state: str | None = None  # "stopped": a sweep's early termination ended it (stop_for_sweep)
+        self.sweep_id: str | None = None  # the sweep whose trial this run is, as wandb's run.sweep_id
         self._tags = tuple(settings.tags)
         self._notes = settings.notes
         self._group = settings.group
@@ -385,6 +387,10 @@ class Run(RunExtras):
         return kid
 
     def _log_after_close(self) -> None:
+        if self._end_state == "stopped":
+            from .._errors import RunStopped
+
+            raise RunStopped(f"run {self._id} was stopped by its sweep's early termination (hyperband); the agent goes on")
         if self._closed == "fork":
             warn_once(
                 "log-in-fork",
@@ -542,6 +548,16 @@ class Run(RunExtras):
         )
 
     # -- ending ----------------------------------------------------------------------------------
+    def stop_for_sweep(self, finish_now: bool = True) -> None:
+        """End the run in state ``stopped`` (its sweep's early termination); its next ``log()`` raises ``RunStopped``.
+
+        Safe from another thread: a sweep agent's monitor calls it while the training function runs.
+        ``finish_now=False`` only marks it (a signal handler: the run finishes as its script exits).
+        """
+        self._end_state = "stopped"
+        if finish_now:
+            self.finish()
+
     def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:
         """End the run: write the final record, stop background work, and say where the data is."""
         with self._lock:
@@ -559,6 +575,8 @@ class Run(RunExtras):
         code = 0 if exit_code is None else int(exit_code)
         state = "finished" if code == 0 and self._error is None else "failed"
         self._exit_code = code if state == "finished" else code or 1
+        if self._end_state is not None:
+            state, self._exit_code = self._end_state, code
         with self._lock:
             w = self._writer
             w.append_json(RecordType.CONFIG, {"replace": self.config.as_dict()})

@@ -101,7 +101,7 @@ def test_a_store_made_before_blocks_gets_them_at_its_first_chart():
         conn.exec_driver_sql("DROP TABLE history_blocks")
         conn.exec_driver_sql("DROP TABLE history_dirty")
         conn.exec_driver_sql("DROP TABLE run_media")  # schema 5's
-        for table in ("api_key_grants", "api_keys", "users"):  # nor schema 6's
+        for table in ("api_key_grants", "api_keys", "users", "sweep_trials", "sweeps"):  # nor schema 6's and 8's
             conn.exec_driver_sql(f"DROP TABLE {table}")
         for table in ("call_feedback", "calls", "trace_logs"):  # nor schema 7's
             conn.exec_driver_sql(f"DROP TABLE {table}")

@@ -15,6 +15,8 @@ PUBLIC = {
     # wandb's names a script calls (import tracklet as wandb)
     "AlertLevel", "Settings", "alert", "errors", "link_model", "log_artifact", "log_model", "login", "mark_preempting",
     "save", "use_artifact", "use_model",
+    # sweeps (tracklet.sweeps)
+    "agent", "sweep",
     # rich values for log() (tracklet.media)
     "Audio", "Histogram", "Html", "Image", "Table", "Video", "plot",
     # tracing (tracklet.tracing)

@@ -49,6 +49,12 @@ ROUTES = [
     ("DELETE", r"/registry/(?P<model>[^/]+)/links/(?P<version_id>\d+)", "unlink_artifact", ["actor"]),
     ("GET", r"/registry/(?P<model>[^/]+)/aliases", "registry_aliases", []),
     ("GET", r"/registry/(?P<model>[^/]+)/audit", "registry_audit", []),
+    ("GET", r"/sweeps", "sweeps", ["project", "entity"]),
+    ("POST", r"/sweeps", "create_sweep", []),
+    ("GET", r"/sweeps/(?P<sweep_id>[^/]+)", "sweep", []),
+    ("POST", r"/sweeps/(?P<sweep_id>[^/]+)/state", "set_sweep_state", []),
+    ("POST", r"/sweeps/(?P<sweep_id>[^/]+)/trials", "claim_trial", []),
+    ("POST", r"/sweeps/(?P<sweep_id>[^/]+)/trials/(?P<number>\d+)/rungs", "update_trial", []),
 ]
 
 
@@ -97,7 +103,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._answer(200, [[0, {"id": 7}], [1, {"id": 9}]])
             if name == "registry_aliases":
                 return self._answer(200, {"production": 1})
-            return self._answer(200, {"method": name, "call": call} if name not in ("projects", "runs") else [call])
+            if name == "set_sweep_state":
+                return self._answer(200, {"ok": True, "state": body["state"]})
+            return self._answer(200, {"method": name, "call": call} if name not in ("projects", "runs", "sweeps") else [call])
         self._answer(404, {"ok": False, "error": f"no route {method} {path}", "status": 404})
 
     def do_GET(self):
@@ -155,6 +163,16 @@ def test_every_store_method_is_its_route(store):
     assert store.seen[-1] == ("unlink_artifact", {"model": "llama", "version_id": "7", "actor": "me"})
     assert store.registry_aliases("llama") == {"production": 1}
     assert store.registry_audit("llama")["method"] == "registry_audit"
+    assert store.sweeps("proj") == [{"project": "proj"}]
+    assert store.create_sweep("s1", "proj", None, {"method": "grid"}, "n")["call"] == {
+        "body": {"id": "s1", "project": "proj", "config": {"method": "grid"}, "name": "n"}}
+    assert store.sweep("s1")["call"] == {"sweep_id": "s1"}
+    assert store.set_sweep_state("s1", "paused", ["running"]) == "paused"
+    assert store.seen[-1][1]["body"] == {"state": "paused", "only_from": ["running"]}
+    trial = {"run_id": "r1", "params": {"a": 1}, "point": "k", "replaces": None, "agent": "x", "host": "h", "pid": 1}
+    assert store.claim_trial("s1", trial)["call"] == {"sweep_id": "s1", "body": trial}
+    store.update_trial("s1", 2, {"3": 0.5})
+    assert store.seen[-1] == ("update_trial", {"sweep_id": "s1", "number": "2", "body": {"rungs": {"3": 0.5}}})
 
 
 def test_names_with_separators_stay_one_path_segment(store):

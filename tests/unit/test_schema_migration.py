@@ -23,7 +23,7 @@ def test_a_version_2_store_gains_the_columns_and_tables_of_version_3(tracklet_en
         conn.execute("DROP TABLE run_media")  # schema 5's
         for table in ("api_key_grants", "api_keys", "users"):  # schema 6's
             conn.execute(f"DROP TABLE {table}")
-        for table in ("call_feedback", "calls", "trace_logs"):  # schema 7's
+        for table in ("call_feedback", "calls", "trace_logs", "sweep_trials", "sweeps"):  # schema 7's and 8's
             conn.execute(f"DROP TABLE {table}")
         conn.execute("UPDATE tracklet_meta SET value = '2' WHERE key = 'schema_version'")
     second = tracklet.init(project="old")
@@ -116,6 +116,8 @@ def test_a_version_5_store_gains_the_server_key_tables(tracklet_env):
     db = tracklet_env / "tracklet.db"
     with sqlite3.connect(db) as conn:  # what schema 5 left: no users or keys
         for table in ("api_key_grants", "api_keys", "users", "call_feedback", "calls", "trace_logs"):
+            conn.execute(f"DROP TABLE {table}")
+        for table in ("sweep_trials", "sweeps"):  # schema 8's
             conn.execute(f"DROP TABLE {table}")
         conn.execute("UPDATE tracklet_meta SET value = '5' WHERE key = 'schema_version'")
         conn.execute("UPDATE alembic_version SET version_num = '0005'")

@@ -59,7 +59,7 @@ def test_an_older_database_is_refused_with_the_command_that_upgrades_it(pg_url):
         conn.execute(text("DROP TABLE history_blocks"))  # and none of schema 4's tables
         conn.execute(text("DROP TABLE history_dirty"))
         conn.execute(text("DROP TABLE run_media"))  # nor schema 5's
-        for table in ("api_key_grants", "api_keys", "users"):  # nor schema 6's
+        for table in ("api_key_grants", "api_keys", "users", "sweep_trials", "sweeps"):  # nor schema 6's and 8's
             conn.execute(text(f"DROP TABLE {table}"))
         for table in ("call_feedback", "calls", "trace_logs"):  # nor schema 7's
             conn.execute(text(f"DROP TABLE {table}"))

@@ -49,6 +49,8 @@ __all__ = [
     "run_media",
     "run_problems",
     "runs",
+    "sweep_trials",
+    "sweeps",
     "system_metrics",
     "trace_logs",
     "users",
@@ -60,9 +62,10 @@ __all__ = [
 # 5: run_media, the rich values (tables, images, histograms, ...) runs logged
 # 6: users, api_keys and api_key_grants: the server's API keys and their per-project access (see _auth)
 # 7: trace_logs, calls and call_feedback: traced op calls (see _calls)
+# 8: sweeps and sweep_trials: hyperparameter sweeps and the trials agents claimed (see _sweeps)
 # Each version N is made by the Alembic revision "000N" in migrations/versions: change a table here,
 # and add the revision that makes the change in a database (tests check that the two agree).
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 metadata = MetaData()
 
@@ -366,6 +369,39 @@ api_key_grants = Table(
     PrimaryKeyConstraint("key_id", "project"),
 )
 
+
+# -- sweeps: written directly in transactions (agents claim trials), never through the run logs -----------
+sweeps = Table(
+    "sweeps",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("name", String(256)),
+    Column("config", JSON, nullable=False),
+    Column("state", String(16), nullable=False),  # running, paused, finished, stopped, cancelled
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_sweeps_project", "project_id", "created_at"),
+)
+
+# One row per point handed to an agent. The run it becomes is joined by run_id (its rows arrive
+# later, through the run's log); a trial whose run crashed is marked dead when its point is handed out again.
+sweep_trials = Table(
+    "sweep_trials",
+    metadata,
+    Column("sweep_id", String(32), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("run_id", String(64), nullable=False, unique=True),
+    Column("params", JSON, nullable=False),
+    Column("point", Text),  # the grid point's key: a point is handed out once while its trial is alive
+    Column("status", String(16), nullable=False),  # active, dead (its point went to a later trial)
+    Column("agent", String(128)),
+    Column("host", String(256)),
+    Column("pid", Integer),
+    Column("claimed_at", Float, nullable=False),
+    Column("rungs", JSON),  # hyperband: rung -> the run's best metric value when it reached it
+    PrimaryKeyConstraint("sweep_id", "number"),
+)
 
 # -- tracing: op calls from the trace logs (DIR/traces/<log_id>.tlog, or sent to a server) -------------
 trace_logs = Table(

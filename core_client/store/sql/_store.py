@@ -504,6 +504,50 @@ class SqlStore(Store):
             used |= candidates & set(from_json(refs) or [])
         return used
 
+    # -- sweeps ------------------------------------------------------------------------------------
+    def create_sweep(
+        self, sweep_id: str, project: str, entity: str | None, config: dict[str, Any], name: str | None = None
+    ) -> dict[str, Any]:
+        from ._sweeps import create_sweep
+
+        create_sweep(self._writer_engine(), sweep_id, project, entity, config, name)
+        return self.sweep(sweep_id) or {}
+
+    def sweeps(self, project: str | None = None, entity: str | None = None) -> list[dict[str, Any]]:
+        from ._sweeps import list_sweeps
+
+        with self.reader() as q:
+            return list_sweeps(q, project, entity)
+
+    def sweep(self, sweep_id: str) -> dict[str, Any] | None:
+        from ._sweeps import read_sweep
+
+        with self.reader(fresh=True) as q:  # catching up marks the crashed runs of dead agents
+            return read_sweep(q, sweep_id)
+
+    def set_sweep_state(self, sweep_id: str, state: str, only_from: list[str] | None = None) -> str:
+        from ._sweeps import set_sweep_state
+
+        return set_sweep_state(self._writer_engine(), sweep_id, state, only_from)
+
+    def claim_trial(self, sweep_id: str, trial: dict[str, Any]) -> dict[str, Any]:
+        from ._sweeps import claim_trial
+
+        return claim_trial(self._writer_engine(), sweep_id, trial)
+
+    def update_trial(self, sweep_id: str, number: int, rungs: dict[str, float]) -> None:
+        from ._sweeps import update_trial
+
+        update_trial(self._writer_engine(), sweep_id, number, rungs)
+
+    def _writer_engine(self) -> Any:
+        """The engine for a direct write: a folder store's without catching up first (the write needs no run rows)."""
+        from ._engine import open_local
+
+        if self.url is not None:
+            return self.engine()
+        return open_local(self.root)  # makes the folder of a new store
+
     # -- tracing ----------------------------------------------------------------------------------
     @contextmanager
     def _call_reader(self) -> Iterator[Reader]:

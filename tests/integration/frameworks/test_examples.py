@@ -14,7 +14,8 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 @pytest.mark.parametrize(
     "name, needs",
-    [("hf_peft_lora", "peft"), ("lightning_logger", "lightning"), ("accelerate_tracker", "accelerate"), ("torch_watch", "torch")],
+    [("hf_peft_lora", "peft"), ("lightning_logger", "lightning"), ("accelerate_tracker", "accelerate"), ("torch_watch", "torch"),
+     ("sweep_tiny", "optuna")],
 )
 def test_example_runs_and_reads_back_its_run(name, needs, workdir, capsys):
     pytest.importorskip(needs)

@@ -1,0 +1,59 @@
+"""Hyperband early termination, as wandb's sweeps do it (asynchronous successive halving).
+
+Rungs are iteration counts (how many times the run has logged the sweep's metric): ``min_iter``,
+``min_iter * eta``, ``min_iter * eta**2``, ... (``s`` of them), or with ``max_iter`` the counts
+``max_iter / eta**k`` for ``k = s .. 1``. When a run reaches a rung, its best value so far is kept
+in its trial (``rungs``); the run is stopped when that value is worse than the best
+``1/eta`` of every value the sweep's runs had at the same rung.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .._errors import UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Sequence
+
+__all__ = ["check_early_terminate", "rungs", "should_stop"]
+
+_KEYS = ("eta", "max_iter", "min_iter", "s", "type")
+
+
+def check_early_terminate(raw: dict[str, Any]) -> None:
+    """Check ``early_terminate``; ``UsageError`` names what is wrong."""
+    et = raw["early_terminate"]
+    if not isinstance(et, Mapping):
+        raise UsageError(f'sweep config: early_terminate is {{"type": "hyperband", "min_iter": 3}}; got {et!r}')
+    unknown = sorted(set(et) - set(_KEYS))
+    if unknown:
+        raise UsageError(f"sweep config: early_terminate has unknown key {unknown[0]!r}; its keys are {', '.join(_KEYS)}")
+    if et.get("type") != "hyperband":
+        raise UsageError(f"sweep config: early_terminate.type must be 'hyperband'; got {et.get('type')!r}")
+    if ("min_iter" in et) == ("max_iter" in et):
+        raise UsageError("sweep config: early_terminate (hyperband) needs min_iter or max_iter (one of them)")
+    for key, low in (("min_iter", 1), ("max_iter", 1), ("s", 1), ("eta", 2)):
+        v = et.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < low):
+            raise UsageError(f"sweep config: early_terminate.{key} must be a whole number >= {low}; got {v!r}")
+    if not (raw.get("metric") or {}).get("name"):
+        raise UsageError('sweep config: early_terminate needs a metric to compare runs by: {"name": "val/loss", "goal": ...}')
+
+
+def rungs(et: Mapping[str, Any]) -> list[int]:
+    """The iteration counts at which runs are compared, ascending."""
+    eta, s = int(et.get("eta", 3)), int(et.get("s", 3))
+    if "min_iter" in et:
+        return [int(et["min_iter"]) * eta**k for k in range(s)]
+    found = sorted({max(1, int(et["max_iter"]) // eta**k) for k in range(1, s + 1)})
+    return found
+
+
+def should_stop(value: float, others: Sequence[float], eta: int, maximize: bool) -> bool:
+    """Whether ``value`` at a rung is outside the best ``1/eta`` of ``others`` (every run's value there, its own included)."""
+    ranked = sorted(others, reverse=maximize)
+    keep = max(1, len(ranked) // eta)
+    threshold = ranked[keep - 1]
+    return value < threshold if maximize else value > threshold

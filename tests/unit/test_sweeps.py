@@ -1,0 +1,273 @@
+"""Sweeps in process: the controller's claims through the store, agents running functions, Api.sweep."""
+
+import math
+import os
+import random
+
+import pytest
+
+import tracklet
+from tracklet.store.sql._store import SqlStore
+from tracklet.sweeps._controller import next_trial
+
+GRID = {
+    "method": "grid", "metric": {"name": "loss", "goal": "minimize"},
+    "parameters": {"a": {"values": [1, 2, 3]}, "g": {"parameters": {"b": {"values": ["x", "y"]}}}},
+}
+
+
+def _train(steps=3):
+    def train():
+        with tracklet.init() as run:
+            c = run.config
+            for i in range(steps):
+                run.log({"loss": c["a"] * 10 + (c["g"]["b"] == "y") + i * 0.0})
+    return train
+
+
+def test_a_function_agent_covers_the_grid_once_and_the_runs_carry_their_config(tracklet_env):
+    sweep_id = tracklet.sweep(GRID, project="p")
+    assert tracklet.agent(sweep_id, function=_train(), count=10) == 6  # the grid ends the agent, not count
+    sweep = tracklet.Api().sweep(f"p/{sweep_id}")
+    assert sweep.state == "finished"
+    assert sweep.config == GRID
+    configs = sorted((r.config["a"], r.config["g"]["b"]) for r in sweep.runs)
+    assert configs == [(a, b) for a in (1, 2, 3) for b in ("x", "y")]
+    assert all(r.state == "finished" for r in sweep.runs)
+    assert sweep.best_run().config == {"a": 1, "g": {"b": "x"}}
+    assert [s.id for s in tracklet.Api().sweeps("p")] == [sweep_id]
+
+
+def test_interleaved_claims_never_hand_out_a_grid_point_twice(tracklet_env):
+    sweep_id = tracklet.sweep(GRID, project="p")
+    stores = [SqlStore(str(tracklet_env)) for _ in range(3)]
+    got = []
+    for i in range(10):
+        trial, why = next_trial(stores[i % 3], sweep_id, f"agent{i % 3}")
+        if trial is None:
+            break
+        got.append(trial["params"])
+    assert why == "finished" and len(got) == 6
+    assert len({(p["a"], p["g"]["b"]) for p in got}) == 6
+
+
+def test_a_point_whose_agent_died_before_its_run_started_is_handed_out_again(tracklet_env):
+    sweep_id = tracklet.sweep({**GRID, "parameters": {"a": {"values": [1]}}}, project="p")
+    store = SqlStore(str(tracklet_env))
+    dead_pid = os.fork()
+    if dead_pid == 0:
+        os._exit(0)
+    os.waitpid(dead_pid, 0)
+    claim = {"run_id": "lost-run", "params": {"a": 1}, "point": '[[["a"],1]]', "replaces": None, "agent": "gone",
+             "host": os.uname().nodename, "pid": dead_pid}
+    assert store.claim_trial(sweep_id, claim) == {"claimed": True, "number": 1}
+    assert store.claim_trial(sweep_id, {**claim, "run_id": "again"})["reason"] == "taken"
+    trial, _ = next_trial(store, sweep_id, "me")
+    assert trial["params"] == {"a": 1} and trial["number"] == 2
+    trials = store.sweep(sweep_id)["trials"]
+    assert [t["status"] for t in trials] == ["dead", "active"]
+
+
+def test_run_cap_ends_the_sweep_and_pause_holds_claims(tracklet_env):
+    sweep_id = tracklet.sweep({"method": "random", "run_cap": 2, "parameters": {"a": {"min": 0.0, "max": 1.0}}}, project="p")
+    store = SqlStore(str(tracklet_env))
+    assert store.set_sweep_state(sweep_id, "paused", only_from=["running"]) == "paused"
+    assert next_trial(store, sweep_id, "me") == (None, "paused")
+    store.set_sweep_state(sweep_id, "running")
+    assert next_trial(store, sweep_id, "me")[1] == next_trial(store, sweep_id, "me")[1] == "claimed"
+    assert next_trial(store, sweep_id, "me") == (None, "run_cap")
+    assert store.sweep(sweep_id)["state"] == "finished"
+
+
+def test_bayes_stays_in_bounds_honours_log_scale_and_categoricals_and_learns(tracklet_env):
+    pytest.importorskip("optuna")
+    config = {
+        "method": "bayes", "metric": {"name": "loss", "goal": "minimize"},
+        "parameters": {
+            "lr": {"distribution": "log_uniform_values", "min": 1e-6, "max": 1e-1},
+            "r": {"values": [8, 16, 32, 64]},
+            "act": {"values": ["relu", {"name": "gelu"}]},
+            "q": {"distribution": "q_uniform", "min": 0, "max": 1, "q": 0.25},
+            "n": {"distribution": "int_uniform", "min": -3, "max": 3},
+        },
+    }
+    sweep_id = tracklet.sweep(config, project="p")
+
+    def train():
+        with tracklet.init() as run:
+            c = run.config
+            run.log({"loss": (math.log10(c["lr"]) + 4) ** 2 + abs(c["r"] - 16) / 16 + (c["act"] != "relu") + abs(c["n"])})
+
+    tracklet.agent(sweep_id, function=train, count=30)
+    runs = tracklet.Api().sweep(sweep_id).runs
+    assert len(runs) == 30
+    for r in runs:
+        c = r.config
+        assert 1e-6 <= c["lr"] <= 1e-1 and c["r"] in (8, 16, 32, 64) and c["act"] in ("relu", {"name": "gelu"})
+        assert c["q"] in (0, 0.25, 0.5, 0.75, 1.0) and c["n"] in range(-3, 4)
+    later = sorted(r.summary["loss"] for r in runs[15:])
+    earlier = sorted(r.summary["loss"] for r in runs[:10])
+    assert later[len(later) // 2] < earlier[len(earlier) // 2]  # the optimiser learns from the finished runs
+    small = sum(r.config["lr"] < 1e-3 for r in runs[:10])  # the first draws are log-uniform: 60% below 1e-3, not 1%
+    assert small >= 2
+
+
+def test_hyperband_stops_a_clearly_bad_run_at_its_first_rung(tracklet_env, monkeypatch):
+    monkeypatch.setenv("TRACKLET_SWEEP_POLL", "0.05")
+    config = {"method": "grid", "metric": {"name": "loss", "goal": "minimize"},
+              "parameters": {"bad": {"values": [False, True]}},
+              "early_terminate": {"type": "hyperband", "min_iter": 2, "eta": 2}}
+    sweep_id = tracklet.sweep(config, project="p")
+    logged = {}
+
+    def train():
+        import time
+
+        with tracklet.init() as run:
+            logged[run.id] = 0
+            for _ in range(40):
+                run.log({"loss": 100.0 if run.config["bad"] else 1.0})
+                logged[run.id] += 1
+                time.sleep(0.03)
+
+    tracklet.agent(sweep_id, function=train)
+    trials = tracklet.Api().sweep(sweep_id).trials()
+    good, bad = trials
+    assert good["run_state"] == "finished" and logged[good["run_id"]] == 40
+    assert bad["run_state"] == "stopped" and bad["rungs"]["2"] == 100.0
+    assert logged[bad["run_id"]] < 40
+    assert tracklet.Api().run(bad["run_id"]).state == "stopped"
+
+
+def test_a_metric_that_is_never_logged_is_said_after_the_first_finished_run(tracklet_env):
+    sweep_id = tracklet.sweep({**GRID, "parameters": {"a": {"values": [1, 2]}}}, project="p")
+
+    def train():
+        with tracklet.init() as run:
+            run.log({"val_loss": 1.0})
+
+    with pytest.warns(tracklet.TrackletWarning, match=r"metric 'loss' was never logged by run \w+ \(it logged: val_loss\)"):
+        tracklet.agent(sweep_id, function=train, count=1)
+
+
+def test_a_failing_function_fails_its_run_and_the_agent_goes_on(tracklet_env, capsys):
+    sweep_id = tracklet.sweep({**GRID, "parameters": {"a": {"values": [1, 2]}}}, project="p")
+
+    def train():
+        with tracklet.init() as run:
+            if run.config["a"] == 1:
+                raise RuntimeError("boom")
+            run.log({"loss": 1.0})
+
+    assert tracklet.agent(sweep_id, function=train) == 2
+    states = [t["run_state"] for t in tracklet.Api().sweep(sweep_id).trials()]
+    assert states == ["failed", "finished"]
+    assert "RuntimeError: boom" in capsys.readouterr().err
+
+
+def test_sweep_actions_and_their_refusals(tracklet_env):
+    from tracklet.cli import main
+
+    sweep_id = tracklet.sweep(GRID, project="p")
+    assert main(["sweep", "pause", f"p/{sweep_id}"]) == 0
+    assert main(["sweep", "pause", sweep_id]) == 1  # already paused: said, not done
+    assert main(["sweep", "resume", sweep_id]) == 0
+    assert main(["sweep", "cancel", sweep_id]) == 0
+    assert tracklet.Api().sweep(sweep_id).state == "cancelled"
+    assert tracklet.agent(sweep_id, function=_train()) == 0
+    with pytest.raises(tracklet.UsageError, match="no sweep 'nope'"):
+        tracklet.agent("nope", function=_train())
+    with pytest.raises(tracklet.UsageError, match="belongs to project 'p', not 'q'"):
+        tracklet.Api().sweep(f"q/{sweep_id}")
+
+
+def test_random_draws_differ_between_agents(tracklet_env):
+    sweep_id = tracklet.sweep({"method": "random", "parameters": {"a": {"min": 0.0, "max": 1.0}}}, project="p")
+    store = SqlStore(str(tracklet_env))
+    values = {next_trial(store, sweep_id, "me", random.Random())[0]["params"]["a"] for _ in range(5)}
+    assert len(values) == 5
+
+
+def test_a_sweep_on_postgresql_claims_each_grid_point_once(pg_url):
+    from tracklet.store.sql._migrate import migrate
+
+    migrate(pg_url)
+    store = SqlStore(url=pg_url)
+    try:
+        store.create_sweep("s1", "p", "team", GRID, "first")
+        with pytest.raises(tracklet.UsageError, match="already exists"):
+            store.create_sweep("s1", "p", None, GRID)
+        got = []
+        while True:
+            trial, why = next_trial(store, "s1", "me")
+            if trial is None:
+                break
+            got.append((trial["params"]["a"], trial["params"]["g"]["b"]))
+        assert why == "finished" and sorted(got) == [(a, b) for a in (1, 2, 3) for b in ("x", "y")]
+        store.update_trial("s1", 2, {"3": 0.5})
+        doc = store.sweep("s1")
+        assert doc["entity"] == "team" and doc["config"] == GRID and doc["trials"][1]["rungs"] == {"3": 0.5}
+        assert [s["id"] for s in store.sweeps("p", "team")] == ["s1"] and store.sweeps("q") == []
+    finally:
+        store.close()
+
+
+def test_how_a_trial_is_judged_dead_live_or_done():
+    from tracklet.sweeps._controller import trial_phase
+
+    now = 10_000.0
+    me, here = os.getpid(), os.uname().nodename
+    base = {"status": "active", "claimed_at": now - 5, "pid": me, "host": here, "run_state": None}
+    assert trial_phase(base, now) == "pending"
+    assert trial_phase({**base, "host": "elsewhere"}, now) == "pending"  # another machine: fresh, so alive
+    assert trial_phase({**base, "host": "elsewhere", "claimed_at": now - 1000}, now) == "dead"
+    running = {**base, "run_state": "running", "run_pid": None, "run_host": "elsewhere", "heartbeat_at": now - 10}
+    assert trial_phase(running, now) == "running"
+    assert trial_phase({**running, "heartbeat_at": now - 1000}, now) == "dead"  # silent: a server marks no crash
+    assert trial_phase({**running, "run_state": "crashed"}, now) == "dead"
+    assert [trial_phase({**running, "run_state": s}, now) for s in ("finished", "failed", "stopped")] == ["done"] * 3
+    assert trial_phase({**base, "status": "dead"}, now) == "superseded"
+
+
+def test_a_function_that_never_calls_init_is_said(tracklet_env):
+    sweep_id = tracklet.sweep({**GRID, "parameters": {"a": {"values": [1]}}}, project="p")
+    with pytest.warns(tracklet.TrackletWarning, match="did not call tracklet.init"):
+        tracklet.agent(sweep_id, function=lambda: None, count=1)
+
+
+def test_an_agent_whose_first_three_trials_fail_stops_saying_so(tracklet_env, capsys):
+    sweep_id = tracklet.sweep({**GRID, "parameters": {"a": {"values": list(range(10))}}}, project="p")
+
+    def train():
+        with tracklet.init():
+            raise RuntimeError("broken script")
+
+    with pytest.raises(tracklet.UsageError, match="the first 3 trials of this agent failed"):
+        tracklet.agent(sweep_id, function=train)
+    assert [t["run_state"] for t in tracklet.Api().sweep(sweep_id).trials()] == ["failed"] * 3
+    capsys.readouterr()
+
+
+def test_cancelling_a_sweep_stops_its_running_run_and_its_agents(tracklet_env, monkeypatch, capsys):
+    import threading
+    import time
+
+    from tracklet.cli import main
+
+    monkeypatch.setenv("TRACKLET_SWEEP_POLL", "0.05")
+    sweep_id = tracklet.sweep(GRID, project="p")
+    steps = []
+
+    def train():
+        with tracklet.init() as run:
+            if not steps:
+                threading.Thread(target=main, args=(["sweep", "cancel", sweep_id],)).start()
+            for i in range(500):
+                run.log({"loss": 1.0})
+                steps.append(i)
+                time.sleep(0.01)
+
+    assert tracklet.agent(sweep_id, function=train) == 1
+    trials = tracklet.Api().sweep(sweep_id).trials()
+    assert [t["run_state"] for t in trials] == ["stopped"] and len(steps) < 500
+    assert tracklet.Api().sweep(sweep_id).state == "cancelled"
