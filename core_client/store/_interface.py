@@ -11,7 +11,8 @@ Shapes:
         ``environment``, ``created_at``, ``heartbeat_at``, ``finished_at`` (Unix seconds),
         ``exit_code``, ``error``, ``last_step``, ``host``, ``pid``, ``log_id``, ``stored_offset``
         (bytes of the run's log the store holds).
-    project: ``entity``, ``name``, ``created_at``, ``runs`` (how many).
+    project: ``entity``, ``name``, ``created_at``, ``runs`` (how many), ``last_activity`` (Unix seconds: the
+        latest run start, heartbeat or finish; ``created_at`` when it has no runs), ``running`` (runs in that state).
     media entry: ``key``, ``step``, ``idx`` (position in a list logged under one key), ``kind``
         (``table``, ``image``, ``histogram``, ``audio``, ``video``, ``html``, ``plot``), ``digest`` and
         ``size`` of its blob, ``t`` (Unix seconds), ``meta`` (per kind: a table's ``rows``, ``columns``,

@@ -120,13 +120,16 @@ class SqlStore(Store):
     # -- projects and runs ------------------------------------------------------------------------
     def projects(self, entity: str | None = None) -> list[dict[str, Any]]:
         sql = (
-            "SELECT p.entity, p.name, p.created_at, COUNT(r.pk) FROM projects p LEFT JOIN runs r ON r.project_id = p.id"
+            "SELECT p.entity, p.name, p.created_at, COUNT(r.pk), "
+            "MAX(COALESCE(r.finished_at, r.heartbeat_at, r.created_at)), SUM(CASE WHEN r.state = 'running' THEN 1 ELSE 0 END) "
+            "FROM projects p LEFT JOIN runs r ON r.project_id = p.id"
             + (" WHERE p.entity = :entity" if entity is not None else "")
             + " GROUP BY p.id, p.entity, p.name, p.created_at ORDER BY p.name"
         )
         with self.reader(fresh=True) as q:
             rows = q.all(sql, entity=entity)
-        return [{"entity": e, "name": n, "created_at": c, "runs": k} for e, n, c, k in rows]
+        return [{"entity": e, "name": n, "created_at": c, "runs": k, "last_activity": a if a is not None else c,
+                 "running": int(live or 0)} for e, n, c, k, a, live in rows]
 
     def runs(self, project: str | None = None, entity: str | None = None) -> list[dict[str, Any]]:
         sql = _RUNS_FROM + " WHERE 1 = 1"

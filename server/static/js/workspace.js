@@ -1,0 +1,272 @@
+// A project's workspace: the runs table above, charts of the selected runs below. Everything a user sets here
+// (selection, filter, sort, columns, grouping, panels, x-axis, smoothing, log scale) is written to the URL.
+
+import * as api from './api.js';
+import {colorOf, fill, h} from './dom.js';
+import {Panel, X_LABELS, groupSeries, tidy} from './charts.js';
+import {RunsTable} from './runs.js';
+import {list, update} from './state.js';
+
+const SECTION_ORDER = ['train', 'val', 'eval', 'test'];
+const LIVE_MS = 5000;
+
+export function sectionOf(key) {
+  const i = key.indexOf('/');
+  return i > 0 ? key.slice(0, i) : 'charts';
+}
+
+export async function workspaceView({main, project, params, setCrumbs, sectionNav}) {
+  setCrumbs([['Projects', '#/'], [project, null]]);
+  const runs = await api.get('/runs', api.projectParams(project));
+  const state = {
+    project, sort: params.get('sort'), filter: params.get('filter') || '', q: params.get('q') || '',
+    cols: params.has('cols') ? list(params, 'cols') : null, group: params.get('group') || '', sel: new Set(list(params, 'sel')),
+  };
+  const view = {
+    x: params.get('x') || '_step', smooth: Number(params.get('smooth') || 0), log: params.get('log') === '1',
+    panels: list(params, 'panels'), closed: new Set(list(params, 'closed')),
+  };
+  const chartsEl = h('section', {class: 'charts', 'aria-label': 'Charts of the selected runs'});
+  fill(main, h('div', {class: 'page-head'}, h('h1', null, project), sectionNav(project, 'runs')));
+  let charts = null;
+  const table = new RunsTable(main, runs, state, (kind) => {
+    update({sort: state.sort, filter: state.filter, q: state.q, cols: state.cols, group: state.group, sel: [...state.sel]});
+    if (kind === 'sel' && charts) charts.draw();
+  });
+  main.append(chartsEl);
+  charts = new Charts(chartsEl, table, view);
+  await charts.draw();
+  let live = null;
+  const poll = async () => {
+    if (!table.rows.some((r) => r.state === 'running')) return;
+    try {
+      table.update(await api.get('/runs', api.projectParams(project)));
+      await charts.refreshLive();
+    } catch (e) { console.warn('live refresh failed', e); }
+  };
+  live = setInterval(poll, LIVE_MS);
+  const onResize = () => charts.resize();
+  window.addEventListener('resize', onResize);
+  window.tracklet.table = table;
+  return {dispose() { clearInterval(live); window.removeEventListener('resize', onResize); charts.destroy(); }};
+}
+
+class Charts {
+  constructor(el, table, view) {
+    this.el = el;
+    this.table = table;
+    this.view = view;
+    this.keys = new Map();  // run id -> its metric names
+    this.panels = new Map();  // key -> Panel
+    this.full = new Map();  // key -> run id -> curve at full zoom-out
+    this.toolbar = h('div', {class: 'toolbar chart-tools'});
+    this.note = h('p', {class: 'muted', 'aria-live': 'polite'});
+    this.body = h('div', {class: 'chart-sections'});
+    el.append(this.toolbar, this.note, this.body);
+    this.generation = 0;
+  }
+
+  drawToolbar(allKeys) {
+    const v = this.view;
+    const xSel = h('select', {'aria-label': 'X-axis'},
+      [...Object.entries(X_LABELS), ...allKeys.filter((k) => !k.startsWith('system/')).map((k) => [k, k])]
+        .map(([k, label]) => h('option', {value: k, selected: v.x === k}, label)));
+    xSel.addEventListener('change', () => { v.x = xSel.value; update({x: v.x === '_step' ? null : v.x}); this.draw(); });
+    const smooth = h('input', {type: 'range', min: 0, max: 0.99, step: 0.01, value: v.smooth, 'aria-label': 'Smoothing'});
+    const smoothOut = h('output', null, v.smooth.toFixed(2));
+    smooth.addEventListener('input', () => { smoothOut.textContent = Number(smooth.value).toFixed(2); });
+    smooth.addEventListener('change', () => { v.smooth = Number(smooth.value); update({smooth: v.smooth || null}); this.redraw(); });
+    const logBox = h('input', {type: 'checkbox', checked: v.log});
+    logBox.addEventListener('change', () => { v.log = logBox.checked; update({log: v.log ? 1 : null}); this.redraw(); });
+    const panels = h('details', {class: 'picker'}, h('summary', null, 'Panels'));
+    const boxes = h('div', {class: 'picker-list'}, allKeys.map((k) => {
+      const box = h('input', {type: 'checkbox', checked: !v.panels.length || v.panels.includes(k)});
+      box.addEventListener('change', () => {
+        const on = [...boxes.querySelectorAll('input')].filter((b) => b.checked).map((b) => b.dataset.key);
+        v.panels = on.length === allKeys.length ? [] : on;
+        update({panels: v.panels});
+        this.draw();
+      });
+      box.dataset.key = k;
+      return h('label', null, box, ` ${k}`);
+    }));
+    panels.append(h('div', {class: 'picker-body'}, boxes));
+    fill(this.toolbar, h('label', null, 'X-axis ', xSel), h('label', null, 'Smoothing ', smooth, smoothOut),
+      h('label', null, logBox, ' Log scale'), panels);
+  }
+
+  async keysOf(ids) {
+    const missing = ids.filter((id) => !this.keys.has(id));
+    await Promise.all(missing.map(async (id) => this.keys.set(id, await api.get(`/runs/${api.enc(id)}/keys`))));
+    const all = new Set();
+    for (const id of ids) for (const k of this.keys.get(id) || []) if (!k.startsWith('_')) all.add(k);
+    return [...all].sort();
+  }
+
+  /** The series of one panel: one per run, or one per group (mean and min-max band) when grouped. */
+  seriesOf(key, curves) {
+    const runs = this.table.charted();
+    const per = runs.filter((r) => curves[r.id] && curves[r.id][key])
+      .map((r) => ({id: r.id, label: r.name, color: colorOf(r.id), ...tidy(curves[r.id][key]), row: r}));
+    const group = this.table.state.group;
+    if (!group) return per;
+    const groups = new Map();
+    for (const s of per) {
+      const g = String(group.startsWith('config.') ? s.row.cfg[group.slice(7)] ?? '(none)' : s.row[group] ?? '(none)');
+      if (!groups.has(g)) groups.set(g, []);
+      groups.get(g).push(s);
+    }
+    return [...groups].map(([g, members]) => groupSeries(g, colorOf(`group:${g}`), members));
+  }
+
+  /** (Re)build the panels for the charted runs and fetch their curves, one request per section. */
+  async draw() {
+    const gen = ++this.generation;
+    window.tracklet.ready = false;
+    const t0 = performance.now();
+    const runs = this.table.charted();
+    const ids = runs.map((r) => r.id);
+    this.note.textContent = !ids.length ? 'No runs to chart.' : this.table.state.sel.size ? `Charting ${ids.length} selected runs.`
+      : `Charting the first ${ids.length} runs shown: tick runs in the table to compare others.`;
+    const allKeys = await this.keysOf(ids);
+    if (gen !== this.generation) return;
+    this.drawToolbar(allKeys);
+    const keys = this.view.panels.length ? allKeys.filter((k) => this.view.panels.includes(k)) : allKeys;
+    for (const p of this.panels.values()) p.destroy();
+    this.panels.clear();
+    window.tracklet.charts.clear();
+    this.full.clear();
+    const sections = new Map();
+    for (const k of keys) {
+      const s = sectionOf(k);
+      if (!sections.has(s)) sections.set(s, []);
+      sections.get(s).push(k);
+    }
+    const order = [...sections.keys()].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+    fill(this.body);
+    const jobs = [];
+    for (const name of order) {
+      const grid = h('div', {class: 'panel-grid'});
+      const open = name === 'system' ? this.view.closed.has('!system') : !this.view.closed.has(name);  // system/ starts closed
+      const det = h('details', {class: 'chart-section', open}, h('summary', null, h('h2', null, name === 'charts' ? 'Charts' : `${name}/`),
+        h('span', {class: 'muted'}, ` ${sections.get(name).length} panels`)), grid);
+      this.body.append(det);
+      const load = () => {
+        if (det.dataset.loaded) return null;
+        det.dataset.loaded = '1';
+        return this.loadSection(gen, sections.get(name), grid, ids);
+      };
+      det.addEventListener('toggle', () => {
+        const closed = new Set(this.view.closed);
+        if (name === 'system') { if (det.open) closed.add('!system'); else closed.delete('!system'); } else if (det.open) closed.delete(name); else closed.add(name);
+        this.view.closed = closed;
+        update({closed: [...closed]});
+        if (det.open) load();
+      });
+      if (open) jobs.push(load());
+    }
+    await Promise.all(jobs);
+    if (gen !== this.generation) return;
+    window.tracklet.drawMs = performance.now() - t0;
+    window.tracklet.ready = true;
+  }
+
+  async loadSection(gen, keys, grid, ids) {
+    if (!ids.length) return;
+    const panels = keys.map((k) => {
+      const p = new Panel(grid, k, {xKey: this.view.x, smooth: this.view.smooth, log: this.view.log,
+        onZoom: (panel, lo, hi) => this.zoom(panel, lo, hi), onReset: (panel) => this.reset(panel)});
+      this.panels.set(k, p);
+      return p;
+    });
+    const width = panels[0].width();
+    let curves;
+    try {
+      curves = await api.curves({runs: ids, keys, points: width, x: this.view.x});
+    } catch (e) {
+      if (gen === this.generation) grid.append(h('p', {class: 'error', role: 'alert'}, `Could not read the curves: ${e.message}`));
+      return;
+    }
+    if (gen !== this.generation) return;
+    for (const p of panels) {
+      const byRun = new Map();
+      for (const id of ids) if (curves[id] && curves[id][p.key]) byRun.set(id, curves[id][p.key]);
+      this.full.set(p.key, byRun);
+      p.setSeries(this.seriesOf(p.key, curves));
+      window.tracklet.charts.set(p.key, p.plot);
+    }
+  }
+
+  /** Zoomed in on steps lo..hi: fetch that window at the panel's resolution (full resolution once few enough steps). */
+  zoom(panel, lo, hi) {
+    if (this.view.x !== '_step') return;  // other axes zoom what is drawn
+    clearTimeout(panel.zoomTimer);
+    panel.zoomTimer = setTimeout(async () => {
+      const ids = [...this.full.get(panel.key).keys()];
+      const curves = await api.curves({runs: ids, keys: [panel.key], points: panel.width(), x: '_step', minStep: lo, maxStep: hi});
+      panel.settingData = true;
+      panel.setSeries(this.seriesOf(panel.key, curves), {keepScale: true});
+      panel.settingData = false;
+      panel.reset.hidden = false;
+      window.tracklet.charts.set(panel.key, panel.plot);
+    }, 120);
+  }
+
+  reset(panel) {
+    const curves = {};
+    for (const [id, c] of this.full.get(panel.key) || []) curves[id] = {[panel.key]: c};
+    panel.settingData = true;
+    panel.setSeries(this.seriesOf(panel.key, curves));
+    panel.settingData = false;
+    window.tracklet.charts.set(panel.key, panel.plot);
+  }
+
+  /** Smoothing or log scale changed: redraw from the curves held, no request. */
+  redraw() {
+    for (const p of this.panels.values()) {
+      p.opts.smooth = this.view.smooth;
+      p.opts.log = this.view.log;
+      this.reset(p);
+    }
+  }
+
+  /** Live runs: fetch only the steps after the last one held, and append them. */
+  async refreshLive() {
+    if (this.view.x !== '_step') return;
+    const live = this.table.charted().filter((r) => r.state === 'running').map((r) => r.id);
+    if (!live.length || !this.panels.size) return;
+    const keys = [...this.panels.keys()];
+    let after = -Infinity;
+    for (const k of keys) for (const id of live) {
+      const c = this.full.get(k)?.get(id);
+      if (c && c.x.length) after = Math.max(after, c.x[c.x.length - 1]);
+    }
+    const minStep = after === -Infinity ? null : after + 1;
+    const fresh = await api.curves({runs: live, keys, x: '_step', minStep, points: 2000});
+    for (const k of keys) {
+      const held = this.full.get(k);
+      if (!held) continue;
+      let changed = false;
+      for (const id of live) {
+        const add = fresh[id] && fresh[id][k];
+        if (!add || !add.x.length) continue;
+        const old = held.get(id) || {x: [], y: [], min: null, max: null};
+        const cat = (a, b, fallA, fallB) => [...(a || fallA), ...(b || fallB)];
+        const both = old.min || add.min;
+        held.set(id, {x: cat(old.x, add.x), y: cat(old.y, add.y),
+          min: both ? cat(old.min, add.min, old.y, add.y) : null, max: both ? cat(old.max, add.max, old.y, add.y) : null});
+        changed = true;
+      }
+      if (changed && this.panels.get(k).reset.hidden) this.reset(this.panels.get(k));  // a zoomed panel keeps its window
+    }
+  }
+
+  resize() { for (const p of this.panels.values()) p.resize(); }
+
+  destroy() { for (const p of this.panels.values()) p.destroy(); this.panels.clear(); }
+}
+
+function rank(section) {
+  const i = SECTION_ORDER.indexOf(section);
+  return section === 'system' ? 100 : i < 0 ? 50 : i;
+}
