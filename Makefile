@@ -6,7 +6,7 @@ PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 PYTEST := $(BIN)/pytest
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: demo test test-unit test-integration test-oldest test-e2e bench bench-compare clean ui-vendor
+.PHONY: demo test test-unit test-integration test-oldest test-e2e bench bench-compare clean ui-vendor screenshots
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -62,6 +62,10 @@ test-integration: $(VENV)/.test
 
 test-e2e: $(VENV)/.test
 	$(PYTEST) tests -q -m e2e
+
+# docs/screenshots/*.png, taken in headless Chromium over a demo store made by real runs (README: tracklet ui)
+screenshots: $(VENV)/.test
+	$(BIN)/python tests/e2e/screenshots.py
 
 # The dashboard's one vendored library, uPlot, fetched again from the npm registry at the pinned version and
 # checked against the registry's sha512 before it replaces server/static/vendor/ (the licence travels with it).

@@ -88,7 +88,9 @@ ROUTES: list[Endpoint] = [
     _e("DELETE", "/session", ui.end_session, "forget the cookie's key (needs X-Tracklet-CSRF: 1)", responses={"200": _OK},
        public=True),
     _e("GET", "/projects", runs.projects, "store.projects", _ENTITY, responses={"200": _LIST}),
-    _e("GET", "/runs", runs.runs, "store.runs", query("project"), _ENTITY, responses={"200": _LIST}),
+    _e("GET", "/runs", runs.runs, "store.runs (each run with only the keys in fields, when given)", query("project"), _ENTITY,
+       query("fields", array=True, description="run keys to answer with (repeat the parameter); default: all"),
+       responses={"200": _LIST}),
     _e("GET", "/runs/{run_id}", runs.run, "store.run (404 when absent)", _RUN, responses={"200": _OBJ}),
     _e("POST", "/runs/{run_id}/edits", runs.edit_run, "store.edit_run", _RUN, responses={"200": _OK},
        body={"application/json": {

@@ -166,3 +166,12 @@ def test_tracklet_server_prints_the_dashboard_url(tracklet_env, capsys, monkeypa
     monkeypatch.setattr(uvicorn, "run", lambda app, **k: None)
     assert main(["server", "--port", "8098"]) == 0
     assert "dashboard: http://127.0.0.1:8098/" in capsys.readouterr().out
+
+
+def test_runs_can_be_asked_for_some_fields_only(open_app):
+    run_id, app = open_app
+    c = ServerClient(app)
+    (lean,) = c.get("/api/v1/runs?project=team&fields=id&fields=config&fields=summary").json()
+    assert lean == {"id": run_id, "config": {"lr": 0.1}, "summary": c.get(f"/api/v1/runs/{run_id}").json()["summary"]}
+    bad = c.get("/api/v1/runs?fields=id&fields=secret")
+    assert bad.status_code == 400 and "secret" in bad.json()["error"] and "environment" in bad.json()["error"]

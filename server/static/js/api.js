@@ -45,6 +45,13 @@ export function projectParams(key) {
   return i < 0 ? {project: key} : {entity: key.slice(0, i), project: key.slice(i + 1)};
 }
 
+/** What the runs table reads of each run: not its environment (3-4 KB a run, 40 MB for 10,000 runs). */
+export const TABLE_FIELDS = ['id', 'project', 'entity', 'name', 'state', 'group', 'job_type', 'tags', 'notes', 'config', 'summary',
+  'created_at', 'heartbeat_at', 'finished_at', 'host'];
+
+/** The runs of a project (page key 'name' or 'entity/name'), as the table reads them. */
+export const projectRuns = (key) => get('/runs', {...projectParams(key), fields: TABLE_FIELDS});
+
 export const session = () => get('/session');
 export const signIn = (key) => post('/session', {key});
 export const signOut = () => del('/session');

@@ -77,7 +77,7 @@ function editable(run) {
 }
 
 async function overview({run, project, params, panel}) {
-  const others = (await api.get('/runs', api.projectParams(project))).filter((r) => r.id !== run.id);
+  const others = (await api.projectRuns(project)).filter((r) => r.id !== run.id);
   const diffWith = params.get('diff');
   const pick = h('select', {'aria-label': 'Compare the config with another run'},
     h('option', {value: ''}, '— none —'), others.map((r) => h('option', {value: r.id, selected: r.id === diffWith}, `${r.name} (${r.id})`)));

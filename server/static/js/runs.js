@@ -171,6 +171,7 @@ export class RunsTable {
     this.drawHead();
     this.drawWindow(true);
     this.lastRefreshMs = performance.now() - t0;
+    if (!this.firstDrawnAt) requestAnimationFrame(() => setTimeout(() => { this.firstDrawnAt = performance.now(); }, 0));
     this.onChange('view');
   }
 

@@ -17,7 +17,7 @@ export function sectionOf(key) {
 
 export async function workspaceView({main, project, params, setCrumbs, sectionNav}) {
   setCrumbs([['Projects', '#/'], [project, null]]);
-  const runs = await api.get('/runs', api.projectParams(project));
+  const runs = await api.projectRuns(project);
   const state = {
     project, sort: params.get('sort'), filter: params.get('filter') || '', q: params.get('q') || '',
     cols: params.has('cols') ? list(params, 'cols') : null, group: params.get('group') || '', sel: new Set(list(params, 'sel')),
@@ -34,20 +34,20 @@ export async function workspaceView({main, project, params, setCrumbs, sectionNa
     if (kind === 'sel' && charts) charts.draw();
   });
   main.append(chartsEl);
+  window.tracklet.table = table;
   charts = new Charts(chartsEl, table, view);
   await charts.draw();
   let live = null;
   const poll = async () => {
     if (!table.rows.some((r) => r.state === 'running')) return;
     try {
-      table.update(await api.get('/runs', api.projectParams(project)));
+      table.update(await api.projectRuns(project));
       await charts.refreshLive();
     } catch (e) { console.warn('live refresh failed', e); }
   };
   live = setInterval(poll, LIVE_MS);
   const onResize = () => charts.resize();
   window.addEventListener('resize', onResize);
-  window.tracklet.table = table;
   return {dispose() { clearInterval(live); window.removeEventListener('resize', onResize); charts.destroy(); }};
 }
 
