@@ -27,12 +27,13 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
 sys.path.insert(0, HERE)
 
 RUNS, CHART_RUNS, STEPS = 10_000, 20, 100_000
 METRICS = ("train/loss", "train/lr", "val/loss", "val/acc")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from browser_helpers import ARGS, CHROMIUM, wait_js  # noqa: E402
+
 SECTION = "# Web dashboard in headless Chromium (issue 12)"
 
 BUILD_TABLE = r"""
@@ -79,17 +80,6 @@ def _build(folder: str, part: str, code: str, *args: object) -> None:
     print(f"built project {part} in {folder} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
 
 
-def _wait(page, expression: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = page.evaluate(f"() => {{ try {{ return ({expression}); }} catch (e) {{ return null; }} }}")
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(expression)
-        time.sleep(0.02)
-
-
 AFTER_FRAME = "await new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));"
 
 
@@ -97,7 +87,7 @@ def table_once(browser, url: str) -> dict[str, float]:
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.goto(f"{url}/#/p/table?panels=val/acc")
-    first = _wait(page, "window.tracklet.table && window.tracklet.table.firstDrawnAt")
+    first = wait_js(page, "window.tracklet.table && window.tracklet.table.firstDrawnAt", timeout=60)
     rows = page.evaluate("window.tracklet.table.rows.length")
     sort = page.evaluate(f"""async () => {{
         const b = [...document.querySelectorAll('button.sort')].find(b => b.textContent.startsWith('lr'));
@@ -117,7 +107,7 @@ def charts_once(browser, url: str, ids: list[str]) -> dict[str, float]:
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.goto(f"{url}/#/p/charts?sel={','.join(ids)}&panels={','.join(METRICS)}")
-    _wait(page, f"window.tracklet.ready && window.tracklet.charts.size === {len(METRICS)}", timeout=120)
+    wait_js(page, f"window.tracklet.ready && window.tracklet.charts.size === {len(METRICS)}", timeout=120)
     done = page.evaluate("performance.now()")
     stats = page.evaluate("""() => {
         const out = {panels: 0, maxPerPixel: 0, spikes: 0, series: 0};
@@ -200,7 +190,7 @@ def main() -> int:
         ids = [r["id"] for r in httpx.get(f"{srv.url}/api/v1/runs", params={"project": "charts", "fields": "id"}, timeout=60).json()]
         httpx.post(f"{srv.url}/api/v1/curves", json={"runs": ids, "keys": list(METRICS), "points": 500}, timeout=120)  # chart blocks made
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             args.chromium_version = browser.version
             table_once(browser, srv.url)  # warm: the server's first read of 10,000 runs
             table = [table_once(browser, srv.url) for _ in range(args.repeats)]

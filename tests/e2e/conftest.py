@@ -8,14 +8,17 @@ skip and say why, unless TRACKLET_TEST_REQUIRE_BROWSER=1 (set by .ci/run): then 
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
 import pytest
 
-CHROMIUM = os.environ.get("TRACKLET_TEST_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+from browser_helpers import ARGS, CHROMIUM, wait_js
+
+
+def pytest_collection_modifyitems(items):
+    """The browser tests run last: Playwright's sync API keeps an asyncio loop running in the main thread while
+    its browser is open (the session's), and the unit tests' in-process client calls ``asyncio.run``."""
+    items.sort(key=lambda item: "e2e" in item.path.parts)
 
 
 def _missing(reason: str) -> None:
@@ -73,19 +76,6 @@ def page(browser, server):
     yield pg
     context.close()
     assert not problems, problems
-
-
-def wait_js(page: Any, expression: str, timeout: float = 15.0) -> Any:
-    """Poll ``expression`` (a JS function body's return value) until truthy. Polling with evaluate, not
-    wait_for_function: the latter evals a string in the page, which the dashboard's CSP rightly forbids."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = page.evaluate(f"() => {{ try {{ return ({expression}); }} catch (e) {{ return null; }} }}")
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {expression}")
-        time.sleep(0.05)
 
 
 def open_view(page: Any, fragment: str) -> None:

@@ -14,19 +14,15 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from conftest import ARGS, CHROMIUM  # noqa: E402
+from browser_helpers import ARGS, CHROMIUM, wait_js  # noqa: E402
 from demo_store import build  # noqa: E402
 from server_process import ServerProcess  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "screenshots")
 
 
-def _ready(page, expression: str = "window.tracklet && window.tracklet.ready", timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(f"() => {{ try {{ return !!({expression}); }} catch (e) {{ return false; }} }}"):
-        if time.monotonic() > deadline:
-            raise TimeoutError(expression)
-        time.sleep(0.05)
+def _ready(page, expression: str = "window.tracklet && window.tracklet.ready") -> None:
+    wait_js(page, expression, timeout=30)
     time.sleep(0.3)  # fonts and the last frame
 
 

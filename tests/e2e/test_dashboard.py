@@ -6,7 +6,8 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import open_view, wait_js
+from browser_helpers import wait_js
+from conftest import open_view
 from demo_store import HOSTILE, HOSTILE_SCRIPT, SPIKE_STEP, SPIKE_VALUE
 
 pytestmark = pytest.mark.e2e
