@@ -75,10 +75,39 @@ run.finish()
 '''
 
 
-def _run(code: str, folder: str, *args: object) -> None:
+_LIVE = r'''
+import os, sys, time, tracklet
+run = tracklet.init(project="live", name="live-run", config={"lr": 0.1})
+for step in range(100):
+    run.log({"train/loss": 1.0 / (step + 1)})
+print("logged 100", flush=True)
+while not os.path.exists("more"):
+    time.sleep(0.05)
+for step in range(100, 200):
+    run.log({"train/loss": 1.0 / (step + 1)})
+print("logged 200", flush=True)
+while not os.path.exists("stop"):
+    time.sleep(0.05)
+run.finish()
+'''
+
+
+def _env(folder: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKLET_", "WANDB_"))}
     env.update(TRACKLET_DIR=folder, TRACKLET_SILENT="true", TRACKLET_SYSTEM_INTERVAL="0")
-    subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=folder, env=env, check=True, stdout=subprocess.DEVNULL)
+    return env
+
+
+def _run(code: str, folder: str, *args: object) -> None:
+    subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=folder, env=_env(folder), check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def start_live(folder: str, cwd: str) -> subprocess.Popen:
+    """A run in project ``live`` that logs 100 steps, 100 more once ``cwd/more`` exists, and ends once ``cwd/stop`` does."""
+    proc = subprocess.Popen([sys.executable, "-c", _LIVE], cwd=cwd, env=_env(folder), stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "logged 100"
+    return proc
 
 
 def build(folder: str) -> str:

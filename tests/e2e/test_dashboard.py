@@ -112,8 +112,7 @@ def test_a_models_lineage_leads_to_its_dataset(page):
     made_by = page.locator(".lineage-col", has_text="Made by")
     assert "lora-r16" in made_by.inner_text()
     page.get_by_role("link", name="corpus:v0 (dataset)").click()
-    wait_js(page, "location.hash.includes('corpus') && document.querySelector('.lineage .node.current')")
-    wait_js(page, "document.querySelector('.lineage').textContent.includes('lora-r16')")
+    wait_js(page, "document.querySelector('.lineage .node.current').textContent.includes('corpus:v0')")
     assert "corpus:v0" in page.locator(".lineage .node.current").inner_text()
     assert "prep-corpus" in page.locator(".lineage-col", has_text="Made by").inner_text()
     assert "lora-r16" in page.locator(".lineage-col", has_text="Used by").inner_text()  # walked back down
@@ -207,3 +206,50 @@ def test_the_api_key_is_asked_once_and_kept_in_an_httponly_cookie(browser, keyed
         assert context.cookies() == []
     finally:
         context.close()
+
+
+def test_a_live_run_is_marked_and_its_new_steps_are_fetched(page, demo, tmp_path):
+    from demo_store import start_live
+
+    proc = start_live(demo, str(tmp_path))
+    try:
+        open_view(page, "#/p/live")
+        assert page.locator("table.runs .state.running").inner_text() == "● running"
+        wait_js(page, "window.tracklet.charts.get('train/loss') && Math.max(...window.tracklet.charts.get('train/loss').data[0]) === 99")
+        page.evaluate("() => { window.__curveBodies = []; const f = window.fetch; window.fetch = (u, o) => {"
+                      " if (String(u).endsWith('/curves')) window.__curveBodies.push(JSON.parse(o.body)); return f(u, o); }; }")
+        (tmp_path / "more").touch()
+        assert proc.stdout.readline().strip() == "logged 200"
+        wait_js(page, "Math.max(...window.tracklet.charts.get('train/loss').data[0]) === 199", timeout=20)
+        asked = page.evaluate("window.__curveBodies")
+        assert asked and all(b.get("min_step") == 100 for b in asked[:1])  # only the steps after those held
+        assert chart(page, "train/loss", "u.data[0].length") == 200
+    finally:
+        (tmp_path / "stop").touch()
+        proc.wait(timeout=30)
+        proc.stdout.close()
+
+
+def test_grouped_runs_are_drawn_as_mean_and_band(page, runs):
+    sel = ",".join(runs[n] for n in ("lora-r8", "lora-r16", "lora-r32"))
+    open_view(page, f"#/p/demo?sel={sel}&group=config.batch_size&panels=val/loss")
+    labels = chart(page, "val/loss", "u.series.map(s => s.label)")
+    assert labels[1:] == ["8 (3)", "8 (3) min", "8 (3) max"]
+    mean, lo, hi = (chart(page, "val/loss", f"u.data[{i}][0]") for i in (1, 2, 3))
+    assert lo <= mean <= hi
+    assert chart(page, "val/loss", "u.bands.length") == 1
+    assert page.locator("tr.group-row", has_text="config.batch_size = 8 · 4 runs").count() == 1  # long-spike too
+
+
+def test_the_runs_table_is_walked_with_the_keyboard(page):
+    open_view(page, "#/p/demo")
+    first = page.locator("table.runs tbody tr[data-run] input").first
+    first.focus()
+    page.keyboard.press("ArrowDown")
+    second = page.evaluate("document.activeElement.closest('tr').dataset.run")
+    assert second == page.locator("table.runs tbody tr[data-run]").nth(1).get_attribute("data-run")
+    page.keyboard.press("Space")
+    wait_js(page, f"location.hash.includes('sel={second}')")
+    page.keyboard.press("End")
+    assert page.evaluate("document.activeElement.closest('tr').dataset.run") == \
+        page.locator("table.runs tbody tr[data-run]").last.get_attribute("data-run")

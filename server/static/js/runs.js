@@ -68,6 +68,7 @@ export class RunsTable {
     this.scroller.addEventListener('scroll', () => {
       if (!this.pending) this.pending = requestAnimationFrame(() => { this.pending = null; this.drawWindow(); });
     });
+    this.body.addEventListener('keydown', (ev) => this.onKey(ev));
     this.body.addEventListener('change', (ev) => {
       const id = ev.target.dataset.run;
       if (!id) return;
@@ -238,6 +239,31 @@ export class RunsTable {
     if (key === 'created') return fmtTime(r.created);
     if (key === 'runtime') return fmtDuration(r.runtime);
     return fmtValue(valueOf(r, key));
+  }
+
+  /** Arrow keys move between rows (the window of drawn rows follows); space ticks a row; Enter opens the run. */
+  onKey(ev) {
+    const row = ev.target.closest('tr[data-run]');
+    if (!row || !['ArrowDown', 'ArrowUp', 'Home', 'End'].includes(ev.key)) return;
+    ev.preventDefault();
+    const at = this.items.findIndex((it) => it.row && it.row.id === row.dataset.run);
+    let to = ev.key === 'Home' ? 0 : ev.key === 'End' ? this.items.length - 1 : at + (ev.key === 'ArrowDown' ? 1 : -1);
+    while (to >= 0 && to < this.items.length && !this.items[to].row) to += ev.key === 'ArrowUp' || ev.key === 'End' ? -1 : 1;
+    if (to < 0 || to >= this.items.length) return;
+    const id = this.items[to].row.id;
+    const col = ev.target.closest('td') ? [...row.children].indexOf(ev.target.closest('td')) : 0;
+    const focus = () => {
+      const tr = this.body.querySelector(`tr[data-run="${CSS.escape(id)}"]`);
+      if (!tr) return false;
+      const target = tr.children[col] && tr.children[col].querySelector('input, a');
+      (target || tr.querySelector('input')).focus();
+      return true;
+    };
+    if (!focus()) {
+      this.scroller.scrollTop = Math.max(0, to * ROW - this.scroller.clientHeight / 2);
+      this.drawWindow(true);
+      focus();
+    }
   }
 
   /** The runs to chart: the selected ones, else the first five shown. */
