@@ -6,19 +6,16 @@ from typing import Any
 
 from starlette.requests import Request
 
+from tracklet.store._interface import run_fields
 from tracklet.wal._wal import RecordType
 
 from ._request import call, json_body, query_list, query_str, run_id_of, store_of, valid_run_id
 from .auth import require, visible
 from .errors import ApiError, JsonResponse, NotFound
 
-__all__ = ["RUN_FIELDS", "edit_run", "problems", "projects", "run", "run_for", "runs"]
+__all__ = ["edit_run", "problems", "projects", "run", "run_for", "runs"]
 
 _EDITS = (RecordType.UPDATE, RecordType.CONFIG, RecordType.SUMMARY)  # what Api().run(...).update() writes
-#: a run's keys (store/_interface.py), which ``GET /runs?fields=`` may pick from
-RUN_FIELDS = ("id", "project", "entity", "name", "state", "group", "job_type", "tags", "notes", "config", "summary",
-              "metric_defs", "environment", "created_at", "heartbeat_at", "finished_at", "exit_code", "error", "last_step",
-              "host", "pid", "log_id", "stored_offset")
 
 
 async def run_for(request: Request, run_id: str, access: str = "read") -> dict[str, Any]:
@@ -39,17 +36,14 @@ async def projects(request: Request) -> JsonResponse:
 async def runs(request: Request) -> JsonResponse:
     """The runs, each with only ``fields`` when given: a table of 10,000 runs needs no environments (3-4 KB each)."""
     project, entity = query_str(request, "project"), query_str(request, "entity")
-    fields = query_list(request, "fields")
-    unknown = sorted(set(fields or ()) - set(RUN_FIELDS))
-    if unknown:
-        raise ApiError(f"unknown run field(s) {', '.join(unknown)}: fields are {', '.join(RUN_FIELDS)}")
+    fields = run_fields(query_list(request, "fields"))  # 400 naming an unknown one
     if project is not None:
         require(request, project, entity)
-    found = await call(store_of(request).runs, project, entity)
-    shown = [r for r in found if visible(request, r["project"], r.get("entity"))]
-    if fields:
-        shown = [{k: r[k] for k in fields if k in r} for r in shown]
-    return JsonResponse(shown)
+    if fields is not None and not visible(request, "*"):  # a key scoped to projects: each run's project is checked
+        found = await call(store_of(request).runs, project, entity, tuple(dict.fromkeys(("project", "entity", *fields))))
+        return JsonResponse([{k: r[k] for k in fields} for r in found if visible(request, r["project"], r.get("entity"))])
+    found = await call(store_of(request).runs, project, entity, fields)
+    return JsonResponse([r for r in found if fields is not None or visible(request, r["project"], r.get("entity"))])
 
 
 async def run(request: Request) -> JsonResponse:

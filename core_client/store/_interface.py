@@ -29,7 +29,26 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Iterator, Sequence
 
-__all__ = ["Store"]
+__all__ = ["RUN_FIELDS", "Store", "run_fields"]
+
+#: the keys of a run (the shape above), in order
+RUN_FIELDS = (
+    "id", "project", "entity", "name", "state", "group", "job_type", "tags", "notes", "config", "summary",
+    "metric_defs", "environment", "created_at", "heartbeat_at", "finished_at", "exit_code", "error", "last_step",
+    "host", "pid", "log_id", "stored_offset",
+)
+
+
+def run_fields(fields: Sequence[str] | None) -> tuple[str, ...] | None:
+    """``fields`` checked against ``RUN_FIELDS`` (None: all). Raises ``UsageError`` naming an unknown one."""
+    if fields is None:
+        return None
+    unknown = sorted(set(fields) - set(RUN_FIELDS))
+    if unknown:
+        from .._errors import UsageError
+
+        raise UsageError(f"unknown run field(s) {', '.join(unknown)}: a run has {', '.join(RUN_FIELDS)}")
+    return tuple(dict.fromkeys(fields))
 
 
 class Store:
@@ -44,8 +63,10 @@ class Store:
         """Every project (only ``entity``'s when given), by name."""
         raise NotImplementedError
 
-    def runs(self, project: str | None = None, entity: str | None = None) -> list[dict[str, Any]]:
-        """The runs of a project (every project when None), oldest first."""
+    def runs(self, project: str | None = None, entity: str | None = None,
+             fields: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """The runs of a project (every project when None), oldest first; each with only ``fields`` when given
+        (a table of 10,000 runs needs no environments: decoding them is most of the read)."""
         raise NotImplementedError
 
     def run(self, run_id: str) -> dict[str, Any] | None:

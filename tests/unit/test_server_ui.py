@@ -175,3 +175,17 @@ def test_runs_can_be_asked_for_some_fields_only(open_app):
     assert lean == {"id": run_id, "config": {"lr": 0.1}, "summary": c.get(f"/api/v1/runs/{run_id}").json()["summary"]}
     bad = c.get("/api/v1/runs?fields=id&fields=secret")
     assert bad.status_code == 400 and "secret" in bad.json()["error"] and "environment" in bad.json()["error"]
+
+
+def test_the_sql_store_answers_some_fields_only(tracklet_env):
+    from tracklet._errors import UsageError
+    from tracklet.store.sql._store import SqlStore
+
+    logged_run(str(tracklet_env), project="team")
+    store = SqlStore(str(tracklet_env))
+    (full,) = store.runs("team")
+    (lean,) = store.runs("team", fields=["summary", "id", "tags"])
+    assert list(lean) == ["summary", "id", "tags"] and lean == {k: full[k] for k in lean}
+    assert store.runs("team", fields=[]) == [{}]
+    with pytest.raises(UsageError, match="unknown run field.*environment"):
+        store.runs(fields=["nope"])

@@ -79,7 +79,7 @@ const alpha = (color, a) => color.replace(/\)$/, ` / ${a})`);
 function fmtX(xKey, v) {
   if (v == null) return '';
   if (xKey === '_timestamp') return new Date(v * 1000).toISOString().slice(0, 19).replace('T', ' ');
-  if (xKey === '_runtime') return fmtDuration(v);
+  if (xKey === '_runtime') return Math.abs(v) < 60 ? `${+v.toPrecision(3)}s` : fmtDuration(v);
   return fmtValue(v);
 }
 

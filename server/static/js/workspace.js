@@ -95,12 +95,20 @@ class Charts {
       h('label', null, logBox, ' Log scale'), panels);
   }
 
+  /** Metric names the runs' summaries already name (no request: the first draw needs nothing else). */
+  summaryKeys(runs) {
+    const all = new Set();
+    for (const r of runs) for (const [k, v] of Object.entries(r.sum)) if (!k.startsWith('_') && typeof v === 'number') all.add(k);
+    return all;
+  }
+
+  /** Every metric name of the runs (GET /runs/{id}/keys: system metrics and keys without a summary), cached. */
   async keysOf(ids) {
     const missing = ids.filter((id) => !this.keys.has(id));
     await Promise.all(missing.map(async (id) => this.keys.set(id, await api.get(`/runs/${api.enc(id)}/keys`))));
     const all = new Set();
     for (const id of ids) for (const k of this.keys.get(id) || []) if (!k.startsWith('_')) all.add(k);
-    return [...all].sort();
+    return all;
   }
 
   /** The series of one panel: one per run, or one per group (mean and min-max band) when grouped. */
@@ -119,7 +127,8 @@ class Charts {
     return [...groups].map(([g, members]) => groupSeries(g, colorOf(`group:${g}`), members));
   }
 
-  /** (Re)build the panels for the charted runs and fetch their curves, one request per section. */
+  /** (Re)build the panels for the charted runs and fetch their curves, one request per section. The panels first
+   * come from the runs' summaries; the full list of keys (system metrics, ...) is read meanwhile and adds the rest. */
   async draw() {
     const gen = ++this.generation;
     window.tracklet.ready = false;
@@ -128,69 +137,92 @@ class Charts {
     const ids = runs.map((r) => r.id);
     this.note.textContent = !ids.length ? 'No runs to chart.' : this.table.state.sel.size ? `Charting ${ids.length} selected runs.`
       : `Charting the first ${ids.length} runs shown: tick runs in the table to compare others.`;
-    const allKeys = await this.keysOf(ids);
-    if (gen !== this.generation) return;
-    this.drawToolbar(allKeys);
-    const keys = this.view.panels.length ? allKeys.filter((k) => this.view.panels.includes(k)) : allKeys;
     for (const p of this.panels.values()) p.destroy();
     this.panels.clear();
     window.tracklet.charts.clear();
     this.full.clear();
-    const sections = new Map();
-    for (const k of keys) {
-      const s = sectionOf(k);
-      if (!sections.has(s)) sections.set(s, []);
-      sections.get(s).push(k);
-    }
-    const order = [...sections.keys()].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+    this.sections = new Map();
+    this.allKeys = new Set();
     fill(this.body);
-    const jobs = [];
-    for (const name of order) {
-      const grid = h('div', {class: 'panel-grid'});
-      const open = name === 'system' ? this.view.closed.has('!system') : !this.view.closed.has(name);  // system/ starts closed
-      const det = h('details', {class: 'chart-section', open}, h('summary', null, h('h2', null, name === 'charts' ? 'Charts' : `${name}/`),
-        h('span', {class: 'muted'}, ` ${sections.get(name).length} panels`)), grid);
-      this.body.append(det);
-      const load = () => {
-        if (det.dataset.loaded) return null;
-        det.dataset.loaded = '1';
-        return this.loadSection(gen, sections.get(name), grid, ids);
-      };
-      det.addEventListener('toggle', () => {
-        const closed = new Set(this.view.closed);
-        if (name === 'system') { if (det.open) closed.add('!system'); else closed.delete('!system'); } else if (det.open) closed.delete(name); else closed.add(name);
-        this.view.closed = closed;
-        update({closed: [...closed]});
-        if (det.open) load();
-      });
-      if (open) jobs.push(load());
-    }
-    await Promise.all(jobs);
+    await this.addKeys(gen, ids, this.summaryKeys(runs));
     if (gen !== this.generation) return;
     window.tracklet.drawMs = performance.now() - t0;
     window.tracklet.ready = true;
+    // after the first draw: a run's keys cost the server a scan of its history (0.16 s for 100,000 steps here)
+    const all = await this.keysOf(ids).catch(() => new Set());
+    if (gen === this.generation) await this.addKeys(gen, ids, all);
   }
 
-  async loadSection(gen, keys, grid, ids) {
-    if (!ids.length) return;
-    const panels = keys.map((k) => {
+  /** Panels for the keys not drawn yet: into their section (made when new; loaded when open). */
+  async addKeys(gen, ids, keys) {
+    const fresh = [...keys].filter((k) => !this.allKeys.has(k)).sort();
+    if (!fresh.length) return;
+    fresh.forEach((k) => this.allKeys.add(k));
+    this.drawToolbar([...this.allKeys].sort());
+    const shown = this.view.panels.length ? fresh.filter((k) => this.view.panels.includes(k)) : fresh;
+    const bySection = new Map();
+    for (const k of shown) {
+      const name = sectionOf(k);
+      if (!bySection.has(name)) bySection.set(name, []);
+      bySection.get(name).push(k);
+    }
+    const load = [];  // [grid, keys] of the open sections: one request for all of them
+    for (const [name, ks] of bySection) {
+      let sec = this.sections.get(name);
+      if (!sec) {
+        sec = this.section(gen, ids, name);
+        const after = [...this.sections.keys()].filter((n) => rank(n) - rank(name) > 0 || (rank(n) === rank(name) && n > name));
+        const before = after.length ? this.sections.get(after.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))[0]).det : null;
+        this.body.insertBefore(sec.det, before);
+        this.sections.set(name, sec);
+      }
+      sec.keys.push(...ks);
+      sec.count.textContent = ` ${sec.keys.length} panels`;
+      if (sec.loaded) load.push([sec.grid, ks]);
+      else if (sec.det.open) { sec.loaded = true; load.push([sec.grid, sec.keys]); }
+    }
+    await this.loadPanels(gen, ids, load);
+  }
+
+  section(gen, ids, name) {
+    const grid = h('div', {class: 'panel-grid'});
+    const count = h('span', {class: 'muted'});
+    const open = name === 'system' ? this.view.closed.has('!system') : !this.view.closed.has(name);  // system/ starts closed
+    const det = h('details', {class: 'chart-section', open}, h('summary', null, h('h2', null, name === 'charts' ? 'Charts' : `${name}/`),
+      count), grid);
+    const sec = {det, grid, count, keys: [], loaded: false};
+    det.addEventListener('toggle', () => {
+      const closed = new Set(this.view.closed);
+      if (name === 'system') { if (det.open) closed.add('!system'); else closed.delete('!system'); } else if (det.open) closed.delete(name); else closed.add(name);
+      this.view.closed = closed;
+      update({closed: [...closed]});
+      if (det.open && !sec.loaded) { sec.loaded = true; this.loadPanels(gen, ids, [[grid, sec.keys]]); }
+    });
+    return sec;
+  }
+
+  /** Panels for `[grid, keys]` pairs, their curves in one `POST /api/v1/curves` at the panels' width in pixels. */
+  async loadPanels(gen, ids, entries) {
+    if (!ids.length || !entries.length) return;
+    const panels = entries.flatMap(([grid, keys]) => keys.map((k) => {
       const p = new Panel(grid, k, {xKey: this.view.x, smooth: this.view.smooth, log: this.view.log,
         onZoom: (panel, lo, hi) => this.zoom(panel, lo, hi), onReset: (panel) => this.reset(panel)});
       this.panels.set(k, p);
       return p;
-    });
+    }));
     const width = panels[0].width();
     let curves;
     try {
-      curves = await api.curves({runs: ids, keys, points: width, x: this.view.x});
+      curves = await api.curves({runs: ids, keys: panels.map((p) => p.key), points: width, x: this.view.x});
     } catch (e) {
-      if (gen === this.generation) grid.append(h('p', {class: 'error', role: 'alert'}, `Could not read the curves: ${e.message}`));
+      if (gen === this.generation) entries[0][0].append(h('p', {class: 'error', role: 'alert'}, `Could not read the curves: ${e.message}`));
       return;
     }
     if (gen !== this.generation) return;
     for (const p of panels) {
       const byRun = new Map();
-      for (const id of ids) if (curves[id] && curves[id][p.key]) byRun.set(id, curves[id][p.key]);
+      for (const id of ids) if (curves[id] && curves[id][p.key] && curves[id][p.key].n) byRun.set(id, curves[id][p.key]);
+      if (!byRun.size) { p.destroy(); this.panels.delete(p.key); continue; }  // a summary value never logged as a metric
       this.full.set(p.key, byRun);
       p.setSeries(this.seriesOf(p.key, curves));
       window.tracklet.charts.set(p.key, p.plot);
