@@ -253,3 +253,22 @@ def test_the_runs_table_is_walked_with_the_keyboard(page):
     page.keyboard.press("End")
     assert page.evaluate("document.activeElement.closest('tr').dataset.run") == \
         page.locator("table.runs tbody tr[data-run]").last.get_attribute("data-run")
+
+
+def test_system_metrics_are_read_when_asked_for(page, demo, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = ("import time, tracklet\nrun = tracklet.init(project='sys', name='with-system')\n"
+            "for i in range(10):\n    run.log({'train/loss': 1 / (i + 1)}); time.sleep(0.1)\nrun.finish()\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKLET_")}
+    env.update(TRACKLET_DIR=demo, TRACKLET_SILENT="true", TRACKLET_SYSTEM_INTERVAL="0.2")
+    subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), env=env, check=True)
+    open_view(page, "#/p/sys")
+    assert not any(k.startswith("system/") for k in page.evaluate("[...window.tracklet.charts.keys()]"))
+    page.get_by_text("system/ and other metrics").click()
+    wait_js(page, "[...window.tracklet.charts.keys()].includes('system/cpu_percent')")
+    assert "closed=%21system" in page.url or "closed=!system" in page.url
+    open_view(page, page.url.split("/", 3)[3])  # the URL brings them back at once
+    wait_js(page, "[...window.tracklet.charts.keys()].includes('system/cpu_percent')")

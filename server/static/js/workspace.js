@@ -148,9 +148,27 @@ class Charts {
     if (gen !== this.generation) return;
     window.tracklet.drawMs = performance.now() - t0;
     window.tracklet.ready = true;
-    // after the first draw: a run's keys cost the server a scan of its history (0.16 s for 100,000 steps here)
-    const all = await this.keysOf(ids).catch(() => new Set());
-    if (gen === this.generation) await this.addKeys(gen, ids, all);
+    if (ids.length) this.moreKeys(gen, ids);
+  }
+
+  /** System metrics and keys no summary names need a request per run (GET /runs/{id}/keys, about 0.15 s each on
+   * a store of 10,000 runs): read when asked for, or at once when the URL has the system section open. */
+  moreKeys(gen, ids) {
+    const load = async () => {
+      more.remove();
+      const all = await this.keysOf(ids).catch(() => new Set());
+      if (gen === this.generation) await this.addKeys(gen, ids, all);
+    };
+    const more = h('details', {class: 'chart-section more'},
+      h('summary', null, h('h2', null, 'system/ and other metrics'), h('span', {class: 'muted'}, ' open to read them')));
+    more.addEventListener('toggle', () => {
+      if (!more.open) return;
+      this.view.closed = new Set([...this.view.closed, '!system']);
+      update({closed: [...this.view.closed]});
+      load();
+    });
+    this.body.append(more);
+    if (this.view.closed.has('!system')) load();
   }
 
   /** Panels for the keys not drawn yet: into their section (made when new; loaded when open). */
@@ -203,6 +221,37 @@ class Charts {
 
   /** Panels for `[grid, keys]` pairs, their curves in one `POST /api/v1/curves` at the panels' width in pixels. */
   async loadPanels(gen, ids, entries) {
+    const system = entries.map(([grid, keys]) => [grid, keys.filter((k) => k.startsWith('system/'))]).filter(([, ks]) => ks.length);
+    entries = entries.map(([grid, keys]) => [grid, keys.filter((k) => !k.startsWith('system/'))]).filter(([, ks]) => ks.length);
+    await Promise.all([this.loadSystem(gen, ids, system), this.loadCurves(gen, ids, entries)]);
+  }
+
+  /** System metrics are sampled by time, not logged by step: GET /runs/{id}/system, drawn against run time. */
+  async loadSystem(gen, ids, entries) {
+    if (!ids.length || !entries.length) return;
+    const keys = entries.flatMap(([, ks]) => ks);
+    const rows = await Promise.all(ids.map((id) => api.get(`/runs/${api.enc(id)}/system`, {keys})));
+    if (gen !== this.generation) return;
+    const xKey = this.view.x === '_timestamp' ? '_timestamp' : '_runtime';
+    for (const [grid, ks] of entries) {
+      for (const k of ks) {
+        const curves = {};
+        ids.forEach((id, i) => {
+          const pts = rows[i].filter((r) => r[k] != null);
+          if (pts.length) curves[id] = {[k]: {x: pts.map((r) => r[xKey]), y: pts.map((r) => r[k]), min: null, max: null, n: pts.length}};
+        });
+        if (!Object.keys(curves).length) continue;
+        const p = new Panel(grid, k, {xKey, smooth: this.view.smooth, log: this.view.log, onReset: (panel) => this.reset(panel)});
+        p.system = true;
+        this.panels.set(k, p);
+        this.full.set(k, new Map(Object.entries(curves).map(([id, c]) => [id, c[k]])));
+        p.setSeries(this.seriesOf(k, curves));
+        window.tracklet.charts.set(k, p.plot);
+      }
+    }
+  }
+
+  async loadCurves(gen, ids, entries) {
     if (!ids.length || !entries.length) return;
     const panels = entries.flatMap(([grid, keys]) => keys.map((k) => {
       const p = new Panel(grid, k, {xKey: this.view.x, smooth: this.view.smooth, log: this.view.log,
@@ -267,7 +316,7 @@ class Charts {
     if (this.view.x !== '_step') return;
     const live = this.table.charted().filter((r) => r.state === 'running').map((r) => r.id);
     if (!live.length || !this.panels.size) return;
-    const keys = [...this.panels.keys()];
+    const keys = [...this.panels.keys()].filter((k) => !this.panels.get(k).system);
     let after = -Infinity;
     for (const k of keys) for (const id of live) {
       const c = this.full.get(k)?.get(id);
