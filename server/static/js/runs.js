@@ -101,6 +101,17 @@ export class RunsTable {
     this.refresh();
   }
 
+  /** Fresh copies of some runs (the live ones) replace theirs. */
+  patch(runs) {
+    const now = Date.now() / 1000;
+    for (const run of runs) {
+      const i = this.rows.findIndex((r) => r.id === run.id);
+      if (i >= 0) this.rows[i] = toRow(run, now);
+    }
+    this.byId = new Map(this.rows.map((r) => [r.id, r]));
+    this.refresh();
+  }
+
   columns() {
     return [...FIXED, ...this.state.cols.map((k) => ({key: k, label: k.replace(/^config\./, '').replace(/^summary\./, ''),
       title: k}))];
