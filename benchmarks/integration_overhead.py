@@ -446,14 +446,9 @@ def versions() -> str:
 
 
 def write_section(text: str) -> None:
-    path = os.path.join(HERE, "RESULTS.md")
-    old = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
-    if START in old and END in old:
-        new = old[: old.index(START)] + text + old[old.index(END) + len(END) + 1 :]
-    else:
-        new = old + ("\n" if old and not old.endswith("\n\n") else "") + text
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(new)
+    from _results import write_section as write
+
+    write(text, START, END)
 
 
 def main() -> None:

@@ -35,6 +35,7 @@ METRICS = ("train/loss", "train/lr", "val/loss", "val/acc")
 from browser_helpers import ARGS, CHROMIUM, wait_js  # noqa: E402
 
 SECTION = "# Web dashboard in headless Chromium (issue 12)"
+START, END = "<!-- ui-render:start -->", "<!-- ui-render:end -->"
 
 BUILD_TABLE = r"""
 import os, sys
@@ -207,9 +208,9 @@ def main() -> int:
     md = _md(table, charts, args, os.getloadavg()[0])
     print(md)
     if not args.no_write:
-        from _workloads import _harness as H
+        from _results import write_section
 
-        H.write_section(os.path.join(HERE, "RESULTS.md"), md, SECTION)
+        write_section(f"{START}\n{md.rstrip()}\n{END}\n", START, END)
     return 0
 
 

@@ -42,11 +42,32 @@ from .tracking._init import use_artifact as use_artifact
 from .tracking._init import use_model as use_model
 from .tracking._init import watch as watch
 from .tracking._run import Run as Run
+from .tracing import attributes as attributes
+from .tracing import get_current_call as get_current_call
+from .tracing import init_tracing as init_tracing
+from .tracing import Prompt as Prompt
+from .tracing import op as op
+from .tracing import publish as publish
+from .tracing import ref as ref
+from .tracing import set_price as set_price
 from .tracking._summary import Summary as Summary
 from ._version import __version__ as __version__
 from . import errors as errors
 
 run: Run | None = None
+
+
+_LAZY = ("ContextExecutor", "Evaluation", "Scorer")
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:  # concurrent.futures, asyncio: loaded only when used
+        from . import tracing
+
+        return getattr(tracing, name)
+    raise AttributeError(f"module 'tracklet' has no attribute {name!r}")
+
+
 config = _PreInit("config")
 summary = _PreInit("summary")
 
@@ -58,10 +79,14 @@ __all__ = [
     "ArtifactEntry",
     "Audio",
     "Config",
+    "ContextExecutor",
+    "Evaluation",
     "Histogram",
     "Html",
     "Image",
+    "Prompt",
     "Run",
+    "Scorer",
     "Settings",
     "StoreError",
     "Summary",
@@ -73,20 +98,27 @@ __all__ = [
     "Video",
     "__version__",
     "alert",
+    "attributes",
     "config",
     "define_metric",
     "errors",
     "finish",
+    "get_current_call",
     "init",
+    "init_tracing",
     "link_model",
     "log",
     "log_artifact",
     "log_model",
     "login",
     "mark_preempting",
+    "op",
     "plot",
+    "publish",
+    "ref",
     "run",
     "save",
+    "set_price",
     "summary",
     "unwatch",
     "use_artifact",

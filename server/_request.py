@@ -14,7 +14,7 @@ from tracklet._ids import check_run_id
 
 from .errors import ApiError
 
-__all__ = ["call", "json_body", "query_bool", "query_int", "query_list", "query_str", "read_body", "run_id_of", "store_of", "valid_run_id"]
+__all__ = ["call", "json_body", "query_bool", "query_float", "query_int", "query_list", "query_str", "read_body", "run_id_of", "store_of", "valid_run_id"]
 
 DEFAULT_MAX_BODY = 64 << 20
 _INT64 = (-(1 << 63), (1 << 63) - 1)  # what the database stores
@@ -79,6 +79,20 @@ def query_int(request: Request, key: str, default: int | None = None, minimum: i
     maximum = _INT64[1] if maximum is None else maximum
     if n < minimum or n > maximum:
         raise ApiError(f"query parameter {key} must be between {minimum} and {maximum}; got {n}")
+    return n
+
+
+def query_float(request: Request, key: str) -> float | None:
+    """A finite number from the query (a time, a latency), or None when absent."""
+    value = request.query_params.get(key)
+    if value is None or value == "":
+        return None
+    try:
+        n = float(value)
+    except ValueError:
+        raise ApiError(f"query parameter {key} must be a number; got {value[:40]!r}") from None
+    if n != n or n in (float("inf"), float("-inf")):
+        raise ApiError(f"query parameter {key} must be a finite number; got {value[:40]!r}")
     return n
 
 

@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import artifacts, blobs, health, history, log, registry, runs, ui
+from . import artifacts, blobs, calls, health, history, log, registry, runs, ui
 from ._request import DEFAULT_MAX_BODY, call
 from .auth import KeyAuth
 from .errors import response_for
@@ -68,6 +68,16 @@ _KIND = query("kind", enum=["output", "input"])
 _DIGEST = path("digest", "a BLAKE3 digest: 64 hex characters")
 _VERSION = path("version_id", "an artifact version id (an integer)")
 _MODEL = path("model", "a registered model's name")
+_CALL = path("call_id", "a call id")
+_TRACE_LOG = path("log_id", "a trace log id: hex digits")
+_CALL_FILTERS = (
+    query("project", required=True), _ENTITY, query("op"), query("trace_id"), query("parent_id"), query("run_id"),
+    query("status", enum=["running", "ok", "error", "cancelled", "crashed"]), query("kind"), query("feedback"),
+    query("since", "number"), query("until", "number"), query("min_latency_ms", "number"), query("max_latency_ms", "number"),
+    query("min_tokens", "integer"), query("min_cost", "number"), query("roots", "boolean"),
+    query("order", enum=["started_at", "-started_at", "latency_ms", "-latency_ms", "total_tokens", "-total_tokens", "cost", "-cost"]),
+    query("limit", "integer", minimum=0), query("offset", "integer", minimum=0),
+)
 
 
 def _e(methods: str, route: str, handler: Handler, summary: str, *params: Any, body: dict | None = None,
@@ -157,6 +167,35 @@ ROUTES: list[Endpoint] = [
        query("actor"), responses={"200": _OK}),
     _e("GET", "/registry/{model}/aliases", registry.registry_aliases, "store.registry_aliases", _MODEL, responses={"200": _OBJ}),
     _e("GET", "/registry/{model}/audit", registry.registry_audit, "store.registry_audit", _MODEL, responses={"200": _LIST}),
+    _e("GET", "/calls", calls.calls, "store.calls: a project's traced calls, filtered and ordered", *_CALL_FILTERS,
+       responses={"200": _LIST}),
+    _e("POST", "/calls", calls.put_calls, "store.put_calls: finished calls given whole (each {start, end} record payloads)",
+       responses={"200": _OK}, body={"application/json": {
+           "type": "object", "required": ["project", "calls"],
+           "properties": {"project": {"type": "string"}, "entity": {"type": "string"}, "calls": {"type": "array", "items": {
+               "type": "object", "required": ["start", "end"],
+               "properties": {"start": {"type": "object"}, "end": {"type": "object"}}}}},
+       }}),
+    _e("GET", "/calls/{call_id}", calls.call_one, "store.call (404 when absent)", _CALL, responses={"200": _OBJ}),
+    _e("GET", "/calls/{call_id}/feedback", calls.feedback, "store.feedback", _CALL, responses={"200": _LIST}),
+    _e("POST", "/calls/{call_id}/feedback", calls.add_feedback, "store.add_feedback", _CALL, responses={"200": _OBJ},
+       body={"application/json": {
+           "type": "object", "required": ["kind", "value"],
+           "properties": {"kind": {"enum": ["reaction", "note", "score"]}, "value": {}, "name": {"type": "string"},
+                          "creator": {"type": "string"}},
+       }}),
+    _e("GET", "/traces/{log_id}/log", calls.trace_log_position, "where to resume sending a trace log", _TRACE_LOG,
+       responses={"200": {"application/json": {"type": "object", "required": ["ok", "offset"]}}}),
+    _e("POST", "/traces/{log_id}/log", calls.append_trace_log, "append a trace log from X-Tracklet-Offset", _TRACE_LOG,
+       header("X-Tracklet-Offset", "integer", required=True),
+       body={"application/octet-stream": {"type": "string", "format": "binary"}},
+       responses={"200": {"application/json": {"type": "object", "required": ["ok", "offset"]}}}),
+    # OpenTelemetry's OTLP/HTTP path, outside /api/v1: an exporter's endpoint is the server's URL
+    Endpoint(("POST",), "/v1/traces", calls.otlp_traces, Doc(
+        "OTLP/HTTP traces (protobuf or JSON): spans become calls of ?project= (else resource tracklet.project or service.name)",
+        (query("project"), _ENTITY), {"application/x-protobuf": {"type": "string", "format": "binary"},
+                                      "application/json": {"type": "object"}},
+        {"200": {"application/x-protobuf": {"type": "string", "format": "binary"}, "application/json": {"type": "object"}}}, False)),
     # HEAD before GET: Starlette's GET route would answer HEAD itself
     _e("HEAD", "/blobs/{digest}", blobs.head_blob, "200 when the blob is held, 404 otherwise", _DIGEST,
        responses={"200": "held", "404": "not held"}),

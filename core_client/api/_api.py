@@ -70,6 +70,39 @@ class Api:
     def dir(self) -> str:
         return self._root
 
+    # -- traced calls -------------------------------------------------------------------------
+    def calls(
+        self, project: str, filter: dict[str, Any] | None = None, order: str = "started_at", limit: int | None = None
+    ) -> Any:
+        """The calls of ``project`` (``entity/project`` too) matching ``filter``, as a ``Calls`` list.
+
+        ``filter`` keys: ``op``, ``trace_id``, ``parent_id``, ``run_id``, ``status``, ``kind``, ``since``,
+        ``until`` (Unix seconds or datetimes), ``min_latency_ms``, ``max_latency_ms``, ``min_tokens``,
+        ``min_cost``, ``roots`` (True: trace roots only), ``feedback`` (a kind). ``order``: ``started_at``,
+        ``-latency_ms``, ``-total_tokens``, ``-cost`` (``-``: largest first).
+
+        >>> slowest = api.calls("my-llm-project", {"op": "generate"}, order="-latency_ms", limit=50)
+        >>> slowest.to_pandas()
+        """
+        from ._calls import ApiCall, Calls, call_filters
+
+        entity, _, name = project.rpartition("/")
+        docs = self._store.calls(name, entity or None, call_filters(filter), order, limit)
+        return Calls(ApiCall(self._store, d) for d in docs)
+
+    def call(self, call_id: str) -> Any:
+        """One call by id (``.children``, ``.trace()``, ``.feedback``); raises ``UsageError`` if there is none."""
+        from ._calls import ApiCall
+
+        doc = self._store.call(call_id)
+        if doc is None:
+            raise UsageError(f"no call {call_id!r} in {self._store.location}; `tracklet calls PROJECT` lists the calls")
+        return ApiCall(self._store, doc)
+
+    def evaluations(self, project: str) -> Any:
+        """The evaluations run in ``project`` (their calls; ``output`` holds each scorer's summary), oldest first."""
+        return self.calls(project, {"kind": "evaluation"})
+
     # -- runs --------------------------------------------------------------------------------
     def runs(
         self,

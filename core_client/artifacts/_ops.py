@@ -25,31 +25,16 @@ from ._artifact import Artifact, check_aliases, check_artifact_name
 from .._errors import StoreError, UsageError, warn_once
 from ..store._layout import log_path
 from ..wal._wal import RecordType
+from .storage._blobs import blob_store_of
 
 __all__ = [
     "Uploads",
-    "blob_store",
     "download",
     "log_artifact",
     "settle_uploads",
     "use_artifact",
     "wait_for",
 ]
-
-
-def blob_store(root: str) -> Any:
-    """The blob store of the store folder ``root``: ``TRACKLET_BLOB_URL`` if set, else ``root/blobs``.
-
-    ``TRACKLET_BLOB_OPTIONS`` holds fsspec storage options as JSON, e.g. ``{"endpoint_url": "http://minio:9000"}``.
-    """
-    from .storage import open_blob_store
-
-    options = os.environ.get("TRACKLET_BLOB_OPTIONS")
-    try:
-        kwargs = json.loads(options) if options else {}
-    except ValueError:
-        raise UsageError(f"TRACKLET_BLOB_OPTIONS must be a JSON object of storage options; got {options!r}") from None
-    return open_blob_store(os.environ.get("TRACKLET_BLOB_URL") or None, root=root, **kwargs)
 
 
 class Uploads:
@@ -133,7 +118,7 @@ def _store_and_record(run: Any, art: Artifact, aliases: list[str], use: bool) ->
     try:
         local = [e for e in art._entries.values() if e.ref is None]
         files = [(e.source, e.path, e._stat) for e in local]
-        store = blob_store(run._settings.dir) if files else None
+        store = blob_store_of(run._settings.dir) if files else None
         if store is not None and os.environ.get("TRACKLET_BLOB_URL") and store.url != os.path.join(os.path.abspath(run._settings.dir), "blobs"):
             store.mark_shared()  # a local folder named by URL may be another store's own: it must not remove these blobs
         lock = store.removal_lock() if store is not None else contextlib.nullcontext()
@@ -376,7 +361,7 @@ def _actor() -> str:
 # -- reading back: downloads and checks -------------------------------------------------------------
 def _blobs_of(art: Artifact) -> Any:
     """Where the version's files are read from: the blob store of the store it came from (a server's), else the folder's."""
-    return art._store.blob_store() if art._store is not None else blob_store(art._root)
+    return art._store.blob_store() if art._store is not None else blob_store_of(art._root)
 
 
 def _default_root(art: Artifact) -> str:
@@ -460,7 +445,7 @@ def delete(art: Artifact, delete_aliases: bool) -> None:
         art._store.delete_artifact(art.id, delete_aliases)
         art._deleted()
         return
-    store = blob_store(art._root)
+    store = blob_store_of(art._root)
     own_folder = not os.environ.get("TRACKLET_BLOB_URL") and not store.shared
     with store.removal_lock(exclusive=True):
         if own_folder and store.records_pending():
@@ -524,9 +509,9 @@ def _unsynced_digests(root: str, sql_store: Any) -> set[str] | None:
                 if rtype == RecordType.ARTIFACT:
                     found |= _stored_digests(json.loads(bytes(buf[start:stop]))["manifest"])
                 elif rtype == RecordType.MEDIA:  # a table or image shares the blob store, and may share a blob
-                    from ..media._log import record_digests
+                    from ..wal._media import media_digests
 
-                    found |= record_digests(json.loads(bytes(buf[start:stop])))
+                    found |= media_digests(json.loads(bytes(buf[start:stop])))
         except (OSError, ValueError, KeyError, TypeError) as e:
             warn_once(f"delete-unreadable:{wal}", f"tracklet: {wal} cannot be read through ({e!r}); "
                       "the deleted version's files are kept, since a record there may list them")

@@ -1,4 +1,4 @@
-"""The ``tracklet`` command: ``runs``, ``show``, ``sync``, ``export``, ``table``, ``doctor``, ``artifact``, ``login``, ``server``."""
+"""The ``tracklet`` command: ``runs``, ``show``, ``sync``, ``export``, ``table``, ``doctor``, ``artifact``, ``login``, ``server``, ``calls``, ``trace``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import _artifact, _doctor, _export, _login, _runs, _server, _sync, _table
+    from . import _artifact, _calls, _doctor, _export, _login, _runs, _server, _sync, _table
 
     p = argparse.ArgumentParser(prog="tracklet", description="Local-first experiment tracking.")
     p.add_argument("--version", action="store_true", help="print the version and exit")
@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     _artifact.add_parser(sub)
     _login.add_parser(sub)
     _server.add_parser(sub)
+    _calls.add_parsers(sub)
     return p
 
 

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from .._errors import UsageError
-from ..store._layout import log_path, runs_dir
+from ..store._layout import TRACE_LOG_SUFFIX, TRACES, log_path, runs_dir, traces_dir
 
 __all__ = ["add_parser", "find_wals", "log_bytes"]
 
@@ -33,13 +33,31 @@ def find_wals(path: str) -> list[str]:
     if path.endswith(".tlog" + COMPRESSED):
         path = path[: -len(COMPRESSED)]
     if path.endswith(".tlog") and log_exists(path):
-        return [path]
+        return [] if is_trace_log(path) else [path]
+    if os.path.basename(path) == TRACES:
+        return []
     if log_exists(os.path.join(path, "run.tlog")):
         return [os.path.join(path, "run.tlog")]
     base = runs_dir(path) if os.path.isdir(runs_dir(path)) else path
     if not os.path.isdir(base):
         raise UsageError(f"{path} is not a run folder or a folder of runs")
     return sorted(os.path.join(base, d, "run.tlog") for d in os.listdir(base) if log_exists(os.path.join(base, d, "run.tlog")))
+
+
+def is_trace_log(path: str) -> bool:
+    """Whether ``path`` is a tracing process's log (``STORE/traces/<log_id>.tlog``), not a run's."""
+    return os.path.basename(os.path.dirname(path)) == TRACES and path.endswith(TRACE_LOG_SUFFIX)
+
+
+def find_trace_logs(path: str) -> list[str]:
+    """The trace logs under ``path``: a store folder, its ``traces/`` folder, or one trace log."""
+    path = os.path.abspath(path)
+    if is_trace_log(path):
+        return [path] if os.path.exists(path) else []
+    folder = path if os.path.basename(path) == TRACES else traces_dir(path)
+    if not os.path.isdir(folder):
+        return []
+    return sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(TRACE_LOG_SUFFIX))
 
 
 def _store_of(wal: str) -> str | None:
@@ -57,9 +75,6 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from ._progress import Progress
 
     wals = [w for p in args.paths for w in find_wals(p)]
-    if not wals:
-        print("nothing to sync: no run logs found")
-        return 0
     url = args.to
     if url is None and args.dir is None:
         configured = resolve_settings({})
@@ -69,7 +84,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
         from ._sync_to import key_for_url, sync_to
 
         url = normalize_url(url)
-        return sync_to(wals, url, key_for_url(url), new_id=args.new_id)
+        traces = [t for p in args.paths for t in find_trace_logs(p)]  # a server takes traced calls too
+        if not wals and not traces:
+            print("nothing to sync: no run or trace logs found")
+            return 0
+        return sync_to(wals + traces, url, key_for_url(url), new_id=args.new_id)
+    if not wals:
+        print("nothing to sync: no run logs found")
+        return 0
     target_given = resolve_settings({"dir": args.dir}).dir if args.dir else None
     total = sum(log_bytes(w) for w in wals)
     bar = Progress(total, "syncing")

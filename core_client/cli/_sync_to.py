@@ -8,6 +8,8 @@ import sys
 from .._errors import SyncError
 from ..remote._http import Client, RemoteError
 from ..remote._sender import LogSender
+from ..store._layout import TRACE_LOG_SUFFIX
+from ._sync import is_trace_log
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -59,9 +61,19 @@ def sync_to(wals: list[str], base_url: str, api_key: str | None, new_id: bool = 
     renamed: list[tuple[str, str]] = []
     try:
         for wal in wals:
+            base = done
+            if is_trace_log(wal):  # a tracing process's calls: their own route, no run id to clash
+                log_id = os.path.basename(wal)[: -len(TRACE_LOG_SUFFIX)]
+                sender = LogSender(client, wal, f"trace-{log_id}", log_id=log_id, route=f"/traces/{log_id}/log")
+                try:
+                    new_bytes, _ = sender.send_all(lambda pos, base=base: bar.update(base + pos))
+                    (sent.append((f"trace log {log_id}", new_bytes)) if new_bytes else already.append(log_id))
+                except (RemoteError, SyncError, ValueError, OSError) as e:
+                    failed.append((wal, str(e)))
+                done = base + sizes[wal]
+                continue
             run_id = os.path.basename(os.path.dirname(wal))
             target = _sent_as(wal, client.base_url) or run_id
-            base = done
             while True:
                 sender = LogSender(client, wal, target)
                 try:

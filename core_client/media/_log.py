@@ -21,7 +21,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["is_media", "queue", "record_digests"]
+__all__ = ["is_media", "queue"]
 
 _stores: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()  # run -> its blob store
 _batches: weakref.WeakKeyDictionary[Any, _Batch] = weakref.WeakKeyDictionary()  # run -> its media waiting to be stored
@@ -81,9 +81,9 @@ class _Batch:
 def _blob_store(run: Any) -> Any:
     store = _stores.get(run)
     if store is None:
-        from ..artifacts._ops import blob_store
+        from ..artifacts.storage import blob_store_of
 
-        store = _stores[run] = blob_store(run._settings.dir)
+        store = _stores[run] = blob_store_of(run._settings.dir)
     return store
 
 
@@ -100,6 +100,7 @@ def _store(run: Any, calls: list[tuple[int, float, list[tuple[str, int, Media]]]
 
 
 def _store_call(run: Any, store: Any, step: int, t: float, items: list[tuple[str, int, Media]]) -> None:
+    from ..wal._media import media_summary
     from ..wal._wal import RecordType
 
     try:
@@ -120,16 +121,9 @@ def _store_call(run: Any, store: Any, step: int, t: float, items: list[tuple[str
             if refs:
                 item["refs"] = sorted(set(refs))
             out.append(item)
-        run._record_json(RecordType.MEDIA, {"t": t, "step": step, "items": out})
+        record = {"t": t, "step": step, "items": out}
+        run._record_json(RecordType.MEDIA, record)
+        run.summary.observe_media(media_summary(record))
     except Exception as e:  # training goes on; the cause is said once
         keys = ", ".join(sorted({k for k, _, _ in items}))
         warn_once(f"media:{type(e).__name__}:{keys}", f"tracklet: could not store {keys} (step {step}) of run {run.id}: {e!r}")
-
-
-def record_digests(record: dict[str, Any]) -> set[str]:
-    """The blob digests a MEDIA record names (each value's, and those nested in it: images in a table)."""
-    found: set[str] = set()
-    for item in record.get("items") or []:
-        found.add(item["digest"])
-        found.update(item.get("refs") or [])
-    return found

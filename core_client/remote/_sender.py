@@ -40,6 +40,7 @@ class LogSender:
         boundary: Callable[[], int] | None = None,
         hints: BlobHints | None = None,
         scan_before: int | None = None,
+        route: str | None = None,
     ) -> None:
         self.client = client
         self.path = path
@@ -50,7 +51,7 @@ class LogSender:
         self.confirmed = False  # the server itself said where it stands (not only the .sent file)
         self.sent_bytes = 0  # log bytes this sender posted that the server took
         self._reader = WalReader(path)
-        self._route = f"/runs/{run_id}/log"
+        self._route = route or f"/runs/{run_id}/log"  # a trace log goes to /traces/{log_id}/log
         # The live writer's offset, where one is in this process: always the end of a whole record,
         # so a batch up to it needs no scan (the scan held the GIL ~1 µs a record, measured at +80%
         # on a tight log() loop's wall time); the reader finds boundaries in a backlog.
@@ -177,11 +178,11 @@ class LogSender:
 
     def _blob_sender(self) -> Any:
         if self._blobs is None:
-            from ..artifacts._ops import blob_store
+            from ..artifacts.storage import blob_store_of
             from ._blobs import BlobSender
 
             root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(self.path))))  # <root>/runs/<id>/run.tlog
-            self._blobs = BlobSender(self.client, blob_store(root))
+            self._blobs = BlobSender(self.client, blob_store_of(root))
         return self._blobs
 
     def unsent(self) -> int:

@@ -14,7 +14,7 @@ import zlib
 from urllib.parse import quote
 
 from .._errors import StoreError, SyncError, UsageError
-from ..store._interface import Store, run_fields
+from ..store._interface import CALL_FILTERS, Store, run_fields
 from ._http import Client, RemoteError, backoff_delay
 from ._wire import CURVES_TYPE, decode_curves
 
@@ -168,13 +168,17 @@ class RemoteStore(Store):
         return {"offset": int(answer.get("offset") or 0), "log_id": answer.get("log_id")}
 
     def append_log(self, run_id: str, offset: int, data: bytes, log_id: str | None = None) -> int:
+        return self._post_log(f"/runs/{_q(run_id)}/log", offset, data, log_id)
+
+    def _post_log(self, path: str, offset: int, data: bytes, log_id: str | None = None) -> int:
+        """POST log bytes from ``offset`` (gzipped), retrying what is transient; the offset the server holds after."""
         headers = {"X-Tracklet-Offset": str(offset), "Content-Encoding": "gzip", "Content-Type": "application/octet-stream"}
         if log_id:
             headers["X-Tracklet-Log-Id"] = log_id
         body = zlib.compress(data, 1, wbits=31)
         for attempt in range(READ_TRIES):  # idempotent by offset: a retry never doubles a record
             try:
-                answer = self._client.json("POST", f"/runs/{_q(run_id)}/log", data=body, headers=headers)
+                answer = self._client.json("POST", path, data=body, headers=headers)
                 return int(answer["offset"])
             except RemoteError as e:
                 if e.transient and attempt + 1 < READ_TRIES:
@@ -182,6 +186,39 @@ class RemoteStore(Store):
                     continue
                 raise self._error(e) from None
         raise AssertionError("unreachable")
+
+    # -- tracing ------------------------------------------------------------------------------------------
+    def calls(
+        self, project: str, entity: str | None = None, filters: dict[str, Any] | None = None,
+        order: str = "started_at", limit: int | None = None, offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        params = {k: ("true" if v is True else v) for k, v in (filters or {}).items() if v is not None and v is not False}
+        unknown = set(params) - set(CALL_FILTERS)
+        if unknown:
+            raise UsageError(f"calls(): unknown filter {sorted(unknown)[0]!r}; filters are {', '.join(sorted(CALL_FILTERS))}")
+        params.update(_params(project=project, entity=entity, order=order, limit=limit, offset=offset or None))
+        return self._json("GET", "/calls", params=params)
+
+    def call(self, call_id: str) -> dict[str, Any] | None:
+        return self._json("GET", f"/calls/{_q(call_id)}", none_if_missing=True)
+
+    def add_feedback(self, call_id: str, kind: str, value: Any, name: str | None = None, creator: str | None = None) -> dict[str, Any]:
+        body = {"kind": kind, "value": value, **_params(name=name, creator=creator)}
+        return self._json("POST", f"/calls/{_q(call_id)}/feedback", json=body)
+
+    def feedback(self, call_id: str) -> list[dict[str, Any]]:
+        return self._json("GET", f"/calls/{_q(call_id)}/feedback")
+
+    def put_calls(self, project: str, entity: str | None, calls: list[dict[str, Any]]) -> int:
+        body = {"project": project, "calls": calls, **_params(entity=entity)}
+        return int(self._json("POST", "/calls", json=body)["stored"])
+
+    def trace_log_position(self, log_id: str) -> dict[str, Any]:
+        answer = self._json("GET", f"/traces/{_q(log_id)}/log")
+        return {"offset": int(answer.get("offset") or 0), "project": None, "entity": None}
+
+    def append_trace_log(self, log_id: str, offset: int, data: bytes) -> int:
+        return self._post_log(f"/traces/{_q(log_id)}/log", offset, data)
 
     # -- artifacts, lineage and the registry ----------------------------------------------------------------
     def artifact(self, project: str, entity: str | None, name: str, alias: str) -> dict[str, Any] | None:

@@ -35,6 +35,7 @@ import threading
 import time
 
 from .._errors import warn_once
+from ..wal._media import media_digests
 from ..wal._wal import RecordType
 
 TYPE_CHECKING = False
@@ -72,11 +73,7 @@ def blob_digests(rtype: int, payload: Any) -> set[str]:
         if rtype == RecordType.ARTIFACT:
             return {e["digest"] for e in payload["manifest"]["entries"].values() if e.get("ref") is None}
         if rtype == RecordType.MEDIA:
-            found = set()
-            for item in payload.get("items") or []:
-                found.add(item["digest"])
-                found.update(item.get("refs") or [])
-            return found
+            return media_digests(payload)
     except (KeyError, TypeError, AttributeError):
         pass  # not a record this tracklet wrote: the server judges it
     return set()
@@ -115,7 +112,8 @@ class Uploader:
     """
 
     def __init__(
-        self, base_url: str, api_key: str | None, path: str, run_id: str, log_id: str | None, poll: float = POLL, writer: Any = None
+        self, base_url: str, api_key: str | None, path: str, run_id: str, log_id: str | None, poll: float = POLL, writer: Any = None,
+        route: str | None = None,
     ) -> None:
         self.base_url = base_url
         self._key = api_key
@@ -123,6 +121,7 @@ class Uploader:
         self.run_id = run_id
         self.log_id = log_id
         self.poll = poll
+        self._route = route  # where the log goes (None: the run's /runs/{id}/log; a trace log names its own)
         self._writer = writer  # the run's WalWriter: its offset is the end of the last whole record
         # records before this offset were written by an earlier process: their blobs are found by scanning
         self._scan_before = None if writer is None else writer.offset
@@ -157,7 +156,7 @@ class Uploader:
             client = Client(self.base_url, self._key)
             boundary = None if self._writer is None else (lambda w=self._writer: w.offset)
             sender = LogSender(client, self.path, self.run_id, self.log_id, boundary=boundary,
-                               hints=self.hints, scan_before=self._scan_before)
+                               hints=self.hints, scan_before=self._scan_before, route=self._route)
         except Exception as e:  # requests missing, a bad log: said once, the log keeps everything
             self._fail(f"the uploader could not start ({e!r})")
             return

@@ -29,7 +29,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Iterator, Sequence
 
-__all__ = ["RUN_FIELDS", "Store", "run_fields"]
+__all__ = ["CALL_FILTERS", "CALL_ORDERS", "RUN_FIELDS", "Store", "run_fields"]
+
+#: the filters ``Store.calls`` takes, and its orders (``-``: largest first)
+CALL_FILTERS = (
+    "op", "trace_id", "parent_id", "run_id", "status", "kind", "since", "until", "min_latency_ms", "max_latency_ms",
+    "min_tokens", "min_cost", "roots", "feedback",
+)
+CALL_ORDERS = ("started_at", "-started_at", "latency_ms", "-latency_ms", "total_tokens", "-total_tokens", "cost", "-cost")
 
 #: the keys of a run (the shape above), in order
 RUN_FIELDS = (
@@ -216,6 +223,43 @@ class Store:
 
     def delete_artifact(self, version_id: int, delete_aliases: bool) -> list[str]:
         """Delete a version; returns the digests no other version holds (their blobs may go)."""
+        raise NotImplementedError
+
+    # -- tracing ----------------------------------------------------------------------------------
+    def calls(
+        self, project: str, entity: str | None = None, filters: dict[str, Any] | None = None,
+        order: str = "started_at", limit: int | None = None, offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """A project's calls matching ``filters`` (``op``, ``trace_id``, ``parent_id``, ``run_id``, ``status``,
+        ``kind``, ``since``, ``until``, ``min_latency_ms``, ``max_latency_ms``, ``min_tokens``, ``min_cost``,
+        ``roots``, ``feedback``), by ``order`` (``started_at``, ``-latency_ms``, ``-total_tokens``, ``-cost``, ...)."""
+        raise NotImplementedError
+
+    def call(self, call_id: str) -> dict[str, Any] | None:
+        """One call by id, or None."""
+        raise NotImplementedError
+
+    def add_feedback(self, call_id: str, kind: str, value: Any, name: str | None = None, creator: str | None = None) -> dict[str, Any]:
+        """Attach feedback (a reaction, a note or a score) to a call; returns it stored."""
+        raise NotImplementedError
+
+    def feedback(self, call_id: str) -> list[dict[str, Any]]:
+        """A call's feedback, oldest first."""
+        raise NotImplementedError
+
+    def put_calls(self, project: str, entity: str | None, calls: list[dict[str, Any]]) -> int:
+        """Store finished calls given whole (OpenTelemetry spans): each ``{"start": CALL_START payload, "end": CALL_END
+        payload}`` as docs/wal-format.md describes them. Idempotent by call id; returns how many were new."""
+        raise NotImplementedError
+
+    def trace_log_position(self, log_id: str) -> dict[str, Any]:
+        """Where trace log ``log_id`` stands: ``{"offset": bytes held, "project", "entity"}`` (0 and None if unknown)."""
+        raise NotImplementedError
+
+    def append_trace_log(self, log_id: str, offset: int, data: bytes) -> int:
+        """Add ``data``, trace log ``log_id``'s bytes from ``offset``, and store its calls; idempotent by offset.
+
+        Returns the offset held after; raises ``SyncError`` for a gap."""
         raise NotImplementedError
 
     def close(self) -> None:

@@ -4,6 +4,7 @@
     <root>/runs/<run_id>/run.tlog      a run's write-ahead log (run.tlog.gz once compressed)
     <root>/runs/<run_id>/files/        files kept with the run
     <root>/active/<run_id>             a local run the ingest worker should serve
+    <root>/traces/<log_id>.tlog        a tracing process's call records (tracing._log)
     <root>/.worker.lock                held by the folder's ingest worker
     <root>/blobs/, <root>/cache/       artifact content and the download cache
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["ACTIVE", "BLOBS", "CACHE", "DB_FILE", "INGEST_ERROR", "LOCK", "LOG", "RUNS", "db_path", "log_path", "run_dir", "runs_dir"]
+__all__ = ["ACTIVE", "BLOBS", "CACHE", "DB_FILE", "INGEST_ERROR", "LOCK", "LOG", "RUNS", "db_path", "log_path", "run_dir", "runs_dir", "trace_log_path", "traces_dir"]
 
 DB_FILE = "tracklet.db"
 RUNS = "runs"
@@ -22,6 +23,8 @@ LOCK = ".worker.lock"
 INGEST_ERROR = "ingest-error.txt"  # in a run's folder while the worker cannot store its records
 BLOBS = "blobs"
 CACHE = "cache"
+TRACES = "traces"
+TRACE_LOG_SUFFIX = ".tlog"
 
 
 def db_path(root: str) -> str:
@@ -39,3 +42,12 @@ def run_dir(root: str, run_id: str) -> str:
 def log_path(root: str, run_id: str) -> str:
     """The run's log as written (``run.tlog``; ``wal._logfile`` also finds its compressed form)."""
     return os.path.join(root, RUNS, run_id, LOG)
+
+
+def traces_dir(root: str) -> str:
+    return os.path.join(root, TRACES)
+
+
+def trace_log_path(root: str, log_id: str) -> str:
+    """A tracing process's log of calls."""
+    return os.path.join(root, TRACES, log_id + TRACE_LOG_SUFFIX)

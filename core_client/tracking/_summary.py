@@ -147,6 +147,7 @@ class Summary:
         self._explicit: dict[str, Any] = {}
         self._aggs: dict[str, _Agg] = {}
         self._hidden: set[str] = set()
+        self._media: dict[str, Any] = {}  # replaced whole, never changed in place: the uploads thread writes it
         self._on_set = on_set
 
     # -- fed by the run ----------------------------------------------------------------------
@@ -156,6 +157,10 @@ class Summary:
         if self._aggs:
             for key in self._aggs.keys() & flat.keys():
                 self._aggs[key].observe(flat[key])
+
+    def observe_media(self, values: dict[str, Any]) -> None:
+        """Record the descriptions of stored rich values (``wal._media.media_summary``); called by the uploads thread only."""
+        self._media = {**self._media, **values}
 
     def apply_def(self, key: str, mdef: MetricDef) -> None:
         """Make ``key`` follow ``mdef``'s aggregates from now on."""
@@ -184,7 +189,8 @@ class Summary:
             return self._explicit[key]
         if key in self._aggs:
             return self._aggs[key].value()
-        return self._last[key]
+        media = self._media
+        return media[key] if key in media else self._last[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
         self.update({key: value})
@@ -195,6 +201,8 @@ class Summary:
         self._explicit.pop(key, None)
         self._last.pop(key, None)
         self._aggs.pop(key, None)
+        if key in self._media:
+            self._media = {k: v for k, v in self._media.items() if k != key}
         if self._on_set is not None:
             self._on_set({}, [key])
 
@@ -237,6 +245,7 @@ class Summary:
 
     def as_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self._last.items() if k not in self._hidden}
+        out.update((k, v) for k, v in self._media.items() if k not in self._hidden)
         for key, agg in self._aggs.items():
             value = agg.value()
             if value:

@@ -37,6 +37,7 @@ __all__ = [
     "WalWriter",
     "decode_history",
     "decode_system",
+    "encode_json_records",
     "first_run_record",
     "identity_of_log",
     "log_identity",
@@ -84,6 +85,9 @@ class RecordType:
     ALERT = 18  # JSON: a run.alert()
     PREEMPTING = 19  # JSON: run.mark_preempting(): the run expects to be stopped and resumed
     MEDIA = 20  # JSON: rich values of one log() (tables, images, ...): key, step, kind, blob digest; blobs stored first
+    TRACE = 21  # JSON, first in a trace log: project, pid, host, log_id
+    CALL_START = 22  # JSON: an op call began: ids, op, inputs, attributes, run
+    CALL_END = 23  # JSON: an op call ended: output or exception, usage, cost
 
 
 class Record:
@@ -103,6 +107,17 @@ class Record:
 
 def _frame(body: bytes) -> bytes:
     return PREFIX.pack(len(body), zlib.crc32(body)) + body
+
+
+def encode_json_records(first_seq: int, records: list[tuple[int, Any]]) -> bytes:
+    """``records`` (type, JSON object) as the bytes a ``WalWriter`` would append, numbered from ``first_seq``.
+
+    For a store that keeps no log file: it takes a log's bytes, so an edit is sent as them.
+    """
+    return b"".join(
+        _frame(BODY_HEAD.pack(rtype, seq) + json.dumps(obj, separators=(",", ":"), allow_nan=True).encode())
+        for seq, (rtype, obj) in enumerate(records, first_seq)
+    )
 
 
 _hist_structs: dict[int, struct.Struct] = {}

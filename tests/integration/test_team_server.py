@@ -176,6 +176,14 @@ def test_a_remote_run_with_an_artifact_and_an_image_reads_back_through_the_team_
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=tmp_path.name).get("Contents", [])]
     assert any(art.manifest()["weights.bin"].digest in k for k in keys) and len(keys) >= 2  # the file and the image
 
+    # a finished run is edited through the server: the edits become the next records of its log in the database
+    run.name, run.tags, run.notes = "renamed", ["best"], "kept"
+    run.summary["verdict"] = "good"
+    run.update()
+    again = tracklet.Api(base_url=server.url).run(f"team/{run_id}")
+    assert (again.name, again.tags, again.notes, again.summary["verdict"]) == ("renamed", ["best"], "kept", "good")
+    assert [r["i"] for r in again.scan_history(keys=["i"])] == list(range(50))  # nothing else changed
+
 
 def test_presigned_urls_move_blobs_straight_to_the_bucket(team, tmp_path):
     import requests

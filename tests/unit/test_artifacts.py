@@ -305,11 +305,11 @@ def test_blobs_in_the_older_fan_out_layout_are_found_downloaded_and_deleted(file
 def test_delete_waits_for_a_log_in_flight_and_keeps_the_blobs_it_records(files, tracklet_env):
     import threading
 
-    from tracklet.artifacts._ops import blob_store
+    from tracklet.artifacts.storage import blob_store_of
 
     run = tracklet.init(project="p")
     log(run, "data", files)
-    in_flight = blob_store(str(tracklet_env)).removal_lock()  # what a log holds from finding its blobs to recording them
+    in_flight = blob_store_of(str(tracklet_env)).removal_lock()  # what a log holds from finding its blobs to recording them
     in_flight.__enter__()
     deleting = threading.Thread(target=lambda: tracklet.Api().artifact("p/data:v0").delete(delete_aliases=True))
     deleting.start()

@@ -103,6 +103,8 @@ def test_a_store_made_before_blocks_gets_them_at_its_first_chart():
         conn.exec_driver_sql("DROP TABLE run_media")  # schema 5's
         for table in ("api_key_grants", "api_keys", "users"):  # nor schema 6's
             conn.exec_driver_sql(f"DROP TABLE {table}")
+        for table in ("call_feedback", "calls", "trace_logs"):  # nor schema 7's
+            conn.exec_driver_sql(f"DROP TABLE {table}")
         conn.exec_driver_sql("UPDATE tracklet_meta SET value = '3' WHERE key = 'schema_version'")
     tracklet.store.sql._engine.close_all()
     c = SqlStore(store.root).curves(rid, ["loss"], points=10)["loss"]

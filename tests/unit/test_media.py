@@ -41,6 +41,21 @@ def test_a_table_of_rows_is_read_back_at_the_step_it_was_logged():
     assert entry["meta"]["types"] == ["int", "str", "float", "bool", "json"]
 
 
+def test_the_summary_describes_the_last_value_of_each_media_key_while_running_and_after():
+    run = tracklet.init(project="media")
+    run.log({"t": tracklet.Table(columns=["a"], data=[[1]]), "loss": 1.0})
+    run.log({"t": tracklet.Table(columns=["a"], data=[[1], [2]]), "imgs": [tracklet.Image(np.zeros((2, 3, 3), np.uint8))] * 2})
+    run._uploads.drain()  # what finish() waits for
+    live = tracklet.Api().run(run.id).summary  # the store reads it from the MEDIA records of a running run
+    run.finish()
+    for summary in (live, dict(run.summary), tracklet.Api().run(run.id).summary):
+        assert summary["loss"] == 1.0
+        assert {k: summary["t"][k] for k in ("_type", "step", "rows", "columns")} == {"_type": "table", "step": 1, "rows": 2, "columns": ["a"]}
+        assert summary["imgs"]["_type"] == "image" and summary["imgs"]["count"] == 2
+        assert [(i["width"], i["height"]) for i in summary["imgs"]["items"]] == [(3, 2), (3, 2)]
+        assert summary["t"]["digest"] == tracklet.Api().run(run.id).media("t")[-1]["digest"]
+
+
 def test_a_dataframe_round_trips_and_later_changes_to_it_are_not_in_the_table():
     df = pd.DataFrame({"prompt": ["p1", "p2", "p3"], "score": [0.9, 0.1, 0.5], "n": [1, 2, 3]})
     run = tracklet.init(project="media")

@@ -17,6 +17,8 @@ PUBLIC = {
     "save", "use_artifact", "use_model",
     # rich values for log() (tracklet.media)
     "Audio", "Histogram", "Html", "Image", "Table", "Video", "plot",
+    # tracing (tracklet.tracing)
+    "ContextExecutor", "Evaluation", "Prompt", "Scorer", "attributes", "publish", "ref", "get_current_call", "init_tracing", "op", "set_price",
 }
 
 

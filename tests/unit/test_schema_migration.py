@@ -23,6 +23,8 @@ def test_a_version_2_store_gains_the_columns_and_tables_of_version_3(tracklet_en
         conn.execute("DROP TABLE run_media")  # schema 5's
         for table in ("api_key_grants", "api_keys", "users"):  # schema 6's
             conn.execute(f"DROP TABLE {table}")
+        for table in ("call_feedback", "calls", "trace_logs"):  # schema 7's
+            conn.execute(f"DROP TABLE {table}")
         conn.execute("UPDATE tracklet_meta SET value = '2' WHERE key = 'schema_version'")
     second = tracklet.init(project="old")
     second.log({"loss": 2.0})
@@ -113,7 +115,7 @@ def test_a_version_5_store_gains_the_server_key_tables(tracklet_env):
     tracklet.store.sql._engine.close_all()
     db = tracklet_env / "tracklet.db"
     with sqlite3.connect(db) as conn:  # what schema 5 left: no users or keys
-        for table in ("api_key_grants", "api_keys", "users"):
+        for table in ("api_key_grants", "api_keys", "users", "call_feedback", "calls", "trace_logs"):
             conn.execute(f"DROP TABLE {table}")
         conn.execute("UPDATE tracklet_meta SET value = '5' WHERE key = 'schema_version'")
         conn.execute("UPDATE alembic_version SET version_num = '0005'")

@@ -53,6 +53,24 @@ def test_gap_other_log_and_bad_bytes(setup, tmp_path):
     assert r.status_code == 400  # the header contradicts the log's own first record
 
 
+def test_bytes_kept_but_not_stored_are_answered_as_held(setup, monkeypatch, caplog):
+    from tracklet._errors import SyncError
+    from tracklet.store.sql import _remote_log
+
+    run_id, data, api = setup
+
+    def refuse(engine, path, run_id):
+        raise SyncError("the store refused it")
+
+    monkeypatch.setattr(_remote_log, "ingest_run", refuse)
+    r = api.send_log(run_id, data)
+    assert r.status_code == 200 and r.json()["offset"] == len(data)  # kept in the run's log: not "another log"
+    assert "kept but not stored: the store refused it" in caplog.text
+    monkeypatch.undo()
+    assert api.send_log(run_id, data).json()["offset"] == len(data)  # a replay stores what the log holds
+    assert len(api.get(f"/api/v1/runs/{run_id}/history?keys=loss").text.splitlines()) == 20
+
+
 def test_body_limit_and_gzip_bomb_get_413(tmp_path):
     run_id, data = logged_run(str(tmp_path / "src"))
     api = ServerClient(make_app(str(tmp_path / "dst"), max_body=1024))

@@ -121,6 +121,9 @@ def test_registry_link_unlink_and_delete(served):
     assert _json(api.get("/api/v1/registry/other/aliases")) == {"prod": 0}
     assert _json(api.delete(f"/api/v1/registry/other/links/{vid}?actor=me")) == {"ok": True}
     assert _json(api.get("/api/v1/registry/other/links")) == []
+    missing = api.post("/api/v1/registry/other/links", json={"version_id": 999999, "aliases": [], "actor": "me"})
+    assert missing.status_code == 400 and "artifact version id 999999 is not in this store" in missing.json()["error"]
+    assert _json(api.get("/api/v1/registry/other/links")) == []  # nothing linked
 
 
 def test_health_ready_and_edits(served):

@@ -61,6 +61,8 @@ def test_an_older_database_is_refused_with_the_command_that_upgrades_it(pg_url):
         conn.execute(text("DROP TABLE run_media"))  # nor schema 5's
         for table in ("api_key_grants", "api_keys", "users"):  # nor schema 6's
             conn.execute(text(f"DROP TABLE {table}"))
+        for table in ("call_feedback", "calls", "trace_logs"):  # nor schema 7's
+            conn.execute(text(f"DROP TABLE {table}"))
         conn.execute(text("UPDATE tracklet_meta SET value = '2' WHERE key = 'schema_version'"))
         conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
     engine.dispose()
@@ -168,3 +170,30 @@ def test_a_step_logged_twice_keeps_its_last_value(pg_url, tracklet_env):
     with engine.connect() as conn:
         assert conn.execute(select(S.history.c.step, S.history.c.value)).all() == [(5, 2.0)]
     engine.dispose()
+
+
+def test_a_database_store_takes_edits_of_a_finished_run_only(pg_url, tracklet_env):
+    from tracklet._errors import UsageError
+    from tracklet.store.sql._store import SqlStore
+    from tracklet.wal._wal import RecordType
+
+    migrate(pg_url)
+    store = SqlStore(url=pg_url)
+    run = tracklet.init(project="pg", name="first")
+    run.log({"loss": 1.0})
+    wal = _wal(tracklet_env, run.id)
+    with open(wal, "rb") as f:
+        store.append_log(run.id, 0, f.read())
+    with pytest.raises(UsageError, match="still running; change it from that process"):
+        store.edit_run(run.id, [(RecordType.UPDATE, {"name": "second"})])
+    run.finish()
+    held = store.run(run.id)["stored_offset"]
+    with open(wal, "rb") as f:
+        f.seek(held)
+        store.append_log(run.id, held, f.read())
+    store.edit_run(run.id, [(RecordType.UPDATE, {"name": "second"}), (RecordType.SUMMARY, {"set": {"best": 3}})])
+    got = store.run(run.id)
+    assert (got["name"], got["summary"]["best"], got["state"]) == ("second", 3, "finished")
+    with pytest.raises(UsageError, match="no run 'nope'"):
+        store.edit_run("nope", [(RecordType.UPDATE, {"name": "x"})])
+    store.close()

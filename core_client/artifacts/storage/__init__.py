@@ -36,6 +36,7 @@ bad path, an unsafe manifest or reference); ``DownloadConflictError`` (a ``Usage
 
 from ._blobs import BlobStore as BlobStore
 from ._blobs import LocalBlobStore as LocalBlobStore
+from ._blobs import blob_store_of as blob_store_of
 from ._blobs import open_blob_store as open_blob_store
 from ._digest import copy_and_hash as copy_and_hash
 from ._digest import copy_then_hash as copy_then_hash
@@ -93,6 +94,7 @@ __all__ = [
     "hash_file",
     "hash_files",
     "normalize_path",
+    "blob_store_of",
     "open_blob_store",
     "parse_size",
     "resolve_reference",

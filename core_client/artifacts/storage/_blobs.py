@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from ._progress import ProgressFn
 
-__all__ = ["BlobStore", "LocalBlobStore", "blob_key", "check_source", "copy_out", "copy_verified", "open_blob_store"]
+__all__ = ["BlobStore", "LocalBlobStore", "blob_key", "blob_store_of", "check_source", "copy_out", "copy_verified", "open_blob_store"]
 
 
 def blob_key(digest: str) -> str:
@@ -611,6 +611,21 @@ class _FileLock:
             os.close(self.fd)  # closing releases the lock
             self.fd = -1
         self.held = False
+
+
+def blob_store_of(root: str) -> BlobStore:
+    """The blob store of the store folder ``root``: ``TRACKLET_BLOB_URL`` if set, else ``root/blobs``.
+
+    ``TRACKLET_BLOB_OPTIONS`` holds fsspec storage options as JSON, e.g. ``{"endpoint_url": "http://minio:9000"}``.
+    """
+    import json
+
+    options = os.environ.get("TRACKLET_BLOB_OPTIONS")
+    try:
+        kwargs = json.loads(options) if options else {}
+    except ValueError:
+        raise UsageError(f"TRACKLET_BLOB_OPTIONS must be a JSON object of storage options; got {options!r}") from None
+    return open_blob_store(os.environ.get("TRACKLET_BLOB_URL") or None, root=root, **kwargs)
 
 
 def open_blob_store(

@@ -64,7 +64,9 @@ def make_engine(url: str) -> Engine:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute(f"PRAGMA busy_timeout={busy_ms}")
-        cur.execute("PRAGMA cache_size=-16384")  # 16 MiB: enough for appends; the worker stays small
+        # 4 MiB a connection: 16 MiB cost the ingest worker 12 MB more at 1M steps x 3 metrics (each pooled
+        # connection keeps its own cache) for no difference in ingest or chart reads measured here
+        cur.execute("PRAGMA cache_size=-4096")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -31,6 +31,7 @@ from ...wal._wal import (
     log_identity,
 )
 from ...wal._logfile import log_size, read_loss_report
+from ...wal._media import media_summary
 from . import _schema as S
 from ._engine import write_transaction
 from ._blocks import mark_dirty
@@ -421,7 +422,7 @@ def _apply(conn: Connection, row: Any, run_id: str, b: _Batch, wal_path: str, id
     defs = list(row["metric_defs"] or []) + b.metric_defs
     if b.metric_defs:
         upd["metric_defs"] = defs
-    if b.points or b.texts or b.summary_ops or b.metric_defs or b.keys:
+    if b.points or b.texts or b.summary_ops or b.metric_defs or b.keys or b.media:
         upd["summary_state"], upd["summary"] = _summarise(conn, run_pk, row["summary_state"] or {}, defs, b)
     if b.environment is not None:
         upd["environment"] = b.environment
@@ -588,6 +589,8 @@ def _summarise(conn: Connection, run_pk: int, state: dict[str, Any], defs: list[
             explicit.pop(key, None)
             last.pop(key, None)
     last.update((names.get(kid, str(kid)), value) for kid, value in b.last_values.items())
+    for record in b.media:
+        last.update(media_summary(record))
     if b.replace_after_history:
         replaced = next(op["replace"] for op in reversed(b.summary_ops) if "replace" in op)
     new_state = {"last": last, "explicit": explicit}

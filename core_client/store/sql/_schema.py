@@ -28,6 +28,8 @@ __all__ = [
     "api_key_grants",
     "api_keys",
     "artifact_aliases",
+    "call_feedback",
+    "calls",
     "artifact_collections",
     "artifact_usage",
     "artifact_versions",
@@ -48,6 +50,7 @@ __all__ = [
     "run_problems",
     "runs",
     "system_metrics",
+    "trace_logs",
     "users",
 ]
 
@@ -56,9 +59,10 @@ __all__ = [
 # 4: history_blocks and history_dirty, the chart blocks of each curve (see _blocks)
 # 5: run_media, the rich values (tables, images, histograms, ...) runs logged
 # 6: users, api_keys and api_key_grants: the server's API keys and their per-project access (see _auth)
+# 7: trace_logs, calls and call_feedback: traced op calls (see _calls)
 # Each version N is made by the Alembic revision "000N" in migrations/versions: change a table here,
 # and add the revision that makes the change in a database (tests check that the two agree).
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 metadata = MetaData()
 
@@ -360,4 +364,67 @@ api_key_grants = Table(
     Column("project", String(260), nullable=False),  # "project", "entity/project" or "*"
     Column("access", String(8), nullable=False),
     PrimaryKeyConstraint("key_id", "project"),
+)
+
+
+# -- tracing: op calls from the trace logs (DIR/traces/<log_id>.tlog, or sent to a server) -------------
+trace_logs = Table(
+    "trace_logs",
+    metadata,
+    Column("log_id", String(64), primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("host", String(256)),
+    Column("pid", Integer),
+    Column("created_at", Float, nullable=False),
+    Column("wal_offset", BigInteger, nullable=False, default=0),  # bytes of the log stored
+    Column("open_calls", Integer, nullable=False, default=0),  # calls started and not ended (crash detection)
+)
+
+# inputs, output, exception, attributes, usage and summary hold JSON text as the log wrote it
+calls = Table(
+    "calls",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("trace_id", String(64), nullable=False),
+    Column("parent_id", String(64)),
+    Column("project_id", Integer, nullable=False),
+    Column("log_id", String(64), nullable=False),
+    Column("kind", String(16)),  # "evaluation" for an Evaluation's own call
+    Column("op_name", String(512), nullable=False),
+    Column("op_version", String(64)),
+    Column("run_id", String(64)),
+    Column("status", String(16), nullable=False),  # running, ok, error, cancelled, crashed
+    Column("started_at", Float, nullable=False),
+    Column("ended_at", Float),
+    Column("latency_ms", Float),
+    Column("thread", BigInteger),
+    Column("task", String(256)),
+    Column("inputs", Text),
+    Column("output", Text),
+    Column("exception", Text),
+    Column("attributes", Text),
+    Column("usage", Text),
+    Column("summary", Text),
+    Column("prompt_tokens", BigInteger),
+    Column("completion_tokens", BigInteger),
+    Column("total_tokens", BigInteger),
+    Column("cost", Float),
+    Index("ix_calls_project_started", "project_id", "started_at"),
+    Index("ix_calls_project_op_latency", "project_id", "op_name", "latency_ms"),
+    Index("ix_calls_trace", "trace_id"),
+    Index("ix_calls_parent", "parent_id"),
+    Index("ix_calls_run", "run_id"),
+)
+
+call_feedback = Table(
+    "call_feedback",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("call_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # reaction, note, score
+    Column("name", String(256)),
+    Column("value", Text, nullable=False),  # JSON
+    Column("creator", String(128)),
+    Column("created_at", Float, nullable=False),
+    Index("ix_call_feedback_call", "call_id"),
 )

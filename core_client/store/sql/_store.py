@@ -174,8 +174,10 @@ class SqlStore(Store):
     def edit_run(self, run_id: str, records: list[tuple[int, dict[str, Any]]]) -> None:
         from ...wal._edits import append_edits
 
-        if self.url is not None:
-            raise UsageError(f"runs in {self.location} are edited through the tracklet server that serves it")
+        if self.url is not None:  # no log file: the edits go in as the log's next records
+            from ._remote_log import edit_in_database
+
+            return edit_in_database(self.engine(), run_id, records)
         append_edits(self.root, run_id, records)
 
     def problems(self, run_id: str | None = None) -> list[dict[str, Any]]:
@@ -352,13 +354,13 @@ class SqlStore(Store):
 
     def _blobs(self) -> Any:
         """The blob store given, else the one beside this store: ``<root>/blobs`` or ``TRACKLET_BLOB_URL``."""
-        from ...artifacts._ops import blob_store
+        from ...artifacts.storage import blob_store_of
 
         if self._blob_store is not None:
             return self._blob_store
         if not self.root and not os.environ.get("TRACKLET_BLOB_URL"):
             raise UsageError(f"the store at {self.location} has no blob folder; set TRACKLET_BLOB_URL to its blob store")
-        return blob_store(self.root or os.getcwd())
+        return blob_store_of(self.root or os.getcwd())
 
     # -- the write path ---------------------------------------------------------------------------
     def log_position(self, run_id: str) -> dict[str, Any]:
@@ -456,6 +458,12 @@ class SqlStore(Store):
         from ._engine import write_transaction
 
         with write_transaction(self.engine()) as conn:
+            state = Reader(self.root, conn=conn).scalar("SELECT state FROM artifact_versions WHERE id = :vid", vid=version_id)
+            if state != "committed":
+                raise UsageError(
+                    f"artifact version id {version_id} is {'not in this store' if state is None else state}: only a "
+                    f"committed version can be linked to registry/{model}; find one with tracklet artifact ls"
+                )
             link_version(conn, model, version_id, aliases, actor)
 
     def unlink_artifact(self, version_id: int, model: str, actor: str) -> None:
@@ -497,6 +505,75 @@ class SqlStore(Store):
         for (refs,) in q.all("SELECT refs FROM run_media WHERE refs IS NOT NULL"):
             used |= candidates & set(from_json(refs) or [])
         return used
+
+    # -- tracing ----------------------------------------------------------------------------------
+    @contextmanager
+    def _call_reader(self) -> Iterator[Reader]:
+        """A reader after the trace logs beside a folder store are caught up."""
+        if self.url is None:
+            from ._calls import catch_up_traces
+            from ._engine import open_local
+
+            if not os.path.isdir(self.root):
+                raise UsageError(f"no tracklet store at {self.root}; pass dir= or set TRACKLET_DIR to where your traces are")
+            catch_up_traces(open_local(self.root), self.root)
+        with self.reader() as q:
+            yield q
+
+    def calls(
+        self, project: str, entity: str | None = None, filters: dict[str, Any] | None = None,
+        order: str = "started_at", limit: int | None = None, offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        from ._call_reads import call_docs
+
+        with self._call_reader() as q:
+            return call_docs(q, project, entity, dict(filters or {}), order, limit, offset)
+
+    def call(self, call_id: str) -> dict[str, Any] | None:
+        from ._call_reads import call_docs
+
+        with self._call_reader() as q:
+            found = call_docs(q, None, None, {}, call_id=call_id)
+        return found[0] if found else None
+
+    def add_feedback(self, call_id: str, kind: str, value: Any, name: str | None = None, creator: str | None = None) -> dict[str, Any]:
+        import json
+        import time
+
+        from . import _schema as S
+        from ._engine import write_transaction
+
+        if self.call(call_id) is None:
+            raise UsageError(f"no call {call_id!r} in {self.location}: feedback goes on a stored call (tracklet calls PROJECT lists them)")
+        doc = {"call_id": call_id, "kind": kind, "name": name, "value": json.dumps(value), "creator": creator, "created_at": time.time()}
+        with write_transaction(self.engine()) as conn:
+            doc["id"] = conn.execute(S.call_feedback.insert().values(**doc)).inserted_primary_key[0]
+        doc["value"] = value
+        return doc
+
+    def feedback(self, call_id: str) -> list[dict[str, Any]]:
+        from ._call_reads import feedback_docs
+
+        with self._call_reader() as q:
+            return feedback_docs(q, call_id)
+
+    def put_calls(self, project: str, entity: str | None, calls: list[dict[str, Any]]) -> int:
+        from ._calls import put_calls
+
+        return put_calls(self.engine(), project, entity, calls)
+
+    def trace_log_position(self, log_id: str) -> dict[str, Any]:
+        with self.reader() as q:
+            row = q.one(
+                "SELECT t.wal_offset, p.name, p.entity FROM trace_logs t JOIN projects p ON p.id = t.project_id WHERE t.log_id = :log_id",
+                log_id=log_id,
+            )
+        return {"offset": int(row[0]), "project": row[1], "entity": row[2]} if row else {"offset": 0, "project": None, "entity": None}
+
+    def append_trace_log(self, log_id: str, offset: int, data: bytes) -> int:
+        from ._calls import ingest_trace_bytes
+
+        return ingest_trace_bytes(self.engine(), log_id, offset, data)
 
     def close(self) -> None:
         if self.url is not None and self._engine is not None:

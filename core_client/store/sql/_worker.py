@@ -1,4 +1,5 @@
-"""The ingest worker: ``python -m tracklet.store.sql._worker DIR`` tails active runs' WALs into DIR's store.
+"""The ingest worker: ``python -m tracklet.store.sql._worker DIR`` tails active runs' WALs into DIR's store
+(and, while a run is active, the trace logs of ops in DIR/traces, once a second).
 
 Started by ``init`` (see ``_spawn``); one per store folder, guarded by ``DIR/.worker.lock``.
 It exits after ``IDLE_EXIT`` seconds with no active run. Problems go to ``DIR/worker.log``.
@@ -164,6 +165,7 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
     idle_since = time.monotonic()
     failures: dict[str, int] = {}
     seen: dict[str, tuple[int, float]] = {}  # run id -> (log size ingested, when its state was checked)
+    traces_checked = 0.0  # when the trace logs (the calls of ops, DIR/traces) were last stored
     while True:
         run_ids = _active(root)
         if _orphaned(root, fd):  # the store was deleted, or replaced by a new one at the same path
@@ -218,6 +220,9 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
                 if compress_after >= 0:
                     ended_at[run_id] = time.monotonic()
                 _checkpoint(engine, root)
+        if engine is not None and run_ids and now - traces_checked >= STATE_CHECK:
+            traces_checked = now
+            busy = _ingest_traces(engine, root) or busy
         if engine is not None and not busy and _make_blocks(engine, root):
             continue  # between logs: make the chart blocks of what was ingested, a few curves at a time
         if run_ids:
@@ -241,6 +246,17 @@ def serve(root: str, idle_exit: float = IDLE_EXIT) -> None:
             idle_since = time.monotonic()
             wake = _open_wake(root)  # a run came after all: we serve on
         _pause(wake, POLL if run_ids else IDLE_SLEEP)
+
+
+def _ingest_traces(engine, root: str) -> bool:  # noqa: ANN001
+    """Store what ops traced in this folder while a run is live (readers catch up the rest); True if any."""
+    from ._calls import catch_up_traces
+
+    try:
+        return catch_up_traces(engine, root) > 0
+    except Exception:
+        _log(root, f"ingest of the trace logs failed:\n{traceback.format_exc()}")
+        return False
 
 
 def _make_blocks(engine, root: str) -> bool:  # noqa: ANN001

@@ -1,0 +1,157 @@
+"""The traced stand-ins of LLM SDK ``create`` methods, shared by the OpenAI and Anthropic patches.
+
+A request is a call (``tracing.start_call``): its arguments the inputs, the response the output, its usage
+counted by ``usage(call, response)``. A streamed response (``stream=True``) is handed back wrapped so that
+the call ends when the stream does; ``gather(call)`` puts the stream's items back together as the output.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+from tracklet.tracing import finish_call, start_call
+
+__all__ = ["traced_async", "traced_sync"]
+
+
+def _given(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The arguments the caller passed (the SDKs' NOT_GIVEN / Omit placeholders left out)."""
+    return {k: v for k, v in kwargs.items() if type(v).__name__ not in ("NotGiven", "Omit")}
+
+
+def _inputs(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {**({"args": list(args)} if args else {}), **_given(kwargs)}
+
+
+def traced_sync(original: Any, name: str, usage: Any, gather: Any, prepare: Callable[[dict[str, Any]], dict[str, Any]] = dict) -> Any:
+    """``original`` (a sync ``create``) traced as op ``name``."""
+    @functools.wraps(original)
+    def create(self: Any, *args: Any, **kwargs: Any) -> Any:
+        kwargs = prepare(kwargs)
+        call = start_call(name, _inputs(args, kwargs))
+        try:
+            r = original(self, *args, **kwargs)
+        except BaseException as e:
+            finish_call(call, error=e)
+            raise
+        if call is None:
+            return r
+        if kwargs.get("stream") is True:
+            return _Stream(r, call, gather(call))
+        try:
+            usage(call, r)
+        finally:
+            finish_call(call, r)
+        return r
+
+    return create
+
+
+def traced_async(original: Any, name: str, usage: Any, gather: Any, prepare: Callable[[dict[str, Any]], dict[str, Any]] = dict) -> Any:
+    """``original`` (an async ``create``) traced as op ``name``."""
+    @functools.wraps(original)
+    async def create(self: Any, *args: Any, **kwargs: Any) -> Any:
+        kwargs = prepare(kwargs)
+        call = start_call(name, _inputs(args, kwargs))
+        try:
+            r = await original(self, *args, **kwargs)
+        except BaseException as e:
+            finish_call(call, error=e)
+            raise
+        if call is None:
+            return r
+        if kwargs.get("stream") is True:
+            return _AsyncStream(r, call, gather(call))
+        try:
+            usage(call, r)
+        finally:
+            finish_call(call, r)
+        return r
+
+    return create
+
+
+class _Stream:
+    """The SDK's ``Stream`` as it was, its call ending when iteration ends, fails or the stream is closed."""
+
+    def __init__(self, stream: Any, call: Any, gather: Any) -> None:
+        self._stream, self._call, self._gather = stream, call, gather
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def __iter__(self) -> Any:
+        try:
+            for item in self._stream:
+                self._gather.add(item)
+                yield item
+        except BaseException as e:
+            finish_call(self._call, error=e)
+            raise
+        finish_call(self._call, self._gather.output())
+
+    def __next__(self) -> Any:
+        try:
+            item = self._stream.__next__()
+        except StopIteration:
+            finish_call(self._call, self._gather.output())
+            raise
+        except BaseException as e:
+            finish_call(self._call, error=e)
+            raise
+        self._gather.add(item)
+        return item
+
+    def __enter__(self) -> _Stream:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        finish_call(self._call, self._gather.output())
+        self._stream.close()
+
+
+class _AsyncStream:
+    """The SDK's ``AsyncStream`` as it was, its call ending with the stream."""
+
+    def __init__(self, stream: Any, call: Any, gather: Any) -> None:
+        self._stream, self._call, self._gather = stream, call, gather
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    async def __aiter__(self) -> Any:
+        try:
+            async for item in self._stream:
+                self._gather.add(item)
+                yield item
+        except BaseException as e:
+            finish_call(self._call, error=e)
+            raise
+        finish_call(self._call, self._gather.output())
+
+    async def __anext__(self) -> Any:
+        try:
+            item = await self._stream.__anext__()
+        except StopAsyncIteration:
+            finish_call(self._call, self._gather.output())
+            raise
+        except BaseException as e:
+            finish_call(self._call, error=e)
+            raise
+        self._gather.add(item)
+        return item
+
+    async def __aenter__(self) -> _AsyncStream:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        finish_call(self._call, self._gather.output())
+        await self._stream.close()
+
