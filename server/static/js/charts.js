@@ -37,26 +37,40 @@ export function tidy(c) {
   return {x, y, min: lo, max: hi};
 }
 
-/** Runs of one group as one series: the mean of their lines and the band from the lowest min to the highest max. */
+/** ``ys`` of a curve at each of ``xs`` (sorted): linear between its points, null outside its range. */
+function resample(c, xs, ys) {
+  const out = new Array(xs.length).fill(null);
+  let j = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i];
+    if (!c.x.length || x < c.x[0] || x > c.x[c.x.length - 1]) continue;
+    while (j < c.x.length - 1 && c.x[j + 1] <= x) j++;
+    const a = ys[j], x0 = c.x[j];
+    if (x === x0 || j === c.x.length - 1) { out[i] = a; continue; }
+    const b = ys[j + 1], x1 = c.x[j + 1];
+    out[i] = a == null || b == null ? null : a + (b - a) * (x - x0) / (x1 - x0);
+  }
+  return out;
+}
+
+/** Runs of one group as one series: the mean of their lines and the band from the lowest min to the highest max.
+ * Each run's curve is read at every x any of them has (its buckets need not fall on the others' x). */
 export function groupSeries(label, color, members) {
-  const tables = members.map((m) => [m.x, m.y, m.min || m.y, m.max || m.y]);
-  const joined = uPlot.join(tables);
-  const xs = joined[0];
+  const xs = [...new Set(members.flatMap((m) => Array.from(m.x)))].sort((a, b) => a - b);
+  const at = members.map((m) => [resample(m, xs, m.y), resample(m, xs, m.min || m.y), resample(m, xs, m.max || m.y)]);
   const y = new Array(xs.length), lo = new Array(xs.length), hi = new Array(xs.length);
   for (let i = 0; i < xs.length; i++) {
     let sum = 0, n = 0, mn = Infinity, mx = -Infinity;
-    for (let m = 0; m < members.length; m++) {
-      const v = joined[1 + 3 * m][i];
-      if (v != null) { sum += v; n++; }
-      const a = joined[2 + 3 * m][i], b = joined[3 + 3 * m][i];
-      if (a != null && a < mn) mn = a;
-      if (b != null && b > mx) mx = b;
+    for (const [ys, mins, maxs] of at) {
+      if (ys[i] != null) { sum += ys[i]; n++; }
+      if (mins[i] != null && mins[i] < mn) mn = mins[i];
+      if (maxs[i] != null && maxs[i] > mx) mx = maxs[i];
     }
     y[i] = n ? sum / n : null;
     lo[i] = mn === Infinity ? null : mn;
     hi[i] = mx === -Infinity ? null : mx;
   }
-  return {id: `group:${label}`, label: `${label} (${members.length})`, color, x: Array.from(xs), y, min: lo, max: hi};
+  return {id: `group:${label}`, label: `${label} (${members.length})`, color, x: xs, y, min: lo, max: hi};
 }
 
 function nearest(xs, x) {
