@@ -6,7 +6,7 @@ PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 PYTEST := $(BIN)/pytest
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: demo test test-unit test-integration test-oldest bench bench-compare clean
+.PHONY: demo test test-unit test-integration test-oldest test-e2e bench bench-compare clean ui-vendor screenshots
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -59,6 +59,27 @@ test-unit: $(VENV)/.test
 
 test-integration: $(VENV)/.test
 	$(PYTEST) tests -q -m integration
+
+test-e2e: $(VENV)/.test
+	$(PYTEST) tests -q -m e2e
+
+# docs/screenshots/*.png, taken in headless Chromium over a demo store made by real runs (README: tracklet ui)
+screenshots: $(VENV)/.test
+	$(BIN)/python tests/e2e/screenshots.py
+
+# The dashboard's one vendored library, uPlot, fetched again from the npm registry at the pinned version and
+# checked against the registry's sha512 before it replaces server/static/vendor/ (the licence travels with it).
+UPLOT_VERSION := 1.6.32
+UPLOT_SHA512 := KIMVnG68zvu5XXUbC4LQEPnhwOxBuLyW1AHtpm6IKTXImkbLgkMy+jabjLgSLMasNuGGzQm/ep3tOkyTxpiQIw==
+ui-vendor:
+	rm -rf build/uplot && mkdir -p build/uplot
+	cd build/uplot && npm pack --silent uplot@$(UPLOT_VERSION) >/dev/null
+	test "$$(openssl dgst -sha512 -binary build/uplot/uplot-$(UPLOT_VERSION).tgz | openssl base64 -A)" = "$(UPLOT_SHA512)" \
+		|| (echo "uplot-$(UPLOT_VERSION).tgz does not match its pinned sha512" && false)
+	tar -xzf build/uplot/uplot-$(UPLOT_VERSION).tgz -C build/uplot
+	rm -rf server/static/vendor/uplot-* && mkdir -p server/static/vendor/uplot-$(UPLOT_VERSION)
+	cp build/uplot/package/dist/uPlot.esm.js build/uplot/package/dist/uPlot.min.css build/uplot/package/LICENSE \
+		server/static/vendor/uplot-$(UPLOT_VERSION)/
 
 # every tier against the oldest declared versions (what CI runs after make test)
 test-oldest: $(OLDEST)/.test

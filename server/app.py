@@ -29,12 +29,13 @@ from dataclasses import dataclass
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import artifacts, blobs, calls, health, history, log, registry, runs, sweeps
+from . import artifacts, blobs, calls, health, history, log, registry, runs, sweeps, ui
 from ._request import DEFAULT_MAX_BODY, call
 from .auth import KeyAuth
 from .errors import response_for
@@ -90,8 +91,17 @@ ROUTES: list[Endpoint] = [
     _e("GET", "/health", health.health, "the process answers", responses={"200": _OK}, public=True),
     _e("GET", "/ready", health.ready, "the store answers (else 503)", responses={"200": _OK}, public=True),
     _e("GET", "/openapi.json", openapi, "this document", responses={"200": _OBJ}, public=True),
+    _e("GET", "/session", ui.session, "whether keys are needed, and whose key this request carries (Bearer or cookie)",
+       responses={"200": _OBJ}, public=True),
+    _e("POST", "/session", ui.start_session, "check an API key and keep it in an HttpOnly, SameSite=Strict cookie",
+       responses={"200": _OBJ}, public=True,
+       body={"application/json": {"type": "object", "required": ["key"], "properties": {"key": {"type": "string"}}}}),
+    _e("DELETE", "/session", ui.end_session, "forget the cookie's key (needs X-Tracklet-CSRF: 1)", responses={"200": _OK},
+       public=True),
     _e("GET", "/projects", runs.projects, "store.projects", _ENTITY, responses={"200": _LIST}),
-    _e("GET", "/runs", runs.runs, "store.runs", query("project"), _ENTITY, responses={"200": _LIST}),
+    _e("GET", "/runs", runs.runs, "store.runs (each run with only the keys in fields, when given)", query("project"), _ENTITY,
+       query("fields", array=True, description="run keys to answer with (repeat the parameter); default: all"),
+       responses={"200": _LIST}),
     _e("GET", "/runs/{run_id}", runs.run, "store.run (404 when absent)", _RUN, responses={"200": _OBJ}),
     _e("POST", "/runs/{run_id}/edits", runs.edit_run, "store.edit_run", _RUN, responses={"200": _OK},
        body={"application/json": {
@@ -284,7 +294,7 @@ def _chart_blocks(store: Any, stop: threading.Event) -> None:
 
 def create_app(store: Any, auth: KeyAuth | None = None, blobs: Any = None, max_body: int = DEFAULT_MAX_BODY,
                max_blob: int | None = None) -> Starlette:
-    """The ASGI app serving ``store`` (a ``tracklet.store.Store``) under ``/api/v1``.
+    """The ASGI app serving ``store`` (a ``tracklet.store.Store``) under ``/api/v1``, and the dashboard at ``/``.
 
     Args:
         store: answers every read and the log ingest.
@@ -292,9 +302,12 @@ def create_app(store: Any, auth: KeyAuth | None = None, blobs: Any = None, max_b
         blobs: the artifact blob store (a ``BlobStore``); None: the blob routes answer 404.
         max_body: the largest request body accepted (413 past it); blob uploads stream to disk and use ``max_blob``.
     """
+    pages = [Route("/", _endpoint(ui.page, True), methods=["GET"]),
+             Route("/static/{version}/{path:path}", _endpoint(ui.static, True), methods=["GET"])]
     app = Starlette(
-        routes=[Route(r.path, _endpoint(r.handler, r.doc.public), methods=list(r.methods)) for r in ROUTES],
+        routes=[Route(r.path, _endpoint(r.handler, r.doc.public), methods=list(r.methods)) for r in ROUTES] + pages,
         exception_handlers={HTTPException: _http_error},
+        middleware=[Middleware(ui.SecurityHeaders)],
         lifespan=_lifespan,
     )
     app.router.redirect_slashes = False  # an API answers the path it was given, or 404
@@ -305,4 +318,5 @@ def create_app(store: Any, auth: KeyAuth | None = None, blobs: Any = None, max_b
     if max_blob is not None:
         app.state.max_blob = max_blob
     app.state.openapi = document(ROUTES)
+    app.state.static_version = ui.static_version()
     return app

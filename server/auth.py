@@ -4,6 +4,11 @@ With ``auth=None`` the server is open (loopback with no keys configured, or ``--
 request acts with write access to every project. Otherwise every route but the public ones needs
 a live key; handlers then ask ``require(request, project, access)``. A key is never read from the
 URL, and never written to a log or an error.
+
+The dashboard sends the key as a cookie instead (``POST /api/v1/session`` sets it: HttpOnly,
+SameSite=Strict, so page scripts never hold it). A cookie rides along on any request the browser
+makes, so a write it authenticates must also carry ``X-Tracklet-CSRF: 1``: a header another site's
+page cannot add without a CORS preflight, which this server never grants.
 """
 
 from __future__ import annotations
@@ -14,10 +19,13 @@ from tracklet.store.sql._auth import KeyStore, Principal
 
 from .errors import ApiError, Forbidden, Unauthorized
 
-__all__ = ["OPEN", "KeyAuth", "project_name", "require", "require_any", "visible"]
+__all__ = ["COOKIE", "CSRF_HEADER", "OPEN", "KeyAuth", "project_name", "require", "require_any", "visible"]
 
 OPEN = Principal(user="", key_id="", grants={"*": "write"})
 _KEY_PREFIX = "tkl_"
+COOKIE = "tracklet_key"
+CSRF_HEADER = "x-tracklet-csrf"
+_SAFE = ("GET", "HEAD", "OPTIONS")
 
 
 class KeyAuth:
@@ -31,6 +39,8 @@ class KeyAuth:
             raise ApiError("API keys are never accepted in the URL (it ends up in logs): send 'Authorization: Bearer <key>'")
         header = request.headers.get("authorization", "")
         scheme, _, key = header.partition(" ")
+        if not header and request.cookies.get(COOKIE):
+            return self._from_cookie(request)
         if not header:
             raise Unauthorized("this server needs an API key: send 'Authorization: Bearer <key>' (`tracklet login` stores one)")
         if scheme.lower() != "bearer" or not key.strip():
@@ -39,6 +49,14 @@ class KeyAuth:
         if found is None:
             raise Unauthorized("the API key is not valid (unknown or revoked): ask the server's admin for one "
                                "(`tracklet server key create`)")
+        return found
+
+    def _from_cookie(self, request: Request) -> Principal:
+        if request.method not in _SAFE and request.headers.get(CSRF_HEADER) != "1":
+            raise Forbidden("a change made with the dashboard's session cookie must carry the header 'X-Tracklet-CSRF: 1'")
+        found = self.keys.verify(request.cookies[COOKIE])
+        if found is None:
+            raise Unauthorized("the dashboard's API key is no longer valid (revoked?): sign in again with a live key")
         return found
 
 

@@ -1,4 +1,4 @@
-"""``tracklet server``: serve a store over HTTP; ``tracklet server key create|list|revoke``.
+"""``tracklet server``: serve a store over HTTP; ``tracklet server key create|list|revoke``; ``tracklet ui``.
 
 A folder store by default (``--dir``: SQLite, run logs and blobs in the folder). A team's server:
 ``--db postgresql://...`` (the store, which holds every run, key and artifact record) with
@@ -42,7 +42,13 @@ def add_parser(sub: Any) -> None:
                    help="serve without API keys on a non-loopback address: anyone who reaches it may read and write")
     p.add_argument("--max-body", type=_size, default=64 << 20, metavar="BYTES",
                    help="largest request body accepted, e.g. 64MiB (default); larger ones get 413")
-    p.set_defaults(func=cmd_server)
+    p.set_defaults(func=cmd_server, browser=False)
+    u = sub.add_parser("ui", help="the web dashboard over the local store, on 127.0.0.1 (opens the browser)")
+    u.add_argument("--dir", help="the store folder (default: TRACKLET_DIR, else ./tracklet-runs)")
+    u.add_argument("--port", type=int, default=None, help="port (default 8080, or a free one when 8080 is taken)")
+    u.add_argument("--no-browser", dest="browser", action="store_false", help="print the URL, do not open a browser")
+    u.set_defaults(func=cmd_server, browser=True, db=None, blobs=None, migrate=False, host="127.0.0.1", insecure=False,
+                   max_body=64 << 20)
     keys = p.add_subparsers(dest="server_command", metavar="key")
     k = keys.add_parser("key", help="API keys: create, list, revoke")
     ks = k.add_subparsers(dest="key_command", metavar="ACTION", required=True)
@@ -235,8 +241,48 @@ def cmd_server(args: argparse.Namespace) -> int:
             "--project '*' --access write (then clients send it), or listen on 127.0.0.1, or pass --insecure"
         )
     app = create_app(store, auth=auth, blobs=blobs, max_body=args.max_body)
+    port = args.port if args.port is not None else _free_port(host, 8080)
     shown = f"[{host}]" if ":" in host else host
-    print(f"tracklet server: serving {served} at http://{shown}:{args.port} "
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}/"
+    print(f"tracklet server: serving {served} at http://{shown}:{port} "
           f"({'API keys required' if auth else 'open: no API keys'}); Ctrl-C stops it", flush=True)
-    uvicorn.run(app, host=host, port=args.port, log_level="warning", access_log=False, server_header=False)
+    print(f"dashboard: {url}", flush=True)
+    if args.browser:
+        _open_when_up(host, port, url)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
     return 0
+
+
+def _free_port(host: str, preferred: int) -> int:
+    """``preferred`` when nothing listens there, else a free port the system picks."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for port in (preferred, 0):
+        with socket.socket(family) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    return preferred
+
+
+def _open_when_up(host: str, port: int, url: str) -> None:
+    """Open ``url`` in the user's browser once the server accepts connections (a thread: serving starts at once)."""
+    import socket
+    import threading
+    import time
+    import webbrowser
+
+    def wait_and_open() -> None:
+        for _ in range(300):
+            try:
+                socket.create_connection(("127.0.0.1" if host in ("0.0.0.0", "::") else host, port), timeout=0.2).close()
+            except OSError:
+                time.sleep(0.05)
+                continue
+            webbrowser.open(url)
+            return
+
+    threading.Thread(target=wait_and_open, name="tracklet-open-browser", daemon=True).start()

@@ -14,7 +14,7 @@ import zlib
 from urllib.parse import quote
 
 from .._errors import StoreError, SyncError, UsageError
-from ..store._interface import CALL_FILTERS, Store
+from ..store._interface import CALL_FILTERS, Store, run_fields
 from ._http import Client, RemoteError, backoff_delay
 from ._wire import CURVES_TYPE, decode_curves
 
@@ -92,8 +92,12 @@ class RemoteStore(Store):
     def projects(self, entity: str | None = None) -> list[dict[str, Any]]:
         return self._json("GET", "/projects", params=_params(entity=entity))
 
-    def runs(self, project: str | None = None, entity: str | None = None) -> list[dict[str, Any]]:
-        return self._json("GET", "/runs", params=_params(project=project, entity=entity))
+    def runs(self, project: str | None = None, entity: str | None = None,
+             fields: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        params = _params(project=project, entity=entity)
+        if fields is not None:
+            params["fields"] = list(run_fields(fields))
+        return self._json("GET", "/runs", params=params)
 
     def run(self, run_id: str) -> dict[str, Any] | None:
         return self._json("GET", f"/runs/{_q(run_id)}", none_if_missing=True)

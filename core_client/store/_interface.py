@@ -11,7 +11,8 @@ Shapes:
         ``environment``, ``created_at``, ``heartbeat_at``, ``finished_at`` (Unix seconds),
         ``exit_code``, ``error``, ``last_step``, ``host``, ``pid``, ``log_id``, ``stored_offset``
         (bytes of the run's log the store holds).
-    project: ``entity``, ``name``, ``created_at``, ``runs`` (how many).
+    project: ``entity``, ``name``, ``created_at``, ``runs`` (how many), ``last_activity`` (Unix seconds: the
+        latest run start, heartbeat or finish; ``created_at`` when it has no runs), ``running`` (runs in that state).
     media entry: ``key``, ``step``, ``idx`` (position in a list logged under one key), ``kind``
         (``table``, ``image``, ``histogram``, ``audio``, ``video``, ``html``, ``plot``), ``digest`` and
         ``size`` of its blob, ``t`` (Unix seconds), ``meta`` (per kind: a table's ``rows``, ``columns``,
@@ -35,7 +36,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Iterator, Sequence
 
-__all__ = ["CALL_FILTERS", "CALL_ORDERS", "Store"]
+__all__ = ["CALL_FILTERS", "CALL_ORDERS", "RUN_FIELDS", "Store", "run_fields"]
 
 #: the filters ``Store.calls`` takes, and its orders (``-``: largest first)
 CALL_FILTERS = (
@@ -43,6 +44,25 @@ CALL_FILTERS = (
     "min_tokens", "min_cost", "roots", "feedback",
 )
 CALL_ORDERS = ("started_at", "-started_at", "latency_ms", "-latency_ms", "total_tokens", "-total_tokens", "cost", "-cost")
+
+#: the keys of a run (the shape above), in order
+RUN_FIELDS = (
+    "id", "project", "entity", "name", "state", "group", "job_type", "tags", "notes", "config", "summary",
+    "metric_defs", "environment", "created_at", "heartbeat_at", "finished_at", "exit_code", "error", "last_step",
+    "host", "pid", "log_id", "stored_offset",
+)
+
+
+def run_fields(fields: Sequence[str] | None) -> tuple[str, ...] | None:
+    """``fields`` checked against ``RUN_FIELDS`` (None: all). Raises ``UsageError`` naming an unknown one."""
+    if fields is None:
+        return None
+    unknown = sorted(set(fields) - set(RUN_FIELDS))
+    if unknown:
+        from .._errors import UsageError
+
+        raise UsageError(f"unknown run field(s) {', '.join(unknown)}: a run has {', '.join(RUN_FIELDS)}")
+    return tuple(dict.fromkeys(fields))
 
 
 class Store:
@@ -57,8 +77,10 @@ class Store:
         """Every project (only ``entity``'s when given), by name."""
         raise NotImplementedError
 
-    def runs(self, project: str | None = None, entity: str | None = None) -> list[dict[str, Any]]:
-        """The runs of a project (every project when None), oldest first."""
+    def runs(self, project: str | None = None, entity: str | None = None,
+             fields: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """The runs of a project (every project when None), oldest first; each with only ``fields`` when given
+        (a table of 10,000 runs needs no environments: decoding them is most of the read)."""
         raise NotImplementedError
 
     def run(self, run_id: str) -> dict[str, Any] | None:

@@ -24,7 +24,7 @@ KEY = "tlk_store_test_key"
 # (HTTP method, route pattern, store method, how the query maps to arguments) straight from the table
 ROUTES = [
     ("GET", r"/projects", "projects", ["entity"]),
-    ("GET", r"/runs", "runs", ["project", "entity"]),
+    ("GET", r"/runs", "runs", ["project", "entity", "fields*"]),
     ("GET", r"/runs/(?P<run_id>[^/]+)", "run", []),
     ("POST", r"/runs/(?P<run_id>[^/]+)/edits", "edit_run", []),
     ("GET", r"/problems", "problems", ["run_id"]),
@@ -133,7 +133,10 @@ def store():
 
 
 def test_every_store_method_is_its_route(store):
-    assert store.runs("proj", "team") == [{"project": "proj", "entity": "team"}]
+    assert store.runs("proj", "team") == [{"project": "proj", "entity": "team", "fields": None}]
+    assert store.runs("proj", fields=["id", "config"]) == [{"project": "proj", "fields": ["id", "config"]}]
+    with pytest.raises(UsageError, match="unknown run field"):
+        store.runs(fields=["id", "password"])
     assert store.projects() == [{}]
     assert store.run("r1") == {"method": "run", "call": {"run_id": "r1"}}
     store.edit_run("r1", [(12, {"name": "x"})])

@@ -11,7 +11,7 @@ import os
 from contextlib import contextmanager
 
 from ..._errors import UsageError
-from .._interface import Store
+from .._interface import RUN_FIELDS, Store, run_fields
 from ._reader import Reader, from_json
 
 TYPE_CHECKING = False
@@ -25,21 +25,19 @@ _RUN_COLUMNS = (
     "r.metric_defs, r.environment, r.created_at, r.heartbeat_at, r.finished_at, r.exit_code, r.error, r.last_step, "
     "r.host, r.pid, r.log_id, r.wal_offset, r.pk"
 )
-_RUN_FIELDS = (
-    "id", "project", "entity", "name", "state", "group", "job_type", "tags", "notes", "config", "summary",
-    "metric_defs", "environment", "created_at", "heartbeat_at", "finished_at", "exit_code", "error", "last_step",
-    "host", "pid", "log_id", "stored_offset",
-)
 _RUNS_FROM = f"SELECT {_RUN_COLUMNS} FROM runs r JOIN projects p ON p.id = r.project_id"
+_JSON_FIELDS = {"tags": list, "config": dict, "summary": dict, "metric_defs": list, "environment": None}
 
 
-def _run_doc(row: tuple[Any, ...]) -> tuple[dict[str, Any], int]:
-    doc = dict(zip(_RUN_FIELDS, row))
-    for k in ("tags", "config", "summary", "metric_defs", "environment"):
-        doc[k] = from_json(doc[k])
-    doc["tags"] = doc["tags"] or []
-    doc["config"], doc["summary"], doc["metric_defs"] = doc["config"] or {}, doc["summary"] or {}, doc["metric_defs"] or []
-    return doc, row[-1]
+def _run_doc(row: tuple[Any, ...], fields: tuple[str, ...] | None = None) -> tuple[dict[str, Any], int]:
+    """A run's row as the interface's dict (only ``fields`` when given: the JSON of the others is never decoded)."""
+    doc = dict(zip(RUN_FIELDS, row))
+    for k, empty in _JSON_FIELDS.items():
+        if fields is None or k in fields:
+            doc[k] = from_json(doc[k])
+            if empty is not None:
+                doc[k] = doc[k] or empty()
+    return (doc if fields is None else {k: doc[k] for k in fields}), row[-1]
 
 
 class SqlStore(Store):
@@ -120,15 +118,20 @@ class SqlStore(Store):
     # -- projects and runs ------------------------------------------------------------------------
     def projects(self, entity: str | None = None) -> list[dict[str, Any]]:
         sql = (
-            "SELECT p.entity, p.name, p.created_at, COUNT(r.pk) FROM projects p LEFT JOIN runs r ON r.project_id = p.id"
+            "SELECT p.entity, p.name, p.created_at, COUNT(r.pk), "
+            "MAX(COALESCE(r.finished_at, r.heartbeat_at, r.created_at)), SUM(CASE WHEN r.state = 'running' THEN 1 ELSE 0 END) "
+            "FROM projects p LEFT JOIN runs r ON r.project_id = p.id"
             + (" WHERE p.entity = :entity" if entity is not None else "")
             + " GROUP BY p.id, p.entity, p.name, p.created_at ORDER BY p.name"
         )
         with self.reader(fresh=True) as q:
             rows = q.all(sql, entity=entity)
-        return [{"entity": e, "name": n, "created_at": c, "runs": k} for e, n, c, k in rows]
+        return [{"entity": e, "name": n, "created_at": c, "runs": k, "last_activity": a if a is not None else c,
+                 "running": int(live or 0)} for e, n, c, k, a, live in rows]
 
-    def runs(self, project: str | None = None, entity: str | None = None) -> list[dict[str, Any]]:
+    def runs(self, project: str | None = None, entity: str | None = None,
+             fields: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        wanted = run_fields(fields)
         sql = _RUNS_FROM + " WHERE 1 = 1"
         if project is not None:
             sql += " AND p.name = :project"
@@ -138,8 +141,7 @@ class SqlStore(Store):
             rows = q.all(sql + " ORDER BY r.created_at, r.pk", project=project, entity=entity)
         out = []
         for row in rows:
-            doc, pk = _run_doc(row)
-            self._pks[doc["id"]] = pk
+            doc, self._pks[row[0]] = _run_doc(row, wanted)
             out.append(doc)
         return out
 

@@ -1,0 +1,176 @@
+// A run's page, in tabs: overview (config and its diff against another run, summary, notes, environment),
+// system metrics, console output, artifacts. A later view (tables, traces) is one more entry in TABS.
+
+import * as api from './api.js';
+import {ansiLine, plain} from './ansi.js';
+import {Panel} from './charts.js';
+import {colorOf, fill, flatten, fmtBytes, fmtDuration, fmtTime, fmtValue, h, toast} from './dom.js';
+import {link, update} from './state.js';
+
+const UPDATE = 12;  // the run log's UPDATE record (core_client/wal/_wal.py): name, tags, notes
+
+export const TABS = [
+  {id: 'overview', label: 'Overview', view: overview},
+  {id: 'system', label: 'System', view: system},
+  {id: 'console', label: 'Console', view: consoleTab},
+  {id: 'artifacts', label: 'Artifacts', view: artifacts},
+];
+
+export async function runView(ctx) {
+  const {main, project, runId, params, setCrumbs} = ctx;
+  const run = await api.get(`/runs/${api.enc(runId)}`);
+  setCrumbs([['Projects', '#/'], [project, link(['p', project])], [run.name || run.id, null]]);
+  const tab = TABS.find((t) => t.id === params.get('tab')) || TABS[0];
+  const panel = h('div', {class: 'tab-panel', role: 'tabpanel', id: 'tab-panel', 'aria-labelledby': `tab-${tab.id}`});
+  const tabs = h('div', {class: 'tabs', role: 'tablist', 'aria-label': 'Run views'}, TABS.map((t) =>
+    h('a', {href: link(['p', project, 'run', runId], {tab: t.id === 'overview' ? null : t.id}), role: 'tab', id: `tab-${t.id}`,
+      'aria-selected': t === tab ? 'true' : 'false', 'aria-controls': 'tab-panel'}, t.label)));
+  tabs.addEventListener('keydown', (ev) => {  // arrow keys move between tabs
+    if (ev.key !== 'ArrowRight' && ev.key !== 'ArrowLeft') return;
+    const i = TABS.indexOf(tab) + (ev.key === 'ArrowRight' ? 1 : TABS.length - 1);
+    location.hash = tabs.children[i % TABS.length].getAttribute('href');
+  });
+  const swatch = h('i', {class: 'swatch big', 'aria-hidden': 'true'});
+  swatch.style.background = colorOf(run.id);
+  const runtime = (run.finished_at || (run.state === 'running' ? Date.now() / 1000 : run.heartbeat_at) || run.created_at) - run.created_at;
+  fill(main,
+    h('div', {class: 'page-head'}, h('h1', null, swatch, h('span', {id: 'run-name'}, run.name || run.id)),
+      h('span', {class: `state ${run.state}`}, run.state === 'running' ? '● running' : run.state),
+      h('span', {class: 'muted'}, `${run.id} · ${fmtTime(run.created_at)} · ${fmtDuration(runtime)}`)),
+    tabs, panel);
+  return (await tab.view({...ctx, run, panel})) || {};
+}
+
+function kvTable(label, obj, {highlight} = {}) {
+  const entries = Object.entries(obj);
+  return h('table', {class: 'grid kv', 'aria-label': label},
+    h('tbody', null, entries.length ? entries.map(([k, v]) => h('tr', {class: highlight && highlight.has(k) ? 'diff' : null},
+      h('th', {scope: 'row'}, k), h('td', null, k.endsWith('_at') && typeof v === 'number' ? fmtTime(v) : fmtValue(v))))
+      : h('tr', null, h('td', {class: 'muted'}, 'none'))));
+}
+
+function editable(run) {
+  const done = run.state !== 'running';
+  const name = h('input', {value: run.name || '', 'aria-label': 'Run name', disabled: !done});
+  const tags = h('input', {value: (run.tags || []).join(', '), 'aria-label': 'Tags (comma separated)', disabled: !done});
+  const notes = h('textarea', {'aria-label': 'Notes', rows: 3, disabled: !done}, run.notes || '');
+  const save = h('button', {type: 'submit', disabled: !done}, 'Save');
+  const form = h('form', {class: 'edit', 'aria-label': 'Edit run'},
+    h('label', null, 'Name', name), h('label', null, 'Tags', tags), h('label', null, 'Notes', notes), save,
+    done ? null : h('p', {class: 'muted'}, 'A running run is changed from its script (run.name = ...); edit it here once it ends.'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const changed = {};
+    if (name.value !== (run.name || '')) changed.name = name.value;
+    const t = tags.value.split(',').map((s) => s.trim()).filter(Boolean);
+    if (JSON.stringify(t) !== JSON.stringify(run.tags || [])) changed.tags = t;
+    if (notes.value !== (run.notes || '')) changed.notes = notes.value;
+    if (!Object.keys(changed).length) return toast('Nothing changed.');
+    try {
+      await api.post(`/runs/${api.enc(run.id)}/edits`, {records: [[UPDATE, changed]]});
+      Object.assign(run, changed);
+      document.getElementById('run-name').textContent = run.name || run.id;
+      toast('Saved.');
+    } catch (e) { toast(`Not saved: ${e.message}`); }
+  });
+  return form;
+}
+
+async function overview({run, project, params, panel}) {
+  const others = (await api.projectRuns(project)).filter((r) => r.id !== run.id);
+  const diffWith = params.get('diff');
+  const pick = h('select', {'aria-label': 'Compare the config with another run'},
+    h('option', {value: ''}, '— none —'), others.map((r) => h('option', {value: r.id, selected: r.id === diffWith}, `${r.name} (${r.id})`)));
+  const onlyDiff = h('input', {type: 'checkbox', checked: params.get('only') === '1'});
+  const configBox = h('div');
+  const drawConfig = () => {
+    const mine = flatten(run.config);
+    const other = others.find((r) => r.id === pick.value);
+    if (!other) return fill(configBox, kvTable('Config', mine));
+    const theirs = flatten(other.config);
+    const keys = [...new Set([...Object.keys(mine), ...Object.keys(theirs)])].sort();
+    const differs = (k) => JSON.stringify(mine[k]) !== JSON.stringify(theirs[k]);
+    const shown = onlyDiff.checked ? keys.filter(differs) : keys;
+    fill(configBox, h('table', {class: 'grid kv diff-table', 'aria-label': `Config compared with ${other.name}`},
+      h('thead', null, h('tr', null, h('th', {scope: 'col'}, 'Key'), h('th', {scope: 'col'}, run.name), h('th', {scope: 'col'}, other.name))),
+      h('tbody', null, shown.map((k) => h('tr', {class: differs(k) ? 'diff' : null},
+        h('th', {scope: 'row'}, k), h('td', null, k in mine ? fmtValue(mine[k]) : '—'), h('td', null, k in theirs ? fmtValue(theirs[k]) : '—'))))));
+  };
+  pick.addEventListener('change', () => { update({diff: pick.value}); drawConfig(); });
+  onlyDiff.addEventListener('change', () => { update({only: onlyDiff.checked ? 1 : null}); drawConfig(); });
+  drawConfig();
+  const env = run.environment || {};
+  const {packages, git, ...rest} = env;
+  const gitBox = git ? h('div', null, h('h3', null, 'Git'), kvTable('Git', Object.fromEntries(Object.entries(git).filter(([k]) => k !== 'diff'))),
+    git.diff ? h('details', null, h('summary', null, 'Uncommitted changes (diff)'), h('pre', {class: 'code'}, git.diff)) : null) : null;
+  fill(panel, h('div', {class: 'columns'},
+    h('section', {'aria-labelledby': 'h-config'}, h('h2', {id: 'h-config'}, 'Config'),
+      h('div', {class: 'toolbar'}, h('label', null, 'Compare with ', pick), h('label', null, onlyDiff, ' only differences')), configBox),
+    h('section', {'aria-labelledby': 'h-summary'}, h('h2', {id: 'h-summary'}, 'Summary'),
+      kvTable('Summary', Object.fromEntries(Object.entries(flatten(run.summary)).filter(([k]) => !k.startsWith('_'))))),
+    h('section', {'aria-labelledby': 'h-edit'}, h('h2', {id: 'h-edit'}, 'Name, tags and notes'), editable(run),
+      h('p', {class: 'muted'}, 'Deleting a run is not offered: the server has no route for it yet.')),
+    h('section', {'aria-labelledby': 'h-env'}, h('h2', {id: 'h-env'}, 'Environment'),
+      kvTable('Environment', {...flatten(rest), command: (rest.argv || []).join(' ')}), gitBox,
+      packages ? h('details', null, h('summary', null, `Packages (${Object.keys(packages).length})`), kvTable('Packages', packages)) : null)));
+}
+
+async function system({run, panel}) {
+  const rows = await api.get(`/runs/${api.enc(run.id)}/system`);
+  const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) => k.startsWith('system/')).sort();
+  if (!keys.length) return fill(panel, h('p', {class: 'muted'}, 'No system metrics were recorded for this run.'));
+  const grid = h('div', {class: 'panel-grid'});
+  fill(panel, grid);
+  const panels = keys.map((k) => {
+    const p = new Panel(grid, k, {xKey: '_runtime', smooth: 0, log: false, height: 180});
+    const pts = rows.filter((r) => r[k] != null);
+    p.setSeries([{id: run.id, label: run.name, color: colorOf(run.id), x: pts.map((r) => r._runtime), y: pts.map((r) => r[k]), min: null, max: null}]);
+    window.tracklet.charts.set(k, p.plot);
+    return p;
+  });
+  window.tracklet.ready = true;
+  return {dispose() { panels.forEach((p) => p.destroy()); }};
+}
+
+async function consoleTab({run, params, panel}) {
+  const lines = [];
+  const out = h('pre', {class: 'console', tabindex: '0', 'aria-label': 'Console output'});
+  const search = h('input', {type: 'search', placeholder: 'Search the output', 'aria-label': 'Search the console output',
+    value: params.get('q') || ''});
+  const count = h('span', {class: 'muted', 'aria-live': 'polite'});
+  let after = 0;
+  const draw = () => {
+    const q = search.value.toLowerCase();
+    const shown = q ? lines.filter((l) => plain(l.text).toLowerCase().includes(q)) : lines;
+    fill(out, shown.map((l) => h('span', {class: `line ${l.stream}`}, ansiLine(l.text.replace(/\n$/, '')), '\n')));
+    count.textContent = q ? `${shown.length} of ${lines.length} lines` : `${lines.length} lines`;
+  };
+  const load = async () => {
+    const found = await api.get(`/runs/${api.enc(run.id)}/logs`, {after});
+    for (const rec of found) {
+      for (const text of rec.text.split(/(?<=\n)/)) lines.push({stream: rec.stream, text});
+      after = Math.max(after, rec.seq);
+    }
+    if (found.length) draw();
+  };
+  search.addEventListener('input', () => { update({q: search.value}); draw(); });
+  fill(panel, h('div', {class: 'toolbar'}, search, count), out);
+  await load();
+  draw();
+  const timer = run.state === 'running' ? setInterval(load, 3000) : null;
+  return {dispose() { clearInterval(timer); }};
+}
+
+function versionList(title, versions, project) {
+  return h('section', null, h('h2', null, title), versions.length ? h('ul', {class: 'plain'}, versions.map((v) => h('li', null,
+    h('a', {href: link(['p', v.entity ? `${v.entity}/${v.project}` : v.project, 'artifacts', v.name], {v: v.version_index})},
+      `${v.name}:v${v.version_index}`),
+    ' ', h('span', {class: 'tag'}, v.type), ' ', v.aliases.map((a) => h('span', {class: 'alias'}, a)),
+    h('span', {class: 'muted'}, ` ${fmtBytes(v.size)}`)))) : h('p', {class: 'muted'}, 'none'));
+}
+
+async function artifacts({run, project, panel}) {
+  const [used, made] = await Promise.all([
+    api.get(`/runs/${api.enc(run.id)}/artifacts`, {kind: 'input'}), api.get(`/runs/${api.enc(run.id)}/artifacts`, {kind: 'output'})]);
+  fill(panel, h('div', {class: 'columns'}, versionList('Used', used, project), versionList('Produced', made, project)));
+}

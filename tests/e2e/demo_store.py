@@ -1,0 +1,125 @@
+"""A store made by real tracklet runs, for the dashboard's browser tests and screenshots.
+
+``python tests/e2e/demo_store.py FOLDER`` (or ``build(folder)``) runs each script below in its own process, as a
+user would: a dataset run, three fine-tuning runs (one uses the dataset and logs a model linked in the registry),
+a 100,000-step run with one spike at step ``SPIKE_STEP``, and a run whose name, config, notes and console output
+are HTML and script meant to be shown as text.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+SPIKE_STEP = 54_321
+SPIKE_VALUE = 50.0
+LONG_STEPS = 100_000
+HOSTILE = '<img src=x onerror="window.__pwned=1">'
+HOSTILE_SCRIPT = "<script>window.__pwned=1</script>"
+
+_DATASET = r'''
+import tracklet
+run = tracklet.init(project="demo", name="prep-corpus", job_type="data", config={"source": "wiki", "rows": 1000})
+open("train.jsonl", "w").write('{"text": "hello"}\n' * 100)
+open("README.txt", "w").write("corpus")
+art = tracklet.Artifact("corpus", type="dataset", metadata={"rows": 100})
+art.add_file("train.jsonl", name="data/train.jsonl")
+art.add_file("README.txt")
+run.log_artifact(art)
+run.finish()
+'''
+
+_TRAIN = r'''
+import math, sys, tracklet
+name, lr, r, steps = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+run = tracklet.init(project="demo", name=name, group="lora", tags=["lora", f"r{r}"],
+                    config={"lr": lr, "lora_r": r, "model": {"layers": 4, "hidden": 64}, "batch_size": 8})
+if name == "lora-r16":
+    run.use_artifact("corpus:latest")
+print("\x1b[1;32mtraining\x1b[0m", name, "with \x1b[33mlr\x1b[0m", lr)
+for step in range(steps):
+    loss = 2.0 * math.exp(-step / (40 * r)) + 0.05 * math.sin(step / 7) + 0.1
+    row = {"train/loss": loss, "train/lr": lr, "epoch": step // 100}
+    if step % 50 == 0:
+        row["val/loss"] = loss * 1.1
+        row["val/acc"] = 1 - loss / 3
+    run.log(row)
+print("done: val/loss", round(loss * 1.1, 4))
+if name == "lora-r16":
+    open("adapter.bin", "wb").write(b"\0" * 4096)
+    model = tracklet.Artifact("adapter", type="model", metadata={"lora_r": r})
+    model.add_file("adapter.bin")
+    run.log_artifact(model, aliases=["best"])
+    run.link_artifact(model, "registry/chat-adapter", aliases=["production"])
+run.finish()
+'''
+
+_LONG = r'''
+import sys, tracklet
+spike, value, steps = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+run = tracklet.init(project="demo", name="long-spike", tags=["long"], config={"lr": 0.002, "lora_r": 4, "batch_size": 8})
+for step in range(steps):
+    run.log({"train/loss": value if step == spike else 1.0 + (step % 10) * 0.001})
+run.finish()
+'''
+
+_HOSTILE = r'''
+import sys, tracklet
+hostile, script = sys.argv[1], sys.argv[2]
+run = tracklet.init(project="demo", name=hostile, notes=script, tags=[script], config={"payload": script, "lr": 0.01, "lora_r": 2})
+print(hostile, script)
+for step in range(20):
+    run.log({"train/loss": 1.0 / (step + 1)})
+run.finish()
+'''
+
+
+_LIVE = r'''
+import os, sys, time, tracklet
+run = tracklet.init(project="live", name="live-run", config={"lr": 0.1})
+for step in range(100):
+    run.log({"train/loss": 1.0 / (step + 1)})
+print("logged 100", flush=True)
+while not os.path.exists("more"):
+    time.sleep(0.05)
+for step in range(100, 200):
+    run.log({"train/loss": 1.0 / (step + 1)})
+print("logged 200", flush=True)
+while not os.path.exists("stop"):
+    time.sleep(0.05)
+run.finish()
+'''
+
+
+def _env(folder: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKLET_", "WANDB_"))}
+    env.update(TRACKLET_DIR=folder, TRACKLET_SILENT="true", TRACKLET_SYSTEM_INTERVAL="0")
+    return env
+
+
+def _run(code: str, folder: str, *args: object) -> None:
+    subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=folder, env=_env(folder), check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def start_live(folder: str, cwd: str) -> subprocess.Popen:
+    """A run in project ``live`` that logs 100 steps, 100 more once ``cwd/more`` exists, and ends once ``cwd/stop`` does."""
+    proc = subprocess.Popen([sys.executable, "-c", _LIVE], cwd=cwd, env=_env(folder), stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "logged 100"
+    return proc
+
+
+def build(folder: str) -> str:
+    """Make the demo store in ``folder`` (created) and return it."""
+    os.makedirs(folder, exist_ok=True)
+    _run(_DATASET, folder)
+    for name, lr, r in (("lora-r8", 1e-3, 8), ("lora-r16", 5e-4, 16), ("lora-r32", 3e-4, 32)):
+        _run(_TRAIN, folder, name, lr, r, 600)
+    _run(_LONG, folder, SPIKE_STEP, SPIKE_VALUE, LONG_STEPS)
+    _run(_HOSTILE, folder, HOSTILE, HOSTILE_SCRIPT)
+    return folder
+
+
+if __name__ == "__main__":
+    build(sys.argv[1])
