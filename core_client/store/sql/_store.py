@@ -187,6 +187,7 @@ class SqlStore(Store):
 
             return edit_in_database(self.engine(), run_id, records)
         append_edits(self.root, run_id, records)
+        self.engine()  # stored now: readers look only at the logs of runs that are live (``_lite.behind``)
 
     def problems(self, run_id: str | None = None) -> list[dict[str, Any]]:
         sql = (
