@@ -14,7 +14,7 @@ from starlette.requests import Request
 
 from tracklet._errors import UsageError
 
-from ._request import call, json_body, query_str, store_of, valid_run_id
+from ._request import call, json_body, path_number, query_str, store_of, valid_run_id
 from .auth import require, visible
 from .errors import ApiError, JsonResponse, NotFound
 
@@ -117,10 +117,7 @@ async def update_trial(request: Request) -> JsonResponse:
         isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in rungs.values()
     ):
         raise ApiError('the body needs "rungs": an object of rung -> a finite number')
-    raw = request.path_params["number"]
-    if not raw.isdigit() or len(raw) > 9:
-        raise ApiError(f"the trial number must be a whole number (1, 2, ...); got {raw[:20]!r}")
-    number = int(raw)
+    number = path_number(request, "number", "the trial number must be a whole number (1, 2, ...)", digits=9)
     found = await _found(request, "write")
     await call(store_of(request).update_trial, found["id"], number, rungs)
     return JsonResponse({"ok": True})
