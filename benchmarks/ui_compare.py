@@ -379,8 +379,8 @@ ratios, not absolutes).
 | range | {rng(t, 'drawn_ms')} ms | {rng(tr, 'drawn_ms')} ms | {rng(ml, 'drawn_ms')} ms |
 | what "drawn" is | the dashboard's `ready`, its uPlot panel with a line per run | line-coloured pixels on its Vega canvas | Plotly's traces hold points, their SVG paths are in the page |
 | bytes the page fetched for the chart | {med(t, 'bytes') / 1e3:,.0f} kB (`POST /curves`) | {med(tr, 'bytes') / 1e3:,.0f} kB (`get_logs_batch`, JSON) | {med(ml, 'bytes') / 1e3:,.0f} kB (`get-history-bulk-interval`, JSON) |
-| points received for the chart | {med(t, 'points'):,.0f} buckets (mean, min, max each) | {med(tr, 'points'):,.0f} ({med(tr, 'points') / RUNS:,.0f} a run: every 64th step) | {med(ml, 'received'):,.0f} (`max_results={results[ml][0]['max_results']}` a run) |
-| points in the drawn series | {med(t, 'points'):,.0f} lines + their min/max bands | (canvas; not read) | {med(ml, 'points'):,.0f} in {results[ml][0]['runs']} traces |
+| points received for the chart | {med(t, 'points'):,.0f} buckets (mean, min, max each) | {med(tr, 'points'):,.0f} ({med(tr, 'points') / RUNS:,.0f} a run: 1 step in {round(STEPS * RUNS / med(tr, 'points'))}) | {med(ml, 'received'):,.0f} (`max_results={results[ml][0]['max_results']}` a run) |
+| points in the drawn series | {med(t, 'points'):,.0f} lines + their min/max bands | (canvas; not read) | {med(ml, 'points'):,.0f} in {results[ml][0]['runs']} Plotly traces (two a run, {med(ml, 'points') / results[ml][0]['runs']:,.0f} points each) |
 | runs whose spike is in the data received | {low(t, 'spikesReceived')} of {RUNS} | {low(tr, 'spikesReceived')} of {RUNS} | {low(ml, 'spikesReceived')} of {RUNS} |
 | runs whose spike is drawn at full zoom-out | {low(t, 'spikesDrawn')} of {RUNS} (max series > 4) | {low(tr, 'spikesDrawn')} of {RUNS} (canvas pixels) | {low(ml, 'spikesDrawn')} of {RUNS} (traces' y > 4) |
 | first page of each (assets not cached, server's first read; not in the medians) | {first[t]:,.0f} ms | {first[tr]:,.0f} ms | {first[ml]:,.0f} ms |
@@ -394,13 +394,11 @@ own `data` (what it drew), both polled every 30 ms from navigation; Trackio draw
 back, so its lines are read as pixels: drawn = more than 200 saturated (line-coloured, not the grey axes and text)
 pixels on the canvas, and a spike = a separate group of pixel columns (4 px apart or more), right of the curve's
 steep start, with line-coloured pixels (even faint: Trackio draws the raw line faded under its smoothed one) in the
-canvas's top quarter (without a spike the y axis ends near 1.0 and the curve is below
-there); what it received is read from its `get_logs_batch` answer. What the numbers leave out: the first page of
-each tool (shown apart), zooming in
-(MLflow and Trackio fetch again at a finer step; tracklet asks its buckets again), Trackio's polling after the
-first draw, MLflow's other panels, and more runs or metrics than these (tracklet's own 20 runs × 4 metrics are in
-the section above). Trackio's server samples every 64th step of 100,000 (a spike is kept only if it falls on one),
-then smooths by default; MLflow's chart view asks for 320 sampled points a run; tracklet's buckets carry each
+canvas's top quarter (without a spike the y axis ends near 1.0 and the curve is below there); what it received is read from its `get_logs_batch` answer. What the numbers leave out: the first page of
+each tool (shown apart), zooming in (for no tool), Trackio's polling after the first draw, MLflow's other panels,
+and more runs or metrics than these (tracklet's own 20 runs × 4 metrics are in the section above). Trackio's
+server keeps one row in n (a power-of-two stride that fits 3,000 points a run; a spike stays only if it falls on
+one), and its page draws that raw line faded under a smoothed one by default; MLflow's chart view asks for 320 sampled points a run; tracklet's buckets carry each
 bucket's min and max, so the one-step spikes are on screen without zooming.
 """
 
