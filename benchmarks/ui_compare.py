@@ -9,7 +9,7 @@ driven through Playwright from tracklet's .venv, opens a fresh page per repeat o
 
     .venv/bin/python benchmarks/ui_compare.py [--repeats 3] [--dir /tmp/tracklet-ui-compare] [--fresh] [--no-write]
 
-Trackio and MLflow run from benchmarks/.venv-compare of the main checkout (--compare-python to point elsewhere).
+Trackio and MLflow run from benchmarks/.venv-compare (--compare-python for another one, e.g. the main checkout's from a worktree).
 "Drawn", per tool (polled every 30 ms from navigation start):
 - tracklet: `window.tracklet.ready` and its uPlot panel for `train/loss` exists with a series per run (the
   dashboard sets `ready` once every open panel has drawn its data); points = values in the drawn series.
@@ -44,7 +44,7 @@ from browser_helpers import ARGS, CHROMIUM, wait_js  # noqa: E402
 
 RUNS, STEPS, METRIC, SPIKE = 4, 100_000, "train/loss", 5.0
 CONTROL_STEPS = 2_000  # under Trackio's 3,000 points a run: its server sends them all
-COMPARE_PY = "/work/main/benchmarks/.venv-compare/bin/python"
+COMPARE_PY = os.path.join(HERE, ".venv-compare", "bin", "python")  # benchmarks/setup_compare.sh makes it
 SECTION = "# Dashboards side by side: tracklet, Trackio, MLflow in headless Chromium (issue 12)"
 START, END = "<!-- ui-compare:start -->", "<!-- ui-compare:end -->"
 
@@ -410,6 +410,8 @@ def main() -> int:
     p.add_argument("--fresh", action="store_true")
     p.add_argument("--no-write", action="store_true", help="print the section, leave RESULTS.md as it is")
     args = p.parse_args()
+    if not os.path.exists(args.compare_python):
+        p.error(f"no {args.compare_python}: make it with benchmarks/setup_compare.sh, or name one with --compare-python")
     if args.fresh:
         shutil.rmtree(args.dir, ignore_errors=True)
     args.versions = _versions(args.compare_python)
