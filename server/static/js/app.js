@@ -8,10 +8,16 @@ import {projectsView} from './projects.js';
 import {workspaceView} from './workspace.js';
 import {runView} from './run.js';
 import {artifactsView, registryView} from './artifacts.js';
+import {tracesView} from './traces.js';
+import {evaluationsView} from './evaluations.js';
+import {sweepsView} from './sweeps.js';
 
-/** Sections of a project (later: tables, traces, evaluations, sweeps slot in here). */
+/** Sections of a project (later: tables slot in here). */
 export const SECTIONS = [
   {id: 'runs', label: 'Runs', view: workspaceView},
+  {id: 'traces', label: 'Traces', view: tracesView},
+  {id: 'evaluations', label: 'Evaluations', view: evaluationsView},
+  {id: 'sweeps', label: 'Sweeps', view: sweepsView},
   {id: 'artifacts', label: 'Artifacts', view: artifactsView},
 ];
 

@@ -1,11 +1,12 @@
 // A run's page, in tabs: overview (config and its diff against another run, summary, notes, environment),
-// system metrics, console output, artifacts. A later view (tables, traces) is one more entry in TABS.
+// system metrics, console output, artifacts, traced calls. A later view (tables) is one more entry in TABS.
 
 import * as api from './api.js';
 import {ansiLine, plain} from './ansi.js';
 import {Panel} from './charts.js';
 import {colorOf, fill, flatten, fmtBytes, fmtDuration, fmtTime, fmtValue, h, toast} from './dom.js';
 import {link, update} from './state.js';
+import {callTable} from './traces.js';
 
 const UPDATE = 12;  // the run log's UPDATE record (core_client/wal/_wal.py): name, tags, notes
 
@@ -14,6 +15,7 @@ export const TABS = [
   {id: 'system', label: 'System', view: system},
   {id: 'console', label: 'Console', view: consoleTab},
   {id: 'artifacts', label: 'Artifacts', view: artifacts},
+  {id: 'calls', label: 'Calls', view: calls},
 ];
 
 export async function runView(ctx) {
@@ -173,4 +175,11 @@ async function artifacts({run, project, panel}) {
   const [used, made] = await Promise.all([
     api.get(`/runs/${api.enc(run.id)}/artifacts`, {kind: 'input'}), api.get(`/runs/${api.enc(run.id)}/artifacts`, {kind: 'output'})]);
   fill(panel, h('div', {class: 'columns'}, versionList('Used', used, project), versionList('Produced', made, project)));
+}
+
+async function calls({run, project, panel}) {
+  const found = await api.get('/calls', {...api.projectParams(project), run_id: run.id, roots: 'true', order: 'started_at'});
+  fill(panel, found.length ? [h('p', {class: 'muted'}, `${found.length} root calls traced in this run (`,
+    h('a', {href: link(['p', project, 'traces'], {run: run.id})}, 'filter them in Traces'), ').'), callTable(found, {project})]
+    : h('p', {class: 'muted'}, 'No calls were traced in this run: @tracklet.op functions called while it runs are.'));
 }
