@@ -43,7 +43,10 @@ CALL_FILTERS = (
     "op", "trace_id", "parent_id", "run_id", "status", "kind", "since", "until", "min_latency_ms", "max_latency_ms",
     "min_tokens", "min_cost", "roots", "feedback",
 )
-CALL_ORDERS = ("started_at", "-started_at", "latency_ms", "-latency_ms", "total_tokens", "-total_tokens", "cost", "-cost")
+CALL_ORDERS = (
+    "started_at", "-started_at", "latency_ms", "-latency_ms", "total_tokens", "-total_tokens", "cost", "-cost",
+    "op_name", "-op_name", "status", "-status",
+)
 
 #: the keys of a run (the shape above), in order
 RUN_FIELDS = (

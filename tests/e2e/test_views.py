@@ -33,13 +33,20 @@ def test_the_calls_list_filters_and_sorts_through_the_server(page, server):
     slowest = ids(api(server, "/calls", project="llm", roots="true", order="-latency_ms"))
     wait_js(page, f"JSON.stringify({CALL_ROWS}) === JSON.stringify({slowest!r})")
     assert "order=-latency_ms" in page.url
-    page.get_by_role("button", name="Tokens").click()  # one click: most tokens first
+    page.get_by_role("button", name="Sort by Tokens").click()  # one click: most tokens first
     wait_js(page, f"{CALL_ROWS}[0] === {ids(api(server, '/calls', project='llm', roots='true', order='-total_tokens'))[0]!r}")
-    page.get_by_label("Status").select_option("error")
+    page.get_by_role("button", name="Sort by Op").click()
+    by_op = ids(api(server, "/calls", project="llm", roots="true", order="-op_name"))
+    wait_js(page, f"JSON.stringify({CALL_ROWS}) === JSON.stringify({by_op!r})")
+    assert page.locator("th[aria-sort=descending]").inner_text().startswith("Op")
+    page.get_by_role("button", name="Sort by Op").click()
+    by_op = ids(api(server, "/calls", project="llm", roots="true", order="op_name"))
+    wait_js(page, f"JSON.stringify({CALL_ROWS}) === JSON.stringify({by_op!r})")
+    page.get_by_label("Status", exact=True).select_option("error")
     errors = api(server, "/calls", project="llm", roots="true", status="error")
     wait_js(page, f"JSON.stringify({CALL_ROWS}) === JSON.stringify({ids(errors)!r})")
     assert len(errors) == 1 and errors[0]["op_name"] == "rag"
-    page.get_by_label("Status").select_option("")
+    page.get_by_label("Status", exact=True).select_option("")
     run_id = api(server, "/runs", project="llm")[0]["id"]
     page.get_by_label("Run", exact=True).select_option(run_id)
     wait_js(page, f"{CALL_ROWS}.length === 5")

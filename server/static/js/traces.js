@@ -9,7 +9,7 @@ import {link, update} from './state.js';
 const PAGE = 200;
 const STATUSES = ['ok', 'error', 'running', 'crashed', 'cancelled'];
 // column -> the server's order (docs/http-api.md, /calls ?order=); the first click sorts largest first
-const SORTS = {started: 'started_at', latency: 'latency_ms', tokens: 'total_tokens', cost: 'cost'};
+const SORTS = {op: 'op_name', status: 'status', started: 'started_at', latency: 'latency_ms', tokens: 'total_tokens', cost: 'cost'};
 
 export function fmtMs(ms) {
   if (ms == null) return '';
@@ -31,7 +31,7 @@ export function callTable(calls, {project, sort, runNames} = {}) {
     const order = sort.order.replace(/^-/, '');
     const on = order === SORTS[key];
     const desc = sort.order.startsWith('-');
-    const b = h('button', {type: 'button', class: 'sort', 'aria-label': on ? `${label} ${desc ? '▼' : '▲'}` : label},
+    const b = h('button', {type: 'button', class: 'sort', 'aria-label': `Sort by ${label}`},
       label, on ? (desc ? ' ▼' : ' ▲') : '');
     b.addEventListener('click', () => sort.set(on && desc ? SORTS[key] : `-${SORTS[key]}`));
     return h('th', {scope: 'col', 'aria-sort': on ? (desc ? 'descending' : 'ascending') : null}, b);
@@ -101,7 +101,8 @@ async function callList({main, project, params}) {
   };
   const draw = () => {
     fill(box, callTable(shown, {project, runNames, sort: {order, set: (o) => { order = o; load(); }}}));
-    count.textContent = `${shown.length}${more.hidden ? '' : '+'} ${all.checked ? 'calls' : 'root calls'}`;
+    const left = {'-latency_ms': 'a latency', '-total_tokens': 'tokens', '-cost': 'a cost'}[order];
+    count.textContent = `${shown.length}${more.hidden ? '' : '+'} ${all.checked ? 'calls' : 'root calls'}${left ? ` with ${left}` : ''}`;
   };
   let asked = 0;
   const load = async (append = false) => {
