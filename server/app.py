@@ -170,7 +170,8 @@ ROUTES: list[Endpoint] = [
        query("actor"), responses={"200": _OK}),
     _e("GET", "/registry/{model}/aliases", registry.registry_aliases, "store.registry_aliases", _MODEL, responses={"200": _OBJ}),
     _e("GET", "/registry/{model}/audit", registry.registry_audit, "store.registry_audit", _MODEL, responses={"200": _LIST}),
-    _e("GET", "/sweeps", sweeps.sweeps, "store.sweeps", query("project"), _ENTITY, responses={"200": _LIST}),
+    _e("GET", "/sweeps", sweeps.sweeps, "store.sweeps (with run_id: the sweep whose trial that run is)", query("project"), _ENTITY,
+       query("run_id"), responses={"200": _LIST}),
     _e("POST", "/sweeps", sweeps.create_sweep, "store.create_sweep: a checked sweep config (400 saying what is wrong)",
        responses={"200": _OBJ}, body={"application/json": {
            "type": "object", "required": ["id", "project", "config"],

@@ -242,8 +242,9 @@ class Store:
         """Store a checked sweep config as sweep ``sweep_id`` (state ``running``); returns the sweep."""
         raise NotImplementedError
 
-    def sweeps(self, project: str | None = None, entity: str | None = None) -> list[dict[str, Any]]:
-        """The sweeps of a project (every project when None), oldest first, without their trials."""
+    def sweeps(self, project: str | None = None, entity: str | None = None, run_id: str | None = None) -> list[dict[str, Any]]:
+        """The sweeps of a project (every project when None), oldest first, without their trials; with ``run_id``,
+        only the sweep whose trial that run is (a run page links to it)."""
         raise NotImplementedError
 
     def sweep(self, sweep_id: str) -> dict[str, Any] | None:

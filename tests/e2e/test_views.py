@@ -142,6 +142,8 @@ def test_a_sweeps_runs_best_run_and_parallel_coordinates(page, server):
     assert page.locator("svg.over-trials circle.point").count() == 6
     page.locator("p.best a").click()
     wait_js(page, f"window.tracklet.ready && document.getElementById('run-name') && location.hash.includes({best['run_id']!r})")
+    page.get_by_role("link", name=f"sweep {sweep['id']}").click()  # the run page leads back to its sweep
+    wait_js(page, "document.querySelector('svg.parcoords')")
 
 
 def test_a_run_page_lists_its_calls(page, server):

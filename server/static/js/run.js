@@ -20,7 +20,8 @@ export const TABS = [
 
 export async function runView(ctx) {
   const {main, project, runId, params, setCrumbs} = ctx;
-  const run = await api.get(`/runs/${api.enc(runId)}`);
+  const [run, sweeps] = await Promise.all([api.get(`/runs/${api.enc(runId)}`),
+    api.get('/sweeps', {...api.projectParams(project), run_id: runId})]);
   setCrumbs([['Projects', '#/'], [project, link(['p', project])], [run.name || run.id, null]]);
   const tab = TABS.find((t) => t.id === params.get('tab')) || TABS[0];
   const panel = h('div', {class: 'tab-panel', role: 'tabpanel', id: 'tab-panel', 'aria-labelledby': `tab-${tab.id}`});
@@ -38,7 +39,8 @@ export async function runView(ctx) {
   fill(main,
     h('div', {class: 'page-head'}, h('h1', null, swatch, h('span', {id: 'run-name'}, run.name || run.id)),
       h('span', {class: `state ${run.state}`}, run.state === 'running' ? '● running' : run.state),
-      h('span', {class: 'muted'}, `${run.id} · ${fmtTime(run.created_at)} · ${fmtDuration(runtime)}`)),
+      h('span', {class: 'muted'}, `${run.id} · ${fmtTime(run.created_at)} · ${fmtDuration(runtime)}`),
+      sweeps.map((sw) => h('a', {href: link(['p', project, 'sweeps', sw.id]), class: 'tag'}, `sweep ${sw.name || sw.id}`))),
     tabs, panel);
   return (await tab.view({...ctx, run, panel})) || {};
 }
