@@ -26,7 +26,7 @@ const crumbs = document.getElementById('crumbs');
 let current = null;
 let signedIn = {auth: false, user: null};
 
-// For tests and benchmarks: the charts drawn now (panel key -> uPlot) and when the last one finished drawing.
+// For tests and benchmarks: the charts drawn now (panel key -> uPlot), whether the view has drawn, and when.
 window.tracklet = {charts: new Map(), ready: false};
 
 function sectionNav(project, active) {
@@ -63,6 +63,7 @@ async function route() {
       current = await projectsView(ctx);
     }
     window.tracklet.ready = true;
+    window.tracklet.readyAt = performance.now();
   } catch (e) {
     if (e instanceof api.ApiError && e.status === 401) return;  // the sign-in form is up
     console.error(e);

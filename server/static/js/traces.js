@@ -7,6 +7,7 @@ import {fill, fmtTime, h, toast} from './dom.js';
 import {link, update} from './state.js';
 
 const PAGE = 200;
+const BIG_TRACE = 300;  // calls: past this, a trace opens with its root's children only
 const STATUSES = ['ok', 'error', 'running', 'crashed', 'cancelled'];
 // column -> the server's order (docs/http-api.md, /calls ?order=); the first click sorts largest first
 const SORTS = {op: 'op_name', status: 'status', started: 'started_at', latency: 'latency_ms', tokens: 'total_tokens', cost: 'cost'};
@@ -158,35 +159,48 @@ async function callPage({main, project, callId, params}) {
   const t0 = Math.min(...calls.map((c) => c.started_at));
   const t1 = Math.max(...calls.map((c) => c.ended_at || c.started_at + (c.latency_ms || 0) / 1000));
   const span = Math.max(t1 - t0, 1e-6);
-  const closed = new Set((params.get('closed') || '').split(',').filter(Boolean));
+  // A big trace (an evaluation's thousands of calls) opens with only its root's children shown; `flip` in the URL
+  // holds the nodes the user opened or closed against that default.
+  const big = calls.length > BIG_TRACE;
+  const flip = new Set((params.get('flip') || '').split(',').filter(Boolean));
+  const isOpen = (c, depth) => (depth === 0 || !big) !== flip.has(c.id);
   let selected = byId.get(params.get('call')) || opened;
   const detail = h('section', {class: 'grow call-detail', 'aria-label': 'Call details', tabindex: '-1'});
-  const tree = h('ul', {class: 'call-tree', role: 'tree', 'aria-label': 'Call tree'});
+  const tree = h('ul', {class: 'call-tree', 'aria-label': 'Call tree'});
+  const picks = new Map();
 
   const node = (c, depth) => {
     const children = kids.get(c.id) || [];
-    const open = !closed.has(c.id);
+    const open = isOpen(c, depth);
     const bar = h('span', {class: `bar ${c.status}`});
     bar.style.marginLeft = `${((c.started_at - t0) / span) * 100}%`;
     bar.style.width = `${Math.max(((c.latency_ms || 0) / 1000 / span) * 100, 0.5)}%`;
     const toggle = children.length ? h('button', {type: 'button', class: 'toggle', 'aria-expanded': String(open),
       'aria-label': `${open ? 'Collapse' : 'Expand'} ${c.op_name}`}, open ? '▾' : '▸') : h('span', {class: 'toggle'});
-    if (children.length) toggle.addEventListener('click', () => {
-      if (closed.has(c.id)) closed.delete(c.id); else closed.add(c.id);
-      update({closed: [...closed]});
-      drawTree();
-    });
     const pick = h('button', {type: 'button', class: 'pick', 'aria-current': c === selected ? 'true' : null},
       h('span', {class: 'op'}, c.op_name), ' ', c.status !== 'ok' ? statusBadge(c.status) : null);
-    pick.addEventListener('click', () => { selected = c; update({call: c === opened ? null : c.id}); drawTree(); drawDetail(); });
+    picks.set(c.id, pick);
+    pick.addEventListener('click', () => {
+      picks.get(selected.id)?.removeAttribute('aria-current');
+      pick.setAttribute('aria-current', 'true');
+      selected = c;
+      update({call: c === opened ? null : c.id});
+      drawDetail();
+    });
     const row = h('div', {class: 'node-row'}, h('span', {class: 'indent'}), toggle, pick,
       h('span', {class: 'timeline', 'aria-hidden': 'true'}, bar),
       h('span', {class: 'num'}, fmtMs(c.latency_ms)), h('span', {class: 'num'}, c.total_tokens ? `${c.total_tokens} tok` : ''),
       h('span', {class: 'num'}, fmtCost(c.cost)));
     row.firstChild.style.width = `${depth * 16}px`;
-    return h('li', {role: 'treeitem', 'aria-expanded': children.length ? String(open) : null, 'data-call': c.id,
-      'aria-level': depth + 1}, row,
-    children.length && open ? h('ul', {role: 'group'}, children.map((k) => node(k, depth + 1))) : null);
+    const li = h('li', {'data-call': c.id}, row, children.length && open ? h('ul', null, children.map((k) => node(k, depth + 1))) : null);
+    if (children.length) toggle.addEventListener('click', () => {  // only this node is drawn again
+      if (flip.has(c.id)) flip.delete(c.id); else flip.add(c.id);
+      update({flip: [...flip]});
+      const again = node(c, depth);
+      li.replaceWith(again);
+      again.querySelector('.toggle').focus();
+    });
+    return li;
   };
   const drawTree = () => fill(tree, (kids.get(null) || []).map((c) => node(c, 0)));
   const drawDetail = async () => {
