@@ -153,3 +153,36 @@ def test_a_run_page_lists_its_calls(page, server):
     assert sorted(page.evaluate(CALL_ROWS)) == sorted(ids(mine)) and len(mine) == 5
     page.locator("table.calls tbody tr[data-call] a").first.click()
     wait_js(page, "document.querySelector('.call-tree')")
+
+
+def test_a_big_trace_opens_with_its_roots_children_only(page, demo, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = ("import tracklet\ntracklet.init_tracing('big')\n@tracklet.op\ndef leaf(i): return i\n"
+            "@tracklet.op\ndef step(i): return leaf(i)\n@tracklet.op\ndef loop(n):\n    return [step(i) for i in range(n)]\n"
+            "loop(200)\ntracklet.tracing.stop_tracing()\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKLET_")}
+    env.update(TRACKLET_DIR=demo, TRACKLET_SILENT="true")
+    subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), env=env, check=True)
+    open_view(page, "#/p/big/traces")
+    page.get_by_role("link", name="loop").click()
+    wait_js(page, "document.querySelector('.call-tree')")
+    assert "401 calls" in page.locator(".page-head h2 + .muted").inner_text()
+    assert page.evaluate(f"{TREE}.length") == 201  # the root and its 200 children; their children wait
+    page.get_by_role("button", name="Expand step").first.click()
+    wait_js(page, f"{TREE}.length === 202")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "Collapse step"
+    assert "flip=" in page.url
+
+
+def test_the_time_filter_is_sent_to_the_server(page, server):
+    open_view(page, "#/p/llm/traces")
+    box = page.get_by_label("Started after")
+    box.fill("2999-01-01T00:00")
+    box.dispatch_event("change")
+    wait_js(page, f"{CALL_ROWS}.length === 0 && location.hash.includes('since=')")
+    box.fill("2000-01-01T00:00")
+    box.dispatch_event("change")
+    wait_js(page, f"{CALL_ROWS}.length === 8")
