@@ -91,13 +91,13 @@ async function callList({main, project, params}) {
   const more = h('button', {type: 'button', hidden: true}, 'Load more');
   let order = params.get('order') || '-started_at';
   let shown = [];
+  const value = (key, type) => {  // what a filter holds, as the URL and the server take it (times: Unix seconds)
+    const v = inputs[key].value.trim();
+    return v && type === 'time' ? String(new Date(v).getTime() / 1000) : v;
+  };
   const query = () => {
     const q = {...api.projectParams(project), order, limit: PAGE, roots: all.checked ? null : 'true'};
-    for (const [key, param, , type] of FILTERS) {
-      const v = inputs[key].value.trim();
-      if (!v) continue;
-      q[param] = type === 'time' ? String(new Date(v).getTime() / 1000) : v;
-    }
+    for (const [key, param, , type] of FILTERS) q[param] = value(key, type);
     return q;
   };
   const draw = () => {
@@ -109,10 +109,7 @@ async function callList({main, project, params}) {
   const load = async (append = false) => {
     const mine = ++asked;
     const state = {order: order === '-started_at' ? null : order, all: all.checked ? 1 : null};
-    for (const [key, , , type] of FILTERS) {
-      const v = inputs[key].value.trim();
-      state[key] = v && type === 'time' ? String(new Date(v).getTime() / 1000) : v;
-    }
+    for (const [key, , , type] of FILTERS) state[key] = value(key, type);
     update(state);
     let found;
     try {
