@@ -144,6 +144,12 @@ def test_a_sweeps_runs_best_run_and_parallel_coordinates(page, server):
     wait_js(page, f"window.tracklet.ready && document.getElementById('run-name') && location.hash.includes({best['run_id']!r})")
     page.get_by_role("link", name=f"sweep {sweep['id']}").click()  # the run page leads back to its sweep
     wait_js(page, "document.querySelector('svg.parcoords')")
+    page.get_by_role("button", name="Pause").click()  # as `tracklet sweep pause` does
+    wait_js(page, "document.getElementById('sweep-state').textContent === 'paused'")
+    assert api(server, f"/sweeps/{sweep['id']}")["state"] == "paused"
+    page.get_by_role("button", name="Resume").click()
+    wait_js(page, "document.getElementById('sweep-state').textContent === 'running'")
+    assert api(server, f"/sweeps/{sweep['id']}")["state"] == "running"
 
 
 def test_a_run_page_lists_its_calls(page, server):

@@ -3,7 +3,7 @@
 // distributions, categorical axes for value lists) and the metric over trials. SVG built with DOM calls only.
 
 import * as api from './api.js';
-import {colorOf, fill, flatten, fmtAgo, fmtTime, fmtValue, h} from './dom.js';
+import {colorOf, fill, flatten, fmtAgo, fmtTime, fmtValue, h, toast} from './dom.js';
 import {link} from './state.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -14,6 +14,32 @@ function s(tag, attrs, ...children) {
   for (const [k, v] of Object.entries(attrs || {})) if (v != null) el.setAttribute(k, String(v));
   for (const c of children.flat()) if (c != null) el.append(c instanceof Node ? c : String(c));
   return el;
+}
+
+// what `tracklet sweep pause|resume|stop|cancel` does (core_client/sweeps/_sweep.py ACTIONS): action -> [state, only from]
+const ACTIONS = {
+  pause: ['paused', ['running']], resume: ['running', ['paused']], stop: ['stopped', ['running', 'paused']],
+  cancel: ['cancelled', ['running', 'paused', 'stopped']],
+};
+
+/** The sweep's state, and buttons for the actions it allows (POST /sweeps/{id}/state, as the CLI does). */
+function stateControls(sw) {
+  const box = h('span', {class: 'toolbar inline', role: 'group', 'aria-label': 'Sweep state'});
+  const draw = () => fill(box, h('span', {class: `state ${sw.state}`, id: 'sweep-state'}, sw.state),
+    Object.entries(ACTIONS).filter(([, [, from]]) => from.includes(sw.state)).map(([action, [state, from]]) => {
+      const b = h('button', {type: 'button', class: 'small', title: action === 'cancel' ? 'Stops the running trials too' : null},
+        action[0].toUpperCase() + action.slice(1));
+      b.addEventListener('click', async () => {
+        try {
+          sw.state = (await api.post(`/sweeps/${api.enc(sw.id)}/state`, {state, only_from: from})).state;
+          toast(`Sweep ${sw.state}.`);
+        } catch (e) { toast(`Not changed: ${e.message}`); }
+        draw();
+      });
+      return b;
+    }));
+  draw();
+  return box;
 }
 
 const metricOf = (sw) => (sw.config && sw.config.metric) || null;
@@ -157,7 +183,7 @@ async function sweepPage({main, project, sweepId}) {
   for (const t of trials) { const k = t.run_state || t.status; counts[k] = (counts[k] || 0) + 1; }
   const runLink = (t) => h('a', {href: link(['p', project, 'run', t.run_id])}, t.run_id);
   main.append(
-    h('div', {class: 'page-head'}, h('h2', null, `Sweep ${sw.name || sw.id}`), h('span', {class: `state ${sw.state}`}, sw.state),
+    h('div', {class: 'page-head'}, h('h2', null, `Sweep ${sw.name || sw.id}`), stateControls(sw),
       h('span', {class: 'muted'}, `${methodOf(sw)} · ${trials.length} trials (${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ')})`
         + (metric ? ` · ${metric.goal || 'minimize'} ${metric.name}` : ''))),
     best ? h('p', {class: 'best'}, 'Best run: ', runLink(best), ` (trial ${best.number}) · ${metric.name} = ${fmtValue(metricValue(best, metric))} · `,
