@@ -104,7 +104,7 @@ function axis(name, spec, values) {
 
 /** Parallel coordinates: one line per trial through its parameters to the metric, coloured by the metric. */
 function parallel(trials, axes, metricAxis, metric, project) {
-  const W = 160 * (axes.length + 1), H = 320, top = 34, bottom = 24, left = 60, right = 80;
+  const W = 160 * (axes.length + 1), H = 320, top = 34, bottom = 24, left = 84, right = 80;
   const x = (i) => left + (i * (W - left - right)) / Math.max(axes.length, 1);
   const y = (t) => top + (1 - t) * (H - top - bottom);
   const all = [...axes, metricAxis];
