@@ -524,11 +524,11 @@ class SqlStore(Store):
         create_sweep(self._writer_engine(), sweep_id, project, entity, config, name)
         return self.sweep(sweep_id) or {}
 
-    def sweeps(self, project: str | None = None, entity: str | None = None) -> list[dict[str, Any]]:
+    def sweeps(self, project: str | None = None, entity: str | None = None, run_id: str | None = None) -> list[dict[str, Any]]:
         from ._sweeps import list_sweeps
 
         with self.reader() as q:
-            return list_sweeps(q, project, entity)
+            return list_sweeps(q, project, entity, run_id)
 
     def sweep(self, sweep_id: str) -> dict[str, Any] | None:
         from ._sweeps import read_sweep
