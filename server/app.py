@@ -103,6 +103,9 @@ ROUTES: list[Endpoint] = [
        query("fields", array=True, description="run keys to answer with (repeat the parameter); default: all"),
        responses={"200": _LIST}),
     _e("GET", "/runs/{run_id}", runs.run, "store.run (404 when absent)", _RUN, responses={"200": _OBJ}),
+    _e("DELETE", "/runs/{run_id}", runs.delete_run,
+       "store.delete_run: an ended run's rows and log folder (400 while it runs; its blobs and artifacts stay)", _RUN,
+       responses={"200": _OK}),
     _e("POST", "/runs/{run_id}/edits", runs.edit_run, "store.edit_run", _RUN, responses={"200": _OK},
        body={"application/json": {
            "type": "object", "required": ["records"],

@@ -91,6 +91,14 @@ class Store:
         """Append edits (UPDATE, CONFIG replace, SUMMARY replace records) to a finished run, as the run would."""
         raise NotImplementedError
 
+    def delete_run(self, run_id: str) -> None:
+        """Delete an ended run: its rows, and in a folder store its log folder (so no catch-up brings it back).
+
+        The blobs of its media values and the artifact versions it logged stay. Raises ``UsageError`` for an
+        unknown run or one still running.
+        """
+        raise NotImplementedError
+
     def problems(self, run_id: str | None = None) -> list[dict[str, Any]]:
         """Damaged or lost records of one run (every run when None): ``run_id``, ``kind``, ``offset``, ``bytes``, ``records``, ``detail``."""
         raise NotImplementedError

@@ -27,6 +27,7 @@ ROUTES = [
     ("GET", r"/runs", "runs", ["project", "entity", "fields*"]),
     ("GET", r"/runs/(?P<run_id>[^/]+)", "run", []),
     ("POST", r"/runs/(?P<run_id>[^/]+)/edits", "edit_run", []),
+    ("DELETE", r"/runs/(?P<run_id>[^/]+)", "delete_run", []),
     ("GET", r"/problems", "problems", ["run_id"]),
     ("GET", r"/runs/(?P<run_id>[^/]+)/keys", "keys", []),
     ("GET", r"/runs/(?P<run_id>[^/]+)/history", "history", ["keys*", "min_step", "max_step"]),
@@ -141,6 +142,8 @@ def test_every_store_method_is_its_route(store):
     assert store.run("r1") == {"method": "run", "call": {"run_id": "r1"}}
     store.edit_run("r1", [(12, {"name": "x"})])
     assert store.seen[-1] == ("edit_run", {"run_id": "r1", "body": {"records": [[12, {"name": "x"}]]}})
+    store.delete_run("r1")
+    assert store.seen[-1] == ("delete_run", {"run_id": "r1"})
     assert store.problems("r1")["call"] == {"run_id": "r1"}
     assert store.keys("r1")["method"] == "keys"
     assert store.curves("r1", ["a", "b"], 0, 10, points=5)["call"] == {

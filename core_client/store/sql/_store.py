@@ -180,6 +180,18 @@ class SqlStore(Store):
             return edit_in_database(self.engine(), run_id, records)
         append_edits(self.root, run_id, records)
 
+    def delete_run(self, run_id: str) -> None:
+        from ._delete import delete_from_database, delete_from_folder
+
+        with self.reader(fresh=True) as q:
+            pk = q.scalar("SELECT pk FROM runs WHERE run_id = :run_id", run_id=run_id)
+        if pk is None:
+            raise self._no_run(run_id)
+        self._pks.pop(run_id, None)
+        if self.url is not None:
+            return delete_from_database(self.engine(), run_id, pk)
+        delete_from_folder(self._writer_engine(), self.root, run_id, pk)
+
     def problems(self, run_id: str | None = None) -> list[dict[str, Any]]:
         sql = (
             "SELECT r.run_id, p.kind, p.at_offset, p.size, p.records, p.detail FROM run_problems p "

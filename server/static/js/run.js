@@ -4,6 +4,7 @@
 import * as api from './api.js';
 import {ansiLine, plain} from './ansi.js';
 import {Panel} from './charts.js';
+import {deleteRuns} from './delete.js';
 import {colorOf, fill, flatten, fmtBytes, fmtDuration, fmtTime, fmtValue, h, toast} from './dom.js';
 import {link, update} from './state.js';
 
@@ -76,6 +77,16 @@ function editable(run) {
   return form;
 }
 
+function deleteRun(run, project) {
+  const running = run.state === 'running';
+  const button = h('button', {type: 'button', class: 'danger', disabled: running}, 'Delete run…');
+  button.addEventListener('click', async () => {
+    if ((await deleteRuns([run])).length) location.hash = link(['p', project]);
+  });
+  return h('div', {class: 'delete-run'}, button,
+    running ? h('p', {class: 'muted'}, 'A running run cannot be deleted; delete it once it ends.') : null);
+}
+
 async function overview({run, project, params, panel}) {
   const others = (await api.projectRuns(project)).filter((r) => r.id !== run.id);
   const diffWith = params.get('diff');
@@ -109,7 +120,7 @@ async function overview({run, project, params, panel}) {
     h('section', {'aria-labelledby': 'h-summary'}, h('h2', {id: 'h-summary'}, 'Summary'),
       kvTable('Summary', Object.fromEntries(Object.entries(flatten(run.summary)).filter(([k]) => !k.startsWith('_'))))),
     h('section', {'aria-labelledby': 'h-edit'}, h('h2', {id: 'h-edit'}, 'Name, tags and notes'), editable(run),
-      h('p', {class: 'muted'}, 'Deleting a run is not offered: the server has no route for it yet.')),
+      deleteRun(run, project)),
     h('section', {'aria-labelledby': 'h-env'}, h('h2', {id: 'h-env'}, 'Environment'),
       kvTable('Environment', {...flatten(rest), command: (rest.argv || []).join(' ')}), gitBox,
       packages ? h('details', null, h('summary', null, `Packages (${Object.keys(packages).length})`), kvTable('Packages', packages)) : null)));
