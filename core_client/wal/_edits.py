@@ -38,6 +38,26 @@ def _tail(path: str) -> tuple[int, int, dict[str, Any] | None]:
     return last_seq, end, live
 
 
+_BUSY_WAIT = 5.0  # seconds to wait for the worker's compressor or another editor to let go of an ended run's log
+
+
+def _exclusive_writer(path: str, still: str) -> WalWriter:
+    """The log opened exclusively: one editor at a time (two would number their records alike), never while the run
+    writes. The store's worker holds it exclusively for a moment while it compresses an ended run's log: then wait."""
+    deadline = time.monotonic() + _BUSY_WAIT
+    while True:
+        try:
+            return WalWriter(path, exclusive=True)
+        except BlockingIOError:
+            try:
+                live = _tail(path)[2] is not None
+            except FileNotFoundError:  # compressed meanwhile: the next try opens it plain again
+                live = False
+            if live or time.monotonic() > deadline:
+                raise UsageError(still) from None
+            time.sleep(0.05)
+
+
 @contextmanager
 def ended_log(root: str, run_id: str, what: str = "change") -> Iterator[tuple[WalWriter, int, int]]:
     """``with ended_log(root, run_id) as (writer, last_seq, end):`` run ``run_id``'s log, held exclusively,
@@ -53,11 +73,7 @@ def ended_log(root: str, run_id: str, what: str = "change") -> Iterator[tuple[Wa
     still = (f"run {run_id} is still running; change it from that process (run.name = ..., run.tags = ..., "
              "run.config[...] = ...) or after it ends") if what == "change" else (
              f"run {run_id} is still running; {what} it after it ends (or after its process is stopped)")
-    try:
-        # exclusive: one editor at a time (two would number their records alike), and not while the run writes
-        writer = WalWriter(path, exclusive=True)
-    except BlockingIOError:
-        raise UsageError(still) from None
+    writer = _exclusive_writer(path, still)
     try:
         last_seq, end, live = _tail(path)
         if live is not None:
