@@ -165,6 +165,13 @@ class RemoteStore(Store):
     def media(self, run_id: str, key: str | None = None, step: int | None = None) -> list[dict[str, Any]]:
         return self._json("GET", f"/runs/{_q(run_id)}/media", params=_params(key=key, step=step))
 
+    def table_rows(
+        self, run_id: str, key: str, step: int | None = None, idx: int = 0, offset: int = 0, limit: int = 100,
+        sort: str | None = None, filter: str | None = None, search: str | None = None,
+    ) -> dict[str, Any]:
+        return self._json("GET", f"/runs/{_q(run_id)}/table", params=_params(
+            key=key, step=step, idx=idx, offset=offset, limit=limit, sort=sort, filter=filter, q=search))
+
     # -- the write path ----------------------------------------------------------------------------------
     def log_position(self, run_id: str) -> dict[str, Any]:
         answer = self._json("GET", f"/runs/{_q(run_id)}/log")

@@ -158,6 +158,18 @@ class Store:
         """The media entries a run logged (only ``key``'s, only at ``step`` when given), by key, step and index."""
         raise NotImplementedError
 
+    def table_rows(
+        self, run_id: str, key: str, step: int | None = None, idx: int = 0, offset: int = 0, limit: int = 100,
+        sort: str | None = None, filter: str | None = None, search: str | None = None,
+    ) -> dict[str, Any]:
+        """A page of a logged table's rows (a ``table`` or ``plot`` entry; the key's last step when ``step`` is None),
+        after ``filter`` (``score > 0.5 and label == cat``), ``search`` (any cell contains it) and ``sort`` (a column,
+        ``-column`` for largest first): ``key``, ``step``, ``idx``, ``digest``, ``columns``, ``types``, ``rows_total``,
+        ``total`` (rows matching), ``offset``, ``index`` (each row's position in the table) and ``rows``.
+        Non-finite floats come as the strings ``NaN``, ``Infinity``, ``-Infinity``. Raises ``UsageError`` for no such
+        table, a bad filter or an unknown column."""
+        raise NotImplementedError
+
     def get_blob(self, digest: str) -> bytes:
         """The bytes of a stored blob (a media value's, an artifact file's), verified against ``digest``.
 

@@ -357,6 +357,20 @@ class SqlStore(Store):
             for k, st, i, kind, d, n, ts, meta, refs in rows
         ]
 
+    def table_rows(
+        self, run_id: str, key: str, step: int | None = None, idx: int = 0, offset: int = 0, limit: int = 100,
+        sort: str | None = None, filter: str | None = None, search: str | None = None,
+    ) -> dict[str, Any]:
+        from ...media._table_rows import table_page
+
+        found = [e for e in self.media(run_id, key, step) if e["kind"] in ("table", "plot") and e["idx"] == idx]
+        if not found:
+            at = "" if step is None else f" at step {step}"
+            raise UsageError(f"run {run_id} logged no table {key!r}{at} (index {idx}); its media entries list what it logged")
+        entry = found[-1]  # by step: the last one when no step is given
+        page = table_page(entry["digest"], entry["meta"], lambda: self.get_blob(entry["digest"]), offset, limit, sort, filter, search)
+        return {"key": key, "step": entry["step"], "idx": idx, "digest": entry["digest"], **page}
+
     def get_blob(self, digest: str) -> bytes:
         with self._blobs().open(digest) as f:
             return f.read()  # read to the end: verified against the digest

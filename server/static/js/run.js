@@ -1,11 +1,13 @@
 // A run's page, in tabs: overview (config and its diff against another run, summary, notes, environment),
-// system metrics, console output, artifacts. A later view (tables, traces) is one more entry in TABS.
+// media (tables, images, histograms, ...), system metrics, console output, artifacts. A later view (traces) is one more
+// entry in TABS.
 
 import * as api from './api.js';
 import {ansiLine, plain} from './ansi.js';
 import {Panel} from './charts.js';
 import {deleteRuns} from './delete.js';
 import {colorOf, fill, flatten, fmtBytes, fmtDuration, fmtTime, fmtValue, h, toast} from './dom.js';
+import {mediaTab} from './media.js';
 import {link, update} from './state.js';
 
 const UPDATE = 12;  // the run log's UPDATE record (core_client/wal/_wal.py): name, tags, notes
@@ -13,6 +15,7 @@ const UPDATE = 12;  // the run log's UPDATE record (core_client/wal/_wal.py): na
 export const TABS = [
   {id: 'overview', label: 'Overview', view: overview},
   {id: 'system', label: 'System', view: system},
+  {id: 'media', label: 'Media', view: mediaTab},
   {id: 'console', label: 'Console', view: consoleTab},
   {id: 'artifacts', label: 'Artifacts', view: artifacts},
 ];
