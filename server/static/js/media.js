@@ -105,7 +105,8 @@ async function render(e, runId, objectUrl, tableState) {
   const alt = m.caption || `${e.key} at step ${e.step}`;
   if (e.kind === 'image' || (e.kind === 'video' && (m.format || 'gif') === 'gif')) {
     const type = IMAGE_TYPES[m.format || (e.kind === 'video' ? 'gif' : 'png')] || 'image/png';
-    return h('img', {src: await objectUrl(e.digest, type), alt, width: m.width, height: m.height});
+    const zoom = m.width && m.width < 256 ? Math.floor(256 / m.width) : 1;  // a small image drawn larger, pixels kept sharp
+    return h('img', {src: await objectUrl(e.digest, type), alt, width: m.width && m.width * zoom, height: m.height && m.height * zoom});
   }
   if (e.kind === 'audio') return h('audio', {controls: true, src: await objectUrl(e.digest, AUDIO_TYPES[m.format] || 'audio/wav'), 'aria-label': alt});
   if (e.kind === 'video') return h('video', {controls: true, src: await objectUrl(e.digest, VIDEO_TYPES[m.format] || 'video/mp4'), 'aria-label': alt});
