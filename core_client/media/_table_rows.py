@@ -28,7 +28,7 @@ __all__ = ["MAX_LIMIT", "table_page"]
 
 MAX_LIMIT = 1000  # rows in one answer
 _TABLES: OrderedDict[str, "_Decoded"] = OrderedDict()
-_KEEP_TABLES = 4
+_KEEP_TABLES = 2  # a 200,000-row table of 4 columns decoded to Python lists, with its search text: about 100 MB
 _KEEP_ORDERS = 8
 _LOCK = threading.Lock()
 _CLAUSE = re.compile(r"^\s*(.+?)\s*(==|!=|<=|>=|<|>|~)\s*(.+?)\s*$")
