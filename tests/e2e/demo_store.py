@@ -96,7 +96,12 @@ for step in range(3):
 labels = ["cat", "dog", "bird", "fish"]
 table = tracklet.Table(columns=["id", "label", "score", "text"],
                        data=[[i, labels[i % 4], (i * 7919) % 100000 / 100000, f"sample {i}"] for i in range(rows)])
-run.log({"eval/predictions": table}, step=2)
+gallery = tracklet.Table(columns=["image", "label"])
+for i, label in enumerate(labels):
+    tile = np.zeros((8, 8, 3), dtype=np.uint8)
+    tile[..., i % 3] = 255
+    gallery.add_data(tracklet.Image(tile, caption=f"tile {label}"), label)
+run.log({"eval/predictions": table, "gallery": gallery}, step=2)
 run.finish()
 '''
 

@@ -106,3 +106,14 @@ def test_the_media_tab_works_in_the_dark_theme(browser, server, media_run):
     finally:
         context.close()
     assert not problems, problems
+
+
+def test_images_in_table_cells_are_drawn_as_thumbnails(page, media_run):
+    _media(page, media_run, "&mkey=gallery")
+    wait_js(page, "window.tracklet.tableView && window.tracklet.tableView.ready")
+    tile = page.get_by_role("img", name="tile bird")
+    wait_js(page, "[...document.querySelectorAll('img.thumb')].length === 4 && "
+                  "[...document.querySelectorAll('img.thumb')].every(i => i.complete && i.naturalWidth === 8)")
+    assert tile.get_attribute("src").startswith("blob:")
+    page.get_by_label("Search the table").fill("fish")
+    wait_js(page, f"JSON.stringify({CELLS}.map(r => r[2])) === JSON.stringify(['fish'])")

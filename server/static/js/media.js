@@ -4,12 +4,10 @@
 
 import * as api from './api.js';
 import {fill, fmtBytes, fmtValue, h} from './dom.js';
+import {AUDIO_TYPES, IMAGE_TYPES, VIDEO_TYPES} from './mediatypes.js';
 import {TableView} from './tableview.js';
 import {update} from './state.js';
 
-const IMAGE_TYPES = {png: 'image/png', jpeg: 'image/jpeg', jpg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', bmp: 'image/bmp'};
-const AUDIO_TYPES = {wav: 'audio/wav', mp3: 'audio/mpeg', ogg: 'audio/ogg', flac: 'audio/flac'};
-const VIDEO_TYPES = {mp4: 'video/mp4', webm: 'video/webm', ogg: 'video/ogg'};
 
 /** Keys with their entries by step: Map key -> {kind, steps: [step...], at: Map step -> [entries by idx]}. */
 export function byKey(entries) {
@@ -118,7 +116,8 @@ async function render(e, runId, objectUrl, tableState) {
   if (e.kind === 'histogram') return histogram(JSON.parse(new TextDecoder().decode(await api.blobBytes(e.digest))), alt);
   if (e.kind === 'table' || e.kind === 'plot') {
     const box = h('div');
-    const view = new TableView(box, runId, e, tableState, (s) => update({tsort: s.sort || null, tfilter: s.filter || null, tq: s.q || null}));
+    const view = new TableView(box, runId, e, tableState,
+      (s) => update({tsort: s.sort || null, tfilter: s.filter || null, tq: s.q || null}), objectUrl);
     window.tracklet.tableView = view;
     return box;
   }

@@ -4,13 +4,17 @@
 
 import * as api from './api.js';
 import {fill, fmtValue, h} from './dom.js';
+import {IMAGE_TYPES} from './mediatypes.js';
 
 const ROW = 30;  // px, the CSS row height of table.grid: the window's arithmetic depends on it
 const PAGE = 200;  // rows a request brings
 
 export class TableView {
-  /** `entry`: a media entry of kind table/plot; `state`: {sort, filter, q} (kept in the URL by `onChange`). */
-  constructor(container, runId, entry, state, onChange) {
+  /** `entry`: a media entry of kind table/plot; `state`: {sort, filter, q} (kept in the URL by `onChange`);
+   * `objectUrl(digest, type)`: a blob: URL of a stored blob (images in cells are drawn from it). */
+  constructor(container, runId, entry, state, onChange, objectUrl) {
+    this.objectUrl = objectUrl;
+    this.thumbs = new Map();  // digest -> blob: URL promise
     this.runId = runId;
     this.entry = entry;
     this.state = state;
@@ -137,16 +141,32 @@ export class TableView {
     });
     rows.push(h('tr', {class: 'spacer', 'aria-hidden': 'true'}, h('td', {colspan: span})));
     fill(this.body, rows);
+    for (const img of this.body.querySelectorAll('img[data-digest]')) this.thumb(img);
     this.body.firstChild.style.height = `${first * ROW}px`;
     this.body.lastChild.style.height = `${(this.total - last) * ROW}px`;
     this.table.setAttribute('aria-rowcount', this.total + 1);
   }
+
+  /** An image cell's thumbnail: its blob fetched once per digest, then drawn from a blob: URL. */
+  async thumb(img) {
+    const digest = img.dataset.digest;
+    if (!this.thumbs.has(digest)) {
+      const type = IMAGE_TYPES[img.dataset.format] || 'image/png';
+      this.thumbs.set(digest, this.objectUrl(digest, type).catch(() => { this.thumbs.delete(digest); return null; }));
+    }
+    const url = await this.thumbs.get(digest);
+    if (url) img.src = url;
+  }
 }
 
-/** A cell as text: a media value in a cell ({_type, digest, meta}) by its kind and size, nested values as JSON. */
+/** A cell: an image as a thumbnail, another media value ({_type, digest, meta}) by its kind, nested values as JSON. */
 function cell(v) {
   if (v && typeof v === 'object' && v._type) {
     const m = v.meta || {};
+    if (v._type === 'image' && v.digest) {
+      return h('img', {class: 'thumb', alt: m.caption || `image ${m.width}×${m.height}`, 'data-digest': v.digest,
+        'data-format': m.format || 'png', height: 26});
+    }
     return h('span', {class: 'tag', title: v.digest}, m.width ? `${v._type} ${m.width}×${m.height}` : v._type);
   }
   return fmtValue(v);
