@@ -14,7 +14,7 @@ from tracklet._ids import check_run_id
 
 from .errors import ApiError
 
-__all__ = ["call", "json_body", "query_bool", "query_float", "query_int", "query_list", "query_str", "read_body", "run_id_of", "store_of", "valid_run_id"]
+__all__ = ["call", "json_body", "path_number", "query_bool", "query_float", "query_int", "query_list", "query_str", "read_body", "run_id_of", "store_of", "valid_run_id"]
 
 DEFAULT_MAX_BODY = 64 << 20
 _INT64 = (-(1 << 63), (1 << 63) - 1)  # what the database stores
@@ -39,6 +39,14 @@ def _name(value: str, what: str) -> str:
 def path_name(request: Request, key: str, what: str | None = None) -> str:
     """A name from the path (project, artifact, model, alias), checked: printable, not ``.``/``..``."""
     return _name(request.path_params[key], what or key)
+
+
+def path_number(request: Request, key: str, message: str, digits: int = 18) -> int:
+    """A whole number from the path (ASCII digits only: ``str.isdigit`` takes '²', which ``int`` refuses): 400 otherwise."""
+    value = request.path_params[key]
+    if not (value.isascii() and value.isdigit()) or len(value) > digits:
+        raise ApiError(f"{message}; got {value[:40]!r}")
+    return int(value)
 
 
 def valid_run_id(value: str) -> str:

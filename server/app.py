@@ -35,6 +35,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tracklet.store._interface import CALL_ORDERS
+
 from . import artifacts, blobs, calls, health, history, log, registry, runs, sweeps, ui
 from ._request import DEFAULT_MAX_BODY, call
 from .auth import KeyAuth
@@ -76,7 +78,7 @@ _CALL_FILTERS = (
     query("status", enum=["running", "ok", "error", "cancelled", "crashed"]), query("kind"), query("feedback"),
     query("since", "number"), query("until", "number"), query("min_latency_ms", "number"), query("max_latency_ms", "number"),
     query("min_tokens", "integer"), query("min_cost", "number"), query("roots", "boolean"),
-    query("order", enum=["started_at", "-started_at", "latency_ms", "-latency_ms", "total_tokens", "-total_tokens", "cost", "-cost"]),
+    query("order", enum=list(CALL_ORDERS)),
     query("limit", "integer", minimum=0), query("offset", "integer", minimum=0),
 )
 
@@ -176,7 +178,8 @@ ROUTES: list[Endpoint] = [
        query("actor"), responses={"200": _OK}),
     _e("GET", "/registry/{model}/aliases", registry.registry_aliases, "store.registry_aliases", _MODEL, responses={"200": _OBJ}),
     _e("GET", "/registry/{model}/audit", registry.registry_audit, "store.registry_audit", _MODEL, responses={"200": _LIST}),
-    _e("GET", "/sweeps", sweeps.sweeps, "store.sweeps", query("project"), _ENTITY, responses={"200": _LIST}),
+    _e("GET", "/sweeps", sweeps.sweeps, "store.sweeps (with run_id: the sweep whose trial that run is)", query("project"), _ENTITY,
+       query("run_id"), responses={"200": _LIST}),
     _e("POST", "/sweeps", sweeps.create_sweep, "store.create_sweep: a checked sweep config (400 saying what is wrong)",
        responses={"200": _OBJ}, body={"application/json": {
            "type": "object", "required": ["id", "project", "config"],

@@ -7,7 +7,7 @@ from starlette.requests import Request
 
 from tracklet.artifacts.storage._digest import is_content_digest
 
-from ._request import call, path_name, query_bool, query_str, run_id_of, store_of
+from ._request import call, path_name, path_number, query_bool, query_str, run_id_of, store_of
 from .auth import require, visible
 from .errors import ApiError, JsonResponse, NotFound
 from .runs import run_for
@@ -26,10 +26,7 @@ def _kind(request: Request) -> str:
 
 
 def _version_id(request: Request) -> int:
-    value = request.path_params["version_id"]
-    if not value.isdigit() or len(value) > 18:
-        raise ApiError(f"an artifact version id is a number; got {value[:40]!r}")
-    return int(value)
+    return path_number(request, "version_id", "an artifact version id is a number")
 
 
 def _collection(request: Request) -> tuple[str, str | None, str]:

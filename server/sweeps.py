@@ -14,7 +14,7 @@ from starlette.requests import Request
 
 from tracklet._errors import UsageError
 
-from ._request import call, json_body, query_str, store_of, valid_run_id
+from ._request import call, json_body, path_number, query_str, store_of, valid_run_id
 from .auth import require, visible
 from .errors import ApiError, JsonResponse, NotFound
 
@@ -51,10 +51,10 @@ async def _found(request: Request, access: str = "read") -> dict[str, Any]:
 
 
 async def sweeps(request: Request) -> JsonResponse:
-    project, entity = query_str(request, "project"), query_str(request, "entity")
+    project, entity, run_id = query_str(request, "project"), query_str(request, "entity"), query_str(request, "run_id", name=False)
     if project is not None:
         require(request, project, entity)
-    found = await call(store_of(request).sweeps, project, entity)
+    found = await call(store_of(request).sweeps, project, entity, run_id)
     return JsonResponse([s for s in found if visible(request, s["project"], s.get("entity") or None)])
 
 
@@ -117,10 +117,7 @@ async def update_trial(request: Request) -> JsonResponse:
         isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in rungs.values()
     ):
         raise ApiError('the body needs "rungs": an object of rung -> a finite number')
-    raw = request.path_params["number"]
-    if not raw.isdigit() or len(raw) > 9:
-        raise ApiError(f"the trial number must be a whole number (1, 2, ...); got {raw[:20]!r}")
-    number = int(raw)
+    number = path_number(request, "number", "the trial number must be a whole number (1, 2, ...)", digits=9)
     found = await _found(request, "write")
     await call(store_of(request).update_trial, found["id"], number, rungs)
     return JsonResponse({"ok": True})

@@ -283,8 +283,8 @@ class RemoteStore(Store):
         body = _params(id=sweep_id, project=project, entity=entity, config=config, name=name)
         return self._json("POST", "/sweeps", json=body)
 
-    def sweeps(self, project: str | None = None, entity: str | None = None) -> list[dict[str, Any]]:
-        return self._json("GET", "/sweeps", params=_params(project=project, entity=entity))
+    def sweeps(self, project: str | None = None, entity: str | None = None, run_id: str | None = None) -> list[dict[str, Any]]:
+        return self._json("GET", "/sweeps", params=_params(project=project, entity=entity, run_id=run_id))
 
     def sweep(self, sweep_id: str) -> dict[str, Any] | None:
         return self._json("GET", f"/sweeps/{_q(sweep_id)}", none_if_missing=True)

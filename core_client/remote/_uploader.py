@@ -31,6 +31,7 @@ reader (``WalReader.scan``) is used only for a backlog larger than a batch.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -189,7 +190,7 @@ class Uploader:
             except Exception as e:  # a bug or a damaged log: backoff, never a crash of the thread
                 failures += 1
                 self.error = repr(e)
-                warn_once(f"remote-bug:{type(e).__name__}", f"tracklet: the uploader of run {self.run_id} failed: {e!r}; retrying")
+                warn_once(f"remote-bug:{type(e).__name__}", f"tracklet: the uploader of {self._what} failed: {e!r}; retrying")
                 self._wait(backoff_delay(failures - 1))
                 continue
             failures, self.error = 0, None
@@ -207,12 +208,22 @@ class Uploader:
         if self._wake.wait(seconds):
             self._wake.clear()
 
+    @property
+    def _what(self) -> str:
+        return f"run {self.run_id}" if self._route is None else f"the trace log {os.path.basename(self.path)}"
+
+    @property
+    def _sync_path(self) -> str:
+        """What ``tracklet sync`` takes to send this log: the run's folder, or the store folder of a trace log."""
+        folder = os.path.dirname(self.path)
+        return folder if self._route is None else os.path.dirname(folder)
+
     def _fail(self, why: str) -> None:
         self.failed = why
         warn_once(
             f"remote-final:{self.base_url}:{why.split(':', 1)[0]}",
-            f"tracklet: {why}. Run {self.run_id} stops sending; nothing is lost: its records stay in {self.path} "
-            f"and `tracklet sync {self.path.rsplit('/', 1)[0]} --to {self.base_url}` sends them once this is fixed.",
+            f"tracklet: {why}. {self._what[0].upper()}{self._what[1:]} stops sending; nothing is lost: its records stay in "
+            f"{self.path} and `tracklet sync {self._sync_path} --to {self.base_url}` sends them once this is fixed.",
         )
         with self._cond:
             self._cond.notify_all()

@@ -43,7 +43,10 @@ CALL_FILTERS = (
     "op", "trace_id", "parent_id", "run_id", "status", "kind", "since", "until", "min_latency_ms", "max_latency_ms",
     "min_tokens", "min_cost", "roots", "feedback",
 )
-CALL_ORDERS = ("started_at", "-started_at", "latency_ms", "-latency_ms", "total_tokens", "-total_tokens", "cost", "-cost")
+CALL_ORDERS = (
+    "started_at", "-started_at", "latency_ms", "-latency_ms", "total_tokens", "-total_tokens", "cost", "-cost",
+    "op_name", "-op_name", "status", "-status",
+)
 
 #: the keys of a run (the shape above), in order
 RUN_FIELDS = (
@@ -259,8 +262,9 @@ class Store:
         """Store a checked sweep config as sweep ``sweep_id`` (state ``running``); returns the sweep."""
         raise NotImplementedError
 
-    def sweeps(self, project: str | None = None, entity: str | None = None) -> list[dict[str, Any]]:
-        """The sweeps of a project (every project when None), oldest first, without their trials."""
+    def sweeps(self, project: str | None = None, entity: str | None = None, run_id: str | None = None) -> list[dict[str, Any]]:
+        """The sweeps of a project (every project when None), oldest first, without their trials; with ``run_id``,
+        only the sweep whose trial that run is (a run page links to it)."""
         raise NotImplementedError
 
     def sweep(self, sweep_id: str) -> dict[str, Any] | None:

@@ -2,9 +2,11 @@
 
 ``python tests/e2e/demo_store.py FOLDER`` (or ``build(folder)``) runs each script below in its own process, as a
 user would: a dataset run, three fine-tuning runs (one uses the dataset and logs a model linked in the registry),
-a 100,000-step run with one spike at step ``SPIKE_STEP``, a run whose name, config, notes and console output
-are HTML and script meant to be shown as text, and in project ``media`` a run that logs images, histograms, HTML,
-audio and a GIF video at three steps and a table of ``TABLE_ROWS`` rows.
+a 100,000-step run with one spike at step ``SPIKE_STEP``, and a run whose name, config, notes and console output
+are HTML and script meant to be shown as text. Project ``llm`` holds traced ``@tracklet.op`` calls (one run's and
+some outside any run; one fails; one has hostile inputs), feedback, and two ``tracklet.Evaluation`` runs of two
+models; project ``tune`` a random sweep run by ``tracklet.agent``; project ``media`` a run that logs images,
+histograms, HTML, audio and a GIF video at three steps, a table of ``TABLE_ROWS`` rows and a table of images.
 """
 
 from __future__ import annotations
@@ -105,6 +107,87 @@ run.log({"eval/predictions": table, "gallery": gallery}, step=2)
 run.finish()
 '''
 
+_TRACES = r'''
+import asyncio, sys, time, tracklet
+from tracklet.tracing import record_usage
+hostile = sys.argv[1]
+tracklet.set_price("tiny-llm", input=1.0, output=4.0)
+
+@tracklet.op
+def retrieve(question: str, k: int = 2) -> list:
+    return [f"doc {i} about {question}" for i in range(k)]
+
+@tracklet.op
+def generate(prompt: str, model: str = "tiny-llm") -> str:
+    time.sleep(0.02 if "slow" in prompt else 0.002)
+    record_usage(model, prompt_tokens=3 * len(prompt.split()), completion_tokens=12)
+    if "fail" in prompt:
+        raise ValueError("the model refused: " + prompt[-30:])
+    return "answer: " + prompt.rsplit("Question: ", 1)[-1]
+
+@tracklet.op
+def rag(question: str) -> str:
+    return generate(f"Context: {retrieve(question)}\nQuestion: {question}")
+
+run = tracklet.init(project="llm", name="rag-dev")
+tracklet.init_tracing("llm")
+for q in ("what is rag", "a slow question", "why is the sky blue"):
+    rag(q)
+try:
+    rag("please fail")
+except ValueError:
+    pass
+with tracklet.attributes({"user": hostile}):
+    rag(hostile)
+run.finish()
+
+tracklet.init_tracing("llm")
+rag("outside any run")
+
+def exact(expected: str, output: str) -> bool:
+    return output == "answer: " + expected
+
+class Length(tracklet.Scorer):
+    def score(self, output):
+        return {"chars": len(output)}
+
+@tracklet.op
+def echo_model(question: str) -> str:
+    return "answer: " + question
+
+@tracklet.op
+def shouting_model(question: str) -> str:
+    return "answer: " + question.upper()
+
+rows = [{"question": q, "expected": q} for q in ("two plus two", "capital of france", "ok")]
+for model in (echo_model, shouting_model):
+    asyncio.run(tracklet.Evaluation(dataset=rows, scorers=[exact, Length()], name="qa").evaluate(model))
+tracklet.tracing.stop_tracing()
+
+api = tracklet.Api()
+failed = api.calls("llm", {"op": "rag", "status": "error"})[0]
+failed.feedback.add("reaction", "👎")
+failed.feedback.add("note", hostile)
+'''
+
+_SWEEP = r'''
+import math, tracklet
+config = {"method": "random", "metric": {"name": "val/loss", "goal": "minimize"}, "run_cap": 6,
+          "parameters": {"lr": {"distribution": "log_uniform_values", "min": 1e-5, "max": 1e-1},
+                         "optimizer": {"values": ["adam", "sgd"]}, "layers": {"values": [2, 4, 8]}}}
+sweep_id = tracklet.sweep(config, project="tune")
+
+def train():
+    run = tracklet.init()
+    c = run.config
+    best = abs(math.log10(c["lr"]) + 3) + (0.3 if c["optimizer"] == "sgd" else 0) + 0.05 * c["layers"]
+    for step in range(10):
+        run.log({"val/loss": best + 1 / (step + 1)})
+    run.finish()
+
+tracklet.agent(sweep_id, function=train, count=6)
+'''
+
 _LIVE = r'''
 import os, sys, time, tracklet
 run = tracklet.init(project="live", name="live-run", config={"lr": 0.1})
@@ -149,6 +232,8 @@ def build(folder: str) -> str:
     _run(_LONG, folder, SPIKE_STEP, SPIKE_VALUE, LONG_STEPS)
     _run(_HOSTILE, folder, HOSTILE, HOSTILE_SCRIPT)
     _run(_MEDIA, folder, TABLE_ROWS, HOSTILE_SCRIPT)
+    _run(_TRACES, folder, HOSTILE)
+    _run(_SWEEP, folder)
     return folder
 
 

@@ -1,7 +1,7 @@
 """Screenshots of the dashboard's main pages for the README: `make screenshots` (docs/screenshots/*.png).
 
 Builds the demo store (``demo_store.py``: real tracklet runs), serves it with `tracklet server`, and photographs
-each page in Debian's headless Chromium, light theme, plus the charts in the dark theme.
+each page in Debian's headless Chromium, light theme, plus the charts, a trace and a sweep in the dark theme.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ def main() -> int:
     srv = ServerProcess(folder).start()
     try:
         runs = {r["name"]: r["id"] for r in httpx.get(f"{srv.url}/api/v1/runs?project=demo&fields=id&fields=name").json()}
+        (failed,) = httpx.get(f"{srv.url}/api/v1/calls?project=llm&roots=true&status=error").json()
+        (sweep,) = httpx.get(f"{srv.url}/api/v1/sweeps?project=tune").json()
         lora = ",".join(runs[n] for n in ("lora-r8", "lora-r16", "lora-r32"))
         media = httpx.get(f"{srv.url}/api/v1/runs?project=media&fields=id").json()[0]["id"]
         table = f"#/p/media/run/{media}?tab=media&mkey=eval/predictions&tsort=-score&tfilter=label+%3D%3D+dog"
@@ -51,6 +53,12 @@ def main() -> int:
             ("run-media-histogram", f"#/p/media/run/{media}?tab=media&mkey=weights", "light", 480),
             ("run-media-table-dark", table, "dark", 760),
             ("runs-and-charts-dark", f"#/p/demo?sel={lora}&smooth=0.6&closed=charts&filter=config.lora_r+>%3D+4", "dark", 1150),
+            ("traces", "#/p/llm/traces?order=-latency_ms", "light", 560),
+            ("trace", f"#/p/llm/traces/{failed['id']}", "light", 1000),
+            ("evaluations", "#/p/llm/evaluations", "light", 560),
+            ("sweep", f"#/p/tune/sweeps/{sweep['id']}", "light", 1000),
+            ("trace-dark", f"#/p/llm/traces/{failed['id']}", "dark", 1000),
+            ("sweep-dark", f"#/p/tune/sweeps/{sweep['id']}", "dark", 1000),
         ]
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)

@@ -73,6 +73,7 @@ def s3(s3_endpoint, monkeypatch, tmp_path):
     store = open_blob_store(f"s3://{BUCKET}/{prefix}", root=str(tmp_path / "tl"), chunk_size=5 * MiB,
                             endpoint_url=s3_endpoint, skip_instance_cache=True)
     yield store, client, prefix
+    store.close()
     client.close()
 
 

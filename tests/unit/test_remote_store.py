@@ -51,7 +51,7 @@ ROUTES = [
     ("DELETE", r"/registry/(?P<model>[^/]+)/links/(?P<version_id>\d+)", "unlink_artifact", ["actor"]),
     ("GET", r"/registry/(?P<model>[^/]+)/aliases", "registry_aliases", []),
     ("GET", r"/registry/(?P<model>[^/]+)/audit", "registry_audit", []),
-    ("GET", r"/sweeps", "sweeps", ["project", "entity"]),
+    ("GET", r"/sweeps", "sweeps", ["project", "entity", "run_id"]),
     ("POST", r"/sweeps", "create_sweep", []),
     ("GET", r"/sweeps/(?P<sweep_id>[^/]+)", "sweep", []),
     ("POST", r"/sweeps/(?P<sweep_id>[^/]+)/state", "set_sweep_state", []),
@@ -174,6 +174,7 @@ def test_every_store_method_is_its_route(store):
     assert store.registry_aliases("llama") == {"production": 1}
     assert store.registry_audit("llama")["method"] == "registry_audit"
     assert store.sweeps("proj") == [{"project": "proj"}]
+    assert store.sweeps("proj", run_id="r1") == [{"project": "proj", "run_id": "r1"}]
     assert store.create_sweep("s1", "proj", None, {"method": "grid"}, "n")["call"] == {
         "body": {"id": "s1", "project": "proj", "config": {"method": "grid"}, "name": "n"}}
     assert store.sweep("s1")["call"] == {"sweep_id": "s1"}

@@ -120,6 +120,9 @@ def test_malformed_json_and_wrong_types_in_json_routes(half_sent):
     for q in ("min_step=one", "max_step=1e3", "points=0", f"min_step={1 << 64}"):
         _refused(api.get(f"/api/v1/runs/{run_id}/curves?keys=loss&{q}"), 400)
         _refused(api.get(f"/api/v1/runs/{run_id}/history?{q}"), 400) if "points" not in q else None
+    for number in ("%C2%B2", "%D9%A3", "-1", "1e3"):  # non-ASCII digits: '²' passes str.isdigit() and fails int()
+        _refused(api.delete(f"/api/v1/artifact-versions/{number}"), 400, "version id is a number")
+        _refused(api.get(f"/api/v1/artifact-versions/{number}/runs"), 400, "version id is a number")
     assert _state(root, run_id) == before
 
 

@@ -221,3 +221,36 @@ def test_a_database_store_deletes_a_finished_run_only(pg_url, tracklet_env):
     with pytest.raises(UsageError, match=f"no run '{run.id}'"):
         store.delete_run(run.id)
     store.close()
+
+
+def test_a_database_store_marks_a_silent_run_crashed_and_a_later_batch_revives_it(pg_url, tracklet_env):
+    import time
+
+    from tracklet.store.sql._catchup import STALE_AFTER, mark_silent_runs
+    from tracklet.store.sql._store import SqlStore
+
+    migrate(pg_url)
+    store = SqlStore(url=pg_url)
+    run = tracklet.init(project="pg")
+    run.log({"loss": 1.0})
+    wal = _wal(tracklet_env, run.id)
+
+    def send() -> None:
+        held = store.log_position(run.id)["offset"]
+        with open(wal, "rb") as f:
+            f.seek(held)
+            store.append_log(run.id, held, f.read())
+
+    send()
+    assert store.run(run.id)["state"] == "running"
+    assert mark_silent_runs(store.engine(), now=time.time() + STALE_AFTER / 2) == 0  # not silent long enough
+    assert mark_silent_runs(store.engine(), now=time.time() + STALE_AFTER + 1) == 1  # its server heard nothing for long
+    assert store.run(run.id)["state"] == "crashed"
+    run.log({"loss": 0.5})
+    run._writer.flush()
+    send()  # its records were only held up: it lives
+    assert store.run(run.id)["state"] == "running"
+    run.finish()
+    send()
+    assert store.run(run.id)["state"] == "finished"
+    store.close()

@@ -172,6 +172,9 @@ class BlobStore:
     def __init__(self, digest_cache: DigestCache | None = None) -> None:
         self.digest_cache = digest_cache
 
+    def close(self) -> None:
+        """Let go of connections the store holds (a remote store's); a local folder holds none."""
+
     # -- per blob: subclasses implement _stored_size and the transfers -----------------------------
     def _stored_size(self, digest: str) -> int | None:
         """The stored blob's size, or None when it is not stored."""

@@ -18,7 +18,7 @@ from ...wal._wal import first_run_record
 from ._ingest import ingest_run, record_loss_report
 from ._lite import wait_for_worker
 
-__all__ = ["STALE_AFTER", "catch_up", "mark_crashed"]
+__all__ = ["STALE_AFTER", "catch_up", "mark_crashed", "mark_silent_runs"]
 
 
 
@@ -104,3 +104,20 @@ def mark_crashed(engine: Engine, root: str, is_alive: Callable[[Any, Any], bool 
                     conn.execute(S.runs.update().where(S.runs.c.pk == r.pk).values(
                         state=report["state"], exit_code=report.get("exit_code"), finished_at=report.get("t")))
     return len(crashed)
+
+
+def mark_silent_runs(engine: Engine, now: float | None = None) -> int:
+    """Mark the ``running`` runs of a database store that took no batch of their log for ``STALE_AFTER`` as ``crashed``.
+
+    A database store has no log files or processes beside it to look at; the time it last stored a batch of
+    a run's log (``updated_at``, this server's clock) tells instead: a live run sends a heartbeat at least
+    every 30 s. A batch of recent records that comes later makes the run ``running`` again (ingest).
+    """
+    now = time.time() if now is None else now
+    with write_transaction(engine) as conn:
+        done = conn.execute(
+            S.runs.update()
+            .where(S.runs.c.state == "running", S.runs.c.updated_at < now - STALE_AFTER)
+            .values(state="crashed", updated_at=now)
+        )
+    return done.rowcount or 0

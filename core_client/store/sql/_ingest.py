@@ -32,6 +32,7 @@ from ...wal._wal import (
 )
 from ...wal._logfile import log_size, read_loss_report
 from ...wal._media import media_summary
+from .._liveness import STALE_AFTER
 from . import _schema as S
 from ._engine import write_transaction
 from ._blocks import mark_dirty
@@ -432,6 +433,8 @@ def _apply(conn: Connection, row: Any, run_id: str, b: _Batch, wal_path: str, id
         upd["heartbeat_at"] = max(b.last_t, row["heartbeat_at"] or 0.0)
     if b.resumed:
         upd.update(state="running", pid=b.run.get("pid"), host=b.run.get("host"), finished_at=None, exit_code=None, error=None)
+    elif row["state"] == "crashed" and b.last_t > now - STALE_AFTER:
+        upd["state"] = "running"  # taken for crashed while its records were held up (a server out of reach): it lives
     for attr, col in (("name", "name"), ("tags", "tags"), ("notes", "notes"), ("group", "group_name"), ("job_type", "job_type")):
         if attr in b.updates:
             upd[col] = b.updates[attr]

@@ -10,7 +10,7 @@ import os
 import sqlite3
 from contextlib import closing
 
-from .._layout import DB_FILE, log_path, runs_dir
+from .._layout import ACTIVE, DB_FILE, log_path, runs_dir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -88,25 +88,34 @@ def behind(root: str, include_remote: bool = True) -> dict[str, int] | None:
 
     ``include_remote=False`` leaves out stored runs that arrive over HTTP (mode ``remote``, in a
     server's folder): the request that appends to such a log stores it before it answers.
+    A stored run that ended and has no marker in ``active/`` is not looked at: only its own process
+    (which registers again when it resumes) or an edit (which stores itself) makes its log grow.
     """
     conn = connect_readonly(root)
     if conn is None:
         return None
     with closing(conn):
         try:
-            rows = conn.execute("SELECT run_id, wal_offset, mode FROM runs").fetchall()
+            rows = conn.execute("SELECT run_id, wal_offset, mode, state FROM runs").fetchall()
         except sqlite3.DatabaseError:
             return None
-    stored = {r: o for r, o, mode in rows if include_remote or mode != "remote"}
-    remote = set() if include_remote else {r for r, _, mode in rows if mode == "remote"}
+    stored = {r: o for r, o, mode, _ in rows if include_remote or mode != "remote"}
+    remote = set() if include_remote else {r for r, _, mode, _ in rows if mode == "remote"}
     try:
         entries = os.listdir(runs_dir(root))
     except FileNotFoundError:
         return {}
+    try:
+        active = set(os.listdir(os.path.join(root, ACTIVE)))
+    except FileNotFoundError:
+        active = set()
+    ended = {r for r, _, mode, state in rows if state != "running" and r not in active}
     from ...wal._logfile import log_size
 
     out = {}
     for run_id in entries:
+        if run_id in ended or run_id in remote:
+            continue
         try:
             size = log_size(log_path(root, run_id))
         except OSError:
@@ -132,7 +141,6 @@ def caught_up_by_worker(root: str, include_remote: bool = True) -> bool:
         return False
     if not late:
         return True
-    from .._layout import ACTIVE
     from ._spawn import worker_running
 
     try:

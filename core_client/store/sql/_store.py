@@ -8,6 +8,7 @@ Reads of a folder store first catch the database up with the run logs beside it,
 from __future__ import annotations
 
 import os
+import time
 from contextlib import contextmanager
 
 from ..._errors import UsageError
@@ -25,6 +26,7 @@ _RUN_COLUMNS = (
     "r.metric_defs, r.environment, r.created_at, r.heartbeat_at, r.finished_at, r.exit_code, r.error, r.last_step, "
     "r.host, r.pid, r.log_id, r.wal_offset, r.pk"
 )
+SILENCE_CHECK_EVERY = 15.0  # seconds between two looks for silent runs in a database store (each is one UPDATE)
 _RUNS_FROM = f"SELECT {_RUN_COLUMNS} FROM runs r JOIN projects p ON p.id = r.project_id"
 _JSON_FIELDS = {"tags": list, "config": dict, "summary": dict, "metric_defs": list, "environment": None}
 
@@ -53,6 +55,7 @@ class SqlStore(Store):
         self._engine: Any = None
         self._blob_store = blobs  # a BlobStore (what `tracklet server --blobs` names); None: the folder's own
         self._pks: dict[str, int] = {}
+        self._next_silence_check = 0.0
         # Runs that arrive over HTTP (a server's folder) are caught up from their logs by this store's
         # first read only (a tail a killed server wrote but had not stored); after that each append stores its own.
         self._remote_caught_up = False
@@ -73,6 +76,11 @@ class SqlStore(Store):
                 from ._engine import make_engine
 
                 self._engine = make_engine(self.url)
+            if time.monotonic() >= self._next_silence_check:  # no logs to catch up: silent runs are the news
+                from ._catchup import mark_silent_runs
+
+                self._next_silence_check = time.monotonic() + SILENCE_CHECK_EVERY
+                mark_silent_runs(self._engine)
             return self._engine
         from ._catchup import catch_up
         from ._engine import open_local
@@ -179,6 +187,7 @@ class SqlStore(Store):
 
             return edit_in_database(self.engine(), run_id, records)
         append_edits(self.root, run_id, records)
+        self.engine()  # stored now: readers look only at the logs of runs that are live (``_lite.behind``)
 
     def delete_run(self, run_id: str) -> None:
         from ._delete import delete_from_database, delete_from_folder
@@ -541,11 +550,11 @@ class SqlStore(Store):
         create_sweep(self._writer_engine(), sweep_id, project, entity, config, name)
         return self.sweep(sweep_id) or {}
 
-    def sweeps(self, project: str | None = None, entity: str | None = None) -> list[dict[str, Any]]:
+    def sweeps(self, project: str | None = None, entity: str | None = None, run_id: str | None = None) -> list[dict[str, Any]]:
         from ._sweeps import list_sweeps
 
         with self.reader() as q:
-            return list_sweeps(q, project, entity)
+            return list_sweeps(q, project, entity, run_id)
 
     def sweep(self, sweep_id: str) -> dict[str, Any] | None:
         from ._sweeps import read_sweep
