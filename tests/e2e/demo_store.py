@@ -5,7 +5,8 @@ user would: a dataset run, three fine-tuning runs (one uses the dataset and logs
 a 100,000-step run with one spike at step ``SPIKE_STEP``, and a run whose name, config, notes and console output
 are HTML and script meant to be shown as text. Project ``llm`` holds traced ``@tracklet.op`` calls (one run's and
 some outside any run; one fails; one has hostile inputs), feedback, and two ``tracklet.Evaluation`` runs of two
-models; project ``tune`` a random sweep run by ``tracklet.agent``.
+models; project ``tune`` a random sweep run by ``tracklet.agent``; project ``media`` a run that logs images,
+histograms, HTML, audio and a GIF video at three steps, a table of ``TABLE_ROWS`` rows and a table of images.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ SPIKE_VALUE = 50.0
 LONG_STEPS = 100_000
 HOSTILE = '<img src=x onerror="window.__pwned=1">'
 HOSTILE_SCRIPT = "<script>window.__pwned=1</script>"
+TABLE_ROWS = 200_000
+LABELS = ["cat", "dog", "bird", "fish"]
 
 _DATASET = r'''
 import tracklet
@@ -73,6 +76,34 @@ run = tracklet.init(project="demo", name=hostile, notes=script, tags=[script], c
 print(hostile, script)
 for step in range(20):
     run.log({"train/loss": 1.0 / (step + 1)})
+run.finish()
+'''
+
+_MEDIA = r'''
+import math, sys, numpy as np, tracklet
+rows, script = int(sys.argv[1]), sys.argv[2]
+run = tracklet.init(project="media", name="eval-media", config={"model": "tiny"})
+rng = np.random.default_rng(0)
+for step in range(3):
+    img = np.zeros((32, 48, 3), dtype=np.uint8)
+    img[..., 0] = np.linspace(0, 255, 48, dtype=np.uint8)[None, :]
+    img[..., 1] = 100 * step
+    frames = np.stack([np.full((3, 16, 16), 60 * t, dtype=np.uint8) for t in range(4)])
+    run.log({"samples/image": tracklet.Image(img, caption=f"sample at step {step}"),
+             "weights": tracklet.Histogram(rng.normal(step, 1.0, 2000), num_bins=32),
+             "report": tracklet.Html(f"<h1>Report at step {step}</h1><p>{script}</p><script>parent.__pwned=1</script>"),
+             "speech": tracklet.Audio(np.sin(np.linspace(0, 2 * math.pi * 440, 8000)).astype(np.float32), sample_rate=8000),
+             "clip": tracklet.Video(frames, fps=4),
+             "loss": 1.0 / (step + 1)}, step=step)
+labels = ["cat", "dog", "bird", "fish"]
+table = tracklet.Table(columns=["id", "label", "score", "text"],
+                       data=[[i, labels[i % 4], (i * 7919) % 100000 / 100000, f"sample {i}"] for i in range(rows)])
+gallery = tracklet.Table(columns=["image", "label"])
+for i, label in enumerate(labels):
+    tile = np.zeros((8, 8, 3), dtype=np.uint8)
+    tile[..., i % 3] = 255
+    gallery.add_data(tracklet.Image(tile, caption=f"tile {label}"), label)
+run.log({"eval/predictions": table, "gallery": gallery}, step=2)
 run.finish()
 '''
 
@@ -200,6 +231,7 @@ def build(folder: str) -> str:
         _run(_TRAIN, folder, name, lr, r, 600)
     _run(_LONG, folder, SPIKE_STEP, SPIKE_VALUE, LONG_STEPS)
     _run(_HOSTILE, folder, HOSTILE, HOSTILE_SCRIPT)
+    _run(_MEDIA, folder, TABLE_ROWS, HOSTILE_SCRIPT)
     _run(_TRACES, folder, HOSTILE)
     _run(_SWEEP, folder)
     return folder

@@ -38,6 +38,8 @@ def main() -> int:
         (failed,) = httpx.get(f"{srv.url}/api/v1/calls?project=llm&roots=true&status=error").json()
         (sweep,) = httpx.get(f"{srv.url}/api/v1/sweeps?project=tune").json()
         lora = ",".join(runs[n] for n in ("lora-r8", "lora-r16", "lora-r32"))
+        media = httpx.get(f"{srv.url}/api/v1/runs?project=media&fields=id").json()[0]["id"]
+        table = f"#/p/media/run/{media}?tab=media&mkey=eval/predictions&tsort=-score&tfilter=label+%3D%3D+dog"
         shots = [
             ("projects", "#/", "light", 560),
             ("runs-and-charts", f"#/p/demo?sel={lora}&smooth=0.6&closed=charts&filter=config.lora_r+>%3D+4", "light", 1150),
@@ -46,6 +48,10 @@ def main() -> int:
             ("run-console", f"#/p/demo/run/{runs['lora-r16']}?tab=console", "light", 420),
             ("artifact-lineage", "#/p/demo/artifacts/adapter?tab=lineage", "light", 460),
             ("registry", "#/registry/chat-adapter", "light", 560),
+            ("run-media-table", table, "light", 760),
+            ("run-media-image", f"#/p/media/run/{media}?tab=media&mkey=samples/image", "light", 420),
+            ("run-media-histogram", f"#/p/media/run/{media}?tab=media&mkey=weights", "light", 480),
+            ("run-media-table-dark", table, "dark", 760),
             ("runs-and-charts-dark", f"#/p/demo?sel={lora}&smooth=0.6&closed=charts&filter=config.lora_r+>%3D+4", "dark", 1150),
             ("traces", "#/p/llm/traces?order=-latency_ms", "light", 560),
             ("trace", f"#/p/llm/traces/{failed['id']}", "light", 1000),
@@ -64,6 +70,8 @@ def main() -> int:
                 _ready(page)
                 if name == "artifact-lineage":
                     _ready(page, "document.querySelector('.lineage')")
+                if name.startswith("run-media-table"):
+                    _ready(page, "window.tracklet.tableView && window.tracklet.tableView.ready")
                 page.screenshot(path=os.path.join(OUT, f"{name}.png"))
                 context.close()
                 print(f"docs/screenshots/{name}.png")

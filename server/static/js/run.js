@@ -1,10 +1,13 @@
 // A run's page, in tabs: overview (config and its diff against another run, summary, notes, environment),
-// system metrics, console output, artifacts, traced calls. A later view (tables) is one more entry in TABS.
+// media (tables, images, histograms, ...), system metrics, console output, artifacts, traced calls. A later view is one
+// more entry in TABS.
 
 import * as api from './api.js';
 import {ansiLine, plain} from './ansi.js';
 import {Panel} from './charts.js';
+import {deleteRuns} from './delete.js';
 import {colorOf, fill, flatten, fmtBytes, fmtDuration, fmtTime, fmtValue, h, toast} from './dom.js';
+import {mediaTab} from './media.js';
 import {link, update} from './state.js';
 import {callTable} from './traces.js';
 
@@ -13,6 +16,7 @@ const UPDATE = 12;  // the run log's UPDATE record (core_client/wal/_wal.py): na
 export const TABS = [
   {id: 'overview', label: 'Overview', view: overview},
   {id: 'system', label: 'System', view: system},
+  {id: 'media', label: 'Media', view: mediaTab},
   {id: 'console', label: 'Console', view: consoleTab},
   {id: 'artifacts', label: 'Artifacts', view: artifacts},
   {id: 'calls', label: 'Calls', view: calls},
@@ -80,6 +84,16 @@ function editable(run) {
   return form;
 }
 
+function deleteRun(run, project) {
+  const running = run.state === 'running';
+  const button = h('button', {type: 'button', class: 'danger', disabled: running}, 'Delete run…');
+  button.addEventListener('click', async () => {
+    if ((await deleteRuns([run])).length) location.hash = link(['p', project]);
+  });
+  return h('div', {class: 'delete-run'}, button,
+    running ? h('p', {class: 'muted'}, 'A running run cannot be deleted; delete it once it ends.') : null);
+}
+
 async function overview({run, project, params, panel}) {
   const others = (await api.projectRuns(project)).filter((r) => r.id !== run.id);
   const diffWith = params.get('diff');
@@ -113,7 +127,7 @@ async function overview({run, project, params, panel}) {
     h('section', {'aria-labelledby': 'h-summary'}, h('h2', {id: 'h-summary'}, 'Summary'),
       kvTable('Summary', Object.fromEntries(Object.entries(flatten(run.summary)).filter(([k]) => !k.startsWith('_'))))),
     h('section', {'aria-labelledby': 'h-edit'}, h('h2', {id: 'h-edit'}, 'Name, tags and notes'), editable(run),
-      h('p', {class: 'muted'}, 'Deleting a run is not offered: the server has no route for it yet.')),
+      deleteRun(run, project)),
     h('section', {'aria-labelledby': 'h-env'}, h('h2', {id: 'h-env'}, 'Environment'),
       kvTable('Environment', {...flatten(rest), command: (rest.argv || []).join(' ')}), gitBox,
       packages ? h('details', null, h('summary', null, `Packages (${Object.keys(packages).length})`), kvTable('Packages', packages)) : null)));
