@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["write_section"]
+__all__ = ["report", "write_section"]
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
 
@@ -18,3 +18,10 @@ def write_section(text: str, start: str, end: str, path: str = RESULTS) -> None:
         new = old + ("\n" if old and not old.endswith("\n\n") else "") + text
     with open(path, "w", encoding="utf-8") as f:
         f.write(new)
+
+
+def report(md: str, start: str, end: str, write: bool = True) -> None:
+    """Print a benchmark's section and, unless ``write`` is False, put it between its markers in RESULTS.md."""
+    print(md)
+    if write:
+        write_section(f"{start}\n{md.rstrip()}\n{end}\n", start, end)

@@ -24,6 +24,8 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
@@ -79,6 +81,25 @@ def _build(folder: str, part: str, code: str, *args: object) -> None:
     subprocess.run([sys.executable, "-c", code, folder, *map(str, args)], check=True, stdout=subprocess.DEVNULL)
     open(done, "w").close()
     print(f"built project {part} in {folder} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+
+
+@contextmanager
+def chromium_over(folder: str, args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
+    """A real `tracklet server` over ``folder`` and Debian's headless Chromium (its version noted in ``args``)."""
+    from playwright.sync_api import sync_playwright
+    from server_process import ServerProcess
+
+    srv = ServerProcess(folder).start(timeout=120)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            args.chromium_version = browser.version
+            try:
+                yield srv, browser
+            finally:
+                browser.close()
+    finally:
+        srv.stop()
 
 
 AFTER_FRAME = "await new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));"
@@ -189,28 +210,16 @@ def main() -> int:
     _build(folder, "table", BUILD_TABLE, RUNS)
     _build(folder, "charts", BUILD_CHARTS, CHART_RUNS, STEPS)
     import httpx
-    from playwright.sync_api import sync_playwright
-    from server_process import ServerProcess
 
-    srv = ServerProcess(folder).start(timeout=120)
-    try:
+    with chromium_over(folder, args) as (srv, browser):
         ids = [r["id"] for r in httpx.get(f"{srv.url}/api/v1/runs", params={"project": "charts", "fields": "id"}, timeout=60).json()]
         httpx.post(f"{srv.url}/api/v1/curves", json={"runs": ids, "keys": list(METRICS), "points": 500}, timeout=120)  # chart blocks made
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            args.chromium_version = browser.version
-            table_once(browser, srv.url)  # warm: the server's first read of 10,000 runs
-            table = [table_once(browser, srv.url) for _ in range(args.repeats)]
-            charts = [charts_once(browser, srv.url, ids) for _ in range(args.repeats)]
-            browser.close()
-    finally:
-        srv.stop()
-    md = _md(table, charts, args, os.getloadavg()[0])
-    print(md)
-    if not args.no_write:
-        from _results import write_section
+        table_once(browser, srv.url)  # warm: the server's first read of 10,000 runs
+        table = [table_once(browser, srv.url) for _ in range(args.repeats)]
+        charts = [charts_once(browser, srv.url, ids) for _ in range(args.repeats)]
+    from _results import report
 
-        write_section(f"{START}\n{md.rstrip()}\n{END}\n", START, END)
+    report(_md(table, charts, args, os.getloadavg()[0]), START, END, write=not args.no_write)
     return 0
 
 

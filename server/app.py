@@ -35,6 +35,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tracklet.store._interface import CALL_ORDERS
+
 from . import artifacts, blobs, calls, health, history, log, registry, runs, sweeps, ui
 from ._request import DEFAULT_MAX_BODY, call
 from .auth import KeyAuth
@@ -76,7 +78,7 @@ _CALL_FILTERS = (
     query("status", enum=["running", "ok", "error", "cancelled", "crashed"]), query("kind"), query("feedback"),
     query("since", "number"), query("until", "number"), query("min_latency_ms", "number"), query("max_latency_ms", "number"),
     query("min_tokens", "integer"), query("min_cost", "number"), query("roots", "boolean"),
-    query("order", enum=["started_at", "-started_at", "latency_ms", "-latency_ms", "total_tokens", "-total_tokens", "cost", "-cost"]),
+    query("order", enum=list(CALL_ORDERS)),
     query("limit", "integer", minimum=0), query("offset", "integer", minimum=0),
 )
 
@@ -103,6 +105,9 @@ ROUTES: list[Endpoint] = [
        query("fields", array=True, description="run keys to answer with (repeat the parameter); default: all"),
        responses={"200": _LIST}),
     _e("GET", "/runs/{run_id}", runs.run, "store.run (404 when absent)", _RUN, responses={"200": _OBJ}),
+    _e("DELETE", "/runs/{run_id}", runs.delete_run,
+       "store.delete_run: an ended run's rows and log folder (400 while it runs; its blobs and artifacts stay)", _RUN,
+       responses={"200": _OK}),
     _e("POST", "/runs/{run_id}/edits", runs.edit_run, "store.edit_run", _RUN, responses={"200": _OK},
        body={"application/json": {
            "type": "object", "required": ["records"],
@@ -134,6 +139,11 @@ ROUTES: list[Endpoint] = [
        responses={"200": _LIST}),
     _e("GET", "/runs/{run_id}/media", history.media, "store.media: the run's tables, images, ... (entries naming blobs)", _RUN,
        query("key"), query("step", "integer"), responses={"200": _LIST}),
+    _e("GET", "/runs/{run_id}/table", history.table,
+       "store.table_rows: a page of a logged table's rows after filter, search and sort (400 naming a bad one)", _RUN,
+       query("key", required=True), query("step", "integer"), query("idx", "integer", minimum=0),
+       query("offset", "integer", minimum=0), query("limit", "integer", minimum=1, maximum=1000), query("sort"),
+       query("filter"), query("q"), responses={"200": _OBJ}),
     _e("GET", "/runs/{run_id}/log", log.log_position, "where to resume sending the run's log", _RUN,
        responses={"200": {"application/json": {"type": "object", "required": ["ok", "offset", "log_id"]}}}),
     _e("POST", "/runs/{run_id}/log", log.append_log, "append the run's log from X-Tracklet-Offset", _RUN,
@@ -168,7 +178,8 @@ ROUTES: list[Endpoint] = [
        query("actor"), responses={"200": _OK}),
     _e("GET", "/registry/{model}/aliases", registry.registry_aliases, "store.registry_aliases", _MODEL, responses={"200": _OBJ}),
     _e("GET", "/registry/{model}/audit", registry.registry_audit, "store.registry_audit", _MODEL, responses={"200": _LIST}),
-    _e("GET", "/sweeps", sweeps.sweeps, "store.sweeps", query("project"), _ENTITY, responses={"200": _LIST}),
+    _e("GET", "/sweeps", sweeps.sweeps, "store.sweeps (with run_id: the sweep whose trial that run is)", query("project"), _ENTITY,
+       query("run_id"), responses={"200": _LIST}),
     _e("POST", "/sweeps", sweeps.create_sweep, "store.create_sweep: a checked sweep config (400 saying what is wrong)",
        responses={"200": _OBJ}, body={"application/json": {
            "type": "object", "required": ["id", "project", "config"],

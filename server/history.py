@@ -162,3 +162,19 @@ async def media(request: Request) -> JsonResponse:
     step = query_int(request, "step")
     await run_for(request, run_id)
     return JsonResponse(await call(store_of(request).media, run_id, key, step))
+
+
+async def table(request: Request) -> JsonResponse:
+    """A page of a logged table's rows, sorted, filtered and searched on the server (``store.table_rows``)."""
+    from tracklet.media._table_rows import MAX_LIMIT
+
+    run_id = run_id_of(request)
+    key = query_str(request, "key", name=False)
+    if key is None:
+        raise ApiError("query parameter key is required: the table's key, as GET /runs/{id}/media lists it")
+    step, idx = query_int(request, "step"), query_int(request, "idx", 0, minimum=0)
+    offset, limit = query_int(request, "offset", 0, minimum=0), query_int(request, "limit", 100, minimum=1, maximum=MAX_LIMIT)
+    sort = query_str(request, "sort", name=False)
+    filter_, search = query_str(request, "filter", name=False), query_str(request, "q", name=False)
+    await run_for(request, run_id)
+    return JsonResponse(await call(store_of(request).table_rows, run_id, key, step, idx, offset, limit, sort, filter_, search))

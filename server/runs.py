@@ -13,7 +13,7 @@ from ._request import call, json_body, query_list, query_str, run_id_of, store_o
 from .auth import require, visible
 from .errors import ApiError, JsonResponse, NotFound
 
-__all__ = ["edit_run", "problems", "projects", "run", "run_for", "runs"]
+__all__ = ["delete_run", "edit_run", "problems", "projects", "run", "run_for", "runs"]
 
 _EDITS = (RecordType.UPDATE, RecordType.CONFIG, RecordType.SUMMARY)  # what Api().run(...).update() writes
 
@@ -64,6 +64,14 @@ async def edit_run(request: Request) -> JsonResponse:
                            f'({RecordType.SUMMARY}) record {{"replace": {{...}}}}; got type {rtype}')
     await run_for(request, run_id, "write")
     await call(store_of(request).edit_run, run_id, [(t, p) for t, p in records])
+    return JsonResponse({"ok": True})
+
+
+async def delete_run(request: Request) -> JsonResponse:
+    """Delete an ended run (write access to its project); 400 naming why for a running one."""
+    run_id = run_id_of(request)
+    await run_for(request, run_id, "write")
+    await call(store_of(request).delete_run, run_id)
     return JsonResponse({"ok": True})
 
 

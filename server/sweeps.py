@@ -51,10 +51,10 @@ async def _found(request: Request, access: str = "read") -> dict[str, Any]:
 
 
 async def sweeps(request: Request) -> JsonResponse:
-    project, entity = query_str(request, "project"), query_str(request, "entity")
+    project, entity, run_id = query_str(request, "project"), query_str(request, "entity"), query_str(request, "run_id", name=False)
     if project is not None:
         require(request, project, entity)
-    found = await call(store_of(request).sweeps, project, entity)
+    found = await call(store_of(request).sweeps, project, entity, run_id)
     return JsonResponse([s for s in found if visible(request, s["project"], s.get("entity") or None)])
 
 

@@ -3,7 +3,9 @@
 The dashboard is plain ES modules under ``static/`` (no build step). They are served under
 ``/static/<version>/...`` where ``<version>`` is a digest of every file, so a browser may keep them
 for good and a new release is fetched at once. Every response carries a strict Content-Security-Policy:
-scripts and styles only from this origin, no inline script, no eval, no frames.
+scripts and styles only from this origin, no inline script, no eval, no frames of other pages. Logged images,
+audio and video are shown from ``blob:`` URLs the page makes of their bytes (typed by their kind, never sniffed);
+logged HTML only in an ``<iframe sandbox srcdoc>`` (no scripts, an opaque origin, this page's CSP).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from .errors import ApiError, JsonResponse, NotFound, Unauthorized
 __all__ = ["SECURITY_HEADERS", "SecurityHeaders", "end_session", "page", "session", "start_session", "static", "static_version"]
 
 STATIC = Path(__file__).parent / "static"
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; "
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+       "connect-src 'self'; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 SECURITY_HEADERS = [
     (b"content-security-policy", CSP.encode()),

@@ -84,7 +84,7 @@ class Api:
         ``filter`` keys: ``op``, ``trace_id``, ``parent_id``, ``run_id``, ``status``, ``kind``, ``since``,
         ``until`` (Unix seconds or datetimes), ``min_latency_ms``, ``max_latency_ms``, ``min_tokens``,
         ``min_cost``, ``roots`` (True: trace roots only), ``feedback`` (a kind). ``order``: ``started_at``,
-        ``-latency_ms``, ``-total_tokens``, ``-cost`` (``-``: largest first).
+        ``-latency_ms``, ``-total_tokens``, ``-cost``, ``op_name``, ``status`` (``-``: largest first).
 
         >>> slowest = api.calls("my-llm-project", {"op": "generate"}, order="-latency_ms", limit=50)
         >>> slowest.to_pandas()

@@ -127,6 +127,22 @@ class ApiRun:
 
     save = update  # wandb's other name for it
 
+    def delete(self, delete_artifacts: bool = False) -> None:
+        """Delete this run from its store (an ended one: a running run refuses), as wandb's ``run.delete()``.
+
+        Its history, media entries, console output and files go; the artifact versions it logged stay
+        unless ``delete_artifacts`` (each is then deleted as ``Artifact.delete(delete_aliases=True)`` does).
+
+            >>> tracklet.Api().run("my-project/1a2b3c4d").delete()
+
+        Raises:
+            UsageError: the run is still running, or is no longer in the store.
+        """
+        if delete_artifacts:
+            for art in self.logged_artifacts():
+                art.delete(delete_aliases=True)
+        self._api._store.delete_run(self.id)
+
     def files(self, names: Sequence[str] | None = None, pattern: str | None = None, per_page: int | None = None) -> list[Any]:
         """The files kept with the run (``run.save()``), by name; only ``names`` when given.
 

@@ -26,6 +26,12 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--limit", "-n", type=int, default=50, help="at most this many runs (default 50; 0 for all)")
     p.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
     p.set_defaults(func=cmd_runs)
+    rsub = p.add_subparsers(dest="runs_command", metavar="ACTION")
+    rm = rsub.add_parser("rm", help="delete ended runs (their history, media entries, logs and files; blobs and artifacts stay)")
+    rm.add_argument("runs", nargs="+", metavar="RUN", help="run id or project/run_id")
+    rm.add_argument("--dir", help="the store folder (default: TRACKLET_DIR or ./tracklet-runs)")
+    rm.add_argument("--yes", "-y", action="store_true", help="delete without asking")
+    rm.set_defaults(func=cmd_rm)
 
     s = sub.add_parser("show", help="show one run: config, summary, a sparkline of each metric")
     s.add_argument("run", help="run id, project/run_id, or 'latest' for the newest run")
@@ -142,6 +148,29 @@ def _show_media(run: Any) -> None:
         versions = f"{len(steps)} step{'s' if len(steps) != 1 else ''}" + (f", {items} per step" if items > 1 else "")
         print(f"  {key[:width]:<{width}} {last['kind']:<9} {versions:<16} last at step {last['step']}: {what}")
     print("  (export a table with: tracklet table RUN KEY --format csv|parquet|jsonl)")
+
+
+def cmd_rm(args: argparse.Namespace) -> int:
+    """Delete runs after naming them and asking (``--yes`` skips the question; without a terminal it is required)."""
+    import sys
+
+    from .. import Api
+
+    api = Api(dir=args.dir)
+    runs = [api.run(r) for r in dict.fromkeys(args.runs)]  # every one found before any goes
+    for run in runs:
+        print(f"  {run.id}  {run.name}  ({run.project}, {run.state})")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError("tracklet runs rm asks before deleting; pass --yes to delete without a terminal")
+        answer = input(f"Delete {len(runs)} run{'s' if len(runs) != 1 else ''} for good? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return 1
+    for run in runs:
+        run.delete()
+        print(f"deleted {run.id}")
+    return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:

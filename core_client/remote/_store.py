@@ -105,6 +105,9 @@ class RemoteStore(Store):
     def edit_run(self, run_id: str, records: list[tuple[int, dict[str, Any]]]) -> None:
         self._request("POST", f"/runs/{_q(run_id)}/edits", json={"records": [[int(t), p] for t, p in records]})
 
+    def delete_run(self, run_id: str) -> None:
+        self._request("DELETE", f"/runs/{_q(run_id)}")
+
     def problems(self, run_id: str | None = None) -> list[dict[str, Any]]:
         return self._json("GET", "/problems", params=_params(run_id=run_id))
 
@@ -161,6 +164,13 @@ class RemoteStore(Store):
     # -- rich values ---------------------------------------------------------------------------------------
     def media(self, run_id: str, key: str | None = None, step: int | None = None) -> list[dict[str, Any]]:
         return self._json("GET", f"/runs/{_q(run_id)}/media", params=_params(key=key, step=step))
+
+    def table_rows(
+        self, run_id: str, key: str, step: int | None = None, idx: int = 0, offset: int = 0, limit: int = 100,
+        sort: str | None = None, filter: str | None = None, search: str | None = None,
+    ) -> dict[str, Any]:
+        return self._json("GET", f"/runs/{_q(run_id)}/table", params=_params(
+            key=key, step=step, idx=idx, offset=offset, limit=limit, sort=sort, filter=filter, q=search))
 
     # -- the write path ----------------------------------------------------------------------------------
     def log_position(self, run_id: str) -> dict[str, Any]:
@@ -273,8 +283,8 @@ class RemoteStore(Store):
         body = _params(id=sweep_id, project=project, entity=entity, config=config, name=name)
         return self._json("POST", "/sweeps", json=body)
 
-    def sweeps(self, project: str | None = None, entity: str | None = None) -> list[dict[str, Any]]:
-        return self._json("GET", "/sweeps", params=_params(project=project, entity=entity))
+    def sweeps(self, project: str | None = None, entity: str | None = None, run_id: str | None = None) -> list[dict[str, Any]]:
+        return self._json("GET", "/sweeps", params=_params(project=project, entity=entity, run_id=run_id))
 
     def sweep(self, sweep_id: str) -> dict[str, Any] | None:
         return self._json("GET", f"/sweeps/{_q(sweep_id)}", none_if_missing=True)

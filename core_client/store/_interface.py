@@ -43,7 +43,10 @@ CALL_FILTERS = (
     "op", "trace_id", "parent_id", "run_id", "status", "kind", "since", "until", "min_latency_ms", "max_latency_ms",
     "min_tokens", "min_cost", "roots", "feedback",
 )
-CALL_ORDERS = ("started_at", "-started_at", "latency_ms", "-latency_ms", "total_tokens", "-total_tokens", "cost", "-cost")
+CALL_ORDERS = (
+    "started_at", "-started_at", "latency_ms", "-latency_ms", "total_tokens", "-total_tokens", "cost", "-cost",
+    "op_name", "-op_name", "status", "-status",
+)
 
 #: the keys of a run (the shape above), in order
 RUN_FIELDS = (
@@ -89,6 +92,14 @@ class Store:
 
     def edit_run(self, run_id: str, records: list[tuple[int, dict[str, Any]]]) -> None:
         """Append edits (UPDATE, CONFIG replace, SUMMARY replace records) to a finished run, as the run would."""
+        raise NotImplementedError
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete an ended run: its rows, and in a folder store its log folder (so no catch-up brings it back).
+
+        The blobs of its media values and the artifact versions it logged stay. Raises ``UsageError`` for an
+        unknown run or one still running.
+        """
         raise NotImplementedError
 
     def problems(self, run_id: str | None = None) -> list[dict[str, Any]]:
@@ -148,6 +159,18 @@ class Store:
     # -- rich values: tables, images, histograms, ... --------------------------------------------
     def media(self, run_id: str, key: str | None = None, step: int | None = None) -> list[dict[str, Any]]:
         """The media entries a run logged (only ``key``'s, only at ``step`` when given), by key, step and index."""
+        raise NotImplementedError
+
+    def table_rows(
+        self, run_id: str, key: str, step: int | None = None, idx: int = 0, offset: int = 0, limit: int = 100,
+        sort: str | None = None, filter: str | None = None, search: str | None = None,
+    ) -> dict[str, Any]:
+        """A page of a logged table's rows (a ``table`` or ``plot`` entry; the key's last step when ``step`` is None),
+        after ``filter`` (``score > 0.5 and label == cat``), ``search`` (any cell contains it) and ``sort`` (a column,
+        ``-column`` for largest first): ``key``, ``step``, ``idx``, ``digest``, ``columns``, ``types``, ``rows_total``,
+        ``total`` (rows matching), ``offset``, ``index`` (each row's position in the table) and ``rows``.
+        Non-finite floats come as the strings ``NaN``, ``Infinity``, ``-Infinity``. Raises ``UsageError`` for no such
+        table, a bad filter or an unknown column."""
         raise NotImplementedError
 
     def get_blob(self, digest: str) -> bytes:
@@ -239,8 +262,9 @@ class Store:
         """Store a checked sweep config as sweep ``sweep_id`` (state ``running``); returns the sweep."""
         raise NotImplementedError
 
-    def sweeps(self, project: str | None = None, entity: str | None = None) -> list[dict[str, Any]]:
-        """The sweeps of a project (every project when None), oldest first, without their trials."""
+    def sweeps(self, project: str | None = None, entity: str | None = None, run_id: str | None = None) -> list[dict[str, Any]]:
+        """The sweeps of a project (every project when None), oldest first, without their trials; with ``run_id``,
+        only the sweep whose trial that run is (a run page links to it)."""
         raise NotImplementedError
 
     def sweep(self, sweep_id: str) -> dict[str, Any] | None:

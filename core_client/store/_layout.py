@@ -7,13 +7,14 @@
     <root>/traces/<log_id>.tlog        a tracing process's call records (tracing._log)
     <root>/.worker.lock                held by the folder's ingest worker
     <root>/blobs/, <root>/cache/       artifact content and the download cache
+    <root>/.deleted/<run_id>.<n>/      a deleted run's folder, moved aside for the moment it is removed
 """
 
 from __future__ import annotations
 
 import os
 
-__all__ = ["ACTIVE", "BLOBS", "CACHE", "DB_FILE", "INGEST_ERROR", "LOCK", "LOG", "RUNS", "db_path", "log_path", "run_dir", "runs_dir", "trace_log_path", "traces_dir"]
+__all__ = ["ACTIVE", "BLOBS", "CACHE", "DB_FILE", "DELETED", "INGEST_ERROR", "LOCK", "LOG", "RUNS", "db_path", "log_path", "run_dir", "runs_dir", "trace_log_path", "traces_dir"]
 
 DB_FILE = "tracklet.db"
 RUNS = "runs"
@@ -23,6 +24,7 @@ LOCK = ".worker.lock"
 INGEST_ERROR = "ingest-error.txt"  # in a run's folder while the worker cannot store its records
 BLOBS = "blobs"
 CACHE = "cache"
+DELETED = ".deleted"  # beside runs/: catch-up never looks there
 TRACES = "traces"
 TRACE_LOG_SUFFIX = ".tlog"
 

@@ -59,6 +59,20 @@ def agent(
     return _Agent(store, doc["id"], function, count, dir).run()
 
 
+
+def _say(message: str) -> None:
+    """A line about the agent's progress on stderr, unless settings say silent (``TRACKLET_SILENT``, ``WANDB_SILENT``).
+
+    What changes a run (a hyperband stop, a cancel) or fails is said even then."""
+    from .._settings import resolve_settings
+
+    try:
+        silent = resolve_settings().silent
+    except Exception:  # settings that do not resolve are said by init(), not here
+        silent = False
+    if not silent:
+        print(message, file=sys.stderr, flush=True)
+
 class _Agent:
     def __init__(self, store: Store, sweep_id: str, function: Callable[[], Any] | None, count: int | None, dir: str | None) -> None:
         import secrets
@@ -78,11 +92,11 @@ class _Agent:
             if trial is None:
                 if why == "paused":
                     if not said_paused:
-                        print(f"tracklet agent: sweep {self.sweep_id} is paused; waiting for `tracklet sweep resume`", file=sys.stderr)
+                        _say(f"tracklet agent: sweep {self.sweep_id} is paused; waiting for `tracklet sweep resume`")
                         said_paused = True
                     time.sleep(self.poll)
                     continue
-                print(f"tracklet agent: sweep {self.sweep_id} is {why}; {done} runs done by this agent", file=sys.stderr)
+                _say(f"tracklet agent: sweep {self.sweep_id} is {why}; {done} runs done by this agent")
                 break
             said_paused = False
             state = self._run_trial(trial)
@@ -100,8 +114,8 @@ class _Agent:
         """Run one trial; returns its run's state (None when no run was recorded)."""
         from ._trial_env import trial_env
 
-        print(f"tracklet agent: trial {trial['number']} of sweep {self.sweep_id}: run {trial['run_id']} with "
-              + " ".join(f"{k}={v!r}" for k, v in trial["flat"].items()), file=sys.stderr, flush=True)
+        _say(f"tracklet agent: trial {trial['number']} of sweep {self.sweep_id}: run {trial['run_id']} with "
+             + " ".join(f"{k}={v!r}" for k, v in trial["flat"].items()))
         env = trial_env(trial["sweep"], trial["run_id"], trial["params"], trial["flat"], stop_on_sigterm=self.function is None)
         monitor = _Monitor(self, trial)
         if self.function is not None:
@@ -176,7 +190,7 @@ class _Agent:
         if monitor.stopped and proc.returncode not in (0, None):
             return
         if proc.returncode:
-            print(f"tracklet agent: {' '.join(command)} exited with {proc.returncode}", file=sys.stderr)
+            print(f"tracklet agent: {' '.join(command)} exited with {proc.returncode}", file=sys.stderr)  # said even when silent
 
 
 def _stop_current(run_id: str) -> None:

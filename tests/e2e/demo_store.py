@@ -3,7 +3,10 @@
 ``python tests/e2e/demo_store.py FOLDER`` (or ``build(folder)``) runs each script below in its own process, as a
 user would: a dataset run, three fine-tuning runs (one uses the dataset and logs a model linked in the registry),
 a 100,000-step run with one spike at step ``SPIKE_STEP``, and a run whose name, config, notes and console output
-are HTML and script meant to be shown as text.
+are HTML and script meant to be shown as text. Project ``llm`` holds traced ``@tracklet.op`` calls (one run's and
+some outside any run; one fails; one has hostile inputs), feedback, and two ``tracklet.Evaluation`` runs of two
+models; project ``tune`` a random sweep run by ``tracklet.agent``; project ``media`` a run that logs images,
+histograms, HTML, audio and a GIF video at three steps, a table of ``TABLE_ROWS`` rows and a table of images.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ SPIKE_VALUE = 50.0
 LONG_STEPS = 100_000
 HOSTILE = '<img src=x onerror="window.__pwned=1">'
 HOSTILE_SCRIPT = "<script>window.__pwned=1</script>"
+TABLE_ROWS = 200_000
+LABELS = ["cat", "dog", "bird", "fish"]
 
 _DATASET = r'''
 import tracklet
@@ -74,6 +79,114 @@ for step in range(20):
 run.finish()
 '''
 
+_MEDIA = r'''
+import math, sys, numpy as np, tracklet
+rows, script = int(sys.argv[1]), sys.argv[2]
+run = tracklet.init(project="media", name="eval-media", config={"model": "tiny"})
+rng = np.random.default_rng(0)
+for step in range(3):
+    img = np.zeros((32, 48, 3), dtype=np.uint8)
+    img[..., 0] = np.linspace(0, 255, 48, dtype=np.uint8)[None, :]
+    img[..., 1] = 100 * step
+    frames = np.stack([np.full((3, 16, 16), 60 * t, dtype=np.uint8) for t in range(4)])
+    run.log({"samples/image": tracklet.Image(img, caption=f"sample at step {step}"),
+             "weights": tracklet.Histogram(rng.normal(step, 1.0, 2000), num_bins=32),
+             "report": tracklet.Html(f"<h1>Report at step {step}</h1><p>{script}</p><script>parent.__pwned=1</script>"),
+             "speech": tracklet.Audio(np.sin(np.linspace(0, 2 * math.pi * 440, 8000)).astype(np.float32), sample_rate=8000),
+             "clip": tracklet.Video(frames, fps=4),
+             "loss": 1.0 / (step + 1)}, step=step)
+labels = ["cat", "dog", "bird", "fish"]
+table = tracklet.Table(columns=["id", "label", "score", "text"],
+                       data=[[i, labels[i % 4], (i * 7919) % 100000 / 100000, f"sample {i}"] for i in range(rows)])
+gallery = tracklet.Table(columns=["image", "label"])
+for i, label in enumerate(labels):
+    tile = np.zeros((8, 8, 3), dtype=np.uint8)
+    tile[..., i % 3] = 255
+    gallery.add_data(tracklet.Image(tile, caption=f"tile {label}"), label)
+run.log({"eval/predictions": table, "gallery": gallery}, step=2)
+run.finish()
+'''
+
+_TRACES = r'''
+import asyncio, sys, time, tracklet
+from tracklet.tracing import record_usage
+hostile = sys.argv[1]
+tracklet.set_price("tiny-llm", input=1.0, output=4.0)
+
+@tracklet.op
+def retrieve(question: str, k: int = 2) -> list:
+    return [f"doc {i} about {question}" for i in range(k)]
+
+@tracklet.op
+def generate(prompt: str, model: str = "tiny-llm") -> str:
+    time.sleep(0.02 if "slow" in prompt else 0.002)
+    record_usage(model, prompt_tokens=3 * len(prompt.split()), completion_tokens=12)
+    if "fail" in prompt:
+        raise ValueError("the model refused: " + prompt[-30:])
+    return "answer: " + prompt.rsplit("Question: ", 1)[-1]
+
+@tracklet.op
+def rag(question: str) -> str:
+    return generate(f"Context: {retrieve(question)}\nQuestion: {question}")
+
+run = tracklet.init(project="llm", name="rag-dev")
+tracklet.init_tracing("llm")
+for q in ("what is rag", "a slow question", "why is the sky blue"):
+    rag(q)
+try:
+    rag("please fail")
+except ValueError:
+    pass
+with tracklet.attributes({"user": hostile}):
+    rag(hostile)
+run.finish()
+
+tracklet.init_tracing("llm")
+rag("outside any run")
+
+def exact(expected: str, output: str) -> bool:
+    return output == "answer: " + expected
+
+class Length(tracklet.Scorer):
+    def score(self, output):
+        return {"chars": len(output)}
+
+@tracklet.op
+def echo_model(question: str) -> str:
+    return "answer: " + question
+
+@tracklet.op
+def shouting_model(question: str) -> str:
+    return "answer: " + question.upper()
+
+rows = [{"question": q, "expected": q} for q in ("two plus two", "capital of france", "ok")]
+for model in (echo_model, shouting_model):
+    asyncio.run(tracklet.Evaluation(dataset=rows, scorers=[exact, Length()], name="qa").evaluate(model))
+tracklet.tracing.stop_tracing()
+
+api = tracklet.Api()
+failed = api.calls("llm", {"op": "rag", "status": "error"})[0]
+failed.feedback.add("reaction", "👎")
+failed.feedback.add("note", hostile)
+'''
+
+_SWEEP = r'''
+import math, tracklet
+config = {"method": "random", "metric": {"name": "val/loss", "goal": "minimize"}, "run_cap": 6,
+          "parameters": {"lr": {"distribution": "log_uniform_values", "min": 1e-5, "max": 1e-1},
+                         "optimizer": {"values": ["adam", "sgd"]}, "layers": {"values": [2, 4, 8]}}}
+sweep_id = tracklet.sweep(config, project="tune")
+
+def train():
+    run = tracklet.init()
+    c = run.config
+    best = abs(math.log10(c["lr"]) + 3) + (0.3 if c["optimizer"] == "sgd" else 0) + 0.05 * c["layers"]
+    for step in range(10):
+        run.log({"val/loss": best + 1 / (step + 1)})
+    run.finish()
+
+tracklet.agent(sweep_id, function=train, count=6)
+'''
 
 _LIVE = r'''
 import os, sys, time, tracklet
@@ -118,6 +231,9 @@ def build(folder: str) -> str:
         _run(_TRAIN, folder, name, lr, r, 600)
     _run(_LONG, folder, SPIKE_STEP, SPIKE_VALUE, LONG_STEPS)
     _run(_HOSTILE, folder, HOSTILE, HOSTILE_SCRIPT)
+    _run(_MEDIA, folder, TABLE_ROWS, HOSTILE_SCRIPT)
+    _run(_TRACES, folder, HOSTILE)
+    _run(_SWEEP, folder)
     return folder
 
 

@@ -1,7 +1,7 @@
 """Screenshots of the dashboard's main pages for the README: `make screenshots` (docs/screenshots/*.png).
 
 Builds the demo store (``demo_store.py``: real tracklet runs), serves it with `tracklet server`, and photographs
-each page in Debian's headless Chromium, light theme, plus the charts in the dark theme.
+each page in Debian's headless Chromium, light theme, plus the charts, a trace and a sweep in the dark theme.
 """
 
 from __future__ import annotations
@@ -35,7 +35,11 @@ def main() -> int:
     srv = ServerProcess(folder).start()
     try:
         runs = {r["name"]: r["id"] for r in httpx.get(f"{srv.url}/api/v1/runs?project=demo&fields=id&fields=name").json()}
+        (failed,) = httpx.get(f"{srv.url}/api/v1/calls?project=llm&roots=true&status=error").json()
+        (sweep,) = httpx.get(f"{srv.url}/api/v1/sweeps?project=tune").json()
         lora = ",".join(runs[n] for n in ("lora-r8", "lora-r16", "lora-r32"))
+        media = httpx.get(f"{srv.url}/api/v1/runs?project=media&fields=id").json()[0]["id"]
+        table = f"#/p/media/run/{media}?tab=media&mkey=eval/predictions&tsort=-score&tfilter=label+%3D%3D+dog"
         shots = [
             ("projects", "#/", "light", 560),
             ("runs-and-charts", f"#/p/demo?sel={lora}&smooth=0.6&closed=charts&filter=config.lora_r+>%3D+4", "light", 1150),
@@ -44,7 +48,17 @@ def main() -> int:
             ("run-console", f"#/p/demo/run/{runs['lora-r16']}?tab=console", "light", 420),
             ("artifact-lineage", "#/p/demo/artifacts/adapter?tab=lineage", "light", 460),
             ("registry", "#/registry/chat-adapter", "light", 560),
+            ("run-media-table", table, "light", 760),
+            ("run-media-image", f"#/p/media/run/{media}?tab=media&mkey=samples/image", "light", 420),
+            ("run-media-histogram", f"#/p/media/run/{media}?tab=media&mkey=weights", "light", 480),
+            ("run-media-table-dark", table, "dark", 760),
             ("runs-and-charts-dark", f"#/p/demo?sel={lora}&smooth=0.6&closed=charts&filter=config.lora_r+>%3D+4", "dark", 1150),
+            ("traces", "#/p/llm/traces?order=-latency_ms", "light", 560),
+            ("trace", f"#/p/llm/traces/{failed['id']}", "light", 1000),
+            ("evaluations", "#/p/llm/evaluations", "light", 560),
+            ("sweep", f"#/p/tune/sweeps/{sweep['id']}", "light", 1000),
+            ("trace-dark", f"#/p/llm/traces/{failed['id']}", "dark", 1000),
+            ("sweep-dark", f"#/p/tune/sweeps/{sweep['id']}", "dark", 1000),
         ]
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -56,6 +70,8 @@ def main() -> int:
                 _ready(page)
                 if name == "artifact-lineage":
                     _ready(page, "document.querySelector('.lineage')")
+                if name.startswith("run-media-table"):
+                    _ready(page, "window.tracklet.tableView && window.tracklet.tableView.ready")
                 page.screenshot(path=os.path.join(OUT, f"{name}.png"))
                 context.close()
                 print(f"docs/screenshots/{name}.png")

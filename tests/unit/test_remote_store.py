@@ -27,6 +27,7 @@ ROUTES = [
     ("GET", r"/runs", "runs", ["project", "entity", "fields*"]),
     ("GET", r"/runs/(?P<run_id>[^/]+)", "run", []),
     ("POST", r"/runs/(?P<run_id>[^/]+)/edits", "edit_run", []),
+    ("DELETE", r"/runs/(?P<run_id>[^/]+)", "delete_run", []),
     ("GET", r"/problems", "problems", ["run_id"]),
     ("GET", r"/runs/(?P<run_id>[^/]+)/keys", "keys", []),
     ("GET", r"/runs/(?P<run_id>[^/]+)/history", "history", ["keys*", "min_step", "max_step"]),
@@ -35,6 +36,7 @@ ROUTES = [
     ("GET", r"/runs/(?P<run_id>[^/]+)/system", "system_metrics", ["keys*"]),
     ("GET", r"/runs/(?P<run_id>[^/]+)/logs", "logs", ["after"]),
     ("GET", r"/runs/(?P<run_id>[^/]+)/media", "media", ["key", "step"]),
+    ("GET", r"/runs/(?P<run_id>[^/]+)/table", "table_rows", ["key", "step", "idx", "offset", "limit", "sort", "filter", "q"]),
     ("GET", r"/runs/(?P<run_id>[^/]+)/artifacts", "run_artifacts", ["kind"]),
     ("GET", r"/artifact-collections", "artifact_collections", ["project", "type"]),
     ("GET", r"/artifacts/(?P<project>[^/]+)/(?P<name>[^/]+)", "artifact_versions", ["entity"]),
@@ -49,7 +51,7 @@ ROUTES = [
     ("DELETE", r"/registry/(?P<model>[^/]+)/links/(?P<version_id>\d+)", "unlink_artifact", ["actor"]),
     ("GET", r"/registry/(?P<model>[^/]+)/aliases", "registry_aliases", []),
     ("GET", r"/registry/(?P<model>[^/]+)/audit", "registry_audit", []),
-    ("GET", r"/sweeps", "sweeps", ["project", "entity"]),
+    ("GET", r"/sweeps", "sweeps", ["project", "entity", "run_id"]),
     ("POST", r"/sweeps", "create_sweep", []),
     ("GET", r"/sweeps/(?P<sweep_id>[^/]+)", "sweep", []),
     ("POST", r"/sweeps/(?P<sweep_id>[^/]+)/state", "set_sweep_state", []),
@@ -141,6 +143,8 @@ def test_every_store_method_is_its_route(store):
     assert store.run("r1") == {"method": "run", "call": {"run_id": "r1"}}
     store.edit_run("r1", [(12, {"name": "x"})])
     assert store.seen[-1] == ("edit_run", {"run_id": "r1", "body": {"records": [[12, {"name": "x"}]]}})
+    store.delete_run("r1")
+    assert store.seen[-1] == ("delete_run", {"run_id": "r1"})
     assert store.problems("r1")["call"] == {"run_id": "r1"}
     assert store.keys("r1")["method"] == "keys"
     assert store.curves("r1", ["a", "b"], 0, 10, points=5)["call"] == {
@@ -150,6 +154,9 @@ def test_every_store_method_is_its_route(store):
     assert store.system_metrics("r1", ["system/cpu"])["call"]["keys"] == ["system/cpu"]
     assert store.logs("r1", after=4)["call"]["after"] == "4"
     assert store.media("r1", "eval/predictions", 3)["call"] == {"run_id": "r1", "key": "eval/predictions", "step": "3"}
+    assert store.table_rows("r1", "eval/p", 3, 1, 200, 50, "-score", "score > 0.5", "cat")["call"] == {
+        "run_id": "r1", "key": "eval/p", "step": "3", "idx": "1", "offset": "200", "limit": "50", "sort": "-score",
+        "filter": "score > 0.5", "q": "cat"}
     assert store.run_artifacts("r1", "input")["call"]["kind"] == "input"
     assert store.artifact_collections("p", "model")["call"] == {"project": "p", "type": "model"}
     assert store.artifact_versions("p", None, "m")["method"] == "artifact_versions"
@@ -167,6 +174,7 @@ def test_every_store_method_is_its_route(store):
     assert store.registry_aliases("llama") == {"production": 1}
     assert store.registry_audit("llama")["method"] == "registry_audit"
     assert store.sweeps("proj") == [{"project": "proj"}]
+    assert store.sweeps("proj", run_id="r1") == [{"project": "proj", "run_id": "r1"}]
     assert store.create_sweep("s1", "proj", None, {"method": "grid"}, "n")["call"] == {
         "body": {"id": "s1", "project": "proj", "config": {"method": "grid"}, "name": "n"}}
     assert store.sweep("s1")["call"] == {"sweep_id": "s1"}

@@ -103,3 +103,15 @@ def test_blob_digest_paths_and_artifact_names_are_checked(tmp_path):
     for bad in ("..%2F..%2Ftracklet.db", "../x", "a" * 63 + "/", "0" * 63 + "g"):
         assert api.get(f"/api/v1/blobs/{bad}").status_code in (400, 404)
     assert api.get("/api/v1/artifacts/p/..").status_code in (400, 404)
+
+
+def test_deleting_a_run_needs_write_access_to_its_project(keyed):
+    run_id, data, app, _, writer, reader, outsider = keyed
+    assert ServerClient(app, writer).send_log(run_id, data).status_code == 200
+    assert ServerClient(app, reader).delete(f"/api/v1/runs/{run_id}").status_code == 403
+    assert ServerClient(app, outsider).delete(f"/api/v1/runs/{run_id}").status_code == 403
+    assert ServerClient(app).delete(f"/api/v1/runs/{run_id}").status_code == 401
+    assert ServerClient(app, reader).get(f"/api/v1/runs/{run_id}").status_code == 200  # still there
+    assert ServerClient(app, writer).delete(f"/api/v1/runs/{run_id}").json() == {"ok": True}
+    assert ServerClient(app, reader).get(f"/api/v1/runs/{run_id}").status_code == 404
+    assert ServerClient(app, writer).send_log(run_id, data).status_code == 200  # sent again whole, it is a run again

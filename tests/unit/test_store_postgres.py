@@ -199,6 +199,30 @@ def test_a_database_store_takes_edits_of_a_finished_run_only(pg_url, tracklet_en
     store.close()
 
 
+def test_a_database_store_deletes_a_finished_run_only(pg_url, tracklet_env):
+    from tracklet._errors import UsageError
+    from tracklet.store.sql._store import SqlStore
+
+    migrate(pg_url)
+    store = SqlStore(url=pg_url)
+    run = tracklet.init(project="pg")
+    run.log({"loss": 1.0})
+    with open(_wal(tracklet_env, run.id), "rb") as f:
+        store.append_log(run.id, 0, f.read())
+    with pytest.raises(UsageError, match="still running; delete it after it ends"):
+        store.delete_run(run.id)
+    run.finish()
+    held = store.run(run.id)["stored_offset"]
+    with open(_wal(tracklet_env, run.id), "rb") as f:
+        f.seek(held)
+        store.append_log(run.id, held, f.read())
+    store.delete_run(run.id)
+    assert store.run(run.id) is None and store.runs("pg") == []
+    with pytest.raises(UsageError, match=f"no run '{run.id}'"):
+        store.delete_run(run.id)
+    store.close()
+
+
 def test_a_database_store_marks_a_silent_run_crashed_and_a_later_batch_revives_it(pg_url, tracklet_env):
     import time
 

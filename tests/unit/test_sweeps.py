@@ -36,6 +36,12 @@ def test_a_function_agent_covers_the_grid_once_and_the_runs_carry_their_config(t
     assert all(r.state == "finished" for r in sweep.runs)
     assert sweep.best_run().config == {"a": 1, "g": {"b": "x"}}
     assert [s.id for s in tracklet.Api().sweeps("p")] == [sweep_id]
+    store = SqlStore(str(tracklet_env))
+    try:  # a run page finds its sweep
+        assert [s["id"] for s in store.sweeps("p", run_id=sweep.runs[0].id)] == [sweep_id]
+        assert store.sweeps("p", run_id="not-a-trial") == []
+    finally:
+        store.close()
 
 
 def test_interleaved_claims_never_hand_out_a_grid_point_twice(tracklet_env):

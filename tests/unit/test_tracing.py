@@ -206,6 +206,9 @@ def test_filters_orders_and_feedback(store):
     slowest = store.calls("proj", filters={"op": "generate"}, order="-latency_ms", limit=2)
     assert len(slowest) == 2 and slowest[0]["latency_ms"] >= slowest[1]["latency_ms"]
     assert len(store.calls("proj", filters={"trace_id": roots[0]["id"]})) == 3
+    by_op = [c["op_name"] for c in store.calls("proj", order="op_name")]
+    assert by_op == sorted(by_op) and store.calls("proj", order="-op_name")[0]["op_name"] == max(by_op)
+    assert {c["status"] for c in store.calls("proj", order="-status")} == {"ok"}
     assert store.calls("proj", filters={"min_tokens": 121}) == []
     store.add_feedback(roots[1]["id"], "reaction", "👍")
     assert [c["id"] for c in store.calls("proj", filters={"feedback": "reaction"})] == [roots[1]["id"]]

@@ -50,6 +50,8 @@ ORDERS = {
     "latency_ms": "c.latency_ms, c.id", "-latency_ms": "c.latency_ms DESC, c.id",
     "total_tokens": "c.total_tokens, c.id", "-total_tokens": "c.total_tokens DESC, c.id",
     "cost": "c.cost, c.id", "-cost": "c.cost DESC, c.id",
+    "op_name": "c.op_name, c.started_at, c.id", "-op_name": "c.op_name DESC, c.started_at, c.id",
+    "status": "c.status, c.started_at, c.id", "-status": "c.status DESC, c.started_at, c.id",
 }
 
 

@@ -189,6 +189,18 @@ class SqlStore(Store):
         append_edits(self.root, run_id, records)
         self.engine()  # stored now: readers look only at the logs of runs that are live (``_lite.behind``)
 
+    def delete_run(self, run_id: str) -> None:
+        from ._delete import delete_from_database, delete_from_folder
+
+        with self.reader(fresh=True) as q:
+            pk = q.scalar("SELECT pk FROM runs WHERE run_id = :run_id", run_id=run_id)
+        if pk is None:
+            raise self._no_run(run_id)
+        self._pks.pop(run_id, None)
+        if self.url is not None:
+            return delete_from_database(self.engine(), run_id, pk)
+        delete_from_folder(self._writer_engine(), self.root, run_id, pk)
+
     def problems(self, run_id: str | None = None) -> list[dict[str, Any]]:
         sql = (
             "SELECT r.run_id, p.kind, p.at_offset, p.size, p.records, p.detail FROM run_problems p "
@@ -353,6 +365,20 @@ class SqlStore(Store):
              "meta": from_json(meta) or {}, "refs": from_json(refs) or []}
             for k, st, i, kind, d, n, ts, meta, refs in rows
         ]
+
+    def table_rows(
+        self, run_id: str, key: str, step: int | None = None, idx: int = 0, offset: int = 0, limit: int = 100,
+        sort: str | None = None, filter: str | None = None, search: str | None = None,
+    ) -> dict[str, Any]:
+        from ...media._table_rows import table_page
+
+        found = [e for e in self.media(run_id, key, step) if e["kind"] in ("table", "plot") and e["idx"] == idx]
+        if not found:
+            at = "" if step is None else f" at step {step}"
+            raise UsageError(f"run {run_id} logged no table {key!r}{at} (index {idx}); its media entries list what it logged")
+        entry = found[-1]  # by step: the last one when no step is given
+        page = table_page(entry["digest"], entry["meta"], lambda: self.get_blob(entry["digest"]), offset, limit, sort, filter, search)
+        return {"key": key, "step": entry["step"], "idx": idx, "digest": entry["digest"], **page}
 
     def get_blob(self, digest: str) -> bytes:
         with self._blobs().open(digest) as f:
@@ -524,11 +550,11 @@ class SqlStore(Store):
         create_sweep(self._writer_engine(), sweep_id, project, entity, config, name)
         return self.sweep(sweep_id) or {}
 
-    def sweeps(self, project: str | None = None, entity: str | None = None) -> list[dict[str, Any]]:
+    def sweeps(self, project: str | None = None, entity: str | None = None, run_id: str | None = None) -> list[dict[str, Any]]:
         from ._sweeps import list_sweeps
 
         with self.reader() as q:
-            return list_sweeps(q, project, entity)
+            return list_sweeps(q, project, entity, run_id)
 
     def sweep(self, sweep_id: str) -> dict[str, Any] | None:
         from ._sweeps import read_sweep

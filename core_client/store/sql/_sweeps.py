@@ -62,13 +62,16 @@ def create_sweep(engine: Engine, sweep_id: str, project: str, entity: str | None
         ))
 
 
-def list_sweeps(q: Reader, project: str | None, entity: str | None) -> list[dict[str, Any]]:
+def list_sweeps(q: Reader, project: str | None, entity: str | None, run_id: str | None = None) -> list[dict[str, Any]]:
     sql = _SWEEP_SQL + " WHERE 1 = 1"
     if project is not None:
         sql += " AND p.name = :project"
     if entity is not None:
         sql += " AND p.entity = :entity"
-    return [_sweep_doc(r) for r in q.all(sql + " ORDER BY s.created_at, s.id", project=project, entity=entity or "")]
+    if run_id is not None:
+        sql += " AND EXISTS (SELECT 1 FROM sweep_trials r WHERE r.sweep_id = s.id AND r.run_id = :run_id)"
+    found = q.all(sql + " ORDER BY s.created_at, s.id", project=project, entity=entity or "", run_id=run_id)
+    return [_sweep_doc(r) for r in found]
 
 
 def read_sweep(q: Reader, sweep_id: str) -> dict[str, Any] | None:

@@ -52,6 +52,12 @@ export const TABLE_FIELDS = ['id', 'project', 'entity', 'name', 'state', 'group'
 /** The runs of a project (page key 'name' or 'entity/name'), as the table reads them. */
 export const projectRuns = (key) => get('/runs', {...projectParams(key), fields: TABLE_FIELDS});
 
+/** A stored blob's bytes (a logged image, table, ...), by its digest. */
+export const blobBytes = async (digest) => (await request('GET', `/blobs/${enc(digest)}`, {accept: '*/*'})).arrayBuffer();
+
+/** A page of a logged table's rows, filtered, searched and sorted on the server (docs/http-api.md). */
+export const tableRows = (runId, params) => get(`/runs/${enc(runId)}/table`, params);
+
 export const session = () => get('/session');
 export const signIn = (key) => post('/session', {key});
 export const signOut = () => del('/session');

@@ -8,10 +8,16 @@ import {projectsView} from './projects.js';
 import {workspaceView} from './workspace.js';
 import {runView} from './run.js';
 import {artifactsView, registryView} from './artifacts.js';
+import {tracesView} from './traces.js';
+import {evaluationsView} from './evaluations.js';
+import {sweepsView} from './sweeps.js';
 
-/** Sections of a project (later: tables, traces, evaluations, sweeps slot in here). */
+/** Sections of a project (later: tables slot in here). */
 export const SECTIONS = [
   {id: 'runs', label: 'Runs', view: workspaceView},
+  {id: 'traces', label: 'Traces', view: tracesView},
+  {id: 'evaluations', label: 'Evaluations', view: evaluationsView},
+  {id: 'sweeps', label: 'Sweeps', view: sweepsView},
   {id: 'artifacts', label: 'Artifacts', view: artifactsView},
 ];
 
@@ -20,7 +26,7 @@ const crumbs = document.getElementById('crumbs');
 let current = null;
 let signedIn = {auth: false, user: null};
 
-// For tests and benchmarks: the charts drawn now (panel key -> uPlot) and when the last one finished drawing.
+// For tests and benchmarks: the charts drawn now (panel key -> uPlot), whether the view has drawn, and when.
 window.tracklet = {charts: new Map(), ready: false};
 
 function sectionNav(project, active) {
@@ -57,6 +63,7 @@ async function route() {
       current = await projectsView(ctx);
     }
     window.tracklet.ready = true;
+    window.tracklet.readyAt = performance.now();
   } catch (e) {
     if (e instanceof api.ApiError && e.status === 401) return;  // the sign-in form is up
     console.error(e);

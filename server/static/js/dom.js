@@ -97,3 +97,26 @@ export function flatten(obj, prefix = '', out = {}) {
   }
   return out;
 }
+
+/**
+ * Ask before something that cannot be undone: a modal <dialog> naming what goes (`items`, as text) and what stays
+ * (`note`). Resolves true only on the `confirm` button; Escape, Cancel or closing it resolve false.
+ */
+export function confirmDialog({title, items, note, confirm}) {
+  return new Promise((resolve) => {
+    const ok = h('button', {type: 'button', class: 'danger'}, confirm);
+    const cancel = h('button', {type: 'button'}, 'Cancel');
+    const dialog = h('dialog', {class: 'confirm', 'aria-labelledby': 'confirm-title', 'aria-describedby': 'confirm-list'},
+      h('h2', {id: 'confirm-title'}, title),
+      h('ul', {id: 'confirm-list', class: 'plain confirm-list'}, items.map((item) => h('li', null, item))),
+      note ? h('p', {class: 'muted'}, note) : null,
+      h('div', {class: 'buttons'}, cancel, ok));
+    let answer = false;
+    ok.addEventListener('click', () => { answer = true; dialog.close(); });
+    cancel.addEventListener('click', () => dialog.close());
+    dialog.addEventListener('close', () => { dialog.remove(); resolve(answer); });
+    document.body.append(dialog);
+    dialog.showModal();
+    cancel.focus();  // the safe choice has the focus: Enter alone deletes nothing
+  });
+}

@@ -1,24 +1,31 @@
 // A run's page, in tabs: overview (config and its diff against another run, summary, notes, environment),
-// system metrics, console output, artifacts. A later view (tables, traces) is one more entry in TABS.
+// media (tables, images, histograms, ...), system metrics, console output, artifacts, traced calls. A later view is one
+// more entry in TABS.
 
 import * as api from './api.js';
 import {ansiLine, plain} from './ansi.js';
 import {Panel} from './charts.js';
+import {deleteRuns} from './delete.js';
 import {colorOf, fill, flatten, fmtBytes, fmtDuration, fmtTime, fmtValue, h, toast} from './dom.js';
+import {mediaTab} from './media.js';
 import {link, update} from './state.js';
+import {callTable} from './traces.js';
 
 const UPDATE = 12;  // the run log's UPDATE record (core_client/wal/_wal.py): name, tags, notes
 
 export const TABS = [
   {id: 'overview', label: 'Overview', view: overview},
   {id: 'system', label: 'System', view: system},
+  {id: 'media', label: 'Media', view: mediaTab},
   {id: 'console', label: 'Console', view: consoleTab},
   {id: 'artifacts', label: 'Artifacts', view: artifacts},
+  {id: 'calls', label: 'Calls', view: calls},
 ];
 
 export async function runView(ctx) {
   const {main, project, runId, params, setCrumbs} = ctx;
-  const run = await api.get(`/runs/${api.enc(runId)}`);
+  const [run, sweeps] = await Promise.all([api.get(`/runs/${api.enc(runId)}`),
+    api.get('/sweeps', {...api.projectParams(project), run_id: runId})]);
   setCrumbs([['Projects', '#/'], [project, link(['p', project])], [run.name || run.id, null]]);
   const tab = TABS.find((t) => t.id === params.get('tab')) || TABS[0];
   const panel = h('div', {class: 'tab-panel', role: 'tabpanel', id: 'tab-panel', 'aria-labelledby': `tab-${tab.id}`});
@@ -36,7 +43,8 @@ export async function runView(ctx) {
   fill(main,
     h('div', {class: 'page-head'}, h('h1', null, swatch, h('span', {id: 'run-name'}, run.name || run.id)),
       h('span', {class: `state ${run.state}`}, run.state === 'running' ? '● running' : run.state),
-      h('span', {class: 'muted'}, `${run.id} · ${fmtTime(run.created_at)} · ${fmtDuration(runtime)}`)),
+      h('span', {class: 'muted'}, `${run.id} · ${fmtTime(run.created_at)} · ${fmtDuration(runtime)}`),
+      sweeps.map((sw) => h('a', {href: link(['p', project, 'sweeps', sw.id]), class: 'tag'}, `sweep ${sw.name || sw.id}`))),
     tabs, panel);
   return (await tab.view({...ctx, run, panel})) || {};
 }
@@ -76,6 +84,16 @@ function editable(run) {
   return form;
 }
 
+function deleteRun(run, project) {
+  const running = run.state === 'running';
+  const button = h('button', {type: 'button', class: 'danger', disabled: running}, 'Delete run…');
+  button.addEventListener('click', async () => {
+    if ((await deleteRuns([run])).length) location.hash = link(['p', project]);
+  });
+  return h('div', {class: 'delete-run'}, button,
+    running ? h('p', {class: 'muted'}, 'A running run cannot be deleted; delete it once it ends.') : null);
+}
+
 async function overview({run, project, params, panel}) {
   const others = (await api.projectRuns(project)).filter((r) => r.id !== run.id);
   const diffWith = params.get('diff');
@@ -109,7 +127,7 @@ async function overview({run, project, params, panel}) {
     h('section', {'aria-labelledby': 'h-summary'}, h('h2', {id: 'h-summary'}, 'Summary'),
       kvTable('Summary', Object.fromEntries(Object.entries(flatten(run.summary)).filter(([k]) => !k.startsWith('_'))))),
     h('section', {'aria-labelledby': 'h-edit'}, h('h2', {id: 'h-edit'}, 'Name, tags and notes'), editable(run),
-      h('p', {class: 'muted'}, 'Deleting a run is not offered: the server has no route for it yet.')),
+      deleteRun(run, project)),
     h('section', {'aria-labelledby': 'h-env'}, h('h2', {id: 'h-env'}, 'Environment'),
       kvTable('Environment', {...flatten(rest), command: (rest.argv || []).join(' ')}), gitBox,
       packages ? h('details', null, h('summary', null, `Packages (${Object.keys(packages).length})`), kvTable('Packages', packages)) : null)));
@@ -173,4 +191,11 @@ async function artifacts({run, project, panel}) {
   const [used, made] = await Promise.all([
     api.get(`/runs/${api.enc(run.id)}/artifacts`, {kind: 'input'}), api.get(`/runs/${api.enc(run.id)}/artifacts`, {kind: 'output'})]);
   fill(panel, h('div', {class: 'columns'}, versionList('Used', used, project), versionList('Produced', made, project)));
+}
+
+async function calls({run, project, panel}) {
+  const found = await api.get('/calls', {...api.projectParams(project), run_id: run.id, roots: 'true', order: 'started_at'});
+  fill(panel, found.length ? [h('p', {class: 'muted'}, `${found.length} root calls traced in this run (`,
+    h('a', {href: link(['p', project, 'traces'], {run: run.id})}, 'filter them in Traces'), ').'), callTable(found, {project})]
+    : h('p', {class: 'muted'}, 'No calls were traced in this run: @tracklet.op functions called while it runs are.'));
 }

@@ -2,6 +2,7 @@
 // search by name or tag, group by a config key, select runs to compare. Rows are drawn only where they are
 // visible (a window over the sorted list), so 10,000 runs scroll as smoothly as 10.
 
+import {deleteRuns} from './delete.js';
 import {colorOf, fill, flatten, fmtDuration, fmtTime, fmtValue, h} from './dom.js';
 import {compile, FilterError} from './filter.js';
 import {link} from './state.js';
@@ -50,6 +51,8 @@ export class RunsTable {
       value: state.q || ''});
     this.groupSel = h('select', {'aria-label': 'Group runs by'});
     this.count = h('span', {class: 'muted count', 'aria-live': 'polite'});
+    this.deleteBtn = h('button', {type: 'button', class: 'danger', disabled: true}, 'Delete selected…');
+    this.deleteBtn.addEventListener('click', () => this.deleteSelected());
     this.picker = h('details', {class: 'picker'}, h('summary', null, 'Columns'));
     this.head = h('thead');
     this.body = h('tbody');
@@ -57,7 +60,8 @@ export class RunsTable {
       this.head, this.body);
     this.scroller = h('div', {class: 'scroller', tabindex: '-1'}, this.table);
     this.el = h('section', {class: 'runs-table', 'aria-label': 'Runs table'},
-      h('div', {class: 'toolbar'}, this.search, this.filter, h('label', null, 'Group ', this.groupSel), this.picker, this.count),
+      h('div', {class: 'toolbar'}, this.search, this.filter, h('label', null, 'Group ', this.groupSel), this.picker, this.count,
+        this.deleteBtn),
       this.filterError, this.scroller);
     container.append(this.el);
     let timer = null;
@@ -73,6 +77,7 @@ export class RunsTable {
       const id = ev.target.dataset.run;
       if (!id) return;
       if (ev.target.checked) this.state.sel.add(id); else this.state.sel.delete(id);
+      this.deleteBtn.disabled = !this.state.sel.size;
       this.onChange('sel');
     });
     this.drawPicker();
@@ -180,6 +185,7 @@ export class RunsTable {
       this.items = shown.map((r) => ({row: r}));
     }
     this.count.textContent = `${shown.length} of ${this.rows.length} runs · ${this.state.sel.size} selected`;
+    this.deleteBtn.disabled = !this.state.sel.size;
     this.drawHead();
     this.drawWindow(true);
     this.lastRefreshMs = performance.now() - t0;
@@ -275,6 +281,16 @@ export class RunsTable {
       this.drawWindow(true);
       focus();
     }
+  }
+
+  /** Delete the selected runs (every one, shown or filtered out) once the dialog that names them is confirmed. */
+  async deleteSelected() {
+    const runs = [...this.state.sel].map((id) => this.byId.get(id)).filter(Boolean).map((r) => r.run);
+    const gone = new Set(await deleteRuns(runs));
+    if (!gone.size) return;
+    for (const id of gone) this.state.sel.delete(id);
+    this.update(this.rows.filter((r) => !gone.has(r.id)).map((r) => r.run));
+    this.onChange('sel');
   }
 
   /** The runs to chart: the selected ones, else the first five shown. */
