@@ -416,12 +416,9 @@ def main() -> int:
         shutil.rmtree(args.dir, ignore_errors=True)
     args.versions = _versions(args.compare_python)
     results = run_all(args)
-    md = _md(results, args, os.getloadavg()[0])
-    print(md)
-    if not args.no_write:
-        from _results import write_section
+    from _results import report
 
-        write_section(f"{START}\n{md.rstrip()}\n{END}\n", START, END)
+    report(_md(results, args, os.getloadavg()[0]), START, END, write=not args.no_write)
     return 0
 
 
