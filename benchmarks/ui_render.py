@@ -12,7 +12,7 @@ Timings in the page: first render = from navigation start to the table drawn (pe
 table's first refresh ends: the page loaded, the runs fetched, parsed, filtered, sorted and drawn); sort and
 filter = the click (or the expression set) to the next frame after the table is drawn again, without the
 120 ms typing debounce; charts = navigation start to every panel drawn, and the `POST /api/v1/curves` bytes.
-Trackio's and MLflow's dashboards on the same data are not measured yet (see RESULTS.md).
+Trackio's and MLflow's dashboards on the same runs: benchmarks/ui_compare.py (its own RESULTS.md section).
 """
 
 from __future__ import annotations
@@ -192,8 +192,8 @@ time, 4 MB instead of 40), draws only its visible rows, and sorts and filters ar
 their panels from the runs' summaries and fetch every open section in one request, and read each run's key list
 (`GET /runs/{id}/keys`, about 0.15 s each on this store: every read stats the 10,000 runs' logs) only when the
 user opens the system metrics. Before these, on the same data: first render 1.44 s, charts 4.7 s.
-Not measured yet: Trackio's and MLflow's local dashboards on the same runs (time to a drawn chart, whether the
-spike shows); their tools are in `benchmarks/.venv-compare`, the adapter is still to write.
+Trackio's and MLflow's local dashboards on the same runs (time to a drawn chart, whether the spike shows): the
+next section, `benchmarks/ui_compare.py`.
 """
 
 
