@@ -12,6 +12,7 @@ import os
 import resource
 import signal
 import subprocess
+import threading
 import time
 
 __all__ = ["child_record", "cpu_and_memory", "killpg", "last_line", "run_logged", "temp_filesystem", "write_section"]
@@ -42,18 +43,27 @@ def run_logged(cmd: list[str], cwd: str, env: dict[str, str], log_path: str, tim
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
-        timed_out = False
-        try:
-            rc = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+        # A blocking wait with a watchdog, not proc.wait(timeout=): that one polls with sleeps doubling up to
+        # 50 ms, which rounded every short child to ~31.5 or ~63.5 ms (an import of 10 ms read as 0 or 32)
+        expired = threading.Event()
+
+        def kill() -> None:
+            expired.set()
             killpg(proc.pid)
+
+        watchdog = threading.Timer(timeout, kill)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
             rc = proc.wait()
         except BaseException:  # interrupted: take the child down with us
             killpg(proc.pid)
             proc.wait()
             raise
+        finally:
+            watchdog.cancel()
         wall = time.perf_counter() - t0
+        timed_out = expired.is_set()
     killpg(proc.pid)  # helpers a tool left behind in the child's session
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(log_path, "rb") as f:
