@@ -35,17 +35,22 @@ def traced_sync(original: Any, name: str, usage: Any, gather: Any, prepare: Call
         except BaseException as e:
             finish_call(call, error=e)
             raise
-        if call is None:
-            return r
-        if kwargs.get("stream") is True:
-            return _Stream(r, call, gather(call))
-        try:
-            usage(call, r)
-        finally:
-            finish_call(call, r)
-        return r
+        return _returned(call, r, kwargs, usage, gather, _Stream)
 
     return create
+
+
+def _returned(call: Any, r: Any, kwargs: dict[str, Any], usage: Any, gather: Any, stream: Any) -> Any:
+    """What a traced ``create`` gives back: a stream that ends the call when it ends, else ``r`` with the call ended."""
+    if call is None:
+        return r
+    if kwargs.get("stream") is True:
+        return stream(r, call, gather(call))
+    try:
+        usage(call, r)
+    finally:
+        finish_call(call, r)
+    return r
 
 
 def traced_async(original: Any, name: str, usage: Any, gather: Any, prepare: Callable[[dict[str, Any]], dict[str, Any]] = dict) -> Any:
@@ -59,15 +64,7 @@ def traced_async(original: Any, name: str, usage: Any, gather: Any, prepare: Cal
         except BaseException as e:
             finish_call(call, error=e)
             raise
-        if call is None:
-            return r
-        if kwargs.get("stream") is True:
-            return _AsyncStream(r, call, gather(call))
-        try:
-            usage(call, r)
-        finally:
-            finish_call(call, r)
-        return r
+        return _returned(call, r, kwargs, usage, gather, _AsyncStream)
 
     return create
 
