@@ -46,9 +46,10 @@ demo: $(VENV)/.demo
 	TRACKLET_DIR=$(CURDIR)/.tracklet-demo $(BIN)/python examples/train_tiny.py
 	TRACKLET_DIR=$(CURDIR)/.tracklet-demo $(BIN)/tracklet show latest
 
-# A failed test is run once more, alone: the Lightning ddp_spawn and torchrun tests sometimes die at exit
-# with SIGABRT inside torch's gloo teardown ("terminate called without an active exception"), about one
-# suite in three here; a failure that repeats fails the target. The first run's failures stay printed.
+# A failed test is run once more, alone, as a safety net for torch's gloo teardown, which sometimes
+# aborted a worker at exit ("terminate called without an active exception") while its process group
+# was still open; the ddp tests now end it from an exit handler. A failure that repeats fails the
+# target. The first run's failures stay printed.
 RERUN := || (echo "rerunning the failed tests once"; $(PYTEST) tests -q --lf)
 
 test: $(VENV)/.test

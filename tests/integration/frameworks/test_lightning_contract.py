@@ -67,6 +67,7 @@ def _define(ns: str) -> None:
         """The run exists before the callbacks' setup on global zero; other ranks see Lightning's no-op."""
 
         def setup(self, trainer, pl_module, stage):
+            _end_process_group_at_exit()
             if trainer.global_rank == 0:
                 assert tracklet.run is not None and tracklet.run.id == trainer.logger.version
 
@@ -82,6 +83,24 @@ def _define(ns: str) -> None:
     for cls in (Logging, ExperimentCheck):
         cls.__name__ = cls.__qualname__ = f"{cls.__name__}_{ns}"
         setattr(sys.modules[__name__], cls.__name__, cls)
+
+
+def _end_process_group() -> None:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def _end_process_group_at_exit() -> None:
+    """Lightning leaves the gloo process group open in its spawned workers; torch's gloo threads then
+    abort the interpreter's teardown now and then ("terminate called without an active exception",
+    SIGABRT; pytorch/pytorch#179291). Ending it from an exit handler, while Python is still whole,
+    avoids that. (Forked workers end with os._exit, which runs neither.)"""
+    import atexit
+
+    atexit.unregister(_end_process_group)  # once per process, whatever the number of stages
+    atexit.register(_end_process_group)
 
 
 def classes(ns):
