@@ -106,7 +106,7 @@ ROUTES: list[Endpoint] = [
        responses={"200": _LIST}),
     _e("GET", "/runs/{run_id}", runs.run, "store.run (404 when absent)", _RUN, responses={"200": _OBJ}),
     _e("DELETE", "/runs/{run_id}", runs.delete_run,
-       "store.delete_run: an ended run's rows and log folder (400 while it runs; its blobs and artifacts stay)", _RUN,
+       "store.delete_run: an ended run's rows and log folder, and over a folder store the blobs of its media that nothing else lists (400 while it runs; its artifacts stay)", _RUN,
        responses={"200": _OK}),
     _e("POST", "/runs/{run_id}/edits", runs.edit_run, "store.edit_run", _RUN, responses={"200": _OK},
        body={"application/json": {

@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from tracklet.artifacts._collect import delete_run_and_blobs
 from tracklet.store._interface import run_fields
 from tracklet.wal._wal import RecordType
 
@@ -71,8 +72,8 @@ async def delete_run(request: Request) -> JsonResponse:
     """Delete an ended run (write access to its project); 400 naming why for a running one."""
     run_id = run_id_of(request)
     await run_for(request, run_id, "write")
-    await call(store_of(request).delete_run, run_id)
-    return JsonResponse({"ok": True})
+    removed = await call(delete_run_and_blobs, store_of(request), run_id)
+    return JsonResponse({"ok": True, "removed_blobs": len(removed)})
 
 
 async def problems(request: Request) -> JsonResponse:

@@ -130,8 +130,8 @@ class ApiRun:
     def delete(self, delete_artifacts: bool = False) -> None:
         """Delete this run from its store (an ended one: a running run refuses), as wandb's ``run.delete()``.
 
-        Its history, media entries, console output and files go; the artifact versions it logged stay
-        unless ``delete_artifacts`` (each is then deleted as ``Artifact.delete(delete_aliases=True)`` does).
+        Its history, media entries, console output and files go, and in a folder store the blobs of its media
+        that no other run or artifact lists; the artifact versions it logged stay unless ``delete_artifacts`` (each is then deleted as ``Artifact.delete(delete_aliases=True)`` does).
 
             >>> tracklet.Api().run("my-project/1a2b3c4d").delete()
 
@@ -141,7 +141,9 @@ class ApiRun:
         if delete_artifacts:
             for art in self.logged_artifacts():
                 art.delete(delete_aliases=True)
-        self._api._store.delete_run(self.id)
+        from ..artifacts._collect import delete_run_and_blobs
+
+        delete_run_and_blobs(self._api._store, self.id)
 
     def files(self, names: Sequence[str] | None = None, pattern: str | None = None, per_page: int | None = None) -> list[Any]:
         """The files kept with the run (``run.save()``), by name; only ``names`` when given.

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import json
 import os
 import threading
 import time
@@ -25,6 +24,7 @@ from ._artifact import Artifact, check_aliases, check_artifact_name
 from .._errors import StoreError, UsageError, warn_once
 from ..store._layout import log_path
 from ..wal._wal import RecordType
+from ._collect import unsynced_digests
 from .storage._blobs import blob_store_of
 
 __all__ = [
@@ -455,7 +455,7 @@ def delete(art: Artifact, delete_aliases: bool) -> None:
                 "Free some space or let that process finish, then delete again"
             )
         api = _api(art)
-        unsynced = _unsynced_digests(art._root, api._store) if own_folder else set()  # the store is caught up first
+        unsynced = unsynced_digests(art._root, api._store) if own_folder else set()  # the store is caught up first
         unused = api._store.delete_artifact(art.id, delete_aliases)
         art._deleted()
         if not own_folder or unsynced is None:
@@ -471,49 +471,3 @@ def _on_server(art: Artifact) -> bool:
     from ..remote._store import RemoteStore  # only for a version read from a store: requests is imported by then
 
     return isinstance(art._store, RemoteStore)
-
-
-def _stored_digests(manifest: dict[str, Any]) -> set[str]:
-    from .storage import Manifest
-
-    return {e.digest for e in Manifest.from_json(manifest) if e.ref is None}
-
-
-def _unsynced_digests(root: str, sql_store: Any) -> set[str] | None:
-    """Blob digests listed by artifact and media records that runs under ``root`` wrote and the store has not ingested
-    (offline runs, a worker behind); None when a run's log cannot be read through (keep every blob)."""
-    from ..store._layout import runs_dir
-    from ..wal._logfile import log_size
-    from ..wal._wal import WalReader
-
-    stored = {r["id"]: r["stored_offset"] for r in sql_store.runs()}
-    found: set[str] = set()
-    try:
-        run_ids = os.listdir(runs_dir(root))
-    except FileNotFoundError:
-        return found
-    for run_id in run_ids:
-        wal = log_path(root, run_id)
-        try:
-            if log_size(wal) is None and run_id in stored:
-                continue  # a compressed log is one the store holds whole
-        except OSError:
-            continue  # no run's log (yet): it holds no record
-        reader = WalReader(wal)
-        try:
-            reader.check_header()
-        except (OSError, ValueError):
-            continue  # no run's log (yet): it holds no record
-        try:
-            for rtype, _, buf, start, stop, _ in reader.scan(stored.get(run_id, 0)):
-                if rtype == RecordType.ARTIFACT:
-                    found |= _stored_digests(json.loads(bytes(buf[start:stop]))["manifest"])
-                elif rtype == RecordType.MEDIA:  # a table or image shares the blob store, and may share a blob
-                    from ..wal._media import media_digests
-
-                    found |= media_digests(json.loads(bytes(buf[start:stop])))
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            warn_once(f"delete-unreadable:{wal}", f"tracklet: {wal} cannot be read through ({e!r}); "
-                      "the deleted version's files are kept, since a record there may list them")
-            return None
-    return found

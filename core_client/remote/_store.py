@@ -105,8 +105,9 @@ class RemoteStore(Store):
     def edit_run(self, run_id: str, records: list[tuple[int, dict[str, Any]]]) -> None:
         self._request("POST", f"/runs/{_q(run_id)}/edits", json={"records": [[int(t), p] for t, p in records]})
 
-    def delete_run(self, run_id: str) -> None:
+    def delete_run(self, run_id: str) -> list[str]:
         self._request("DELETE", f"/runs/{_q(run_id)}")
+        return []  # the server removes the blobs it may; none of its blobs are this client's to remove
 
     def problems(self, run_id: str | None = None) -> list[dict[str, Any]]:
         return self._json("GET", "/problems", params=_params(run_id=run_id))

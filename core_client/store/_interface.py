@@ -94,11 +94,12 @@ class Store:
         """Append edits (UPDATE, CONFIG replace, SUMMARY replace records) to a finished run, as the run would."""
         raise NotImplementedError
 
-    def delete_run(self, run_id: str) -> None:
+    def delete_run(self, run_id: str) -> list[str]:
         """Delete an ended run: its rows, and in a folder store its log folder (so no catch-up brings it back).
 
-        The blobs of its media values and the artifact versions it logged stay. Raises ``UsageError`` for an
-        unknown run or one still running.
+        The artifact versions it logged stay. Returns the digests of its media values' blobs that no other run's
+        media and no committed artifact version lists (the caller may remove them: ``artifacts._collect``).
+        Raises ``UsageError`` for an unknown run or one still running.
         """
         raise NotImplementedError
 

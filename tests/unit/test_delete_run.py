@@ -28,7 +28,7 @@ def _finished(root: str, project: str = "p", **init) -> str:
     return run.id
 
 
-def test_a_deleted_run_is_gone_for_good_and_its_blobs_and_artifacts_stay(tracklet_env):
+def test_a_deleted_run_is_gone_for_good_and_its_artifacts_and_shared_blobs_stay(tracklet_env):
     root = str(tracklet_env)
     keep, gone = _finished(root), _finished(root)
     store = SqlStore(root)
@@ -40,13 +40,55 @@ def test_a_deleted_run_is_gone_for_good_and_its_blobs_and_artifacts_stay(trackle
     assert not os.listdir(os.path.join(root, ".deleted"))
     fresh = SqlStore(root)  # a new reader catches up from the logs: nothing brings the run back
     assert fresh.run(gone) is None and fresh.projects()[0]["runs"] == 1
-    assert fresh.get_blob(digest)  # its media blob stays
+    assert fresh.get_blob(digest)  # its media blob stays: the kept run logged the same table
     versions = fresh.artifact_versions("p", None, "data")
     assert [v["version_index"] for v in versions] == [0, 1]  # the deleted run's version stays, without its run
     assert fresh.artifact_runs(versions[1]["id"], "output") == []
     assert fresh.media(keep, "preds") and [r["loss"] for r in fresh.history(keep, ["loss"])][-1] == 0.2
     with pytest.raises(tracklet.UsageError, match=f"no run '{gone}'"):
         fresh.delete_run(gone)
+
+
+def _image(seed: int):
+    import numpy as np
+
+    return tracklet.Image(np.random.default_rng(seed).integers(0, 255, (8, 8, 3), dtype=np.uint8))
+
+
+def test_a_deleted_runs_media_blobs_go_unless_something_else_lists_them(tracklet_env):
+    """Only the blobs no other run's media, no committed artifact version and no record still on its way
+    to the store lists are removed."""
+    root = str(tracklet_env)
+    gone = tracklet.init(project="p", dir=root)
+    gone.log({"own": _image(1), "shared": _image(2), "in_artifact": _image(3), "pending": _image(4)})
+    gone.log({"cells": tracklet.Table(columns=["img"], data=[[_image(5)]])})  # an image nested in a table
+    gone.finish()
+    kept = tracklet.init(project="p", dir=root)
+    kept.log({"same": _image(2)})
+    kept.finish()
+    store = SqlStore(root)
+    digest = {m["key"]: m["digest"] for m in store.media(gone.id)}
+    (nested,) = store.media(gone.id, "cells")[0]["refs"]
+    art = tracklet.Artifact("pics", type="dataset")
+    art.add_file(_blob_file(store, digest["in_artifact"], tracklet_env), "three.png")
+    with tracklet.init(project="p", dir=root) as user:
+        user.log_artifact(art).wait()
+    offline = tracklet.init(project="p", dir=root, mode="offline")  # its record never reaches the store
+    offline.log({"later": _image(4)})
+    offline.finish()
+
+    tracklet.Api().run(f"p/{gone.id}").delete()
+
+    blobs = store.blob_store()
+    assert not blobs.exists(digest["own"]) and not blobs.exists(digest["cells"]) and not blobs.exists(nested)
+    assert blobs.exists(digest["shared"]) and blobs.exists(digest["in_artifact"]) and blobs.exists(digest["pending"])
+    assert tracklet.Api().run(f"p/{kept.id}").image("same") is not None
+
+
+def _blob_file(store, digest, folder):
+    path = folder / "three.png"
+    path.write_bytes(store.get_blob(digest))
+    return str(path)
 
 
 def test_delete_artifacts_deletes_what_the_run_logged(tracklet_env):
@@ -73,7 +115,7 @@ def test_the_server_route_deletes_with_write_access_only(tracklet_env):
     api = ServerClient(make_app(root))
     assert api.delete("/api/v1/runs/nosuchrun").status_code == 404
     r = api.delete(f"/api/v1/runs/{run_id}")
-    assert r.status_code == 200 and r.json() == {"ok": True}
+    assert r.status_code == 200 and r.json() == {"ok": True, "removed_blobs": 1}  # its table, listed by nothing else
     assert api.get(f"/api/v1/runs/{run_id}").status_code == 404
     assert api.get("/api/v1/runs?project=p").json() == []
 

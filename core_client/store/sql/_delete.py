@@ -1,8 +1,8 @@
 """Deleting a run: its rows, and in a folder store its log folder, so neither catch-up nor a rebuild brings it back.
 
-What stays: the blobs of its media values and the artifact versions it logged (other runs and
-artifacts may hold the same content; a version outlives the run that made it: its ``run_pk``
+What stays: the artifact versions it logged (a version outlives the run that made it: its ``run_pk``
 becomes NULL), its calls (traces name their run by id), the registry's audit trail and sweep trials.
+The blobs of its media values are removed after, by ``artifacts._collect``, where nothing else lists them.
 """
 
 from __future__ import annotations

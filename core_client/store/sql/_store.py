@@ -189,17 +189,30 @@ class SqlStore(Store):
         append_edits(self.root, run_id, records)
         self.engine()  # stored now: readers look only at the logs of runs that are live (``_lite.behind``)
 
-    def delete_run(self, run_id: str) -> None:
+    def delete_run(self, run_id: str) -> list[str]:
         from ._delete import delete_from_database, delete_from_folder
 
         with self.reader(fresh=True) as q:
             pk = q.scalar("SELECT pk FROM runs WHERE run_id = :run_id", run_id=run_id)
-        if pk is None:
-            raise self._no_run(run_id)
+            if pk is None:
+                raise self._no_run(run_id)
+            mine: set[str] = set()
+            for digest, refs in q.all("SELECT digest, refs FROM run_media WHERE run_pk = :pk", pk=pk):
+                mine.add(digest)
+                mine.update(from_json(refs) or [])
         self._pks.pop(run_id, None)
         if self.url is not None:
-            return delete_from_database(self.engine(), run_id, pk)
-        delete_from_folder(self._writer_engine(), self.root, run_id, pk)
+            delete_from_database(self.engine(), run_id, pk)
+        else:
+            delete_from_folder(self._writer_engine(), self.root, run_id, pk)
+        return sorted(mine - self._listed_digests(mine))
+
+    def _listed_digests(self, candidates: set[str]) -> set[str]:
+        """Which of ``candidates`` a committed artifact version or a logged media value lists."""
+        if not candidates:
+            return set()
+        with self.reader(fresh=True) as q:
+            return self._version_digests(q, candidates) | self._media_digests(q, candidates)
 
     def problems(self, run_id: str | None = None) -> list[dict[str, Any]]:
         sql = (
@@ -509,24 +522,28 @@ class SqlStore(Store):
             unlink_version(conn, model, version_id, actor)
 
     def delete_artifact(self, version_id: int, delete_aliases: bool) -> list[str]:
-        """Mark the version deleted; returns the blob digests its manifest lists that no committed version lists."""
-        from ...artifacts.storage import Manifest
+        """Mark the version deleted; returns the blob digests its manifest lists that nothing else lists."""
         from ._artifact_records import delete_version
         from ._engine import write_transaction
-
-        def digests(manifest: Any) -> set[str]:
-            return {e.digest for e in Manifest.from_json(from_json(manifest)) if e.ref is None}
 
         with write_transaction(self.engine()) as conn:
             q = Reader(self.root, conn=conn)
             mine = q.scalar("SELECT manifest FROM artifact_versions WHERE id = :vid", vid=version_id)
             delete_version(conn, version_id, delete_aliases)
-            still = set()
-            for (manifest,) in q.all("SELECT manifest FROM artifact_versions WHERE state = 'committed'"):
-                still |= digests(manifest)
-            if mine is not None:
-                still |= self._media_digests(q, digests(mine) - still)
-        return sorted(digests(mine) - still) if mine is not None else []
+            if mine is None:
+                return []
+            candidates = _stored_digests(mine)
+            return sorted(candidates - self._version_digests(q, candidates) - self._media_digests(q, candidates))
+
+    @staticmethod
+    def _version_digests(q: Reader, candidates: set[str]) -> set[str]:
+        """Which of ``candidates`` a committed artifact version lists (its files stored here, not references)."""
+        if not candidates:
+            return set()
+        used: set[str] = set()
+        for (manifest,) in q.all("SELECT manifest FROM artifact_versions WHERE state = 'committed'"):
+            used |= candidates & _stored_digests(manifest)
+        return used
 
     @staticmethod
     def _media_digests(q: Reader, candidates: set[str]) -> set[str]:
@@ -534,9 +551,11 @@ class SqlStore(Store):
         if not candidates:
             return set()
         used = set()
-        names = {f"d{i}": d for i, d in enumerate(sorted(candidates))}
-        where = ", ".join(f":{n}" for n in names)
-        used |= {d for (d,) in q.all(f"SELECT DISTINCT digest FROM run_media WHERE digest IN ({where})", **names)}
+        ordered = sorted(candidates)
+        for at in range(0, len(ordered), 500):  # a run's thousands of images: within every database's bound on parameters
+            names = {f"d{i}": d for i, d in enumerate(ordered[at:at + 500])}
+            where = ", ".join(f":{n}" for n in names)
+            used |= {d for (d,) in q.all(f"SELECT DISTINCT digest FROM run_media WHERE digest IN ({where})", **names)}
         for (refs,) in q.all("SELECT refs FROM run_media WHERE refs IS NOT NULL"):
             used |= candidates & set(from_json(refs) or [])
         return used
@@ -658,3 +677,10 @@ class SqlStore(Store):
         if self.url is not None and self._engine is not None:
             self._engine.dispose()  # a folder store's engine is shared per process (_engine.open_local)
         self._engine = None
+
+
+def _stored_digests(manifest: Any) -> set[str]:
+    """The digests of the files a version's manifest (a JSON column's value) stores here: references excluded."""
+    from ...artifacts.storage import Manifest
+
+    return {e.digest for e in Manifest.from_json(from_json(manifest)) if e.ref is None}
