@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from tracklet.tracing import finish_call, start_call
 
-__all__ = ["traced_async", "traced_sync"]
+__all__ = ["request_inputs", "traced_async", "traced_sync"]
 
 
 def _given(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -20,7 +20,8 @@ def _given(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if type(v).__name__ not in ("NotGiven", "Omit")}
 
 
-def _inputs(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+def request_inputs(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A request's inputs as a call records them: positional ones (rare in the SDKs) under ``args``, then the keywords given."""
     return {**({"args": list(args)} if args else {}), **_given(kwargs)}
 
 
@@ -29,7 +30,7 @@ def traced_sync(original: Any, name: str, usage: Any, gather: Any, prepare: Call
     @functools.wraps(original)
     def create(self: Any, *args: Any, **kwargs: Any) -> Any:
         kwargs = prepare(kwargs)
-        call = start_call(name, _inputs(args, kwargs))
+        call = start_call(name, request_inputs(args, kwargs))
         try:
             r = original(self, *args, **kwargs)
         except BaseException as e:
@@ -58,7 +59,7 @@ def traced_async(original: Any, name: str, usage: Any, gather: Any, prepare: Cal
     @functools.wraps(original)
     async def create(self: Any, *args: Any, **kwargs: Any) -> Any:
         kwargs = prepare(kwargs)
-        call = start_call(name, _inputs(args, kwargs))
+        call = start_call(name, request_inputs(args, kwargs))
         try:
             r = await original(self, *args, **kwargs)
         except BaseException as e:
