@@ -112,6 +112,6 @@ def test_deleting_a_run_needs_write_access_to_its_project(keyed):
     assert ServerClient(app, outsider).delete(f"/api/v1/runs/{run_id}").status_code == 403
     assert ServerClient(app).delete(f"/api/v1/runs/{run_id}").status_code == 401
     assert ServerClient(app, reader).get(f"/api/v1/runs/{run_id}").status_code == 200  # still there
-    assert ServerClient(app, writer).delete(f"/api/v1/runs/{run_id}").json() == {"ok": True}
+    assert ServerClient(app, writer).delete(f"/api/v1/runs/{run_id}").json() == {"ok": True, "removed_blobs": 0}
     assert ServerClient(app, reader).get(f"/api/v1/runs/{run_id}").status_code == 404
     assert ServerClient(app, writer).send_log(run_id, data).status_code == 200  # sent again whole, it is a run again
