@@ -40,6 +40,9 @@ def sweep(
         >>> sweep_id = tracklet.sweep({"method": "grid", "parameters": {"lr": {"values": [1e-3, 1e-4]}}}, project="p")
         >>> tracklet.agent(sweep_id, function=train, count=2)
 
+    ``prior_runs`` (run ids) join the sweep as finished trials, as in wandb: their configs' values of the swept
+    parameters are their points (a grid skips those points; bayes learns from their metric).
+
     Raises:
         UsageError: the config is wrong (unknown key, impossible range, ...): nothing is stored.
     """
@@ -48,21 +51,56 @@ def sweep(
     from ._config import check_config
 
     cfg = check_config(sweep)
-    if prior_runs:
-        raise UsageError("tracklet.sweep(prior_runs=...) is not supported: start the sweep without them")
+    if prior_runs is not None and (isinstance(prior_runs, str) or not all(isinstance(r, str) for r in prior_runs)):
+        raise UsageError(f"prior_runs must be a list of run ids ('run_id' or 'project/run_id'); got {prior_runs!r}")
     if cfg.method == "bayes":
         from ._bayes import _optuna
 
         _optuna()  # a missing optimiser is said now, not by the first agent
     settings = resolve_settings({"project": project or cfg.raw.get("project"), "entity": entity or cfg.raw.get("entity"), "dir": dir})
     store = open_store(dir)
+    priors = _prior_runs(store, cfg, prior_runs or [])
     sweep_id = new_run_id()
     store.create_sweep(sweep_id, settings.project, settings.entity, cfg.raw, cfg.raw.get("name"))
+    _add_prior_trials(store, sweep_id, cfg, priors)
     if not settings.silent:
         where = f"{settings.entity}/{settings.project}" if settings.entity else settings.project
         print(f"tracklet: created sweep {sweep_id} ({cfg.method}) in project {where}; "
               f"run agents with: tracklet agent {where}/{sweep_id}", file=sys.stderr)
     return sweep_id
+
+
+def _prior_runs(store: Store, cfg: Any, paths: list[str]) -> list[dict[str, Any]]:
+    """The runs ``prior_runs`` names, read before the sweep is made: an unknown one or one already a trial is refused."""
+    runs = []
+    for path in dict.fromkeys(paths):
+        run_id = path.strip("/").rsplit("/", 1)[-1]
+        run = store.run(run_id) if run_id else None
+        if run is None:
+            raise UsageError(f"prior run {path!r} is not in {store.location}: nothing was created (list runs with `tracklet runs`)")
+        if store.sweeps(run_id=run_id):
+            raise UsageError(f"prior run {path!r} is already a trial of sweep {store.sweeps(run_id=run_id)[0]['id']}: nothing was created")
+        runs.append(run)
+    return runs
+
+
+def _add_prior_trials(store: Store, sweep_id: str, cfg: Any, runs: list[dict[str, Any]]) -> None:
+    """Make each prior run a trial of the new sweep, with the values its config has for the sweep's parameters:
+    a grid counts its point as done, bayes learns from its metric, ``run_cap`` counts it."""
+    from ._config import flatten, nest, point_key
+
+    for run in runs:
+        flat = flatten(run["config"], cfg.params)
+        grid_point = next((g for g in cfg.grid() if g == flat), None) if cfg.method == "grid" else None
+        point = point_key(grid_point) if grid_point is not None else None  # the grid's values: 16.0 logged is its 16
+        trial = {"run_id": run["id"], "params": nest(flat), "point": point, "replaces": None,
+                 "agent": "prior_runs", "host": run.get("host"), "pid": run.get("pid")}
+        answer = store.claim_trial(sweep_id, trial)
+        if not answer["claimed"] and answer["reason"] == "taken":  # an earlier prior run holds that grid point
+            answer = store.claim_trial(sweep_id, {**trial, "point": None})
+        if not answer["claimed"]:
+            raise UsageError(f"sweep {sweep_id} took {runs.index(run)} of the {len(runs)} prior runs: "
+                             f"its run_cap ({cfg.raw.get('run_cap')}) is reached; raise it or pass fewer")
 
 
 def split_sweep_path(path: str, project: str | None = None, entity: str | None = None) -> tuple[str, str | None, str | None]:

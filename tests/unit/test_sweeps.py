@@ -283,3 +283,46 @@ def test_cancelling_a_sweep_stops_its_running_run_and_its_agents(tracklet_env, m
     trials = tracklet.Api().sweep(sweep_id).trials()
     assert [t["run_state"] for t in trials] == ["stopped"] and len(steps) < 500
     assert tracklet.Api().sweep(sweep_id).state == "cancelled"
+
+
+def test_prior_runs_join_the_sweep_as_done_points_and_bad_ones_are_refused(tracklet_env, monkeypatch):
+    """wandb's ``sweep(config, prior_runs=[...])``: runs made before the sweep are its trials; a grid skips
+    their points, bayes is told their metric; an unknown run or another sweep's trial creates nothing."""
+    before = []
+    for a, b in ((2, "y"), (2.0, "y"), (3, "z")):  # a repeat of one point, and a point outside the grid
+        with tracklet.init(project="p", config={"a": a, "g": {"b": b}, "other": 1}) as run:
+            run.log({"loss": a * 10})
+        before.append(run.id)
+    sweep_id = tracklet.sweep(GRID, project="p", prior_runs=[f"p/{before[0]}", before[1], before[2]])
+    assert tracklet.agent(sweep_id, function=_train(), count=10) == 5  # (2, "y") was done before
+    sweep = tracklet.Api().sweep(f"p/{sweep_id}")
+    assert {r.id for r in sweep.runs} >= set(before) and len(sweep.runs) == 8
+    assert sorted((r.config["a"], r.config["g"]["b"]) for r in sweep.runs if r.id not in before) == [
+        (1, "x"), (1, "y"), (2, "x"), (3, "x"), (3, "y")]
+    assert sweep.best_run().config["a"] == 1
+
+    with pytest.raises(tracklet.UsageError, match="prior run 'nosuchrun' is not in .*nothing was created"):
+        tracklet.sweep(GRID, project="p", prior_runs=["nosuchrun"])
+    with pytest.raises(tracklet.UsageError, match=f"already a trial of sweep {sweep_id}"):
+        tracklet.sweep(GRID, project="p", prior_runs=[before[0]])
+    with pytest.raises(tracklet.UsageError, match="prior_runs must be a list of run ids"):
+        tracklet.sweep(GRID, project="p", prior_runs=before[0])
+    assert [s.id for s in tracklet.Api().sweeps("p")] == [sweep_id]
+
+    pytest.importorskip("optuna")
+    from tracklet.sweeps import _bayes
+
+    told = []
+    suggest = _bayes.suggest
+    monkeypatch.setattr(_bayes, "suggest", lambda cfg, history, **kw: told.append(history) or suggest(cfg, history, **kw))
+    with tracklet.init(project="p", config={"lr": 1e-3}) as run:
+        run.log({"loss": 0.25})
+    bayes = {"method": "bayes", "metric": {"name": "loss", "goal": "minimize"},
+             "parameters": {"lr": {"distribution": "log_uniform_values", "min": 1e-5, "max": 1e-1}}}
+
+    def trial():
+        with tracklet.init() as r:
+            r.log({"loss": 1.0})
+
+    tracklet.agent(tracklet.sweep(bayes, project="p", prior_runs=[run.id]), function=trial, count=1)
+    assert told[0] == [({("lr",): 1e-3}, "complete", 0.25)]
