@@ -112,7 +112,7 @@ counts = tracklet.Table(columns=["class", "count"], data=[[label, 10 * (i + 1)] 
 scores = tracklet.Table(columns=["score"], data=[[float(v)] for v in rng.normal(0.0, 1.0, 400)])
 run.log({"plots/loss": tracklet.plot.line(curve, "epoch", "loss", title="Loss by epoch"),
          "plots/classes": tracklet.plot.bar(counts, "class", "count", title=script),
-         "plots/scores": tracklet.plot.histogram(scores, "score", title="Scores"),
+         "plots/dist": tracklet.plot.histogram(scores, "score", title="Scores"),
          "plots/series": tracklet.plot.line_series([0, 1, 2, 3], [[4, 3, 2, 1], [1, 2, 3, 4]], keys=["down", "up"],
                                                    title="Two lines", xname="epoch")}, step=2)
 run.finish()
