@@ -1,11 +1,12 @@
 // The same media key across the charted runs, side by side (the workspace's Media section): one column per run at a
 // step chosen on a slider, each run showing its value at the nearest logged step at or before it. Images and GIFs
-// drawn, histograms and plot charts drawn, a table as its size and columns with a link to its viewer. Each run's media
-// list is GET /runs/{id}/media (one request per run, held while the page lives); the key and step live in the URL.
+// drawn, histograms and plot charts drawn, a table as its size and columns with a link to its viewer. The runs' keys
+// and steps come in one POST /media/steps (held while the page lives), each run's entries at the step shown from
+// GET /runs/{id}/media?key=&step= (held too), their bytes from GET /blobs/{digest}; the key and step live in the URL.
 
 import * as api from './api.js';
 import {colorOf, fill, h} from './dom.js';
-import {byKey, caption, histogram, render} from './media.js';
+import {caption, histogram, render} from './media.js';
 import {plotChart} from './plotchart.js';
 import {link, update} from './state.js';
 
@@ -25,41 +26,46 @@ export class MediaCompare {
     this.el = el;
     this.project = project;
     this.view = view;
-    this.lists = new Map();  // run id -> Promise of its byKey map
+    this.index = new Map();  // run id -> {key: {kind, steps}}
+    this.entries = new Map();  // run id, key, step -> Promise of the entries there
     this.urls = [];  // blob: URLs of the values drawn now
     this.generation = 0;
     this.drawing = 0;
   }
 
-  mediaOf(id) {
-    if (!this.lists.has(id)) {
-      const p = api.get(`/runs/${api.enc(id)}/media`).then(byKey);
-      p.catch(() => this.lists.delete(id));  // a failed read is tried again on the next draw
-      this.lists.set(id, p);
+  /** A run's entries of `key` at `step` (a list logged under one key is several), read once. */
+  entriesAt(runId, key, step) {
+    const id = JSON.stringify([runId, key, step]);
+    if (!this.entries.has(id)) {
+      const p = api.get(`/runs/${api.enc(runId)}/media`, {key, step});
+      p.catch(() => this.entries.delete(id));  // a failed read is tried again on the next draw
+      this.entries.set(id, p);
     }
-    return this.lists.get(id);
+    return this.entries.get(id);
   }
 
-  /** Read the runs' media lists, then draw the key picker, the step slider and a column per run. */
+  /** Read the runs' keys and steps (those not held, in one request), then draw the key picker, the step slider
+   * and a column per run. */
   async draw(runs) {
     const gen = ++this.generation;
     window.tracklet.mediaReady = false;
-    let lists;
+    const missing = runs.map((r) => r.id).filter((id) => !this.index.has(id));
     try {
-      lists = await Promise.all(runs.map((r) => this.mediaOf(r.id)));
+      const found = missing.length ? await api.post('/media/steps', {runs: missing}) : {};
+      for (const [id, keys] of Object.entries(found)) this.index.set(id, keys);
     } catch (e) {
       if (gen === this.generation) fill(this.el, h('p', {class: 'error', role: 'alert'}, `Could not read the runs' media: ${e.message}`));
       window.tracklet.mediaReady = true;
       return;
     }
     if (gen !== this.generation) return;
-    this.keys = new Map();  // key -> {key, kind, runs: [[run, its byKey entry]]}
-    runs.forEach((r, i) => {
-      for (const k of lists[i].values()) {
-        if (!this.keys.has(k.key)) this.keys.set(k.key, {key: k.key, kind: k.kind, runs: []});
-        this.keys.get(k.key).runs.push([r, k]);
+    this.keys = new Map();  // key -> {key, kind, runs: [[run, {kind, steps}]]}
+    for (const r of runs) {
+      for (const [key, k] of Object.entries(this.index.get(r.id) || {})) {
+        if (!this.keys.has(key)) this.keys.set(key, {key, kind: k.kind, runs: []});
+        this.keys.get(key).runs.push([r, k]);
       }
-    });
+    }
     if (!this.keys.size) { fill(this.el); window.tracklet.mediaReady = true; return; }
     const sorted = [...this.keys.keys()].sort();
     const key = this.keys.get(this.view.mkey) || this.keys.get(sorted[0]);
@@ -130,7 +136,7 @@ export class MediaCompare {
         return h('section', {class: 'media-column', 'data-run': run.id, 'aria-label': `${run.name || run.id}: ${key.key}`}, head,
           h('p', {class: 'muted'}, `Nothing logged at or before step ${step} (first at step ${k.steps[0]}).`));
       }
-      const entries = k.at.get(at);
+      const entries = await this.entriesAt(run.id, key.key, at);
       const shown = await Promise.all(entries.map(async (e) => {
         try { return await this.value(run, e, objectUrl, width); } catch (err) {
           return h('p', {class: 'filter-error', role: 'alert'}, `${e.key} (${e.kind}) not shown: ${err.message}`);
@@ -146,6 +152,7 @@ export class MediaCompare {
     this.urls.forEach((u) => URL.revokeObjectURL(u));
     this.urls = urls;
     window.tracklet.mediaReady = true;
+    window.tracklet.mediaReadyAt = performance.now();
   }
 
   /** One run's value: a table as its size and columns (its viewer a link away), the rest drawn as on the Media tab. */
