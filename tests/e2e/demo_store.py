@@ -124,7 +124,10 @@ steps, script = eval(sys.argv[1]), sys.argv[2]
 for n, (name, logged) in enumerate(steps.items()):
     run = tracklet.init(project="compare", name=name, config={"seed": n})
     for step in logged:
-        img = np.full((16, 24, 3), 10 * step + n, dtype=np.uint8)
+        img = np.zeros((16, 24, 3), dtype=np.uint8)
+        img[..., 0] = np.linspace(0, 255, 24, dtype=np.uint8)[None, :]
+        img[..., 1] = 20 * step
+        img[..., 2] = np.linspace(0, 200 * n + 50, 16, dtype=np.uint8)[:, None]
         run.log({"samples": tracklet.Image(img, caption=f"{name} {step} {script}"),
                  "weights": tracklet.Histogram(np.random.default_rng(step).normal(step + n, 1.0, 500), num_bins=16),
                  "loss": 1.0 / (step + 1)}, step=step)

@@ -49,7 +49,7 @@ export class MediaCompare {
   async draw(runs) {
     const gen = ++this.generation;
     window.tracklet.mediaReady = false;
-    const missing = runs.map((r) => r.id).filter((id) => !this.index.has(id));
+    const missing = runs.filter((r) => !this.index.has(r.id) || r.state === 'running').map((r) => r.id);  // a live run logs more
     try {
       const found = missing.length ? await api.post('/media/steps', {runs: missing}) : {};
       for (const [id, keys] of Object.entries(found)) this.index.set(id, keys);
