@@ -41,6 +41,7 @@ export async function mediaTab({run, params, panel}) {
   const view = h('section', {class: 'media-view', 'aria-live': 'polite'});
   const tableState = {sort: params.get('tsort') || '', filter: params.get('tfilter') || '', q: params.get('tq') || ''};
   let drawing = 0;
+  let plots = [];  // the uPlots drawn now, destroyed when their values go
 
   const drawNav = () => fill(nav, h('ul', {class: 'plain'}, [...keys.values()].map((k) => h('li', null,
     h('button', {type: 'button', class: k === key ? 'key current' : 'key', 'aria-current': k === key ? 'true' : null,
@@ -72,12 +73,15 @@ export async function mediaTab({run, params, panel}) {
       const mine = ++drawing;
       window.tracklet.ready = false;
       const entries = key.at.get(s) || [];
+      const made = [];
       const shown = await Promise.all(entries.map(async (e) => {
-        try { return await render(e, run.id, objectUrl, tableState, view.clientWidth); } catch (err) {
+        try { return await render(e, run.id, objectUrl, tableState, view.clientWidth, made); } catch (err) {
           return h('p', {class: 'filter-error', role: 'alert'}, `${e.key} (${e.kind}) not shown: ${err.message}`);
         }
       }));
-      if (mine !== drawing) return;
+      if (mine !== drawing) { made.forEach((u) => u.destroy()); return; }
+      plots.forEach((u) => u.destroy());
+      plots = made;
       fill(values, shown.map((el, i) => h('figure', {class: `media-item ${entries[i].kind}`}, el,
         h('figcaption', {class: 'muted'}, caption(entries[i])))));
       window.tracklet.ready = true;
@@ -88,7 +92,7 @@ export async function mediaTab({run, params, panel}) {
   fill(panel, h('div', {class: 'media-layout'}, nav, view));
   drawNav();
   await drawKey();
-  return {dispose() { urls.forEach((u) => URL.revokeObjectURL(u)); }};
+  return {dispose() { urls.forEach((u) => URL.revokeObjectURL(u)); plots.forEach((u) => u.destroy()); }};
 }
 
 export function caption(e) {
@@ -99,8 +103,9 @@ export function caption(e) {
   return parts.filter((p) => p != null && p !== '').join(' · ');
 }
 
-/** One value drawn by its kind (a table in the viewer; a plot as its chart, its table one click away). */
-export async function render(e, runId, objectUrl, tableState, width) {
+/** One value drawn by its kind (a table in the viewer; a plot as its chart, its table one click away). A chart's
+ * uPlot goes into `plots`, for the caller to destroy when the value goes. */
+export async function render(e, runId, objectUrl, tableState, width, plots = []) {
   const m = e.meta || {};
   const alt = m.caption || `${e.key} at step ${e.step}`;
   if (e.kind === 'image' || (e.kind === 'video' && (m.format || 'gif') === 'gif')) {
@@ -125,7 +130,7 @@ export async function render(e, runId, objectUrl, tableState, width) {
   if (e.kind === 'table' || (e.kind === 'plot' && !(m.spec && m.spec.type))) return tableView(h('div'));
   if (e.kind === 'plot') {
     const chart = await plotChart(runId, e, {width: Math.max(280, Math.min(760, (width || 680) - 40)),
-      onPlot: (u) => window.tracklet.charts.set(`plot:${e.key}`, u)});
+      onPlot: (u) => { plots.push(u); window.tracklet.charts.set(`plot:${e.key}`, u); }});
     const table = h('details', {class: 'plot-table'}, h('summary', null, 'Table'));
     table.addEventListener('toggle', () => { if (table.open && table.children.length === 1) tableView(table); });
     if (tableState.sort || tableState.filter || tableState.q) { table.open = true; tableView(table); }

@@ -29,6 +29,7 @@ export class MediaCompare {
     this.index = new Map();  // run id -> {key: {kind, steps}}
     this.entries = new Map();  // run id, key, step -> Promise of the entries there
     this.urls = [];  // blob: URLs of the values drawn now
+    this.plots = [];  // and their uPlots
     this.generation = 0;
     this.drawing = 0;
   }
@@ -122,7 +123,7 @@ export class MediaCompare {
   async drawColumns(gen, key, step, columns) {
     const mine = ++this.drawing;
     window.tracklet.mediaReady = false;
-    const urls = [];
+    const urls = [], plots = [];
     const objectUrl = async (digest, type) => {
       const url = URL.createObjectURL(new Blob([await api.blobBytes(digest)], {type}));
       urls.push(url);
@@ -138,7 +139,7 @@ export class MediaCompare {
       }
       const entries = await this.entriesAt(run.id, key.key, at);
       const shown = await Promise.all(entries.map(async (e) => {
-        try { return await this.value(run, e, objectUrl, width); } catch (err) {
+        try { return await this.value(run, e, objectUrl, width, plots); } catch (err) {
           return h('p', {class: 'filter-error', role: 'alert'}, `${e.key} (${e.kind}) not shown: ${err.message}`);
         }
       }));
@@ -146,17 +147,18 @@ export class MediaCompare {
         head, h('p', {class: 'muted step-of-run'}, `step ${at}`),
         shown.map((el, i) => h('figure', {class: `media-item ${entries[i].kind}`}, el, h('figcaption', {class: 'muted'}, caption(entries[i])))));
     }));
-    if (mine !== this.drawing || gen !== this.generation) { urls.forEach((u) => URL.revokeObjectURL(u)); return; }
+    if (mine !== this.drawing || gen !== this.generation) { release(urls, plots); return; }
     fill(columns, cells);
     for (const sw of columns.querySelectorAll('.swatch')) sw.style.background = sw.dataset.color;
-    this.urls.forEach((u) => URL.revokeObjectURL(u));
+    release(this.urls, this.plots);
     this.urls = urls;
+    this.plots = plots;
     window.tracklet.mediaReady = true;
     window.tracklet.mediaReadyAt = performance.now();
   }
 
   /** One run's value: a table as its size and columns (its viewer a link away), the rest drawn as on the Media tab. */
-  async value(run, e, objectUrl, width) {
+  async value(run, e, objectUrl, width, plots) {
     const m = e.meta || {};
     const viewer = h('a', {href: link(['p', this.project, 'run', run.id], {tab: 'media', mkey: e.key, mstep: e.step})},
       `Open in ${run.name || run.id}'s Media tab`);
@@ -167,16 +169,21 @@ export class MediaCompare {
     }
     if (e.kind === 'plot' && m.spec && m.spec.type) {
       const chart = await plotChart(run.id, e, {width, height: 220,
-        onPlot: (u) => window.tracklet.charts.set(`plot:${e.key}:${run.id}`, u)});
+        onPlot: (u) => { plots.push(u); window.tracklet.charts.set(`plot:${e.key}:${run.id}`, u); }});
       return h('div', null, chart, viewer);
     }
     if (e.kind === 'histogram') {
       return histogram(JSON.parse(new TextDecoder().decode(await api.blobBytes(e.digest))), `${e.key} of ${run.name || run.id} at step ${e.step}`);
     }
-    const el = await render(e, run.id, objectUrl, {sort: '', filter: '', q: ''}, width);
+    const el = await render(e, run.id, objectUrl, {sort: '', filter: '', q: ''}, width, plots);
     if (el.tagName === 'IMG') el.dataset.digest = e.digest;
     return el;
   }
 
-  dispose() { this.urls.forEach((u) => URL.revokeObjectURL(u)); this.urls = []; }
+  dispose() { release(this.urls, this.plots); this.urls = []; this.plots = []; }
+}
+
+function release(urls, plots) {
+  urls.forEach((u) => URL.revokeObjectURL(u));
+  plots.forEach((u) => u.destroy());
 }

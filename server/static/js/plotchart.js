@@ -117,5 +117,6 @@ export async function plotChart(runId, entry, {width = 640, height = 260, onPlot
   u.chartData = d;
   if (onPlot) onPlot(u);
   return h('div', {class: 'plot-figure'}, h('h3', {class: 'plot-title'}, title), box, legend,
-    h('p', {class: 'muted plot-note'}, `${spec.type} of ${shown}`));
+    h('p', {class: 'muted plot-note'}, `${spec.type} of ${shown}`,
+      d.x.length ? '' : `: nothing to draw, ${d.xLabel} holds no numbers`));
 }
