@@ -75,7 +75,7 @@ def histogram(table: Table, value: str, title: str = "", split_table: bool = Fal
 
 def line_series(
     xs: Sequence[float] | Sequence[Sequence[float]], ys: Sequence[Sequence[float]], keys: Sequence[str] | None = None,
-    title: str = "", xname: str = "x", split_table: bool = False,
+    title: str | None = "", xname: str | None = None, split_table: bool = False,
 ) -> Chart:
     """Several lines in one chart: ``ys[i]`` against ``xs`` (shared) or ``xs[i]``, named ``keys[i]`` (``line_i`` by default).
 
@@ -98,12 +98,12 @@ def line_series(
             raise UsageError(f"{where}: line {i} ({key!r}) has {len(line_ys)} y values for {len(line_xs)} x values")
         for j, (x, y) in enumerate(zip(line_xs, line_ys)):
             for name, v in (("x", x), ("y", y)):
-                if isinstance(v, bool) or not isinstance(v, (int, float)) and not hasattr(v, "__float__"):
+                if isinstance(v, bool) or not (isinstance(v, (int, float)) or hasattr(v, "__float__")):
                     raise UsageError(f"{where}: line {i} ({key!r}), point {j}: {name} is a {type(v).__name__}, not a number")
             data.append([str(key), float(y), float(x)])
     table = Table(columns=["lineKey", "lineVal", "step"], data=data)
     return Chart(table, {"type": "line", "x": "step", "y": "lineVal", "stroke": "lineKey", "title": _title(title),
-                         "xname": str(xname)})
+                         "xname": "x" if xname is None else str(xname)})
 
 
 def _is_seq(v: Any) -> bool:

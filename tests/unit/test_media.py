@@ -268,6 +268,7 @@ def test_line_series_stores_wandbs_table_of_line_keys_values_and_steps():
     assert lines.table.columns == ["lineKey", "lineVal", "step"]
     assert lines.table.data == [["a", 1.0, 0.0], ["a", 0.5, 1.0], ["a", 0.25, 2.0], ["b", 2.0, 0.0], ["b", 1.0, 1.0], ["b", 0.0, 2.0]]
     assert stored.get_media("apart").table.data == [["line_0", 1.0, 0.0], ["line_0", 2.0, 10.0], ["line_1", 3.0, 5.0]]
+    assert stored.get_media("apart").spec["xname"] == "x" and stored.get_media("apart").spec["title"] == ""
 
 
 def test_a_disabled_run_takes_media_and_records_nothing(tracklet_env):
