@@ -197,16 +197,24 @@ next section, `benchmarks/ui_compare.py`.
 """
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--dir", default="/tmp/tracklet-ui-bench")
+def bench_args(doc: str, folder: str, repeats: int, more: Any = None) -> tuple[argparse.Namespace, str]:
+    """The dashboard benchmarks' command line (--repeats, --dir, --fresh, --no-write, and ``more(parser)``'s own):
+    the arguments and the store folder under --dir (emptied first with --fresh)."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("--repeats", type=int, default=repeats)
+    p.add_argument("--dir", default=folder)
     p.add_argument("--fresh", action="store_true")
     p.add_argument("--no-write", action="store_true", help="print the section, leave RESULTS.md as it is")
+    if more:
+        more(p)
     args = p.parse_args()
     if args.fresh:
         shutil.rmtree(args.dir, ignore_errors=True)
-    folder = os.path.join(args.dir, "store")
+    return args, os.path.join(args.dir, "store")
+
+
+def main() -> int:
+    args, folder = bench_args(__doc__, "/tmp/tracklet-ui-bench", 5)
     _build(folder, "table", BUILD_TABLE, RUNS)
     _build(folder, "charts", BUILD_CHARTS, CHART_RUNS, STEPS)
     import httpx

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
 import time
@@ -24,7 +23,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
 sys.path.insert(0, HERE)
 
 from browser_helpers import wait_js  # noqa: E402
-from ui_render import AFTER_FRAME, _build, chromium_over  # noqa: E402
+from ui_render import AFTER_FRAME, _build, bench_args, chromium_over  # noqa: E402
 
 TRACES, ROWS = 10_000, 1_000
 SECTION = "# Dashboard: traces and evaluations in headless Chromium"
@@ -138,15 +137,7 @@ the root took 579 ms.
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--dir", default="/tmp/tracklet-ui-traces-bench")
-    p.add_argument("--fresh", action="store_true")
-    p.add_argument("--no-write", action="store_true", help="print the section, leave RESULTS.md as it is")
-    args = p.parse_args()
-    if args.fresh:
-        shutil.rmtree(args.dir, ignore_errors=True)
-    folder = os.path.join(args.dir, "store")
+    args, folder = bench_args(__doc__, "/tmp/tracklet-ui-traces-bench", 3)
     _build(folder, "traces", BUILD, TRACES, ROWS)
     import httpx
 

@@ -139,6 +139,12 @@ ROUTES: list[Endpoint] = [
        responses={"200": _LIST}),
     _e("GET", "/runs/{run_id}/media", history.media, "store.media: the run's tables, images, ... (entries naming blobs)", _RUN,
        query("key"), query("step", "integer"), responses={"200": _LIST}),
+    _e("POST", "/media/steps", history.media_steps,
+       "store.media_steps: the media keys of several runs and their steps (run id -> key -> {kind, steps}; 400 naming a missing run)",
+       responses={"200": _OBJ}, body={"application/json": {
+           "type": "object", "required": ["runs"],
+           "properties": {"runs": {"type": "array", "items": {"type": "string"}, "minItems": 1}},
+       }}),
     _e("GET", "/runs/{run_id}/table", history.table,
        "store.table_rows: a page of a logged table's rows after filter, search and sort (400 naming a bad one)", _RUN,
        query("key", required=True), query("step", "integer"), query("idx", "integer", minimum=0),

@@ -20,7 +20,7 @@ __all__ = ["curves", "curves_of_runs", "history", "keys", "logs", "media", "syst
 
 _ROWS_PER_CHUNK = 1000
 _MAX_POINTS = 100_000
-_MAX_RUNS = 1000  # runs in one chart request
+_MAX_RUNS = 1000  # runs in one chart or media request
 
 
 async def keys(request: Request) -> JsonResponse:
@@ -162,6 +162,17 @@ async def media(request: Request) -> JsonResponse:
     step = query_int(request, "step")
     await run_for(request, run_id)
     return JsonResponse(await call(store_of(request).media, run_id, key, step))
+
+
+async def media_steps(request: Request) -> JsonResponse:
+    """The media keys of several runs and their steps in one request (the dashboard's side-by-side view)."""
+    run_ids = list(dict.fromkeys(_names(await json_body(request), "runs", valid_run_id)))
+    if len(run_ids) > _MAX_RUNS:
+        raise ApiError(f"at most {_MAX_RUNS} runs in one media request; got {len(run_ids)}", status=413)
+    if not visible(request, "*"):  # a key scoped to projects: each run's project is checked
+        for run_id in run_ids:
+            await run_for(request, run_id)
+    return JsonResponse(await call(store_of(request).media_steps, run_ids))
 
 
 async def table(request: Request) -> JsonResponse:

@@ -166,6 +166,9 @@ class RemoteStore(Store):
     def media(self, run_id: str, key: str | None = None, step: int | None = None) -> list[dict[str, Any]]:
         return self._json("GET", f"/runs/{_q(run_id)}/media", params=_params(key=key, step=step))
 
+    def media_steps(self, run_ids: Sequence[str]) -> dict[str, dict[str, dict[str, Any]]]:
+        return self._json("POST", "/media/steps", json={"runs": list(run_ids)})
+
     def table_rows(
         self, run_id: str, key: str, step: int | None = None, idx: int = 0, offset: int = 0, limit: int = 100,
         sort: str | None = None, filter: str | None = None, search: str | None = None,

@@ -162,6 +162,11 @@ class Store:
         """The media entries a run logged (only ``key``'s, only at ``step`` when given), by key, step and index."""
         raise NotImplementedError
 
+    def media_steps(self, run_ids: Sequence[str]) -> dict[str, dict[str, dict[str, Any]]]:
+        """The media keys of several runs and the steps each was logged at, in one question (the dashboard's
+        side-by-side view): run id -> key -> ``{"kind", "steps"}`` (ascending). Raises ``UsageError`` naming a missing run."""
+        raise NotImplementedError
+
     def table_rows(
         self, run_id: str, key: str, step: int | None = None, idx: int = 0, offset: int = 0, limit: int = 100,
         sort: str | None = None, filter: str | None = None, search: str | None = None,

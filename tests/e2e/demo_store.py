@@ -6,7 +6,9 @@ a 100,000-step run with one spike at step ``SPIKE_STEP``, and a run whose name, 
 are HTML and script meant to be shown as text. Project ``llm`` holds traced ``@tracklet.op`` calls (one run's and
 some outside any run; one fails; one has hostile inputs), feedback, and two ``tracklet.Evaluation`` runs of two
 models; project ``tune`` a random sweep run by ``tracklet.agent``; project ``media`` a run that logs images,
-histograms, HTML, audio and a GIF video at three steps, a table of ``TABLE_ROWS`` rows and a table of images.
+histograms, HTML, audio and a GIF video at three steps, a table of ``TABLE_ROWS`` rows, a table of images and
+``tracklet.plot`` charts; project ``compare`` two runs that log one image, histogram, table and chart key each at
+their own steps (``COMPARE_STEPS``), hostile captions included.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ HOSTILE = '<img src=x onerror="window.__pwned=1">'
 HOSTILE_SCRIPT = "<script>window.__pwned=1</script>"
 TABLE_ROWS = 200_000
 LABELS = ["cat", "dog", "bird", "fish"]
+COMPARE_STEPS = {"cmp-a": [0, 5, 10], "cmp-b": [0, 4, 8, 12]}
 
 _DATASET = r'''
 import tracklet
@@ -104,7 +107,35 @@ for i, label in enumerate(labels):
     tile[..., i % 3] = 255
     gallery.add_data(tracklet.Image(tile, caption=f"tile {label}"), label)
 run.log({"eval/predictions": table, "gallery": gallery}, step=2)
+curve = tracklet.Table(columns=["epoch", "loss"], data=[[e, 1.0 / (e + 1)] for e in range(30)])
+counts = tracklet.Table(columns=["class", "count"], data=[[label, 10 * (i + 1)] for i, label in enumerate(labels)])
+scores = tracklet.Table(columns=["score"], data=[[float(v)] for v in rng.normal(0.0, 1.0, 400)])
+run.log({"plots/loss": tracklet.plot.line(curve, "epoch", "loss", title="Loss by epoch"),
+         "plots/classes": tracklet.plot.bar(counts, "class", "count", title=script),
+         "plots/dist": tracklet.plot.histogram(scores, "score", title="Scores"),
+         "plots/series": tracklet.plot.line_series([0, 1, 2, 3], [[4, 3, 2, 1], [1, 2, 3, 4]], keys=["down", "up"],
+                                                   title="Two lines", xname="epoch")}, step=2)
 run.finish()
+'''
+
+_COMPARE = r'''
+import sys, numpy as np, tracklet
+steps, script = eval(sys.argv[1]), sys.argv[2]
+for n, (name, logged) in enumerate(steps.items()):
+    run = tracklet.init(project="compare", name=name, config={"seed": n})
+    for step in logged:
+        img = np.zeros((16, 24, 3), dtype=np.uint8)
+        img[..., 0] = np.linspace(0, 255, 24, dtype=np.uint8)[None, :]
+        img[..., 1] = 20 * step
+        img[..., 2] = np.linspace(0, 200 * n + 50, 16, dtype=np.uint8)[:, None]
+        run.log({"samples": tracklet.Image(img, caption=f"{name} {step} {script}"),
+                 "weights": tracklet.Histogram(np.random.default_rng(step).normal(step + n, 1.0, 500), num_bins=16),
+                 "loss": 1.0 / (step + 1)}, step=step)
+    rows = [[i, f"{script} {i}", i / 10] for i in range(5 + n)]
+    run.log({"preds": tracklet.Table(columns=["id", "text", "score"], data=rows),
+             "curve": tracklet.plot.line(tracklet.Table(columns=["x", "y"], data=[[i, i * (n + 1)] for i in range(10)]), "x", "y",
+                                         title=f"curve of {name}")}, step=logged[-1])
+    run.finish()
 '''
 
 _TRACES = r'''
@@ -232,6 +263,7 @@ def build(folder: str) -> str:
     _run(_LONG, folder, SPIKE_STEP, SPIKE_VALUE, LONG_STEPS)
     _run(_HOSTILE, folder, HOSTILE, HOSTILE_SCRIPT)
     _run(_MEDIA, folder, TABLE_ROWS, HOSTILE_SCRIPT)
+    _run(_COMPARE, folder, repr(COMPARE_STEPS), HOSTILE_SCRIPT)
     _run(_TRACES, folder, HOSTILE)
     _run(_SWEEP, folder)
     return folder

@@ -1,4 +1,5 @@
-"""Screenshots of the dashboard's main pages for the README: `make screenshots` (docs/screenshots/*.png).
+"""Screenshots of the dashboard's main pages for the README: `make screenshots` (docs/screenshots/*.png); with names
+(`python tests/e2e/screenshots.py media-compare`) only those.
 
 Builds the demo store (``demo_store.py``: real tracklet runs), serves it with `tracklet server`, and photographs
 each page in Debian's headless Chromium, light theme, plus the charts, a trace and a sweep in the dark theme.
@@ -26,7 +27,7 @@ def _ready(page, expression: str = "window.tracklet && window.tracklet.ready") -
     time.sleep(0.3)  # fonts and the last frame
 
 
-def main() -> int:
+def main(only: list[str]) -> int:
     import httpx
     from playwright.sync_api import sync_playwright
 
@@ -51,6 +52,8 @@ def main() -> int:
             ("run-media-table", table, "light", 760),
             ("run-media-image", f"#/p/media/run/{media}?tab=media&mkey=samples/image", "light", 420),
             ("run-media-histogram", f"#/p/media/run/{media}?tab=media&mkey=weights", "light", 480),
+            ("run-media-plot", f"#/p/media/run/{media}?tab=media&mkey=plots/series", "light", 640),
+            ("media-compare", "#/p/compare?closed=charts&mkey=samples&mstep=8", "light", 820),
             ("run-media-table-dark", table, "dark", 760),
             ("runs-and-charts-dark", f"#/p/demo?sel={lora}&smooth=0.6&closed=charts&filter=config.lora_r+>%3D+4", "dark", 1150),
             ("traces", "#/p/llm/traces?order=-latency_ms", "light", 560),
@@ -63,6 +66,8 @@ def main() -> int:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             for name, fragment, scheme, height in shots:
+                if only and name not in only:
+                    continue
                 context = browser.new_context(viewport={"width": 1360, "height": height}, color_scheme=scheme,
                                               device_scale_factor=1)
                 page = context.new_page()
@@ -70,6 +75,8 @@ def main() -> int:
                 _ready(page)
                 if name == "artifact-lineage":
                     _ready(page, "document.querySelector('.lineage')")
+                if name == "media-compare":
+                    _ready(page, "window.tracklet.mediaReady")
                 if name.startswith("run-media-table"):
                     _ready(page, "window.tracklet.tableView && window.tracklet.tableView.ready")
                 page.screenshot(path=os.path.join(OUT, f"{name}.png"))
@@ -82,4 +89,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -157,6 +157,11 @@ def test_a_missing_extra_is_named(monkeypatch):
         (lambda: tracklet.Histogram([1], num_bins=0), r"num_bins=0"),
         (lambda: tracklet.Audio(np.zeros(10)), r"needs sample_rate="),
         (lambda: tracklet.plot.line(tracklet.Table(columns=["x"]), "x", "y"), r"plot.line: the table has no column 'y'"),
+        (lambda: tracklet.plot.line_series([0, 1], [[1, 2], [3]]), r"line 1 \('line_1'\) has 1 y values for 2 x values"),
+        (lambda: tracklet.plot.line_series([0, 1], [[1, 2]], keys=["a", "b"]), r"keys names each of the 1 lines"),
+        (lambda: tracklet.plot.line_series([[0, 1]], [[1, 2], [3, 4]]), r"one list per line \(2 lines\)"),
+        (lambda: tracklet.plot.line_series([0, 1], [[1, "two"]]), r"line 0 \('line_0'\), point 1: y is a str, not a number"),
+        (lambda: tracklet.plot.line_series([0], 5), r"ys is a list of lines"),
     ],
 )
 def test_bad_values_are_refused_where_they_are_made(make, message):
@@ -248,6 +253,22 @@ def test_audio_video_html_and_charts_are_stored_and_read_back(tmp_path):
     assert curve.table.data == [[0, 1.0], [1, 0.5]]
     assert {e["key"]: e["kind"] for e in stored.media()} == {
         "audio": "audio", "bars": "plot", "curve": "plot", "dist": "plot", "dots": "plot", "page": "html", "video": "video"}
+
+
+def test_line_series_stores_wandbs_table_of_line_keys_values_and_steps():
+    run = tracklet.init(project="media")
+    shared = tracklet.plot.line_series([0, 1, 2], [[1.0, 0.5, 0.25], np.array([2, 1, 0])], keys=["a", "b"], title="Loss",
+                                       xname="epoch")
+    apart = tracklet.plot.line_series([[0, 10], [5]], [[1, 2], [3]])
+    run.log({"lines": shared, "apart": apart})
+    run.finish()
+    stored = tracklet.Api().run(run.id)
+    lines = stored.get_media("lines")
+    assert lines.spec == {"type": "line", "x": "step", "y": "lineVal", "stroke": "lineKey", "title": "Loss", "xname": "epoch"}
+    assert lines.table.columns == ["lineKey", "lineVal", "step"]
+    assert lines.table.data == [["a", 1.0, 0.0], ["a", 0.5, 1.0], ["a", 0.25, 2.0], ["b", 2.0, 0.0], ["b", 1.0, 1.0], ["b", 0.0, 2.0]]
+    assert stored.get_media("apart").table.data == [["line_0", 1.0, 0.0], ["line_0", 2.0, 10.0], ["line_1", 3.0, 5.0]]
+    assert stored.get_media("apart").spec["xname"] == "x" and stored.get_media("apart").spec["title"] == ""
 
 
 def test_a_disabled_run_takes_media_and_records_nothing(tracklet_env):

@@ -36,6 +36,7 @@ ROUTES = [
     ("GET", r"/runs/(?P<run_id>[^/]+)/system", "system_metrics", ["keys*"]),
     ("GET", r"/runs/(?P<run_id>[^/]+)/logs", "logs", ["after"]),
     ("GET", r"/runs/(?P<run_id>[^/]+)/media", "media", ["key", "step"]),
+    ("POST", r"/media/steps", "media_steps", []),
     ("GET", r"/runs/(?P<run_id>[^/]+)/table", "table_rows", ["key", "step", "idx", "offset", "limit", "sort", "filter", "q"]),
     ("GET", r"/runs/(?P<run_id>[^/]+)/artifacts", "run_artifacts", ["kind"]),
     ("GET", r"/artifact-collections", "artifact_collections", ["project", "type"]),
@@ -154,6 +155,7 @@ def test_every_store_method_is_its_route(store):
     assert store.system_metrics("r1", ["system/cpu"])["call"]["keys"] == ["system/cpu"]
     assert store.logs("r1", after=4)["call"]["after"] == "4"
     assert store.media("r1", "eval/predictions", 3)["call"] == {"run_id": "r1", "key": "eval/predictions", "step": "3"}
+    assert store.media_steps(["r1", "r2"])["call"] == {"body": {"runs": ["r1", "r2"]}}
     assert store.table_rows("r1", "eval/p", 3, 1, 200, 50, "-score", "score > 0.5", "cat")["call"] == {
         "run_id": "r1", "key": "eval/p", "step": "3", "idx": "1", "offset": "200", "limit": "50", "sort": "-score",
         "filter": "score > 0.5", "q": "cat"}

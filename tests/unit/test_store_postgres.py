@@ -254,3 +254,28 @@ def test_a_database_store_marks_a_silent_run_crashed_and_a_later_batch_revives_i
     send()
     assert store.run(run.id)["state"] == "finished"
     store.close()
+
+
+def test_media_steps_on_postgresql_answers_as_on_sqlite(pg_url, tracklet_env):
+    from tracklet.store.sql._store import SqlStore
+
+    runs = []
+    for n, steps in enumerate(([0, 5, 10], [0, 4])):
+        run = tracklet.init(project="pg")
+        for step in steps:
+            run.log({"w": tracklet.Histogram([step, step + n + 1]), "t": tracklet.Table(columns=["x"], data=[[step]])}, step=step)
+        run.finish()
+        runs.append(run.id)
+    local = SqlStore(str(tracklet_env)).media_steps(runs)
+    assert local[runs[0]]["w"] == {"kind": "histogram", "steps": [0, 5, 10]}
+    migrate(pg_url)
+    engine = make_engine(pg_url)
+    catch_up(engine, str(tracklet_env))
+    engine.dispose()
+    store = SqlStore(url=pg_url)
+    try:
+        assert store.media_steps(runs) == local
+        with pytest.raises(tracklet.UsageError, match="no run 'ghost'"):
+            store.media_steps(["ghost"])
+    finally:
+        store.close()

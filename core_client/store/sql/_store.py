@@ -379,6 +379,24 @@ class SqlStore(Store):
             for k, st, i, kind, d, n, ts, meta, refs in rows
         ]
 
+    def media_steps(self, run_ids: Sequence[str]) -> dict[str, dict[str, dict[str, Any]]]:
+        with self.reader() as q:
+            found = {i: q.scalar("SELECT pk FROM runs WHERE run_id = :run_id", run_id=i) for i in run_ids}
+            missing = [i for i, pk in found.items() if pk is None]
+            if missing:
+                raise UsageError(f"no run {missing[0]!r} in {self.root}; list runs with: tracklet runs --dir {self.root}")
+            rows = q.all(
+                "SELECT DISTINCT run_pk, key, step, kind FROM run_media WHERE run_pk IN ("
+                + ", ".join(str(int(pk)) for pk in found.values()) + ") ORDER BY run_pk, key, step"
+            ) if found else []
+        run_of = {pk: i for i, pk in found.items()}
+        out: dict[str, dict[str, dict[str, Any]]] = {i: {} for i in found}
+        for pk, key, step, kind in rows:
+            entry = out[run_of[pk]].setdefault(key, {"kind": kind, "steps": []})
+            if not entry["steps"] or entry["steps"][-1] != step:  # a list of values at one step is one step
+                entry["steps"].append(step)
+        return out
+
     def table_rows(
         self, run_id: str, key: str, step: int | None = None, idx: int = 0, offset: int = 0, limit: int = 100,
         sort: str | None = None, filter: str | None = None, search: str | None = None,

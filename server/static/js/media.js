@@ -5,6 +5,7 @@
 import * as api from './api.js';
 import {fill, fmtBytes, fmtValue, h} from './dom.js';
 import {AUDIO_TYPES, IMAGE_TYPES, VIDEO_TYPES} from './mediatypes.js';
+import {plotChart} from './plotchart.js';
 import {TableView} from './tableview.js';
 import {update} from './state.js';
 
@@ -40,6 +41,7 @@ export async function mediaTab({run, params, panel}) {
   const view = h('section', {class: 'media-view', 'aria-live': 'polite'});
   const tableState = {sort: params.get('tsort') || '', filter: params.get('tfilter') || '', q: params.get('tq') || ''};
   let drawing = 0;
+  let plots = [];  // the uPlots drawn now, destroyed when their values go
 
   const drawNav = () => fill(nav, h('ul', {class: 'plain'}, [...keys.values()].map((k) => h('li', null,
     h('button', {type: 'button', class: k === key ? 'key current' : 'key', 'aria-current': k === key ? 'true' : null,
@@ -71,12 +73,15 @@ export async function mediaTab({run, params, panel}) {
       const mine = ++drawing;
       window.tracklet.ready = false;
       const entries = key.at.get(s) || [];
+      const made = [];
       const shown = await Promise.all(entries.map(async (e) => {
-        try { return await render(e, run.id, objectUrl, tableState); } catch (err) {
+        try { return await render(e, run.id, objectUrl, tableState, view.clientWidth, made); } catch (err) {
           return h('p', {class: 'filter-error', role: 'alert'}, `${e.key} (${e.kind}) not shown: ${err.message}`);
         }
       }));
-      if (mine !== drawing) return;
+      if (mine !== drawing) { made.forEach((u) => u.destroy()); return; }
+      plots.forEach((u) => u.destroy());
+      plots = made;
       fill(values, shown.map((el, i) => h('figure', {class: `media-item ${entries[i].kind}`}, el,
         h('figcaption', {class: 'muted'}, caption(entries[i])))));
       window.tracklet.ready = true;
@@ -87,10 +92,10 @@ export async function mediaTab({run, params, panel}) {
   fill(panel, h('div', {class: 'media-layout'}, nav, view));
   drawNav();
   await drawKey();
-  return {dispose() { urls.forEach((u) => URL.revokeObjectURL(u)); }};
+  return {dispose() { urls.forEach((u) => URL.revokeObjectURL(u)); plots.forEach((u) => u.destroy()); }};
 }
 
-function caption(e) {
+export function caption(e) {
   const m = e.meta || {};
   const parts = [m.caption, e.idx || m.in_list ? `#${e.idx}` : null, e.kind === 'table' || e.kind === 'plot'
     ? `${fmtValue(m.rows)} rows × ${(m.columns || []).length} columns` : m.width ? `${m.width}×${m.height}` : null,
@@ -98,7 +103,9 @@ function caption(e) {
   return parts.filter((p) => p != null && p !== '').join(' · ');
 }
 
-async function render(e, runId, objectUrl, tableState) {
+/** One value drawn by its kind (a table in the viewer; a plot as its chart, its table one click away). A chart's
+ * uPlot goes into `plots`, for the caller to destroy when the value goes. */
+export async function render(e, runId, objectUrl, tableState, width, plots = []) {
   const m = e.meta || {};
   const alt = m.caption || `${e.key} at step ${e.step}`;
   if (e.kind === 'image' || (e.kind === 'video' && (m.format || 'gif') === 'gif')) {
@@ -114,18 +121,26 @@ async function render(e, runId, objectUrl, tableState) {
     return h('iframe', {sandbox: '', srcdoc: text, title: `HTML logged as ${e.key} at step ${e.step}`, class: 'html-frame'});
   }
   if (e.kind === 'histogram') return histogram(JSON.parse(new TextDecoder().decode(await api.blobBytes(e.digest))), alt);
-  if (e.kind === 'table' || e.kind === 'plot') {
-    const box = h('div');
+  const tableView = (box) => {
     const view = new TableView(box, runId, e, tableState,
       (s) => update({tsort: s.sort || null, tfilter: s.filter || null, tq: s.q || null}), objectUrl);
     window.tracklet.tableView = view;
     return box;
+  };
+  if (e.kind === 'table' || (e.kind === 'plot' && !(m.spec && m.spec.type))) return tableView(h('div'));
+  if (e.kind === 'plot') {
+    const chart = await plotChart(runId, e, {width: Math.max(280, Math.min(760, (width || 680) - 40)),
+      onPlot: (u) => { plots.push(u); window.tracklet.charts.set(`plot:${e.key}`, u); }});
+    const table = h('details', {class: 'plot-table'}, h('summary', null, 'Table'));
+    table.addEventListener('toggle', () => { if (table.open && table.children.length === 1) tableView(table); });
+    if (tableState.sort || tableState.filter || tableState.q) { table.open = true; tableView(table); }
+    return h('div', null, chart, table);
   }
   return h('p', {class: 'muted'}, `A ${e.kind} value (not drawn here).`);
 }
 
 /** A histogram's bars on a canvas, in the theme's colours; its numbers in a table for screen readers. */
-function histogram({bins, values}, label) {
+export function histogram({bins, values}, label) {
   const width = 640, height = 220, pad = 28;
   const canvas = h('canvas', {width, height, role: 'img',
     'aria-label': `Histogram ${label}: ${values.length} bins from ${fmtValue(bins[0])} to ${fmtValue(bins[bins.length - 1])}`});

@@ -4,6 +4,7 @@
 import * as api from './api.js';
 import {colorOf, fill, h} from './dom.js';
 import {Panel, X_LABELS, groupSeries, tidy} from './charts.js';
+import {MediaCompare} from './mediacompare.js';
 import {RunsTable} from './runs.js';
 import {list, update} from './state.js';
 
@@ -25,6 +26,7 @@ export async function workspaceView({main, project, params, setCrumbs, sectionNa
   const view = {
     x: params.get('x') || '_step', smooth: Number(params.get('smooth') || 0), log: params.get('log') === '1',
     panels: list(params, 'panels'), closed: new Set(list(params, 'closed')),
+    mkey: params.get('mkey'), mstep: params.get('mstep'),
   };
   const chartsEl = h('section', {class: 'charts', 'aria-label': 'Charts of the selected runs'});
   fill(main, h('div', {class: 'page-head'}, h('h1', null, project), sectionNav(project, 'runs')));
@@ -35,7 +37,7 @@ export async function workspaceView({main, project, params, setCrumbs, sectionNa
   });
   main.append(chartsEl);
   window.tracklet.table = table;
-  charts = new Charts(chartsEl, table, view);
+  charts = new Charts(chartsEl, table, view, project);
   await charts.draw();
   let live = null, ticks = 0;
   // While runs are live: those runs every 5 s (their state, summary, runtime), the whole list once a minute
@@ -56,7 +58,7 @@ export async function workspaceView({main, project, params, setCrumbs, sectionNa
 }
 
 class Charts {
-  constructor(el, table, view) {
+  constructor(el, table, view, project) {
     this.el = el;
     this.table = table;
     this.view = view;
@@ -66,7 +68,9 @@ class Charts {
     this.toolbar = h('div', {class: 'toolbar chart-tools'});
     this.note = h('p', {class: 'muted', 'aria-live': 'polite'});
     this.body = h('div', {class: 'chart-sections'});
-    el.append(this.toolbar, this.note, this.body);
+    const mediaEl = h('div', {class: 'chart-sections'});
+    this.media = new MediaCompare(mediaEl, project, view);
+    el.append(this.toolbar, this.note, this.body, mediaEl);
     this.generation = 0;
   }
 
@@ -148,11 +152,13 @@ class Charts {
     this.sections = new Map();
     this.allKeys = new Set();
     fill(this.body);
+    const media = this.media.draw(runs);  // beside the curves, not before them
     await this.addKeys(gen, ids, this.summaryKeys(runs));
     if (gen !== this.generation) return;
     window.tracklet.drawMs = performance.now() - t0;
     window.tracklet.ready = true;
     if (ids.length) this.moreKeys(gen, ids);
+    await media;
   }
 
   /** System metrics and keys no summary names need a request per run (GET /runs/{id}/keys, about 0.15 s each on
@@ -348,7 +354,7 @@ class Charts {
 
   resize() { for (const p of this.panels.values()) p.resize(); }
 
-  destroy() { for (const p of this.panels.values()) p.destroy(); this.panels.clear(); }
+  destroy() { for (const p of this.panels.values()) p.destroy(); this.panels.clear(); this.media.dispose(); }
 }
 
 function rank(section) {
