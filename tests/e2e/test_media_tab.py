@@ -117,3 +117,14 @@ def test_images_in_table_cells_are_drawn_as_thumbnails(page, media_run):
     assert tile.get_attribute("src").startswith("blob:")
     page.get_by_label("Search the table").fill("fish")
     wait_js(page, f"JSON.stringify({CELLS}.map(r => r[2])) === JSON.stringify(['fish'])")
+
+
+def test_the_summary_names_media_values_in_words(page, media_run):
+    """A media key's summary is its last value's description: shown as kind, size and step, not as raw JSON."""
+    open_view(page, f"#/p/media/run/{media_run}")
+    summary = page.get_by_role("table", name="Summary")
+    cell = lambda key: summary.locator("tr", has=page.locator(f"th:text-is('{key}')")).locator("td").inner_text()  # noqa: E731
+    summary.wait_for()
+    assert cell("eval/predictions") == f"table {TABLE_ROWS} × 4 @ step 2"
+    assert cell("samples/image").startswith("image 48×") and " @ step " in cell("samples/image")
+    assert "digest" not in summary.inner_text()

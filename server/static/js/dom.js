@@ -67,8 +67,20 @@ export function fmtValue(v) {
     const a = Math.abs(v);
     return a !== 0 && (a < 1e-3 || a >= 1e6) ? v.toExponential(3) : String(+v.toPrecision(5));
   }
-  if (typeof v === 'object') return JSON.stringify(v);
+  if (typeof v === 'object') return fmtMedia(v) ?? JSON.stringify(v);
   return String(v);
+}
+
+const MEDIA_KINDS = new Set(['table', 'image', 'histogram', 'audio', 'video', 'html', 'plot']);
+
+/** A summary's description of a media value (its `_type`, step, size...) in a few words, else null. */
+function fmtMedia(v) {
+  if (Array.isArray(v) || !MEDIA_KINDS.has(v._type) || (v.digest == null && v.items == null)) return null;
+  const at = v.step == null ? '' : ` @ step ${v.step}`;
+  if (v.items) return `${v.count ?? v.items.length} ${v._type}s${at}`;
+  if (v.rows != null) return `${v._type} ${v.rows} × ${(v.columns || []).length}${at}`;
+  if (v.width != null) return `${v._type} ${v.width}×${v.height}${at}`;
+  return `${v._type}${at}`;
 }
 
 /** A short message in the status line (screen readers announce it). */
