@@ -117,3 +117,14 @@ def test_images_in_table_cells_are_drawn_as_thumbnails(page, media_run):
     assert tile.get_attribute("src").startswith("blob:")
     page.get_by_label("Search the table").fill("fish")
     wait_js(page, f"JSON.stringify({CELLS}.map(r => r[2])) === JSON.stringify(['fish'])")
+
+
+def test_an_mp4_plays_under_the_csp(page, media_run):
+    _media(page, media_run, "&mkey=movie")
+    page.get_by_role("button", name="movie video 3 steps").click()
+    video = page.locator("video")
+    video.wait_for()
+    assert video.get_attribute("src").startswith("blob:")  # media-src 'self' blob:
+    wait_js(page, "document.querySelector('video').readyState >= 2 && document.querySelector('video').videoWidth === 16")
+    assert page.evaluate("document.querySelector('video').duration") == pytest.approx(1.0, abs=0.05)  # 4 frames at 4 fps
+    assert page.evaluate("document.querySelector('video').error") is None
