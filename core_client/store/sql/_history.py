@@ -1,4 +1,5 @@
-"""History rows from the store's curves: one curve a key, put together a row a step, as ``scan_history`` gives them."""
+"""History rows from the store's curves: one curve a key, put together a row a step, as ``scan_history`` gives them,
+with the run's media values (tables, images, ...) described in the rows of their steps."""
 
 from __future__ import annotations
 
@@ -82,9 +83,13 @@ _MEDIA = (
 )
 
 
-def media_keys(q: Any, pk: int) -> set[str]:
-    """The keys under which the run logged media (tables, images, ...)."""
-    return {k for (k,) in q.all("SELECT DISTINCT key FROM run_media WHERE run_pk = :pk", pk=pk)}
+def media_keys(q: Any, pk: int, among: Sequence[str] | None = None) -> set[str]:
+    """The keys under which the run logged media (tables, images, ...); only those ``among`` when given (an index
+    seek each, where every key would read all the run's entries)."""
+    if among is None:
+        return {k for (k,) in q.all("SELECT DISTINCT key FROM run_media WHERE run_pk = :pk", pk=pk)}
+    found = "SELECT 1 FROM run_media WHERE run_pk = :pk AND key = :key LIMIT 1"
+    return {k for k in set(among) if q.one(found, pk=pk, key=k) is not None}
 
 
 def _media_values(q: Any, pk: int, key: str, lo: int, hi: int) -> Iterator[tuple[int, int, str, Any]]:
@@ -162,11 +167,12 @@ def _value_rows(q: Any, pk: int, wanted: dict[str, int], lo: int, hi: int, creat
     merge by step where there are texts."""
     if not wanted:
         return
-    merge = any(
-        q.one("SELECT 1 FROM history_values WHERE run_pk = :pk AND key_id = :kid LIMIT 1", pk=pk, kid=kid) is not None
-        for kid in wanted.values()
-    )
-    if not merge and len(wanted) == 1:
+    has_text = False
+    for kid in wanted.values():
+        if q.one("SELECT 1 FROM history_values WHERE run_pk = :pk AND key_id = :kid LIMIT 1", pk=pk, kid=kid) is not None:
+            has_text = True
+            break
+    if not has_text and len(wanted) == 1:
         (name, kid), = wanted.items()
         nan = NAN
         for chunk in q.stream(_CURVE, _CHUNK, pk=pk, kid=kid, lo=lo, hi=hi):  # one range scan, no per-row objects
@@ -174,7 +180,7 @@ def _value_rows(q: Any, pk: int, wanted: dict[str, int], lo: int, hi: int, creat
                 r = ts / 1000.0
                 yield {"_step": step, "_timestamp": created + r, "_runtime": r, name: nan if value is None else value}
         return
-    if not merge:
+    if not has_text:
         yield from numeric_rows(q, pk, wanted, lo, hi, created, need)
         return
     streams = []

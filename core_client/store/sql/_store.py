@@ -228,7 +228,7 @@ class SqlStore(Store):
         with self.reader() as q:
             pk = self._pk(q, run_id)
             known = self._key_ids(q, pk)
-            logged_media = media_keys(q, pk)
+            logged_media = media_keys(q, pk, keys)
             if keys is None:
                 wanted = {n: k for n, k in known.items() if not n.startswith("system/")}
                 media = sorted(logged_media)
