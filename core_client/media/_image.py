@@ -1,4 +1,5 @@
-"""``Image`` (stored as PNG, once by content) and ``Video`` (a file as it is, or frames made into a GIF by Pillow).
+"""``Image`` (stored as PNG, once by content) and ``Video`` (a file as it is, or frames made into a GIF by Pillow,
+an MP4 or a WebM by PyAV: ``_video.py``).
 
 An array is checked and copied when the object is made; the PNG is written on the run's
 background thread by a small encoder of its own (zlib, filter 0), so an array needs numpy
@@ -244,17 +245,25 @@ def _is_pil(value: Any) -> bool:
 
 
 class Video(Media):
-    """A video: the path of an MP4, WebM, OGG or GIF file (stored as it is), or frames as an array
-    (time, channels, height, width) made into a GIF by Pillow.
+    """A video, as wandb's ``Video(data_or_path, caption, fps, format)``: frames as an array (time, channels,
+    height, width) made into a GIF (Pillow), an MP4 (H.264) or a WebM (VP9) (PyAV: ``tracklet[video]``), or the
+    path of an MP4, WebM, OGG or GIF file, stored as it is.
+
+        >>> run.log({"rollout": tracklet.Video(frames, fps=8, format="mp4")})
 
     Raises:
-        UsageError: an impossible shape or dtype, a missing or unknown file.
+        UsageError: an impossible shape or dtype, a missing or unknown file, a format the frames cannot be made
+            into, or the library a format needs not installed (the message names the extra).
     """
 
     kind = "video"
 
-    def __init__(self, data_or_path: Any, caption: str | None = None, fps: int = 4, format: str | None = None, **_ignored: Any) -> None:
+    def __init__(self, data_or_path: Any, caption: str | None = None, fps: int | float | None = None,
+                 format: str | None = None, **_ignored: Any) -> None:
+        from ._video import CODECS, check_encoder
+
         self.caption = None if caption is None else str(caption)
+        fps = 4 if fps is None else fps
         if not isinstance(fps, (int, float)) or isinstance(fps, bool) or not 0 < fps <= 1000:
             raise UsageError(f"Video(fps={fps!r}) must be a number above 0 (at most 1000)")
         self.fps = fps
@@ -265,16 +274,24 @@ class Video(Media):
             fmt = _sniff(data, _VIDEO_FORMATS)
             if fmt is None:
                 raise UsageError(f"Video: {os.fspath(data_or_path)!r} is not an MP4, WebM, OGG or GIF file")
+            if format is not None and format != fmt:
+                raise UsageError(f"Video(format={format!r}): {os.fspath(data_or_path)!r} holds {fmt}, stored as it is; leave format out")
             self._data, self.format = data, fmt
             return
-        if format not in (None, "gif"):
-            raise UsageError(f"Video(format={format!r}): frames are made into a GIF; give a file for mp4 or webm")
-        need("PIL.Image", "Video of frames (written as a GIF)")
+        fmt = "gif" if format is None else format
+        if fmt != "gif" and fmt not in CODECS:
+            raise UsageError(f"Video(format={format!r}): frames are made into gif, {', '.join(CODECS)}; give one of them")
+        if fmt == "gif":
+            need("PIL.Image", "Video of frames (written as a GIF)")
+        else:
+            check_encoder(fmt)
         arr = _as_array(data_or_path, "Video")
         if arr.ndim != 4:
             raise UsageError(f"Video: frames of shape {tuple(arr.shape)} cannot be played; give (time, channels, height, width)")
+        if arr.shape[0] == 0:
+            raise UsageError("Video: no frames; give at least one (time, channels, height, width)")
         self._frames = [to_pixels(frame, f"Video frame {i}", channels_first=True) for i, frame in enumerate(arr)]
-        self.format = "gif"
+        self.format = fmt
 
     def _encode(self, put: Callable[[bytes], tuple[str, int]]) -> tuple[bytes, dict[str, Any]]:
         meta: dict[str, Any] = {"format": self.format, "fps": self.fps}
@@ -282,6 +299,12 @@ class Video(Media):
             meta["caption"] = self.caption
         if self._data is not None:
             return self._data, meta
+        h, w = self._frames[0].shape[:2]
+        meta.update(width=w, height=h, frames=len(self._frames))
+        if self.format != "gif":
+            from ._video import encode
+
+            return encode(self._frames, self.fps, self.format), meta
         import io
 
         import PIL.Image

@@ -3,9 +3,11 @@
 Storage: Parquet through pyarrow when it is installed; otherwise the fallback, gzip-compressed
 JSON of the columns (``{"columns": [...], "types": [...], "data": [[column 0's cells], ...]}``).
 Each column is stored by what its cells are: ``bool``, ``int`` (int64), ``float`` (ints and
-floats together become floats), ``str``, ``null``, or ``json`` (lists, dicts, media and columns
-of mixed types: each cell as JSON text; a media cell is ``{"_type": kind, "digest", "size", "meta"}``
-with its bytes stored as a blob of its own). The entry's ``meta`` says which.
+floats together become floats, as pandas and pyarrow make them: ``3`` reads back as ``3.0``, equal),
+``str``, ``null``, or ``json`` (lists, dicts, media, columns of mixed types, and ints with floats where
+an int is beyond 2**53, which float64 would round: each cell as JSON text, read back exactly; a media
+cell is ``{"_type": kind, "digest", "size", "meta"}`` with its bytes stored as a blob of its own).
+The entry's ``meta`` says which.
 """
 
 from __future__ import annotations
@@ -329,10 +331,15 @@ class Table(Media):
             return self._df.copy()
         if self._arrow is not None:
             df = self._arrow.to_pandas()
-            for name in self._json_columns:
-                df[name] = pd.Series([_from_json_cell(v, self._get) for v in df[name].tolist()], dtype=object)
+            for name in self._json_columns:  # from Arrow: pandas' str dtype would give NaN for a missing cell
+                cells = self._arrow.column(self.columns.index(name)).to_pylist()
+                df[name] = pd.Series([_from_json_cell(v, self._get) for v in cells], dtype=object)
             return df
-        return pd.DataFrame(self._rows, columns=self.columns)
+        df = pd.DataFrame(self._rows, columns=self.columns)
+        for j, name in enumerate(self.columns):
+            if df.dtypes.iloc[j].kind == "f" and _column_type([r[j] for r in self._rows]) == "json":
+                df[name] = pd.Series([r[j] for r in self._rows], dtype=object)  # float64 would round its large ints
+        return df
 
     def iterrows(self) -> Iterator[tuple[int, list[Any]]]:
         """``(index, row)`` for each row, as wandb's ``Table.iterrows``."""
@@ -368,6 +375,8 @@ class Table(Media):
             kind = _column_type(values)
             if kind == "json":
                 cols[j] = [_json_cell(v, put) for v in values]
+            elif kind == "float":  # ints among floats read back as floats, as in Parquet's float64 (and pandas)
+                cols[j] = [v if v is None else float(v) for v in values]
             types.append(kind)
         meta = {"rows": len(self), "columns": list(self.columns), "types": types}
         if pa is None:

@@ -117,7 +117,10 @@ class Store:
     ) -> Iterator[dict[str, Any]]:
         """Every history row in step order with ``_step``, ``_timestamp``, ``_runtime``, as ``scan_history`` gives them.
 
-        With ``keys``, only the steps that have all of them; none at all when one was never logged.
+        A media value (table, image, ...) is in the row of its step as the summary describes it
+        (``wal/_media.py`` ``media_summary``: ``_type``, ``step``, ``digest``, ``size`` and its meta; a list as
+        ``_type``, ``count``, ``items``); a step that logged only media is a row too. With ``keys``, only the steps
+        that have all of them; none at all when one was never logged.
         """
         raise NotImplementedError
 

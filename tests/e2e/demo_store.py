@@ -97,6 +97,7 @@ for step in range(3):
              "report": tracklet.Html(f"<h1>Report at step {step}</h1><p>{script}</p><script>parent.__pwned=1</script>"),
              "speech": tracklet.Audio(np.sin(np.linspace(0, 2 * math.pi * 440, 8000)).astype(np.float32), sample_rate=8000),
              "clip": tracklet.Video(frames, fps=4),
+             "movie": tracklet.Video(frames, fps=4, format="mp4", caption=f"movie at step {step}"),
              "loss": 1.0 / (step + 1)}, step=step)
 labels = ["cat", "dog", "bird", "fish"]
 table = tracklet.Table(columns=["id", "label", "score", "text"],

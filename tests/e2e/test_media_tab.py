@@ -128,3 +128,14 @@ def test_the_summary_names_media_values_in_words(page, media_run):
     assert cell("eval/predictions") == f"table {TABLE_ROWS} × 4 @ step 2"
     assert cell("samples/image").startswith("image 48×") and " @ step " in cell("samples/image")
     assert "digest" not in summary.inner_text()
+
+
+def test_an_mp4_plays_under_the_csp(page, media_run):
+    _media(page, media_run, "&mkey=movie")
+    page.get_by_role("button", name="movie video 3 steps").click()
+    video = page.locator("video")
+    video.wait_for()
+    assert video.get_attribute("src").startswith("blob:")  # media-src 'self' blob:
+    wait_js(page, "document.querySelector('video').readyState >= 2 && document.querySelector('video').videoWidth === 16")
+    assert page.evaluate("document.querySelector('video').duration") == pytest.approx(1.0, abs=0.05)  # 4 frames at 4 fps
+    assert page.evaluate("document.querySelector('video').error") is None

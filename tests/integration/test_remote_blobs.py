@@ -87,3 +87,21 @@ def test_sync_to_a_server_sends_an_offline_runs_blobs_first(folder_server, tmp_p
     api.artifact("blobs/ckpt:latest").download(str(tmp_path / "down"))
     assert (tmp_path / "down" / "ckpt.bin").read_bytes() == data
     assert api.run(f"blobs/{run.id}").image("img").to_numpy().shape == (2, 2, 3)
+
+
+def test_a_remote_runs_media_is_in_its_history_read_through_the_server(folder_server, tmp_path, monkeypatch):
+    import numpy as np
+
+    monkeypatch.setenv("TRACKLET_BASE_URL", folder_server)
+    run = tracklet.init(project="blobs", mode="remote")
+    run.log({"loss": 0.5, "img": tracklet.Image(np.zeros((2, 2, 3), dtype=np.uint8))})
+    run.log({"samples": [tracklet.Image(np.ones((3, 2, 3), dtype=np.uint8))] * 2})
+    run.log({"loss": 0.25})
+    run.finish()
+    remote = tracklet.Api(base_url=folder_server).run(f"blobs/{run.id}")  # RemoteStore: GET /runs/{id}/history
+    rows = list(remote.scan_history())
+    assert [r["_step"] for r in rows] == [0, 1, 2]
+    assert rows[0]["img"] == remote.summary["img"] and rows[0]["img"]["width"] == 2 and rows[0]["loss"] == 0.5
+    assert rows[1]["samples"]["count"] == 2 and "loss" not in rows[1]
+    assert [r["_step"] for r in remote.scan_history(keys=["samples"])] == [1]
+    assert remote.history(keys=["img", "loss"])["img"][0]["_type"] == "image"

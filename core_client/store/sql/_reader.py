@@ -91,7 +91,9 @@ class Reader:
                 cur.close()
         from sqlalchemy import text
 
-        result = self._conn.execution_options(stream_results=True).execute(text(sql), params)
+        # per statement: Connection.execution_options() would set it on the connection, and every later one()
+        # on it would leave a server-side cursor open
+        result = self._conn.execute(text(sql), params, execution_options={"stream_results": True})
         try:  # a server-side cursor on PostgreSQL: closed even when the reader stops early
             for rows in result.partitions(chunk):
                 yield [tuple(r) for r in rows]

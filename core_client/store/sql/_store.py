@@ -235,21 +235,24 @@ class SqlStore(Store):
     def history(
         self, run_id: str, keys: Sequence[str] | None = None, min_step: int | None = None, max_step: int | None = None
     ) -> Iterator[dict[str, Any]]:
-        from ._history import scan
+        from ._history import media_keys, scan
 
         created = self._created_at(run_id)
         with self.reader() as q:
             pk = self._pk(q, run_id)
             known = self._key_ids(q, pk)
+            logged_media = media_keys(q, pk, keys)
             if keys is None:
                 wanted = {n: k for n, k in known.items() if not n.startswith("system/")}
-            elif any(k not in known for k in keys):
+                media = sorted(logged_media)
+            elif any(k not in known and k not in logged_media for k in keys):
                 return
             else:
-                wanted = {k: known[k] for k in keys}
+                wanted = {k: known[k] for k in keys if k in known}
+                media = [k for k in dict.fromkeys(keys) if k in logged_media]
             lo = -(2**63) if min_step is None else int(min_step)
             hi = 2**63 - 1 if max_step is None else int(max_step)
-            yield from scan(q, pk, wanted, lo, hi, created, len(wanted) if keys is not None else 1)
+            yield from scan(q, pk, wanted, lo, hi, created, len(set(keys)) if keys is not None else 1, media)
 
     def _created_at(self, run_id: str) -> float:
         run = self.run(run_id)
