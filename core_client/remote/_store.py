@@ -120,6 +120,8 @@ class RemoteStore(Store):
         self, run_id: str, keys: Sequence[str] | None = None, min_step: int | None = None, max_step: int | None = None
     ) -> Iterator[dict[str, Any]]:
         """Rows as the server streams them (NDJSON): memory stays flat however long the history."""
+        if keys is not None and not list(keys):
+            return  # no key asked for: no row (as SqlStore answers), not the route's "every key"
         params = _params(keys=list(keys) if keys else None, min_step=min_step, max_step=max_step)
         r = self._request("GET", f"/runs/{_q(run_id)}/history", params=params, stream=True)
         try:

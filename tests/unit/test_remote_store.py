@@ -196,6 +196,8 @@ def test_history_streams_ndjson_with_non_finite_values(store):
     rows = list(store.history("r1", keys=["loss"], min_step=0))
     assert math.isnan(rows[0]["loss"]) and rows[1] == {"_step": 1, "loss": 0.5}
     assert store.seen[-1] == ("history", {"run_id": "r1", "keys": ["loss"], "min_step": "0"})
+    asked = len(store.seen)
+    assert list(store.history("r1", keys=[])) == [] and len(store.seen) == asked  # no key: no row, as SqlStore answers
 
 
 def test_missing_things_are_none_or_a_usage_error_and_a_bad_key_a_store_error(store):
