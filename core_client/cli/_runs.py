@@ -120,9 +120,8 @@ def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _show_media(run: Any) -> None:
-    """The run's tables and other media: per key, its kind, how many versions, and the latest one."""
-    entries = run.media()
+def _show_media(entries: list[dict[str, Any]]) -> None:
+    """The run's tables and other media (``run.media()``): per key, its kind, how many versions, and the latest one."""
     if not entries:
         return
     by_key: dict[str, list[dict[str, Any]]] = {}
@@ -232,12 +231,14 @@ def cmd_show(args: argparse.Namespace) -> int:
             finite = [v for v in numbers if math.isfinite(v)] or [math.nan]
             print(f"  {key[:name_w]:<{name_w}} {sparkline(numbers, args.width):<{args.width}}  "
                   f"{_fmt(numbers[-1]):<12} {_fmt(min(finite)):<12} {_fmt(max(finite))}")
-    rest = {k: v for k, v in summary.items() if k not in charted}
+    media = run.media()
+    described = {m["key"] for m in media}  # listed below, under tables and media
+    rest = {k: v for k, v in summary.items() if k not in charted and k not in described}
     if rest:
         print("\nsummary")
         for k in sorted(rest):
             print(f"  {k} = {_fmt(rest[k])}")
-    _show_media(run)
+    _show_media(media)
     if args.logs:
         lines = run.output().splitlines()[-args.logs:]
         if lines:
