@@ -39,9 +39,13 @@ PNG_LEVEL = 1
 def png_bytes(pixels: Any) -> bytes:
     """A PNG of a uint8 array (H, W, C) with C in 1..4: filter 0 rows, zlib level ``PNG_LEVEL``."""
     h, w, c = pixels.shape
-    raw = _rows_filtered(pixels)
+    return png_of_rows(w, h, c, _rows_filtered(pixels))
+
+
+def png_of_rows(w: int, h: int, c: int, rows: bytes) -> bytes:
+    """A PNG of ``rows``: the image's ``h`` rows of ``w * c`` bytes, each after its filter byte 0."""
     head = struct.pack(">IIBBBBB", w, h, 8, _COLOR_TYPE[c], 0, 0, 0)
-    return _PNG_MAGIC + _chunk(b"IHDR", head) + _chunk(b"IDAT", zlib.compress(raw, PNG_LEVEL)) + _chunk(b"IEND", b"")
+    return _PNG_MAGIC + _chunk(b"IHDR", head) + _chunk(b"IDAT", zlib.compress(rows, PNG_LEVEL)) + _chunk(b"IEND", b"")
 
 
 def _rows_filtered(pixels: Any) -> bytes:
@@ -216,14 +220,26 @@ class Image(Media):
         return buf.getvalue()
 
     def _encode(self, put: Callable[[bytes], tuple[str, int]]) -> tuple[bytes, dict[str, Any]]:
-        data = self._bytes()
-        w, h = self._size() if self._pixels is not None or self._pil is not None else (None, None)
+        return self._bytes(), self._meta()
+
+    def _meta(self) -> dict[str, Any]:
+        """The entry's ``meta``: format, width and height (but of a file stored as it is), caption."""
         meta: dict[str, Any] = {"format": self.format}
-        if w is not None:
-            meta.update(width=w, height=h)
+        if self._pixels is not None or self._pil is not None:
+            meta["width"], meta["height"] = self._size()
         if self.caption is not None:
             meta["caption"] = self.caption
-        return data, meta
+        return meta
+
+    def _raw_size(self) -> float:
+        """Bytes of the pixels the encoder child would get (``_raw``); infinite where it gets none."""
+        return float("inf") if self._pixels is None else self._pixels.nbytes
+
+    def _raw(self) -> tuple[int, int, int, bytes]:
+        """``(height, width, channels, pixels)`` for the encoder child (``_encoder``): an image made from an
+        array only (a PIL image, a file or ``mode=`` is stored in process)."""
+        h, w, c = self._pixels.shape
+        return h, w, c, self._pixels.tobytes()
 
     @classmethod
     def _decode(cls, data: bytes, meta: dict[str, Any], get: Callable[[str], bytes]) -> Image:

@@ -567,7 +567,7 @@ class Run(RunExtras):
         if self._background is not None:
             self._background.request_stop()  # its last work (a short run's environment) overlaps the uploads
         if self._upload_queue is not None:
-            self._upload_queue.drain()  # artifacts logged before finish() are stored before the run ends
+            self._upload_queue.finish()  # artifacts and media logged before finish() are stored before the run ends
         if self._console is not None:
             self._console.stop()
         if self._background is not None:
