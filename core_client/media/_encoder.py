@@ -24,10 +24,11 @@ if TYPE_CHECKING:
 __all__ = ["Child", "main"]
 
 HELLO = b"tracklet-encoder 1\n"
-_BATCH = struct.Struct("<I")  # images in the batch
+_BATCH = struct.Struct("<I")  # images in a batch; bytes of its answer
 _IMAGE = struct.Struct("<IIBQ")  # height, width, channels, bytes of pixels
 _REPLY = struct.Struct("<BQI")  # status (0 stored), size, length of the error text; the 64 hex digits follow when stored
 MAX_PIXELS = 64 << 20  # a larger image is stored in process: a batch's bytes stay in memory until answered
+ROUND_TRIP = 1 << 20  # bytes of pixels sent at once (but one larger image): the pipe's size, no huge buffer made
 TIMEOUT = 60.0  # seconds without progress before the child is taken for hung
 
 
@@ -72,10 +73,18 @@ class Child:
             parts += (_IMAGE.pack(h, w, c, len(pixels)), pixels)
         try:
             self._write(b"".join(parts))
+            (n,) = _BATCH.unpack(self._read(_BATCH.size))
+            answer, at = self._read(n), 0  # in two reads: each is a GIL release and a wake-up
             out: list[tuple[str, int] | str] = []
             for _ in images:
-                status, size, n = _REPLY.unpack(self._read(_REPLY.size))
-                out.append((self._read(64).decode("ascii"), size) if status == 0 else self._read(n).decode("utf-8", "replace"))
+                status, size, n = _REPLY.unpack_from(answer, at)
+                at += _REPLY.size
+                if status == 0:
+                    out.append((answer[at : at + 64].decode("ascii"), size))
+                    at += 64
+                else:
+                    out.append(answer[at : at + n].decode("utf-8", "replace"))
+                    at += n
             return out
         except (OSError, ValueError, struct.error) as e:
             self.close()
@@ -135,7 +144,7 @@ def _widen(fd: int) -> None:
 def main(directory: str) -> int:
     """The child: answer batches of pixels on stdin until it closes."""
     from ..artifacts.storage._blobs import LocalBlobStore
-    from ._image import png_of_rows
+    from ._image import png_of_pixels
 
     store = LocalBlobStore(directory, workers=1)
     inp = os.fdopen(0, "rb", buffering=1 << 20)
@@ -153,15 +162,15 @@ def main(directory: str) -> int:
         replies = []
         for h, w, c, n, pixels in batch:
             try:
-                row = w * c
-                view = memoryview(pixels)
-                rows = b"\0" + b"\0".join([view[i : i + row] for i in range(0, n, row)])  # PNG filter 0 before each row
-                digest, size = store.put_bytes(png_of_rows(w, h, c, rows))
+                if n != h * w * c:
+                    raise ValueError(f"{n} bytes of pixels for an image of {h}x{w}x{c}")
+                digest, size = store.put_bytes(png_of_pixels(h, w, c, pixels))
                 replies.append(_REPLY.pack(0, size, 0) + digest.encode("ascii"))
             except Exception as e:  # said by the parent, which stores this image in process and warns there
                 text = repr(e).encode("utf-8", "replace")
                 replies.append(_REPLY.pack(1, 0, len(text)) + text)
-        view_out = memoryview(b"".join(replies))
+        answer = b"".join(replies)
+        view_out = memoryview(_BATCH.pack(len(answer)) + answer)
         while view_out:
             view_out = view_out[os.write(out, view_out):]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
 import zlib
 
 from .._errors import UsageError
@@ -18,7 +19,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable
 
-__all__ = ["Image", "Video", "png_bytes"]
+__all__ = ["Image", "Video", "png_bytes", "png_of_pixels"]
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _IMAGE_FORMATS = {_PNG_MAGIC: "png", b"\xff\xd8\xff": "jpeg", b"GIF87a": "gif", b"GIF89a": "gif", b"BM": "bmp"}
@@ -40,6 +41,13 @@ def png_bytes(pixels: Any) -> bytes:
     """A PNG of a uint8 array (H, W, C) with C in 1..4: filter 0 rows, zlib level ``PNG_LEVEL``."""
     h, w, c = pixels.shape
     return png_of_rows(w, h, c, _rows_filtered(pixels))
+
+
+def png_of_pixels(h: int, w: int, c: int, pixels: bytes) -> bytes:
+    """:func:`png_bytes` of the bytes of a C-ordered uint8 (H, W, C) array, without numpy (the encoder child's)."""
+    row = w * c
+    view = memoryview(pixels)
+    return png_of_rows(w, h, c, b"\0" + b"\0".join([view[i : i + row] for i in range(0, h * row, row)]))
 
 
 def png_of_rows(w: int, h: int, c: int, rows: bytes) -> bytes:
@@ -80,6 +88,9 @@ def _read_file(path: Any, what: str) -> bytes:
 
 def _as_array(data: Any, what: str) -> Any:
     """A numpy array of ``data`` (numpy, a torch tensor, nested lists)."""
+    np = sys.modules.get("numpy")
+    if np is not None and type(data) is np.ndarray:  # the common case, without the checks below
+        return data
     if has("torch"):
         import torch
 

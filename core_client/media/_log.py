@@ -100,10 +100,17 @@ class _Batch:
         except Exception as e:
             warn_once(f"media-store:{e!r}", f"tracklet: could not open the blob store of run {self.run.id} to store its media: {e!r}")
             return
+        from ..wal._media import media_summary
+        from ..wal._wal import RecordType
+
         with store.removal_lock():  # a delete waits until the records naming these blobs are written
             stored = self._by_child(store, calls)
-            for step, t, items in calls:
-                _store_call(self.run, store, step, t, items, stored)
+            records = [r for step, t, items in calls if (r := _store_call(self.run, store, step, t, items, stored))]
+            self.run._record_many(RecordType.MEDIA, [r for r, _ in records], [p for _, p in records])
+        described: dict[str, Any] = {}
+        for record, _ in records:
+            described.update(media_summary(record))
+        self.run.summary.observe_media(described)
 
     def _by_child(self, store: Any, calls: list[tuple[int, float, list[tuple[str, int, Media]]]]) -> dict[int, tuple[str, int]]:
         """id(image) -> ``(digest, size)`` for the arrays of ``calls`` the encoder child stored."""
@@ -124,14 +131,21 @@ class _Batch:
             if type(store) is not LocalBlobStore:  # a store by URL (TRACKLET_BLOB_URL) is written in process
                 self.child = False
                 return {}
+        answers: list[Any] = []
         try:
             if self.child is None:
                 self.child = _encoder.Child(store.directory)
                 self.run._uploads.at_finish(self.child.close)
-            answers = self.child.store([m._raw() for m in todo])
-        except _encoder.ChildGone:  # stored in process from now on; nothing is lost
+            while len(answers) < len(todo):  # round trips of at most ROUND_TRIP bytes of pixels
+                raw, size = [], 0
+                for m in todo[len(answers) :]:
+                    if raw and size + m._raw_size() > _encoder.ROUND_TRIP:
+                        break
+                    raw.append(m._raw())
+                    size += m._raw_size()
+                answers += self.child.store(raw)
+        except _encoder.ChildGone:  # the rest stored in process from now on; nothing is lost
             self.child = False
-            return {}
         return {id(m): a for m, a in zip(todo, answers) if type(a) is tuple}
 
 
@@ -146,9 +160,10 @@ def _blob_store(run: Any) -> Any:
 
 def _store_call(
     run: Any, store: Any, step: int, t: float, items: list[tuple[str, int, Media]], stored: dict[int, tuple[str, int]]
-) -> None:
-    from ..wal._media import media_summary
-    from ..wal._wal import RecordType
+) -> tuple[dict[str, Any], bytes] | None:
+    """Store the values of one ``log()`` call (but those in ``stored``: id -> digest and size) and return its
+    MEDIA record and the record's JSON; None, and a warning, when a value could not be stored."""
+    from ..wal._wal import json_payload
 
     try:
         out = []
@@ -173,8 +188,8 @@ def _store_call(
                 item["refs"] = sorted(set(refs))
             out.append(item)
         record = {"t": t, "step": step, "items": out}
-        run._record_json(RecordType.MEDIA, record)
-        run.summary.observe_media(media_summary(record))
+        return record, json_payload(record)
     except Exception as e:  # training goes on; the cause is said once
         keys = ", ".join(sorted({k for k, _, _ in items}))
         warn_once(f"media:{type(e).__name__}:{keys}", f"tracklet: could not store {keys} (step {step}) of run {run.id}: {e!r}")
+        return None
