@@ -108,8 +108,10 @@ class _Batch:
             records = [r for step, t, items in calls if (r := _store_call(self.run, store, step, t, items, stored))]
             self.run._record_many(RecordType.MEDIA, [r for r, _ in records], [p for _, p in records])
         described: dict[str, Any] = {}
-        for record, _ in records:
-            described.update(media_summary(record))
+        for record, _ in reversed(records):  # the summary describes each key's last value: one record per key read
+            if any(item["key"] not in described for item in record["items"]):
+                for key, value in media_summary(record).items():
+                    described.setdefault(key, value)
         self.run.summary.observe_media(described)
 
     def _by_child(self, store: Any, calls: list[tuple[int, float, list[tuple[str, int, Media]]]]) -> dict[int, tuple[str, int]]:
@@ -169,16 +171,16 @@ def _store_call(
         out = []
         for key, idx, media in items:
             refs: list[str] = []
-
-            def put(data: bytes) -> tuple[str, int]:
-                found = store.put_bytes(data)
-                refs.append(found[0])
-                return found
-
             done = stored.get(id(media))
             if done is not None:
                 (digest, size), meta = done, media._meta()  # type: ignore[attr-defined]
             else:
+
+                def put(data: bytes, refs: list[str] = refs) -> tuple[str, int]:
+                    found = store.put_bytes(data)
+                    refs.append(found[0])
+                    return found
+
                 data, meta = media._encode(put)
                 digest, size = store.put_bytes(data)
             if idx >= 0:
