@@ -49,6 +49,7 @@ class Child:
             self._proc = subprocess.Popen(
                 [exe, "-m", "tracklet.media._encoder", directory],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0,
+                cwd=directory,  # the blob folder: no folder named tracklet (the default store's) shadows the package
             )
         except OSError as e:
             raise ChildGone(f"could not start: {e}") from None
@@ -110,6 +111,8 @@ class Child:
     def _write(self, data: bytes) -> None:
         import select
 
+        if self._proc.poll() is not None:  # where SIGPIPE is not ignored, writing to a dead child would end this process
+            raise ChildGone(f"it exited (code {self._proc.returncode})")
         view = memoryview(data)
         while view:
             if not select.select([], [self._out], [], TIMEOUT)[1]:
