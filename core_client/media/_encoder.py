@@ -59,9 +59,9 @@ class Child:
         try:
             if self._read(len(HELLO)) != HELLO:
                 raise ChildGone("it did not introduce itself")
-        except ChildGone:
-            self.close()
-            raise
+        except (ChildGone, OSError) as e:
+            self.close(kill=True)
+            raise ChildGone(str(e)) from None
 
     def store(self, images: list[tuple[int, int, int, bytes]]) -> list[tuple[str, int] | str]:
         """Store the PNG of each ``(height, width, channels, pixels)``: ``(digest, size)`` or the error's text, in order.
@@ -88,15 +88,17 @@ class Child:
                     at += n
             return out
         except (OSError, ValueError, struct.error) as e:
-            self.close()
+            self.close(kill=True)
             raise ChildGone(repr(e)) from None
         except ChildGone:
-            self.close()
+            self.close(kill=True)
             raise
 
-    def close(self) -> None:
-        """End the child: it finishes what it has read and exits at the end of its input."""
+    def close(self, kill: bool = False) -> None:
+        """End the child: it exits at the end of its input (every batch was answered); ``kill``: at once."""
         proc = self._proc
+        if kill and proc.poll() is None:
+            proc.kill()
         for f in (proc.stdin, proc.stdout):
             try:
                 f.close()  # type: ignore[union-attr]

@@ -146,7 +146,9 @@ class _Batch:
                     raw.append(m._raw())
                     size += m._raw_size()
                 answers += self.child.store(raw)
-        except _encoder.ChildGone:  # the rest stored in process from now on; nothing is lost
+        except Exception:  # ChildGone, or a platform without select() on pipes: in process from now on; nothing is lost
+            if self.child:
+                self.child.close(kill=True)
             self.child = False
         return {id(m): a for m, a in zip(todo, answers) if type(a) is tuple}
 

@@ -91,3 +91,20 @@ def test_ten_thousand_images_a_step_are_ten_thousand_entries_readable(tracklet_e
     run.finish()
     assert batch.child is not False  # past CHILD_AFTER, the child stored them
     check_all_stored(tracklet_env, run, "sample", range(10_000), side=64)
+
+
+def test_a_child_that_stops_answering_is_ended_and_loses_no_image(tracklet_env, child_at_once, monkeypatch):
+    from tracklet.media import _encoder
+
+    monkeypatch.setattr(_encoder, "TIMEOUT", 0.5)
+    run = tracklet.init(project="media")
+    run.log({"sample": tracklet.Image(frame(0))})
+    run._uploads.drain()
+    batch = _log._batches[run]
+    proc = batch.child._proc
+    os.kill(proc.pid, signal.SIGSTOP)  # hung: it reads nothing and answers nothing
+    for step in range(1, 40):
+        run.log({"sample": tracklet.Image(frame(step))})
+    run.finish()
+    assert batch.child is False and proc.returncode == -signal.SIGKILL
+    check_all_stored(tracklet_env, run, "sample", range(40))
