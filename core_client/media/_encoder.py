@@ -1,11 +1,13 @@
 """A child process that makes images' PNGs and stores them, so the training loop keeps its core and the GIL.
 
-An image a step costs ~0.15 ms of encoding, hashing and writing; on the run's uploads thread that
-work took the GIL from the loop at every release (each numpy call of a step) and added 35% to a
-0.26 ms step. Here the uploads thread only sends the pixels down a pipe and writes the records.
+A 64x64 image costs 0.2-0.3 ms of encoding, hashing and writing; on the run's uploads thread that
+work took the GIL from the loop at every release (each numpy call of a step) and added 27-35% to a
+0.26 ms step (benchmarks/RESULTS.md). Here the uploads thread only sends the pixels down a pipe and
+writes the records.
 
-The child is ``python -m tracklet.media._encoder <blob folder>``, started (spawned, never forked)
-by the uploads thread when a run first stores an image, ended by ``finish()``. It reads batches
+The child is ``python -m tracklet.media._encoder <blob folder>``, started by ``subprocess`` (fork
+and exec in C: no Python runs in a fork of this threaded process) from the uploads thread once a
+run has stored ``_log.CHILD_AFTER`` images, ended by ``finish()``. It reads batches
 of pixels on stdin and answers each image with its digest and size, or an error. A child that
 does not start, dies or stops answering is ended and the run stores in process from then on:
 every image of an unanswered batch is stored again there (by content: once).
