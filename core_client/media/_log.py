@@ -30,6 +30,9 @@ _batches: weakref.WeakKeyDictionary[Any, _Batch] = weakref.WeakKeyDictionary()  
 # At most this often (seconds) a batch is taken: an image a step then wakes the thread 50 times a second,
 # not at every step, and each batch pays its removal lock and its round trip to the child once.
 DRAIN_EVERY = 0.02
+# The records of a drain are made in bursts of this many log() calls, the GIL let go between them: the
+# training thread waits for one burst, not the whole drain (a 0.26 ms step: +16-19% against +20-22% without).
+YIELD_EVERY = 8
 USE_CHILD = True  # False: every image is encoded and stored on the uploads thread
 CHILD_AFTER = 100  # images a run stores in process before it starts its child: a stream of them pays for its start
 
@@ -105,7 +108,13 @@ class _Batch:
 
         with store.removal_lock():  # a delete waits until the records naming these blobs are written
             stored = self._by_child(store, calls)
-            records = [r for step, t, items in calls if (r := _store_call(self.run, store, step, t, items, stored))]
+            records = []
+            for i, (step, t, items) in enumerate(calls):
+                if i % YIELD_EVERY == YIELD_EVERY - 1:
+                    time.sleep(0)  # lets go of the GIL
+                r = _store_call(self.run, store, step, t, items, stored)
+                if r is not None:
+                    records.append(r)
             self.run._record_many(RecordType.MEDIA, [r for r, _ in records], [p for _, p in records])
         described: dict[str, Any] = {}
         for record, _ in reversed(records):  # the summary describes each key's last value: one record per key read
