@@ -2,8 +2,8 @@
 """Rich values in ``log()`` against issue 14's targets: a 100,000-row table, and an image per step.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/media_tables.py     # tracklet
-    benchmarks/.venv-compare/bin/python benchmarks/media_tables.py --tool wandb    # wandb's Table, offline
-    benchmarks/.venv-compare/bin/python benchmarks/media_tables.py --tool trackio  # Trackio's Table
+    OMP_NUM_THREADS=1 benchmarks/.venv-compare/bin/python benchmarks/media_tables.py --tool wandb    # wandb's Table and Image, offline
+    OMP_NUM_THREADS=1 benchmarks/.venv-compare/bin/python benchmarks/media_tables.py --tool trackio  # Trackio's Table and Image
 
 Table: 100,000 rows x 6 columns (3 of strings, 3 of floats) from a DataFrame. Timed, best of
 ``--repeats`` (each repeat a new run and slightly different data, so nothing is deduplicated):
@@ -13,12 +13,14 @@ DataFrame from the store (``Api().run(..).table(..).get_dataframe()``, after the
 up); and the stored size against the same DataFrame written as Parquet by pyarrow
 (``pq.write_table(pa.Table.from_pandas(df, preserve_index=False))``, its defaults).
 
-Images (tracklet only): a loop of ``--steps`` steps, each doing a fixed amount of numpy work
-(``--work`` matrix products of 128x128, about 1 ms per step here) and making a new 64x64 RGB
-array; one loop logs nothing, one logs the array as ``tracklet.Image`` every step. Wall time of
-the loop, and of ``finish()`` after it (which waits for every image to be stored). The two loops
-alternate over the repeats (which goes first alternates too); best of each, wall time and the
-process's CPU time (the uploads thread's included, up to every image stored).
+Images (each tool): a loop of ``--steps`` steps, each doing a fixed amount of numpy work
+(``--work`` matrix products of 128x128, about 0.09 ms each here) and making a new 64x64 RGB
+array; one loop logs nothing, one logs the array as the tool's ``Image`` every step (tracklet
+also a third: ``in_process``, its uploads thread encoding, the child process turned off). Wall
+time of the loop, and of ``finish()`` after it (which waits for every image to be stored). The
+loops rotate over the repeats (which goes first rotates too); best of each. CPU: the process's
+(every thread, up to the end of ``finish()``) and its children's that ended meanwhile (tracklet's
+encoder child, ended by ``finish()``).
 """
 
 from __future__ import annotations
@@ -157,43 +159,85 @@ def bench_trackio_table(repeats: int) -> dict:
     return out
 
 
-def bench_images(steps: int, work: int, repeats: int) -> dict:
+def _image_loop(steps: int, work: int, log_image) -> float:
+    """The image loop's wall time: ``work`` products of 128x128 and a new 64x64 RGB array a step, ``log_image(step, pixels)``."""
     import numpy as np
-
-    import tracklet
 
     a = np.random.default_rng(0).random((128, 128))
     base = np.random.default_rng(1).integers(0, 256, (64, 64, 3), dtype=np.uint8)
-    out = {"nothing_s": [], "images_s": [], "images_finish_s": [], "nothing_cpu_s": [], "images_cpu_s": []}
+    t0 = time.perf_counter()
+    for step in range(steps):
+        for _ in range(work):
+            a = a @ a
+            a /= np.abs(a).max()
+        pixels = base ^ np.uint8(step & 255)
+        pixels[0, 0, 0] = step >> 8  # a new image every step: nothing deduplicated
+        if log_image is not None:
+            log_image(step, pixels)
+    return time.perf_counter() - t0
+
+
+def _children_cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def bench_images(tool: str, steps: int, work: int, repeats: int) -> dict:
+    """The image loop logging nothing, then an image a step, alternating over the repeats (which goes first too).
+
+    tracklet's modes: ``images`` (as shipped: a stream is encoded by the run's child process) and
+    ``in_process`` (``media._log.USE_CHILD = False``: encoded on the run's uploads thread, as before).
+    """
+    modes = ["nothing", "images"] + (["in_process"] if tool == "tracklet" else [])
+    out: dict = {f"{m}_{k}": [] for m in modes for k in ("s", "finish_s", "cpu_s", "child_cpu_s")}
     for r in range(repeats):
-        for mode in ("nothing", "images") if r % 2 == 0 else ("images", "nothing"):
-            root = tempfile.mkdtemp(prefix="media-bench-img-")
+        order = modes[r % len(modes):] + modes[: r % len(modes)]
+        for mode in order:
+            root = tempfile.mkdtemp(prefix=f"media-bench-img-{tool}-")
             try:
-                run = tracklet.init(project="bench", dir=root, silent=True, console="off")
-                run.log({"loss": 0.0})
-                c0 = time.process_time()  # the process's CPU, the uploads thread's included
-                t0 = time.perf_counter()
-                for step in range(steps):
-                    for _ in range(work):
-                        a = a @ a
-                        a /= np.abs(a).max()
-                    pixels = base ^ np.uint8(step & 255)
-                    pixels[0, 0, 0] = step >> 8  # a new image every step: nothing deduplicated
-                    if mode == "images":
-                        run.log({"sample": tracklet.Image(pixels)})
+                run, log_image, finish = _image_run(tool, root, mode)
+                c0, k0 = time.process_time(), _children_cpu()
+                loop = _image_loop(steps, work, None if mode == "nothing" else log_image)
                 t1 = time.perf_counter()
-                run._uploads.drain()  # every image stored: the CPU they cost is counted
-                c1 = time.process_time()
-                run.finish()
-                t2 = time.perf_counter()
-                out[f"{mode}_s"].append(t1 - t0)
-                out[f"{mode}_cpu_s"].append(c1 - c0)
-                if mode == "images":
-                    out["images_finish_s"].append(t2 - t1)
-                    assert len(tracklet.Api(dir=root).run(run.id).media("sample")) == steps
+                finish()  # waits for every image to be stored (tracklet: and ends its child)
+                fin = time.perf_counter() - t1
+                out[f"{mode}_s"].append(loop)
+                out[f"{mode}_finish_s"].append(fin)
+                out[f"{mode}_cpu_s"].append(time.process_time() - c0)
+                out[f"{mode}_child_cpu_s"].append(_children_cpu() - k0)
+                if mode != "nothing" and tool == "tracklet":
+                    import tracklet
+
+                    assert len(tracklet.Api(dir=root).run(run.id).media("sample")) == steps  # every image stored
             finally:
                 shutil.rmtree(root, ignore_errors=True)
     return out
+
+
+def _image_run(tool: str, root: str, mode: str):
+    """A new run of ``tool`` in ``root``: (run, log_image(step, pixels), finish())."""
+    if tool == "tracklet":
+        import tracklet
+        from tracklet.media import _log
+
+        _log.USE_CHILD = mode != "in_process"
+        run = tracklet.init(project="bench", dir=root, silent=True, console="off")
+        run.log({"loss": 0.0})  # as a training script has: the worker is not what is timed
+        return run, lambda step, pixels: run.log({"sample": tracklet.Image(pixels)}), run.finish
+    if tool == "wandb":
+        import wandb
+
+        run = wandb.init(project="bench", dir=root, mode="offline", settings=wandb.Settings(silent=True, console="off"))
+        run.log({"loss": 0.0})
+        return run, lambda step, pixels: run.log({"sample": wandb.Image(pixels)}), run.finish
+    os.environ["TRACKIO_DIR"] = root
+    import trackio
+
+    trackio.init(project=f"bench-{os.path.basename(root)}")
+    trackio.log({"loss": 0.0})
+    return None, lambda step, pixels: trackio.log({"sample": trackio.Image(pixels)}), trackio.finish
 
 
 def main() -> int:
@@ -203,18 +247,21 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=10_000)
     p.add_argument("--work", type=int, default=3, help="128x128 matrix products per step of the image loop")
     p.add_argument("--no-images", action="store_true")
+    p.add_argument("--no-table", action="store_true")
     args = p.parse_args()
     warnings.simplefilter("ignore")
     result = {"tool": args.tool, "python": sys.version.split()[0]}
-    if args.tool == "tracklet":
-        result["table"] = bench_tracklet_table(args.repeats)
-        if not args.no_images:
-            result["images"] = bench_images(args.steps, args.work, args.repeats)
-    elif args.tool == "wandb":
-        result["table"] = bench_wandb_table(args.repeats)
-    else:
-        result["table"] = bench_trackio_table(args.repeats)
-    t = result["table"]
+    if not args.no_table:
+        result["table"] = {"tracklet": bench_tracklet_table, "wandb": bench_wandb_table, "trackio": bench_trackio_table}[args.tool](args.repeats)
+        _print_table(args, result["table"])
+    if not args.no_images:
+        result["images"] = bench_images(args.tool, args.steps, args.work, args.repeats)
+        _print_images(args, result["images"])
+    print(json.dumps(result))
+    return 0
+
+
+def _print_table(args: argparse.Namespace, t: dict) -> None:
     best = {k: min(v) for k, v in t.items() if isinstance(v, list) and v}
     print(f"{args.tool}: table of {ROWS:,} rows x 6 columns (best of {args.repeats})")
     for k, v in best.items():
@@ -223,17 +270,20 @@ def main() -> int:
         print(f"  rows stored  {t['rows_stored']:,} of {ROWS:,}")
     if t["size"]:
         print(f"  size         {t['size']:,} bytes = {t['size'] / t['parquet_size']:.2f}x pyarrow's Parquet ({t['parquet_size']:,})")
-    if "images" in result:
-        im = result["images"]
-        nothing, images, fin = min(im["nothing_s"]), min(im["images_s"]), min(im["images_finish_s"])
-        print(f"tracklet: {args.steps:,} steps, a 64x64 image each (best of {args.repeats})")
-        print(f"  loop, logging nothing   {nothing:8.2f} s")
-        print(f"  loop, an Image a step   {images:8.2f} s  (+{(images / nothing - 1) * 100:.1f}%)")
-        print(f"  finish() after it       {fin:8.2f} s  (loop + finish: +{((images + fin) / nothing - 1) * 100:.1f}%)")
-        cn, ci = min(im["nothing_cpu_s"]), min(im["images_cpu_s"])
-        print(f"  CPU, logging nothing    {cn:8.2f} s;  with images (stored) {ci:.2f} s  (+{(ci / cn - 1) * 100:.1f}%)")
-    print(json.dumps(result))
-    return 0
+
+
+def _print_images(args: argparse.Namespace, im: dict) -> None:
+    nothing, cn = min(im["nothing_s"]), min(im["nothing_cpu_s"])
+    print(f"{args.tool}: {args.steps:,} steps of {args.work} products, a new 64x64 RGB image each (best of {args.repeats})")
+    print(f"  loop, logging nothing          {nothing:8.2f} s   CPU {cn:.2f} s")
+    for mode in ("images", "in_process"):
+        if f"{mode}_s" not in im:
+            continue
+        loop, fin = min(im[f"{mode}_s"]), min(im[f"{mode}_finish_s"])
+        cpu, child = min(im[f"{mode}_cpu_s"]), min(im[f"{mode}_child_cpu_s"])
+        label = "an Image a step" if mode == "images" else "an Image a step, in process"
+        print(f"  loop, {label:<24} {loop:8.2f} s  (+{(loop / nothing - 1) * 100:.1f}%)   finish() {fin:.2f} s "
+              f"(loop + finish +{((loop + fin) / nothing - 1) * 100:.1f}%)   CPU {cpu:.2f} s + children {child:.2f} s")
 
 
 if __name__ == "__main__":

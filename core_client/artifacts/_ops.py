@@ -50,6 +50,7 @@ class Uploads:
         self._busy = 0  # jobs submitted and not yet done that finish() waits for
         self._pending = 0  # every job not yet done, deferred ones included
         self._thread: threading.Thread | None = None
+        self._closers: list[Callable[[], None]] = []
         _live_uploads.add(self)
 
     def submit(self, job: Callable[[], None]) -> None:
@@ -95,6 +96,20 @@ class Uploads:
         with self._cond:
             while self._busy:
                 self._cond.wait()
+
+    def at_finish(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` in :meth:`finish`, after the jobs (a job's helper process to end)."""
+        self._closers.append(fn)
+
+    def finish(self) -> None:
+        """The run's end: wait for every submitted job, then call what :meth:`at_finish` was given."""
+        self.drain()
+        closers, self._closers = self._closers, []
+        for fn in closers:
+            try:
+                fn()
+            except Exception as e:  # the run still finishes
+                warn_once(f"uploads-finish:{e!r}", f"tracklet: ending the run's uploads failed: {e!r}")
 
     def settle(self, timeout: float) -> None:
         """Wait up to ``timeout`` seconds for every job, deferred ones included."""

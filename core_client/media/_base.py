@@ -21,6 +21,11 @@ EXTRA = 'pip install "tracklet[media]"'
 
 def need(module: str, what: str) -> Any:
     """Import ``module`` (numpy, pandas, pyarrow, PIL) for ``what``, or say which extra brings it."""
+    import sys
+
+    found = sys.modules.get(module)  # every Image() asks for numpy: the import system only the first time
+    if found is not None:
+        return found
     import importlib
 
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
 import zlib
 
 from .._errors import UsageError
@@ -19,7 +20,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable
 
-__all__ = ["Image", "Video", "png_bytes"]
+__all__ = ["Image", "Video", "png_bytes", "png_of_pixels"]
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _IMAGE_FORMATS = {_PNG_MAGIC: "png", b"\xff\xd8\xff": "jpeg", b"GIF87a": "gif", b"GIF89a": "gif", b"BM": "bmp"}
@@ -40,9 +41,20 @@ PNG_LEVEL = 1
 def png_bytes(pixels: Any) -> bytes:
     """A PNG of a uint8 array (H, W, C) with C in 1..4: filter 0 rows, zlib level ``PNG_LEVEL``."""
     h, w, c = pixels.shape
-    raw = _rows_filtered(pixels)
+    return png_of_rows(w, h, c, _rows_filtered(pixels))
+
+
+def png_of_pixels(h: int, w: int, c: int, pixels: bytes) -> bytes:
+    """:func:`png_bytes` of the bytes of a C-ordered uint8 (H, W, C) array, without numpy (the encoder child's)."""
+    row = w * c
+    view = memoryview(pixels)
+    return png_of_rows(w, h, c, b"\0" + b"\0".join([view[i : i + row] for i in range(0, h * row, row)]))
+
+
+def png_of_rows(w: int, h: int, c: int, rows: bytes) -> bytes:
+    """A PNG of ``rows``: the image's ``h`` rows of ``w * c`` bytes, each after its filter byte 0."""
     head = struct.pack(">IIBBBBB", w, h, 8, _COLOR_TYPE[c], 0, 0, 0)
-    return _PNG_MAGIC + _chunk(b"IHDR", head) + _chunk(b"IDAT", zlib.compress(raw, PNG_LEVEL)) + _chunk(b"IEND", b"")
+    return _PNG_MAGIC + _chunk(b"IHDR", head) + _chunk(b"IDAT", zlib.compress(rows, PNG_LEVEL)) + _chunk(b"IEND", b"")
 
 
 def _rows_filtered(pixels: Any) -> bytes:
@@ -77,6 +89,9 @@ def _read_file(path: Any, what: str) -> bytes:
 
 def _as_array(data: Any, what: str) -> Any:
     """A numpy array of ``data`` (numpy, a torch tensor, nested lists)."""
+    np = sys.modules.get("numpy")
+    if np is not None and type(data) is np.ndarray:  # the common case, without the checks below
+        return data
     if has("torch"):
         import torch
 
@@ -217,14 +232,26 @@ class Image(Media):
         return buf.getvalue()
 
     def _encode(self, put: Callable[[bytes], tuple[str, int]]) -> tuple[bytes, dict[str, Any]]:
-        data = self._bytes()
-        w, h = self._size() if self._pixels is not None or self._pil is not None else (None, None)
+        return self._bytes(), self._meta()
+
+    def _meta(self) -> dict[str, Any]:
+        """The entry's ``meta``: format, width and height (but of a file stored as it is), caption."""
         meta: dict[str, Any] = {"format": self.format}
-        if w is not None:
-            meta.update(width=w, height=h)
+        if self._pixels is not None or self._pil is not None:
+            meta["width"], meta["height"] = self._size()
         if self.caption is not None:
             meta["caption"] = self.caption
-        return data, meta
+        return meta
+
+    def _raw_size(self) -> float:
+        """Bytes of the pixels the encoder child would get (``_raw``); infinite where it gets none."""
+        return float("inf") if self._pixels is None else self._pixels.nbytes
+
+    def _raw(self) -> tuple[int, int, int, bytes]:
+        """``(height, width, channels, pixels)`` for the encoder child (``_encoder``): an image made from an
+        array only (a PIL image, a file or ``mode=`` is stored in process)."""
+        h, w, c = self._pixels.shape
+        return h, w, c, self._pixels.tobytes()
 
     @classmethod
     def _decode(cls, data: bytes, meta: dict[str, Any], get: Callable[[str], bytes]) -> Image:

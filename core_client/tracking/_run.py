@@ -333,14 +333,14 @@ class Run(RunExtras):
                 scalars[key] = value
             elif tv is str:
                 texts[key] = value if value.isascii() else check_text(value, f"log() value for {key!r}:")
+            elif is_media(value):  # before as_number: an image a step asks nothing of numbers' checks
+                media[key] = value
             else:
                 number = as_number(key, value)
                 if number is not None:
                     scalars[key] = number
                 elif isinstance(value, str):
                     texts[key] = check_text(value, f"log() value for {key!r}:")
-                elif is_media(value):
-                    media[key] = value
                 else:
                     raise UsageError(
                         f"log() value for {key!r} is a {type(value).__name__}; tracklet logs numbers "
@@ -538,6 +538,15 @@ class Run(RunExtras):
                     self._uploader.need_blobs(rtype, obj)  # before the record: its blobs go before the batch holding it
                 self._writer.append_json(rtype, obj)
 
+    def _record_many(self, rtype: int, objs: list[Any], payloads: list[bytes]) -> None:
+        """Write a record per object (``payloads``: their JSON, ``wal._wal.json_payload``) in one write."""
+        with self._lock:
+            if self._closed in (None, "finishing"):
+                if self._uploader is not None:
+                    for obj in objs:
+                        self._uploader.need_blobs(rtype, obj)
+                self._writer.append_many(rtype, payloads)
+
     def _report_write_error(self) -> None:
         w = self._writer
         warn_once(
@@ -567,7 +576,7 @@ class Run(RunExtras):
         if self._background is not None:
             self._background.request_stop()  # its last work (a short run's environment) overlaps the uploads
         if self._upload_queue is not None:
-            self._upload_queue.drain()  # artifacts logged before finish() are stored before the run ends
+            self._upload_queue.finish()  # artifacts and media logged before finish() are stored before the run ends
         if self._console is not None:
             self._console.stop()
         if self._background is not None:

@@ -115,7 +115,7 @@ def encode_json_records(first_seq: int, records: list[tuple[int, Any]]) -> bytes
     For a store that keeps no log file: it takes a log's bytes, so an edit is sent as them.
     """
     return b"".join(
-        _frame(BODY_HEAD.pack(rtype, seq) + json.dumps(obj, separators=(",", ":"), allow_nan=True).encode())
+        _frame(BODY_HEAD.pack(rtype, seq) + json_payload(obj))
         for seq, (rtype, obj) in enumerate(records, first_seq)
     )
 
@@ -128,6 +128,11 @@ def _hist_struct(n: int) -> struct.Struct:
     if s is None:
         s = _hist_structs[n] = struct.Struct("<BQqdI" + "Id" * n)
     return s
+
+
+def json_payload(obj: Any) -> bytes:
+    """A JSON record's payload, as every writer of JSON records encodes it."""
+    return json.dumps(obj, separators=(",", ":"), allow_nan=True).encode()
 
 
 class WalWriter:
@@ -171,7 +176,16 @@ class WalWriter:
         return seq
 
     def append_json(self, rtype: int, obj: Any) -> int:
-        return self.append(rtype, json.dumps(obj, separators=(",", ":"), allow_nan=True).encode())
+        return self.append(rtype, json_payload(obj))
+
+    def append_many(self, rtype: int, payloads: list[bytes]) -> None:
+        """Append a record of ``rtype`` per payload in one write (a batch of MEDIA records: one system call)."""
+        frames = []
+        for payload in payloads:
+            frames.append(_frame(BODY_HEAD.pack(rtype, self.seq) + payload))
+            self.seq += 1
+        if frames:
+            self._write(b"".join(frames))
 
     def append_history(self, step: int, t: float, pairs: list, tail: bytes | None) -> None:
         """Write a HISTORY record; ``pairs`` is a flat list ``[key_id, value, ...]``."""

@@ -105,3 +105,28 @@ def test_a_remote_runs_media_is_in_its_history_read_through_the_server(folder_se
     assert rows[1]["samples"]["count"] == 2 and "loss" not in rows[1]
     assert [r["_step"] for r in remote.scan_history(keys=["samples"])] == [1]
     assert remote.history(keys=["img", "loss"])["img"][0]["_type"] == "image"
+
+
+@pytest.mark.parametrize("mode", ["remote", "offline"])
+def test_images_the_encoder_child_stored_reach_the_server(folder_server, tmp_path, monkeypatch, mode):
+    import numpy as np
+
+    from tracklet.media import _log
+
+    monkeypatch.setattr(_log, "CHILD_AFTER", 0)  # every image by the child
+    monkeypatch.setenv("TRACKLET_BASE_URL", folder_server)
+    frames = [np.random.default_rng(step).integers(0, 256, (8, 8, 3), dtype=np.uint8) for step in range(30)]
+    run = tracklet.init(project="blobs", mode=mode)
+    for f in frames:
+        run.log({"img": tracklet.Image(f)})
+    batch = _log._batches[run]
+    run.finish()
+    assert batch.child is not False
+    if mode == "offline":
+        done = subprocess.run([sys.executable, "-m", "tracklet", "sync", run.dir, "--to", folder_server],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+    stored = tracklet.Api(base_url=folder_server).run(f"blobs/{run.id}")
+    assert len(stored.media("img")) == 30
+    for step in (0, 17, 29):
+        assert np.array_equal(stored.image("img", step=step).to_numpy(), frames[step])
