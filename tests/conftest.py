@@ -10,6 +10,21 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 
+def pytest_configure(config):
+    """With the oldest s3fs (2024.3.1, constraints-oldest.txt) a collected S3 filesystem's teardown also leaves
+    an AF_UNIX socket of its own loop unclosed, reported in whichever later test collects it (beside the two
+    warnings pyproject.toml ignores for every version). Ignored there only: newer s3fs closes it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        oldest = version("s3fs").startswith("2024.3.")
+    except PackageNotFoundError:
+        return
+    if oldest:  # added after pyproject's "error": it takes precedence
+        config.addinivalue_line(
+            "filterwarnings", r"ignore:Exception ignored in. <socket.socket fd=\d+, family=1:pytest.PytestUnraisableExceptionWarning")
+
+
 def pytest_collection_modifyitems(items):
     """Mark each test with its tier, from the folder it lives in."""
     for item in items:
