@@ -34,6 +34,15 @@ def _wal(store, run_id: str) -> str:
     return os.path.join(str(store), "runs", run_id, "run.tlog")
 
 
+def _send_rest(store, wal: str, run_id: str) -> None:
+    """Send a database store what the run's log holds past the offset the store has (as remote mode's sender does)."""
+    row = store.run(run_id)
+    held = row["stored_offset"] if row is not None else 0
+    with open(wal, "rb") as f:
+        f.seek(held)
+        store.append_log(run_id, held, f.read())
+
+
 def _count(engine, table) -> int:
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(table)).scalar_one()
@@ -182,15 +191,11 @@ def test_a_database_store_takes_edits_of_a_finished_run_only(pg_url, tracklet_en
     run = tracklet.init(project="pg", name="first")
     run.log({"loss": 1.0})
     wal = _wal(tracklet_env, run.id)
-    with open(wal, "rb") as f:
-        store.append_log(run.id, 0, f.read())
+    _send_rest(store, wal, run.id)
     with pytest.raises(UsageError, match="still running; change it from that process"):
         store.edit_run(run.id, [(RecordType.UPDATE, {"name": "second"})])
     run.finish()
-    held = store.run(run.id)["stored_offset"]
-    with open(wal, "rb") as f:
-        f.seek(held)
-        store.append_log(run.id, held, f.read())
+    _send_rest(store, wal, run.id)
     store.edit_run(run.id, [(RecordType.UPDATE, {"name": "second"}), (RecordType.SUMMARY, {"set": {"best": 3}})])
     got = store.run(run.id)
     assert (got["name"], got["summary"]["best"], got["state"]) == ("second", 3, "finished")
@@ -207,15 +212,11 @@ def test_a_database_store_deletes_a_finished_run_only(pg_url, tracklet_env):
     store = SqlStore(url=pg_url)
     run = tracklet.init(project="pg")
     run.log({"loss": 1.0})
-    with open(_wal(tracklet_env, run.id), "rb") as f:
-        store.append_log(run.id, 0, f.read())
+    _send_rest(store, _wal(tracklet_env, run.id), run.id)
     with pytest.raises(UsageError, match="still running; delete it after it ends"):
         store.delete_run(run.id)
     run.finish()
-    held = store.run(run.id)["stored_offset"]
-    with open(_wal(tracklet_env, run.id), "rb") as f:
-        f.seek(held)
-        store.append_log(run.id, held, f.read())
+    _send_rest(store, _wal(tracklet_env, run.id), run.id)
     store.delete_run(run.id)
     assert store.run(run.id) is None and store.runs("pg") == []
     with pytest.raises(UsageError, match=f"no run '{run.id}'"):
@@ -234,24 +235,17 @@ def test_a_database_store_marks_a_silent_run_crashed_and_a_later_batch_revives_i
     run = tracklet.init(project="pg")
     run.log({"loss": 1.0})
     wal = _wal(tracklet_env, run.id)
-
-    def send() -> None:
-        held = store.log_position(run.id)["offset"]
-        with open(wal, "rb") as f:
-            f.seek(held)
-            store.append_log(run.id, held, f.read())
-
-    send()
+    _send_rest(store, wal, run.id)
     assert store.run(run.id)["state"] == "running"
     assert mark_silent_runs(store.engine(), now=time.time() + STALE_AFTER / 2) == 0  # not silent long enough
     assert mark_silent_runs(store.engine(), now=time.time() + STALE_AFTER + 1) == 1  # its server heard nothing for long
     assert store.run(run.id)["state"] == "crashed"
     run.log({"loss": 0.5})
     run._writer.flush()
-    send()  # its records were only held up: it lives
+    _send_rest(store, wal, run.id)  # its records were only held up: it lives
     assert store.run(run.id)["state"] == "running"
     run.finish()
-    send()
+    _send_rest(store, wal, run.id)
     assert store.run(run.id)["state"] == "finished"
     store.close()
 
