@@ -288,7 +288,7 @@ class SqlStore(Store):
             found = {i: q.one("SELECT pk, created_at FROM runs WHERE run_id = :run_id", run_id=i) for i in run_ids}
             missing = [i for i, row in found.items() if row is None]
             if missing:
-                raise UsageError(f"no run {missing[0]!r} in {self.root}; list runs with: tracklet runs --dir {self.root}")
+                raise self._no_run(missing[0])
             if blocks and int(q.scalar("SELECT value FROM tracklet_meta WHERE key = 'schema_version'") or 0) < SINCE_SCHEMA:
                 self.engine()  # migrates it, marking every curve for blocks
             dirty = blocks and q.one(
@@ -387,7 +387,7 @@ class SqlStore(Store):
             found = {i: q.scalar("SELECT pk FROM runs WHERE run_id = :run_id", run_id=i) for i in run_ids}
             missing = [i for i, pk in found.items() if pk is None]
             if missing:
-                raise UsageError(f"no run {missing[0]!r} in {self.root}; list runs with: tracklet runs --dir {self.root}")
+                raise self._no_run(missing[0])
             rows = q.all(
                 "SELECT DISTINCT run_pk, key, step, kind FROM run_media WHERE run_pk IN ("
                 + ", ".join(str(int(pk)) for pk in found.values()) + ") ORDER BY run_pk, key, step"
