@@ -78,8 +78,9 @@ def _prior_runs(store: Store, cfg: Any, paths: list[str]) -> list[dict[str, Any]
         run = store.run(run_id) if run_id else None
         if run is None:
             raise UsageError(f"prior run {path!r} is not in {store.location}: nothing was created (list runs with `tracklet runs`)")
-        if store.sweeps(run_id=run_id):
-            raise UsageError(f"prior run {path!r} is already a trial of sweep {store.sweeps(run_id=run_id)[0]['id']}: nothing was created")
+        held_by = store.sweeps(run_id=run_id)
+        if held_by:
+            raise UsageError(f"prior run {path!r} is already a trial of sweep {held_by[0]['id']}: nothing was created")
         runs.append(run)
     return runs
 
