@@ -21,7 +21,7 @@ from ._summary import MetricDef, Summary, parse_metric_def
 from ._values import FAST_INT, MAX_STEP, NEG_FAST_INT, as_number, check_step, check_text, describe, flatten
 from ..media._log import is_media
 from ..media._log import queue as queue_media
-from ..wal._wal import MAX_RECORD, RecordType, WalWriter
+from ..wal._wal import MAX_RECORD, RecordType, WalWriter, json_payload
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -532,18 +532,15 @@ class Run(RunExtras):
                 self._writer.append_system(t, pairs)
 
     def _record_json(self, rtype: int, obj: Any) -> None:
-        with self._lock:
-            if self._closed in (None, "finishing"):
-                if self._uploader is not None:
-                    self._uploader.need_blobs(rtype, obj)  # before the record: its blobs go before the batch holding it
-                self._writer.append_json(rtype, obj)
+        """Write one JSON record from a thread of the run's own (artifacts, files, heartbeats, ...)."""
+        self._record_many(rtype, [obj], [json_payload(obj)])
 
     def _record_many(self, rtype: int, objs: list[Any], payloads: list[bytes]) -> None:
         """Write a record per object (``payloads``: their JSON, ``wal._wal.json_payload``) in one write."""
         with self._lock:
             if self._closed in (None, "finishing"):
                 if self._uploader is not None:
-                    for obj in objs:
+                    for obj in objs:  # before the records: their blobs go before the batch holding them
                         self._uploader.need_blobs(rtype, obj)
                 self._writer.append_many(rtype, payloads)
 
