@@ -36,17 +36,32 @@ def encode(frames: list[Any], fps: float, fmt: str) -> bytes:
     """An MP4 or WebM of ``frames`` (uint8 arrays (H, W, C), C in 1..4) at ``fps`` frames a second.
 
     Frames are made RGB (gray repeated, alpha dropped) and yuv420p, which every player reads; an odd side is
-    padded by one pixel repeating the edge, as yuv420p needs even sides.
+    padded by one pixel repeating the edge, as yuv420p needs even sides. An MP4's index (``moov``) comes before
+    its frames ("faststart"), so a player starts before the whole file has arrived.
     """
     import io
+    import os
+    import tempfile
+
+    if fmt != "mp4":
+        buf = io.BytesIO()
+        _write(buf, frames, fps, fmt, {})
+        return buf.getvalue()
+    with tempfile.TemporaryDirectory(prefix="tracklet-video-") as tmp:  # faststart rewrites the file by its name
+        path = os.path.join(tmp, "video.mp4")
+        _write(path, frames, fps, fmt, {"movflags": "+faststart"})
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def _write(target: Any, frames: list[Any], fps: float, fmt: str, options: dict[str, str]) -> None:
     from fractions import Fraction
 
     import av
     import numpy as np
 
     h, w = frames[0].shape[:2]
-    buf = io.BytesIO()
-    with av.open(buf, mode="w", format=fmt) as out:  # no faststart: it rewrites a named file; the dashboard loads it whole
+    with av.open(target, mode="w", format=fmt, options=options) as out:
         stream = out.add_stream(CODECS[fmt], rate=Fraction(fps).limit_denominator(1001))
         stream.width, stream.height, stream.pix_fmt = w + w % 2, h + h % 2, "yuv420p"
         for f in frames:
@@ -55,4 +70,3 @@ def encode(frames: list[Any], fps: float, fmt: str) -> bytes:
                 rgb = np.pad(rgb, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
             out.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")))
         out.mux(stream.encode())
-    return buf.getvalue()

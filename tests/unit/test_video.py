@@ -48,6 +48,21 @@ def test_frames_become_a_video_that_decodes_to_them(fmt, codec, container):
     assert row["clip"] == described
 
 
+def _top_level_boxes(data: bytes) -> list[str]:
+    boxes, at = [], 0
+    while at < len(data):
+        size = int.from_bytes(data[at : at + 4], "big")
+        boxes.append(data[at + 4 : at + 8].decode("latin-1"))
+        at += size if size else len(data)
+    return boxes
+
+
+def test_an_mp4_has_its_index_before_its_frames():
+    """faststart: a browser can play it before the whole file has arrived (moov before mdat)."""
+    boxes = _top_level_boxes(tracklet.Video(_frames(), format="mp4")._encode(lambda b: ("", 0))[0])
+    assert "moov" in boxes and "mdat" in boxes and boxes.index("moov") < boxes.index("mdat"), boxes
+
+
 def test_odd_sides_gray_and_alpha_frames_are_encoded():
     run = tracklet.init(project="video")
     run.log({
