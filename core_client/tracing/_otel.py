@@ -17,8 +17,8 @@ What maps (OpenTelemetry GenAI conventions, and what OpenLLMetry and OpenInferen
     attributes      every span attribute, and the resource's under ``resource``
 
 A span's usage is summed into its parent's when the child arrives first (spans end before their parents):
-in one batch, and across batches for the local exporter (on a server, within one request: an exporter's
-batch processor sends a trace's spans together). Cost comes from the price table.
+in one batch, and across batches for the local exporter; a server's store also sums what came in other
+requests, in either order (``store.sql._calls.put_calls``). Cost comes from the price table.
 """
 
 from __future__ import annotations

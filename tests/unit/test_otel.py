@@ -85,3 +85,56 @@ def test_the_server_takes_otlp_protobuf_and_json(tmp_path):
     assert again.status_code == 200 and len(store.calls("from-json")) == 3
     bad = client.post("/v1/traces", content=b"\x0a\xff\xff", headers={"Content-Type": "application/x-protobuf"})
     assert bad.status_code == 400 and "not an OTLP" in bad.json()["error"]
+
+
+def _agent_spans():
+    """agent -> step -> chat (100 + 20 tokens), and agent -> chat (10 + 5): finished spans, children first."""
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "agent-service"}))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("app")
+
+    def chat(prompt, completion):
+        with tracer.start_as_current_span("chat") as s:
+            s.set_attributes({"gen_ai.response.model": "gpt-4o-mini", "gen_ai.usage.input_tokens": prompt,
+                              "gen_ai.usage.output_tokens": completion})
+
+    with tracer.start_as_current_span("agent"):
+        with tracer.start_as_current_span("step"):
+            chat(100, 20)
+        chat(10, 5)
+    return {s.name if s.name != "chat" else f"chat{s.attributes['gen_ai.usage.input_tokens']}": s for s in memory.get_finished_spans()}
+
+
+@pytest.mark.parametrize("requests", [
+    [["chat100"], ["step"], ["chat10"], ["agent"]],  # each span in its own request, as it ended
+    [["agent"], ["step"], ["chat10"], ["chat100"]],  # parents first
+    [["step", "chat10"], ["agent"], ["chat100"], ["chat100", "step"]],  # mixed, then a retried request
+])
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_usage_adds_up_across_otlp_requests(tmp_path, request, requests, backend):
+    """An exporter sends a long trace in several requests: every span's tokens reach each ancestor once."""
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+    from tracklet.server.app import create_app
+    from tracklet.store.sql._migrate import migrate
+
+    if backend == "postgresql":
+        url = request.getfixturevalue("pg_url")
+        migrate(url)
+        store = SqlStore(url=url)
+    else:
+        (tmp_path / "server").mkdir()
+        store = SqlStore(str(tmp_path / "server"))
+    request.addfinalizer(store.close)
+    client = ServerClient(create_app(store))
+    spans = _agent_spans()
+    for names in requests:
+        body = encode_spans([spans[n] for n in names]).SerializeToString()
+        assert client.post("/v1/traces", content=body, headers={"Content-Type": "application/x-protobuf"}).status_code == 200
+    by = {c["op_name"] + (str(c["prompt_tokens"]) if c["op_name"] == "chat" else ""): c for c in store.calls("agent-service")}
+    assert {k: (c["prompt_tokens"], c["completion_tokens"], c["total_tokens"]) for k, c in by.items()} == {
+        "agent": (110, 25, 135), "step": (100, 20, 120), "chat100": (100, 20, 120), "chat10": (10, 5, 15)}
+    assert by["agent"]["usage"] == {"gpt-4o-mini": {"prompt_tokens": 110, "completion_tokens": 25, "total_tokens": 135, "requests": 2}}
+    assert by["agent"]["cost"] == pytest.approx((110 * 0.15 + 25 * 0.60) / 1e6)
+    assert by["step"]["cost"] == pytest.approx((100 * 0.15 + 20 * 0.60) / 1e6)

@@ -159,16 +159,75 @@ def _ingest_batch(engine: Engine, reader: WalReader, log_id: str, label: str) ->
 
 
 def put_calls(engine: Engine, project: str, entity: str | None, calls: list[dict[str, Any]]) -> int:
-    """Store whole calls (``{"start", "end"}`` record payloads); a call id already stored is left as it is."""
+    """Store whole calls (``{"start", "end"}`` record payloads); a call id already stored is left as it is.
+
+    OpenTelemetry spans (``"v": "otel"``) come with their usage summed over the children in the same request
+    (``tracing._otel.calls_from_spans``); what other requests brought is summed here (``_roll_up_across``).
+    """
     c = S.calls.c
     with write_transaction(engine) as conn:
         project_pk = project_id_for(conn, entity or "", project)
         ids = [x["start"]["id"] for x in calls]
         held = {r[0] for r in conn.execute(select(c.id).where(c.id.in_(ids)))} if ids else set()
-        rows = [_row(x["start"], x["end"], project_pk, OTEL_LOG) for x in calls if x["start"]["id"] not in held]
+        new = [x for x in calls if x["start"]["id"] not in held]
+        rows = [_row(x["start"], x["end"], project_pk, OTEL_LOG) for x in new]
         if rows:
             _insert_calls(conn, rows)
+            _roll_up_across(conn, [x for x in new if x["start"].get("v") == "otel"], set(ids))
     return len(rows)
+
+
+def _roll_up_across(conn: Any, spans: list[dict[str, Any]], sent: set[str]) -> None:
+    """Add to the spans just stored, and to their stored ancestors, the usage that their own request could not sum.
+
+    An exporter sends a long trace's spans in several requests (a batch every few seconds), so a span's
+    child may have come in an earlier request (its usage is added to the span and the span's ancestors),
+    or its parent may have (the span's usage, as its request summed it, is added to the parent and the
+    parent's ancestors). Spans of the same request were summed already; a span sent again adds nothing.
+    """
+    if not spans:
+        return
+    from ...tracing._usage import merge_usage
+
+    c = S.calls.c
+    ours = {x["start"]["id"]: x for x in spans}
+    deltas: list[tuple[str, str, dict[str, Any], float | None]] = []  # (call it goes to, trace, usage, cost)
+    kids = conn.execute(
+        select(c.parent_id, c.trace_id, c.usage, c.cost).where(c.parent_id.in_(list(ours)), c.id.notin_(list(sent)), c.usage.isnot(None))
+    ).all()
+    for parent, trace, usage, cost in kids:
+        if ours[parent]["start"]["trace"] == trace:
+            deltas.append((parent, trace, json.loads(usage), cost))
+    for x in spans:
+        parent, usage = x["start"].get("parent"), x["end"].get("usage")
+        if parent and usage and parent not in sent:
+            deltas.append((parent, x["start"]["trace"], usage, x["end"].get("cost")))
+    if not deltas:
+        return
+    added: dict[str, tuple[dict[str, Any], float | None]] = {}
+    rows: dict[str, Any] = {}
+    for first, trace, usage, cost in deltas:
+        at, seen = first, set()
+        while at and at not in seen:  # up the stored ancestors of the same trace
+            seen.add(at)
+            row = rows.get(at)
+            if row is None:
+                row = rows[at] = conn.execute(
+                    select(c.parent_id, c.usage, c.cost).where(c.id == at, c.trace_id == trace)
+                ).first() or False
+            if row is False:
+                break
+            total, money = added.get(at, ({}, None))
+            merge_usage(total, usage)
+            added[at] = (total, money if cost is None else (money or 0.0) + cost)
+            at = row[0]
+    for call_id, (usage, cost) in added.items():
+        _, held_usage, held_cost = rows[call_id]
+        merged = json.loads(held_usage) if held_usage else {}
+        merge_usage(merged, usage)
+        values = _usage_values(merged)
+        values["cost"] = held_cost if cost is None else (held_cost or 0.0) + cost
+        conn.execute(update(S.calls).where(c.id == call_id).values(**values))
 
 
 _COLUMNS = tuple(c.name for c in S.calls.columns)
@@ -203,15 +262,20 @@ _OPEN = {
 }
 
 
-def _end_values(e: dict[str, Any], started: float | None) -> dict[str, Any]:
-    usage = e.get("usage") or {}
-    values = {
-        "status": e.get("status", "ok"), "ended_at": e["t"], "output": _text(e.get("out")), "exception": _text(e.get("exc")),
-        "usage": _text(usage) if usage else None, "summary": _text(e.get("summary")),
+def _usage_values(usage: dict[str, Any]) -> dict[str, Any]:
+    """The usage column (by model) and the token columns summed over the models, as filters read them."""
+    return {
+        "usage": _text(usage) if usage else None,
         "prompt_tokens": sum(u.get("prompt_tokens", 0) for u in usage.values()) if usage else None,
         "completion_tokens": sum(u.get("completion_tokens", 0) for u in usage.values()) if usage else None,
         "total_tokens": sum(u.get("total_tokens", 0) for u in usage.values()) if usage else None,
-        "cost": e.get("cost"),
+    }
+
+
+def _end_values(e: dict[str, Any], started: float | None) -> dict[str, Any]:
+    values = {
+        "status": e.get("status", "ok"), "ended_at": e["t"], "output": _text(e.get("out")), "exception": _text(e.get("exc")),
+        "summary": _text(e.get("summary")), "cost": e.get("cost"), **_usage_values(e.get("usage") or {}),
     }
     if started is not None:
         values["latency_ms"] = (e["t"] - started) * 1000.0
