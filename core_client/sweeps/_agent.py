@@ -1,7 +1,8 @@
 """``tracklet.agent``: claim a trial, run it (a function in this process, or the sweep's program), repeat.
 
 While a trial runs, a monitor thread watches it through the store every ``TRACKLET_SWEEP_POLL``
-seconds (default 1; a run shorter than that is never stopped early): it records the run's hyperband rung values in the trial and stops the run when
+seconds (default 1; a run shorter than that is never stopped early, but the rungs it reached are recorded when
+it ends, for the runs after it): it records the run's hyperband rung values in the trial and stops the run when
 a rung says so (a function's run is finished as ``stopped`` and its next ``log()`` raises
 ``RunStopped``; a program gets SIGTERM, which its ``tracklet.init()`` turns into the same), and it
 stops the run when the sweep is cancelled.
@@ -265,27 +266,37 @@ class _Monitor:
                         return
                 except Exception as e:  # the store is busy or unreachable: the run goes on; look again later
                     warn_once(f"sweep-monitor:{type(e).__name__}", f"tracklet agent: watching run {self.trial['run_id']} failed ({e!r}); trying again")
+            # the run has ended: the rungs it reached since the last look are recorded, so the runs after it are
+            # compared with its values there (a run shorter than the poll would otherwise leave no rung at all)
+            try:
+                self._check(store, ended=True)
+            except Exception as e:
+                warn_once(f"sweep-monitor:{type(e).__name__}", f"tracklet agent: recording the rungs of run {self.trial['run_id']} failed ({e!r})")
         finally:
             store.close()
 
-    def _check(self, store: Store) -> bool:
-        """Whether the run must stop now."""
+    def _check(self, store: Store, ended: bool = False) -> bool:
+        """Whether the run must stop now; records the rungs it has reached. ``ended``: only record them."""
         from ._hyperband import should_stop
 
-        sweep = store.sweep(self.agent.sweep_id)
-        if sweep is None or sweep["state"] == "cancelled":
-            print(f"tracklet agent: sweep {self.agent.sweep_id} was cancelled; stopping run {self.trial['run_id']}", file=sys.stderr)
-            return True
+        if not ended:
+            sweep = store.sweep(self.agent.sweep_id)
+            if sweep is None or sweep["state"] == "cancelled":
+                print(f"tracklet agent: sweep {self.agent.sweep_id} was cancelled; stopping run {self.trial['run_id']}", file=sys.stderr)
+                return True
         if not self.rungs or store.run(self.trial["run_id"]) is None:
             return False
         values = [row[self.cfg.metric] for row in store.history(self.trial["run_id"], keys=[self.cfg.metric])]
         values = [v for v in values if isinstance(v, (int, float)) and v == v]
         maximize = self.cfg.goal == "maximize"
-        for rung in self.rungs:
-            if rung in self.done_rungs or len(values) < rung:
-                continue
+        reached = {rung: (max if maximize else min)(values[:rung]) for rung in self.rungs
+                   if rung not in self.done_rungs and len(values) >= rung}
+        if ended:
+            if reached:
+                store.update_trial(self.agent.sweep_id, self.trial["number"], {str(r): v for r, v in reached.items()})
+            return False
+        for rung, value in reached.items():
             self.done_rungs.add(rung)
-            value = max(values[:rung]) if maximize else min(values[:rung])
             store.update_trial(self.agent.sweep_id, self.trial["number"], {str(rung): value})
             others = [
                 t["rungs"][str(rung)] for t in store.sweep(self.agent.sweep_id)["trials"]

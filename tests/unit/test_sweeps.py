@@ -124,8 +124,12 @@ def test_bayes_stays_in_bounds_honours_log_scale_and_categoricals_and_learns(tra
     assert small >= 2
 
 
-def test_hyperband_stops_a_clearly_bad_run_at_its_first_rung(tracklet_env, monkeypatch):
-    monkeypatch.setenv("TRACKLET_SWEEP_POLL", "0.05")
+def _good_and_bad_run(good_steps, bad_steps, pause):
+    """A hyperband sweep (rungs 2, 4, 8, ...) of a good run then a bad one, each logging ``loss`` its number of
+    steps with ``pause`` seconds after each of the bad run's (and of the good run's when it is as long);
+    returns the two trials and how many steps each run logged."""
+    import time
+
     config = {"method": "grid", "metric": {"name": "loss", "goal": "minimize"},
               "parameters": {"bad": {"values": [False, True]}},
               "early_terminate": {"type": "hyperband", "min_iter": 2, "eta": 2}}
@@ -133,22 +137,34 @@ def test_hyperband_stops_a_clearly_bad_run_at_its_first_rung(tracklet_env, monke
     logged = {}
 
     def train():
-        import time
-
         with tracklet.init() as run:
+            bad = run.config["bad"]
             logged[run.id] = 0
-            for _ in range(40):
-                run.log({"loss": 100.0 if run.config["bad"] else 1.0})
+            for _ in range(bad_steps if bad else good_steps):
+                run.log({"loss": 100.0 if bad else 1.0})
                 logged[run.id] += 1
-                time.sleep(0.03)
+                if bad or good_steps == bad_steps:
+                    time.sleep(pause)
 
     tracklet.agent(sweep_id, function=train)
-    trials = tracklet.Api().sweep(sweep_id).trials()
-    good, bad = trials
+    good, bad = tracklet.Api().sweep(sweep_id).trials()
+    return good, bad, logged
+
+
+def test_hyperband_stops_a_clearly_bad_run_at_its_first_rung(tracklet_env, monkeypatch):
+    monkeypatch.setenv("TRACKLET_SWEEP_POLL", "0.05")
+    good, bad, logged = _good_and_bad_run(40, 40, 0.03)
     assert good["run_state"] == "finished" and logged[good["run_id"]] == 40
     assert bad["run_state"] == "stopped" and bad["rungs"]["2"] == 100.0
     assert logged[bad["run_id"]] < 40
     assert tracklet.Api().run(bad["run_id"]).state == "stopped"
+
+
+def test_a_run_shorter_than_the_poll_records_its_rungs_and_a_later_bad_run_is_stopped_against_them(tracklet_env, monkeypatch):
+    monkeypatch.setenv("TRACKLET_SWEEP_POLL", "1.5")
+    good, bad, logged = _good_and_bad_run(4, 100, 0.05)  # the good run ends long before the agent's first look
+    assert good["run_state"] == "finished" and good["rungs"] == {"2": 1.0, "4": 1.0}
+    assert bad["run_state"] == "stopped" and logged[bad["run_id"]] < 100
 
 
 def test_a_metric_that_is_never_logged_is_said_after_the_first_finished_run(tracklet_env):
@@ -326,3 +342,4 @@ def test_prior_runs_join_the_sweep_as_done_points_and_bad_ones_are_refused(track
 
     tracklet.agent(tracklet.sweep(bayes, project="p", prior_runs=[run.id]), function=trial, count=1)
     assert told[0] == [({("lr",): 1e-3}, "complete", 0.25)]
+
