@@ -193,13 +193,20 @@ def test_a_failing_function_fails_its_run_and_the_agent_goes_on(tracklet_env, ca
     assert "RuntimeError: boom" in capsys.readouterr().err
 
 
-def test_sweep_actions_and_their_refusals(tracklet_env):
+def test_sweep_actions_and_their_refusals(tracklet_env, capsys):
     from tracklet.cli import main
 
     sweep_id = tracklet.sweep(GRID, project="p")
     assert main(["sweep", "pause", f"p/{sweep_id}"]) == 0
     assert main(["sweep", "pause", sweep_id]) == 1  # already paused: said, not done
     assert main(["sweep", "resume", sweep_id]) == 0
+    assert main(["sweep", "stop", sweep_id]) == 0  # agents take no more trials
+    assert tracklet.Api().sweep(sweep_id).state == "stopped"
+    assert tracklet.agent(sweep_id, function=_train()) == 0
+    assert main(["sweep", "resume", sweep_id]) == 1  # resume is for a paused sweep
+    capsys.readouterr()
+    assert main(["sweep", "ls", "--project", "p"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split()[:5] == [sweep_id, "p", "grid", "stopped", "0"]
     assert main(["sweep", "cancel", sweep_id]) == 0
     assert tracklet.Api().sweep(sweep_id).state == "cancelled"
     assert tracklet.agent(sweep_id, function=_train()) == 0
@@ -343,3 +350,81 @@ def test_prior_runs_join_the_sweep_as_done_points_and_bad_ones_are_refused(track
     tracklet.agent(tracklet.sweep(bayes, project="p", prior_runs=[run.id]), function=trial, count=1)
     assert told[0] == [({("lr",): 1e-3}, "complete", 0.25)]
 
+
+def test_the_sweep_finishes_once_a_run_reaches_the_metric_target(tracklet_env):
+    config = {"method": "grid", "metric": {"name": "loss", "goal": "minimize", "target": 1.5},
+              "parameters": {"a": {"values": [3, 1, 2, 0]}}}
+    sweep_id = tracklet.sweep(config, project="p")
+
+    def train():
+        with tracklet.init() as run:
+            run.log({"loss": float(run.config["a"])})
+
+    assert tracklet.agent(sweep_id, function=train) == 2  # a=1 reached 1.5: a=2 and a=0 are never run
+    sweep = tracklet.Api().sweep(sweep_id)
+    assert sweep.state == "finished" and [r.config["a"] for r in sweep.runs] == [3, 1]
+    maximize = tracklet.sweep({**config, "metric": {"name": "loss", "goal": "maximize", "target": 3}}, project="p")
+    assert tracklet.agent(maximize, function=train) == 1
+
+
+def test_bayes_is_told_finished_runs_failed_ones_as_failures_and_running_ones_as_pending(monkeypatch):
+    pytest.importorskip("optuna")
+    from tracklet.sweeps import _bayes
+    from tracklet.sweeps._config import check_config
+    from tracklet.sweeps._controller import propose
+
+    cfg = check_config({"method": "bayes", "metric": {"name": "loss"},
+                        "parameters": {"lr": {"distribution": "log_uniform_values", "min": 1e-5, "max": 1e-1}}})
+    now, me, here = 10_000.0, os.getpid(), os.uname().nodename
+    base = {"status": "active", "claimed_at": now - 5, "pid": me, "host": here, "point": None,
+            "run_pid": me, "run_host": here, "heartbeat_at": now - 1, "summary": {}}
+    trials = [
+        {**base, "params": {"lr": 1e-3}, "run_state": "finished", "summary": {"loss": 0.5}},
+        {**base, "params": {"lr": 2e-3}, "run_state": "stopped", "summary": {"loss": 0.9}},  # hyperband stopped it
+        {**base, "params": {"lr": 3e-3}, "run_state": "failed"},
+        {**base, "params": {"lr": 4e-3}, "run_state": "crashed"},
+        {**base, "params": {"lr": 5e-3}, "run_state": "running"},
+        {**base, "params": {"lr": 6e-3}, "run_state": None},  # claimed, its run not started yet
+        {**base, "params": {"lr": 7e-3}, "run_state": "finished"},  # never logged the metric
+    ]
+    told = []
+    suggest = _bayes.suggest
+    monkeypatch.setattr(_bayes, "suggest", lambda cfg, history, **kw: told.append(history) or suggest(cfg, history, **kw))
+    point = propose(cfg, trials, random.Random(0), now).flat
+    assert [(p[("lr",)], state, value) for p, state, value in told[0]] == [
+        (1e-3, "complete", 0.5), (2e-3, "complete", 0.9), (3e-3, "fail", None), (4e-3, "fail", None),
+        (5e-3, "running", None), (6e-3, "running", None), (7e-3, "complete", None)]
+    assert 1e-5 <= point[("lr",)] <= 1e-1  # Optuna took all of it (the one with no metric as a failure)
+
+
+def test_the_issues_example_runs_with_import_tracklet_as_wandb(tracklet_env):
+    pytest.importorskip("optuna")
+    import tracklet as wandb
+
+    sweep_config = {
+        "method": "bayes",
+        "metric": {"goal": "minimize", "name": "val/loss"},
+        "parameters": {
+            "learning_rate": {"distribution": "log_uniform_values", "min": 1e-5, "max": 1e-3},
+            "lora_r": {"values": [8, 16, 32, 64]},
+            "lora_alpha": {"values": [16, 32, 64]},
+            "batch_size": {"values": [4, 8, 16]},
+        },
+        "early_terminate": {"type": "hyperband", "min_iter": 3, "eta": 3},
+    }
+    sweep_id = wandb.sweep(sweep_config, project="llm-finetuning")
+
+    def train():
+        with wandb.init() as run:
+            c = run.config
+            for epoch in range(3):
+                val_loss = abs(math.log10(c["learning_rate"]) + 4) + c["lora_r"] / c["lora_alpha"] / (epoch + 1)
+                run.log({"val/loss": val_loss})
+
+    assert wandb.agent(sweep_id, function=train, count=4) == 4
+    sweep = wandb.Api().sweep(f"llm-finetuning/{sweep_id}")
+    assert len(sweep.runs) == 4 and sweep.state == "running" and sweep.config == sweep_config
+    assert all(r.state == "finished" and set(r.config) == set(sweep_config["parameters"]) for r in sweep.runs)
+    assert sweep.best_run().summary["val/loss"] == min(r.summary["val/loss"] for r in sweep.runs)
+    summaries = {r.id: r.summary["val/loss"] for r in sweep.runs}  # val/loss falls each epoch: the last is the best
+    assert all(t["rungs"] == {"3": summaries[t["run_id"]]} for t in sweep.trials())  # hyperband's rung, recorded
