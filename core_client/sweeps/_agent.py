@@ -238,7 +238,10 @@ class _Monitor:
         et = self.cfg.early_terminate
         self.rungs = rungs(et) if et else []
         self.eta = int(et.get("eta", 3)) if et else 3
-        self.done_rungs: set[int] = set()
+        # the run's metric read so far: each look reads only the steps after ``next_step`` (a long run's whole
+        # history at every look cost 99-120 ms at 100,000 values, 1.4 ms for the last 10); ``reached``: rungs not yet recorded
+        self.next_step, self.count, self.best = 0, 0, None
+        self.reached: dict[int, float] = {}
         self.stop_run: Callable[[], None] = lambda: None
         self.stopped = False
         self._halt = threading.Event()
@@ -286,18 +289,18 @@ class _Monitor:
                 return True
         if not self.rungs or store.run(self.trial["run_id"]) is None:
             return False
-        values = [row[self.cfg.metric] for row in store.history(self.trial["run_id"], keys=[self.cfg.metric])]
-        values = [v for v in values if isinstance(v, (int, float)) and v == v]
-        maximize = self.cfg.goal == "maximize"
-        reached = {rung: (max if maximize else min)(values[:rung]) for rung in self.rungs
-                   if rung not in self.done_rungs and len(values) >= rung}
+        self._read_metric(store)
         if ended:
-            if reached:
-                store.update_trial(self.agent.sweep_id, self.trial["number"], {str(r): v for r, v in reached.items()})
+            if self.reached:
+                store.update_trial(self.agent.sweep_id, self.trial["number"], {str(r): v for r, v in self.reached.items()})
+                self.reached.clear()
             return False
-        for rung, value in reached.items():
-            self.done_rungs.add(rung)
+        maximize = self.cfg.goal == "maximize"
+        while self.reached:
+            rung = min(self.reached)
+            value = self.reached[rung]
             store.update_trial(self.agent.sweep_id, self.trial["number"], {str(rung): value})
+            del self.reached[rung]
             others = [
                 t["rungs"][str(rung)] for t in store.sweep(self.agent.sweep_id)["trials"]
                 if str(rung) in t["rungs"] and t["number"] != self.trial["number"]
@@ -307,3 +310,20 @@ class _Monitor:
                       f"({self.cfg.metric}={value:g}, outside the best 1/{self.eta} of {len(others) + 1} runs there)", file=sys.stderr)
                 return True
         return False
+
+    def _read_metric(self, store: Store) -> None:
+        """Read the metric's values logged since the last look; note each rung reached with the best value so far.
+
+        A value logged later at a step below one already read is not counted (steps are read in order, once)."""
+        metric, maximize, rungs = self.cfg.metric, self.cfg.goal == "maximize", set(self.rungs)
+        for row in store.history(self.trial["run_id"], keys=[metric], min_step=self.next_step):
+            if metric not in row:
+                continue
+            self.next_step = row["_step"] + 1
+            value = row[metric]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+                continue
+            self.count += 1
+            self.best = value if self.best is None else (max if maximize else min)(self.best, value)
+            if self.count in rungs:
+                self.reached[self.count] = self.best

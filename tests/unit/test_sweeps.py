@@ -167,6 +167,23 @@ def test_a_run_shorter_than_the_poll_records_its_rungs_and_a_later_bad_run_is_st
     assert bad["run_state"] == "stopped" and logged[bad["run_id"]] < 100
 
 
+def test_the_agent_reads_each_logged_value_of_the_metric_once_however_often_it_looks(tracklet_env, monkeypatch):
+    monkeypatch.setenv("TRACKLET_SWEEP_POLL", "0.02")
+    read = []
+    history = SqlStore.history
+
+    def counted(self, run_id, keys=None, min_step=None, max_step=None):
+        for row in history(self, run_id, keys, min_step, max_step):
+            read.append((run_id, row["_step"]))
+            yield row
+
+    monkeypatch.setattr(SqlStore, "history", counted)
+    good, bad, logged = _good_and_bad_run(60, 60, 0.01)
+    assert bad["run_state"] == "stopped" and good["rungs"] == {"2": 1.0, "4": 1.0, "8": 1.0, "16": 1.0, "32": 1.0}
+    assert len(read) == len(set(read)) and len(read) <= sum(logged.values())  # each step once: not the whole history at each look
+    assert {(good["run_id"], step) for step in range(60)} <= set(read)
+
+
 def test_a_metric_that_is_never_logged_is_said_after_the_first_finished_run(tracklet_env):
     sweep_id = tracklet.sweep({**GRID, "parameters": {"a": {"values": [1, 2]}}}, project="p")
 
