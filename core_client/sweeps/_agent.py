@@ -274,7 +274,8 @@ class _Monitor:
             try:
                 self._check(store, ended=True)
             except Exception as e:
-                warn_once(f"sweep-monitor:{type(e).__name__}", f"tracklet agent: recording the rungs of run {self.trial['run_id']} failed ({e!r})")
+                warn_once(f"sweep-monitor:{type(e).__name__}",
+                          f"tracklet agent: recording the rungs of run {self.trial['run_id']} failed ({e!r}); later runs are compared without them")
         finally:
             store.close()
 
