@@ -445,3 +445,26 @@ def test_the_issues_example_runs_with_import_tracklet_as_wandb(tracklet_env):
     assert sweep.best_run().summary["val/loss"] == min(r.summary["val/loss"] for r in sweep.runs)
     summaries = {r.id: r.summary["val/loss"] for r in sweep.runs}  # val/loss falls each epoch: the last is the best
     assert all(t["rungs"] == {"3": summaries[t["run_id"]]} for t in sweep.trials())  # hyperband's rung, recorded
+
+
+def test_tracklet_sweep_reads_a_wandb_yaml_config_and_prints_the_id(tracklet_env, tmp_path, capsys):
+    pytest.importorskip("yaml")
+    from tracklet.cli import main
+
+    (tmp_path / "sweep.yaml").write_text(
+        "program: train.py\n"
+        "method: grid\n"
+        "metric:\n  name: val/loss\n  goal: minimize\n"
+        "parameters:\n"
+        "  learning_rate:\n    values: [0.001, 0.0001]\n"
+        "  optimizer:\n    parameters:\n      name:\n        value: adam\n"
+        "command:\n  - ${env}\n  - ${interpreter}\n  - ${program}\n  - ${args}\n"
+    )
+    assert main(["sweep", str(tmp_path / "sweep.yaml"), "--project", "p"]) == 0
+    sweep_id = capsys.readouterr().out.strip()
+    config = tracklet.Api().sweep(f"p/{sweep_id}").config
+    assert config["command"] == ["${env}", "${interpreter}", "${program}", "${args}"]
+    assert config["parameters"]["learning_rate"]["values"] == [0.001, 0.0001]
+    (tmp_path / "bad.yaml").write_text("method: grid\nparameters: [\n")
+    assert main(["sweep", str(tmp_path / "bad.yaml")]) == 1
+    assert "bad.yaml is not valid YAML" in capsys.readouterr().err
