@@ -1,8 +1,9 @@
 """Hyperband early termination, as wandb's sweeps do it (asynchronous successive halving).
 
 Rungs are iteration counts (how many times the run has logged the sweep's metric): ``min_iter``,
-``min_iter * eta``, ``min_iter * eta**2``, ... (``s`` of them), or with ``max_iter`` the counts
-``max_iter / eta**k`` for ``k = s .. 1``. When a run reaches a rung, its best value so far is kept
+``min_iter * eta``, ``min_iter * eta**2``, ... (``s`` of them when ``s`` is given; without it, as in wandb,
+as long as a run goes on), or with ``max_iter`` the counts ``max_iter / eta**k`` for ``k = s .. 1`` (``s``: 3
+when not given). When a run reaches a rung, its best value so far is kept
 in its trial (``rungs``); the run is stopped when that value is worse than the best
 ``1/eta`` of every value the sweep's runs had at the same rung.
 """
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["check_early_terminate", "rungs", "should_stop"]
 
 _KEYS = ("eta", "max_iter", "min_iter", "s", "type")
+_MAX_RUNG = 2**31  # no run logs a metric more often than this
 
 
 def check_early_terminate(raw: dict[str, Any]) -> None:
@@ -46,7 +48,14 @@ def rungs(et: Mapping[str, Any]) -> list[int]:
     """The iteration counts at which runs are compared, ascending."""
     eta, s = int(et.get("eta", 3)), int(et.get("s", 3))
     if "min_iter" in et:
-        return [int(et["min_iter"]) * eta**k for k in range(s)]
+        first = int(et["min_iter"])
+        if "s" in et:
+            return [first * eta**k for k in range(s)]
+        found = []  # as in wandb: with min_iter alone the rungs go on for as long as a run logs
+        while first <= _MAX_RUNG:
+            found.append(first)
+            first *= eta
+        return found
     found = sorted({max(1, int(et["max_iter"]) // eta**k) for k in range(1, s + 1)})
     return found
 

@@ -98,7 +98,9 @@ def test_nested_groups_become_dotted_arguments_and_nested_config():
 
 
 def test_hyperband_rungs_and_the_kept_fraction():
-    assert rungs({"type": "hyperband", "min_iter": 3, "eta": 3}) == [3, 9, 27]
+    assert rungs({"type": "hyperband", "min_iter": 3, "eta": 3})[:5] == [3, 9, 27, 81, 243]  # as wandb: no last rung
+    assert rungs({"type": "hyperband", "min_iter": 3, "eta": 3, "s": 3}) == [3, 9, 27]
+    assert rungs({"type": "hyperband", "min_iter": 1, "eta": 2})[-1] == 2**31
     assert rungs({"type": "hyperband", "max_iter": 27, "eta": 3, "s": 2}) == [3, 9]
     assert should_stop(5.0, [1.0, 5.0], eta=3, maximize=False)
     assert not should_stop(1.0, [1.0, 5.0], eta=3, maximize=False)

@@ -124,8 +124,12 @@ def test_bayes_stays_in_bounds_honours_log_scale_and_categoricals_and_learns(tra
     assert small >= 2
 
 
-def test_hyperband_stops_a_clearly_bad_run_at_its_first_rung(tracklet_env, monkeypatch):
-    monkeypatch.setenv("TRACKLET_SWEEP_POLL", "0.05")
+def _good_and_bad_run(good_steps, bad_steps, pause):
+    """A hyperband sweep (rungs 2, 4, 8, ...) of a good run then a bad one, each logging ``loss`` its number of
+    steps with ``pause`` seconds after each of the bad run's (and of the good run's when it is as long);
+    returns the two trials and how many steps each run logged."""
+    import time
+
     config = {"method": "grid", "metric": {"name": "loss", "goal": "minimize"},
               "parameters": {"bad": {"values": [False, True]}},
               "early_terminate": {"type": "hyperband", "min_iter": 2, "eta": 2}}
@@ -133,22 +137,51 @@ def test_hyperband_stops_a_clearly_bad_run_at_its_first_rung(tracklet_env, monke
     logged = {}
 
     def train():
-        import time
-
         with tracklet.init() as run:
+            bad = run.config["bad"]
             logged[run.id] = 0
-            for _ in range(40):
-                run.log({"loss": 100.0 if run.config["bad"] else 1.0})
+            for _ in range(bad_steps if bad else good_steps):
+                run.log({"loss": 100.0 if bad else 1.0})
                 logged[run.id] += 1
-                time.sleep(0.03)
+                if bad or good_steps == bad_steps:
+                    time.sleep(pause)
 
     tracklet.agent(sweep_id, function=train)
-    trials = tracklet.Api().sweep(sweep_id).trials()
-    good, bad = trials
+    good, bad = tracklet.Api().sweep(sweep_id).trials()
+    return good, bad, logged
+
+
+def test_hyperband_stops_a_clearly_bad_run_at_its_first_rung(tracklet_env, monkeypatch):
+    monkeypatch.setenv("TRACKLET_SWEEP_POLL", "0.05")
+    good, bad, logged = _good_and_bad_run(40, 40, 0.03)
     assert good["run_state"] == "finished" and logged[good["run_id"]] == 40
     assert bad["run_state"] == "stopped" and bad["rungs"]["2"] == 100.0
     assert logged[bad["run_id"]] < 40
     assert tracklet.Api().run(bad["run_id"]).state == "stopped"
+
+
+def test_a_run_shorter_than_the_poll_records_its_rungs_and_a_later_bad_run_is_stopped_against_them(tracklet_env, monkeypatch):
+    monkeypatch.setenv("TRACKLET_SWEEP_POLL", "1.5")
+    good, bad, logged = _good_and_bad_run(4, 100, 0.05)  # the good run ends long before the agent's first look
+    assert good["run_state"] == "finished" and good["rungs"] == {"2": 1.0, "4": 1.0}
+    assert bad["run_state"] == "stopped" and logged[bad["run_id"]] < 100
+
+
+def test_the_agent_reads_each_logged_value_of_the_metric_once_however_often_it_looks(tracklet_env, monkeypatch):
+    monkeypatch.setenv("TRACKLET_SWEEP_POLL", "0.02")
+    read = []
+    history = SqlStore.history
+
+    def counted(self, run_id, keys=None, min_step=None, max_step=None):
+        for row in history(self, run_id, keys, min_step, max_step):
+            read.append((run_id, row["_step"]))
+            yield row
+
+    monkeypatch.setattr(SqlStore, "history", counted)
+    good, bad, logged = _good_and_bad_run(60, 60, 0.01)
+    assert bad["run_state"] == "stopped" and good["rungs"] == {"2": 1.0, "4": 1.0, "8": 1.0, "16": 1.0, "32": 1.0}
+    assert len(read) == len(set(read)) and len(read) <= sum(logged.values())  # each step once: not the whole history at each look
+    assert {(good["run_id"], step) for step in range(60)} <= set(read)
 
 
 def test_a_metric_that_is_never_logged_is_said_after_the_first_finished_run(tracklet_env):
@@ -177,13 +210,20 @@ def test_a_failing_function_fails_its_run_and_the_agent_goes_on(tracklet_env, ca
     assert "RuntimeError: boom" in capsys.readouterr().err
 
 
-def test_sweep_actions_and_their_refusals(tracklet_env):
+def test_sweep_actions_and_their_refusals(tracklet_env, capsys):
     from tracklet.cli import main
 
     sweep_id = tracklet.sweep(GRID, project="p")
     assert main(["sweep", "pause", f"p/{sweep_id}"]) == 0
     assert main(["sweep", "pause", sweep_id]) == 1  # already paused: said, not done
     assert main(["sweep", "resume", sweep_id]) == 0
+    assert main(["sweep", "stop", sweep_id]) == 0  # agents take no more trials
+    assert tracklet.Api().sweep(sweep_id).state == "stopped"
+    assert tracklet.agent(sweep_id, function=_train()) == 0
+    assert main(["sweep", "resume", sweep_id]) == 1  # resume is for a paused sweep
+    capsys.readouterr()
+    assert main(["sweep", "ls", "--project", "p"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split()[:5] == [sweep_id, "p", "grid", "stopped", "0"]
     assert main(["sweep", "cancel", sweep_id]) == 0
     assert tracklet.Api().sweep(sweep_id).state == "cancelled"
     assert tracklet.agent(sweep_id, function=_train()) == 0
@@ -326,3 +366,105 @@ def test_prior_runs_join_the_sweep_as_done_points_and_bad_ones_are_refused(track
 
     tracklet.agent(tracklet.sweep(bayes, project="p", prior_runs=[run.id]), function=trial, count=1)
     assert told[0] == [({("lr",): 1e-3}, "complete", 0.25)]
+
+
+def test_the_sweep_finishes_once_a_run_reaches_the_metric_target(tracklet_env):
+    config = {"method": "grid", "metric": {"name": "loss", "goal": "minimize", "target": 1.5},
+              "parameters": {"a": {"values": [3, 1, 2, 0]}}}
+    sweep_id = tracklet.sweep(config, project="p")
+
+    def train():
+        with tracklet.init() as run:
+            run.log({"loss": float(run.config["a"])})
+
+    assert tracklet.agent(sweep_id, function=train) == 2  # a=1 reached 1.5: a=2 and a=0 are never run
+    sweep = tracklet.Api().sweep(sweep_id)
+    assert sweep.state == "finished" and [r.config["a"] for r in sweep.runs] == [3, 1]
+    maximize = tracklet.sweep({**config, "metric": {"name": "loss", "goal": "maximize", "target": 3}}, project="p")
+    assert tracklet.agent(maximize, function=train) == 1
+
+
+def test_bayes_is_told_finished_runs_failed_ones_as_failures_and_running_ones_as_pending(monkeypatch):
+    pytest.importorskip("optuna")
+    from tracklet.sweeps import _bayes
+    from tracklet.sweeps._config import check_config
+    from tracklet.sweeps._controller import propose
+
+    cfg = check_config({"method": "bayes", "metric": {"name": "loss"},
+                        "parameters": {"lr": {"distribution": "log_uniform_values", "min": 1e-5, "max": 1e-1}}})
+    now, me, here = 10_000.0, os.getpid(), os.uname().nodename
+    base = {"status": "active", "claimed_at": now - 5, "pid": me, "host": here, "point": None,
+            "run_pid": me, "run_host": here, "heartbeat_at": now - 1, "summary": {}}
+    trials = [
+        {**base, "params": {"lr": 1e-3}, "run_state": "finished", "summary": {"loss": 0.5}},
+        {**base, "params": {"lr": 2e-3}, "run_state": "stopped", "summary": {"loss": 0.9}},  # hyperband stopped it
+        {**base, "params": {"lr": 3e-3}, "run_state": "failed"},
+        {**base, "params": {"lr": 4e-3}, "run_state": "crashed"},
+        {**base, "params": {"lr": 5e-3}, "run_state": "running"},
+        {**base, "params": {"lr": 6e-3}, "run_state": None},  # claimed, its run not started yet
+        {**base, "params": {"lr": 7e-3}, "run_state": "finished"},  # never logged the metric
+    ]
+    told = []
+    suggest = _bayes.suggest
+    monkeypatch.setattr(_bayes, "suggest", lambda cfg, history, **kw: told.append(history) or suggest(cfg, history, **kw))
+    point = propose(cfg, trials, random.Random(0), now).flat
+    assert [(p[("lr",)], state, value) for p, state, value in told[0]] == [
+        (1e-3, "complete", 0.5), (2e-3, "complete", 0.9), (3e-3, "fail", None), (4e-3, "fail", None),
+        (5e-3, "running", None), (6e-3, "running", None), (7e-3, "complete", None)]
+    assert 1e-5 <= point[("lr",)] <= 1e-1  # Optuna took all of it (the one with no metric as a failure)
+
+
+def test_the_issues_example_runs_with_import_tracklet_as_wandb(tracklet_env):
+    pytest.importorskip("optuna")
+    import tracklet as wandb
+
+    sweep_config = {
+        "method": "bayes",
+        "metric": {"goal": "minimize", "name": "val/loss"},
+        "parameters": {
+            "learning_rate": {"distribution": "log_uniform_values", "min": 1e-5, "max": 1e-3},
+            "lora_r": {"values": [8, 16, 32, 64]},
+            "lora_alpha": {"values": [16, 32, 64]},
+            "batch_size": {"values": [4, 8, 16]},
+        },
+        "early_terminate": {"type": "hyperband", "min_iter": 3, "eta": 3},
+    }
+    sweep_id = wandb.sweep(sweep_config, project="llm-finetuning")
+
+    def train():
+        with wandb.init() as run:
+            c = run.config
+            for epoch in range(3):
+                val_loss = abs(math.log10(c["learning_rate"]) + 4) + c["lora_r"] / c["lora_alpha"] / (epoch + 1)
+                run.log({"val/loss": val_loss})
+
+    assert wandb.agent(sweep_id, function=train, count=4) == 4
+    sweep = wandb.Api().sweep(f"llm-finetuning/{sweep_id}")
+    assert len(sweep.runs) == 4 and sweep.state == "running" and sweep.config == sweep_config
+    assert all(r.state == "finished" and set(r.config) == set(sweep_config["parameters"]) for r in sweep.runs)
+    assert sweep.best_run().summary["val/loss"] == min(r.summary["val/loss"] for r in sweep.runs)
+    summaries = {r.id: r.summary["val/loss"] for r in sweep.runs}  # val/loss falls each epoch: the last is the best
+    assert all(t["rungs"] == {"3": summaries[t["run_id"]]} for t in sweep.trials())  # hyperband's rung, recorded
+
+
+def test_tracklet_sweep_reads_a_wandb_yaml_config_and_prints_the_id(tracklet_env, tmp_path, capsys):
+    pytest.importorskip("yaml")
+    from tracklet.cli import main
+
+    (tmp_path / "sweep.yaml").write_text(
+        "program: train.py\n"
+        "method: grid\n"
+        "metric:\n  name: val/loss\n  goal: minimize\n"
+        "parameters:\n"
+        "  learning_rate:\n    values: [0.001, 0.0001]\n"
+        "  optimizer:\n    parameters:\n      name:\n        value: adam\n"
+        "command:\n  - ${env}\n  - ${interpreter}\n  - ${program}\n  - ${args}\n"
+    )
+    assert main(["sweep", str(tmp_path / "sweep.yaml"), "--project", "p"]) == 0
+    sweep_id = capsys.readouterr().out.strip()
+    config = tracklet.Api().sweep(f"p/{sweep_id}").config
+    assert config["command"] == ["${env}", "${interpreter}", "${program}", "${args}"]
+    assert config["parameters"]["learning_rate"]["values"] == [0.001, 0.0001]
+    (tmp_path / "bad.yaml").write_text("method: grid\nparameters: [\n")
+    assert main(["sweep", str(tmp_path / "bad.yaml")]) == 1
+    assert "bad.yaml is not valid YAML" in capsys.readouterr().err
