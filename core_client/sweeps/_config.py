@@ -19,14 +19,21 @@ if TYPE_CHECKING:
     import random
     from typing import Any
 
-__all__ = ["DISTRIBUTIONS", "METHODS", "Param", "SweepConfig", "check_config", "nest", "point_key"]
+__all__ = ["DISTRIBUTIONS", "METHODS", "Param", "SweepConfig", "check_config", "envvar_name", "nest", "point_key"]
 
 METHODS = ("grid", "random", "bayes")
 _TOP_KEYS = (
-    "command", "description", "early_terminate", "entity", "method", "metric", "name", "parameters", "program",
-    "project", "run_cap",
+    "apiVersion", "command", "controller", "description", "early_terminate", "entity", "kind", "method", "metric",
+    "name", "parameters", "program", "project", "run_cap",
 )
-_PARAM_KEYS = ("distribution", "max", "min", "mu", "parameters", "probabilities", "q", "sigma", "value", "values")
+# wandb keys for what tracklet does not have: the reason, said when a config holds one
+_NOT_HERE = {
+    "job": "a W&B Launch job; tracklet agents run `program` or `command` (or a function given to agent())",
+    "image_uri": "a W&B Launch image; tracklet agents run `program` or `command` where they are started",
+    "scheduler": "a W&B Launch scheduler; tracklet's agents search with method grid, random or bayes themselves",
+    "metrics": "several metrics (method custom); give one metric: {name: ..., goal: ...}",
+}
+_PARAM_KEYS = ("a", "b", "distribution", "max", "min", "mu", "parameters", "probabilities", "q", "sigma", "value", "values")
 # distribution -> the fields it needs (beyond "distribution") and the ones it may have
 DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "constant": (("value",), ()),
@@ -35,6 +42,7 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "uniform": (("min", "max"), ()),
     "q_uniform": (("min", "max"), ("q",)),
     "log_uniform": (("min", "max"), ()),  # min and max are exponents: e**min .. e**max (wandb's older form)
+    "q_log_uniform": (("min", "max"), ("q",)),  # round(e**u / q) * q, u uniform in [min, max]
     "log_uniform_values": (("min", "max"), ()),
     "q_log_uniform_values": (("min", "max"), ("q",)),
     "inv_log_uniform": (("min", "max"), ()),
@@ -43,18 +51,23 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "q_normal": ((), ("mu", "sigma", "q")),
     "log_normal": ((), ("mu", "sigma")),
     "q_log_normal": ((), ("mu", "sigma", "q")),
+    "beta": ((), ("a", "b")),  # in [0, 1]; a and b default to 1 (uniform)
+    "q_beta": ((), ("a", "b", "q")),
 }
-_COMMAND_MACROS = ("${args}", "${args_json}", "${args_no_hyphens}", "${env}", "${interpreter}", "${program}")
+_COMMAND_MACROS = (
+    "${args}", "${args_json}", "${args_json_file}", "${args_no_boolean_flags}", "${args_no_hyphens}", "${env}",
+    "${envvar:NAME}", "${interpreter}", "${program}",
+)
 
 
 class Param:
     """One searched (or fixed) parameter at ``path``: its distribution and that distribution's fields."""
 
-    __slots__ = ("distribution", "max", "min", "mu", "path", "probabilities", "q", "sigma", "value", "values")
+    __slots__ = ("a", "b", "distribution", "max", "min", "mu", "path", "probabilities", "q", "sigma", "value", "values")
 
     def __init__(self, path: tuple[str, ...], distribution: str, **fields: Any) -> None:
         self.path, self.distribution = path, distribution
-        for name in ("max", "min", "mu", "probabilities", "q", "sigma", "value", "values"):
+        for name in ("a", "b", "max", "min", "mu", "probabilities", "q", "sigma", "value", "values"):
             setattr(self, name, fields.get(name))
 
     @property
@@ -94,8 +107,10 @@ class Param:
             return self.quantize(rng.uniform(self.min, self.max))
         if d in ("log_uniform_values", "q_log_uniform_values", "inv_log_uniform_values"):
             return self.quantize(math.exp(rng.uniform(math.log(self.min), math.log(self.max))))
-        if d == "log_uniform":
-            return math.exp(rng.uniform(self.min, self.max))
+        if d in ("log_uniform", "q_log_uniform"):
+            return self.quantize(math.exp(rng.uniform(self.min, self.max)))
+        if d in ("beta", "q_beta"):
+            return self.quantize(rng.betavariate(self.a, self.b))
         if d == "inv_log_uniform":
             return math.exp(-rng.uniform(self.min, self.max))
         x = rng.gauss(self.mu, self.sigma)
@@ -116,8 +131,10 @@ class Param:
             return float(self.min), float(self.max), False
         if d in ("log_uniform_values", "q_log_uniform_values", "inv_log_uniform_values"):
             return float(self.min), float(self.max), True
-        if d == "log_uniform":
+        if d in ("log_uniform", "q_log_uniform"):
             return math.exp(self.min), math.exp(self.max), True
+        if d in ("beta", "q_beta"):
+            return 0.0, 1.0, False
         if d == "inv_log_uniform":
             return math.exp(-self.max), math.exp(-self.min), True
         lo, hi = self.mu - 4 * self.sigma, self.mu + 4 * self.sigma
@@ -158,9 +175,15 @@ def check_config(config: Any) -> SweepConfig:
         raise UsageError(f"a sweep config is a dict (or a YAML file for `tracklet sweep`); got {type(config).__name__}")
     raw = _plain(dict(config), "config")
     unknown = sorted(set(raw) - set(_TOP_KEYS))
+    for key in unknown:
+        if key in _NOT_HERE:
+            raise UsageError(f"sweep config: {key!r} is {_NOT_HERE[key]}; remove it")
     if unknown:
         raise UsageError(f"sweep config: unknown key {unknown[0]!r}; the keys are {', '.join(_TOP_KEYS)}")
+    _check_wandb_only(raw)
     method = raw.get("method")
+    if method == "custom":
+        raise UsageError("sweep config: method 'custom' is for W&B Launch schedulers; tracklet's methods are grid, random and bayes")
     if method not in METHODS:
         raise UsageError(f"sweep config: method must be one of {', '.join(METHODS)}; got {method!r}")
     _check_metric(raw)
@@ -185,6 +208,19 @@ def check_config(config: Any) -> SweepConfig:
     return parsed
 
 
+def _check_wandb_only(raw: dict[str, Any]) -> None:
+    """Keys of wandb's sweep schema that change nothing here, checked as wandb checks them: ``controller``
+    (tracklet's agents are the controller, wherever they run), ``kind`` and ``apiVersion``."""
+    controller = raw.get("controller")
+    if controller is not None and (not isinstance(controller, Mapping) or controller.get("type") not in ("local", "cloud")):
+        raise UsageError(f"sweep config: controller is {{type: local}} or {{type: cloud}} (tracklet's agents are the controller "
+                         f"either way); got {controller!r}")
+    if raw.get("kind") not in (None, "sweep"):
+        raise UsageError(f"sweep config: kind must be 'sweep'; got {raw['kind']!r}")
+    if raw.get("apiVersion") is not None and not isinstance(raw["apiVersion"], str):
+        raise UsageError(f"sweep config: apiVersion is a string; got {raw['apiVersion']!r}")
+
+
 def _plain(value: Any, where: str) -> Any:
     """The config as JSON would carry it (it is stored and sent as JSON): refuses what JSON cannot hold."""
     try:
@@ -199,9 +235,13 @@ def _check_metric(raw: dict[str, Any]) -> None:
         return
     if not isinstance(metric, Mapping):
         raise UsageError(f'sweep config: metric is {{"name": ..., "goal": "minimize"|"maximize"}}; got {metric!r}')
-    unknown = sorted(set(metric) - {"name", "goal", "target"})
+    unknown = sorted(set(metric) - {"name", "goal", "target", "impute", "impute_while_running"})
     if unknown:
-        raise UsageError(f"sweep config: metric has unknown key {unknown[0]!r}; its keys are name, goal, target")
+        raise UsageError(f"sweep config: metric has unknown key {unknown[0]!r}; its keys are name, goal, target, impute, "
+                         "impute_while_running")
+    for key, allowed in (("impute", ("latest", "best", "worst")), ("impute_while_running", ("latest", "best", "worst", "false"))):
+        if metric.get(key) is not None and metric[key] not in allowed:
+            raise UsageError(f"sweep config: metric.{key} is one of {', '.join(allowed)}; got {metric[key]!r}")
     if not isinstance(metric.get("name"), str) or not metric["name"]:
         raise UsageError(f"sweep config: metric.name must name a logged metric, such as 'val/loss'; got {metric.get('name')!r}")
     if metric.get("goal", "minimize") not in ("minimize", "maximize"):
@@ -233,6 +273,10 @@ def _parse_params(spec: Mapping[str, Any], prefix: tuple[str, ...], out: list[Pa
 def _parse_param(path: tuple[str, ...], body: dict[str, Any]) -> Param:
     where = ".".join(path)
     dist = body.pop("distribution", None) or _infer(where, body)
+    if dist == "categorical_w_probabilities":  # wandb's schema name for values with probabilities
+        if "probabilities" not in body:
+            raise UsageError(f"sweep config: parameter {where!r} (distribution {dist}) needs probabilities")
+        dist = "categorical"
     if dist not in DISTRIBUTIONS:
         raise UsageError(f"sweep config: parameter {where!r}: unknown distribution {dist!r}; one of {', '.join(DISTRIBUTIONS)}")
     needs, may = DISTRIBUTIONS[dist]
@@ -242,7 +286,7 @@ def _parse_param(path: tuple[str, ...], body: dict[str, Any]) -> Param:
     extra = sorted(set(body) - set(needs) - set(may))
     if extra:
         raise UsageError(f"sweep config: parameter {where!r} (distribution {dist}) does not take {extra[0]!r}")
-    for k in ("min", "max", "mu", "sigma", "q"):
+    for k in ("a", "b", "min", "max", "mu", "sigma", "q"):
         v = body.get(k)
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
             raise UsageError(f"sweep config: parameter {where!r}: {k} must be a number; got {v!r}")
@@ -266,6 +310,12 @@ def _parse_param(path: tuple[str, ...], body: dict[str, Any]) -> Param:
         raise UsageError(f"sweep config: parameter {where!r}: sigma must be > 0; got {body['sigma']}")
     if body.get("q") is not None and body["q"] <= 0:
         raise UsageError(f"sweep config: parameter {where!r}: q must be > 0; got {body['q']}")
+    for k in ("a", "b"):
+        if body.get(k) is not None and body[k] <= 0:
+            raise UsageError(f"sweep config: parameter {where!r}: {k} (of the beta distribution) must be > 0; got {body[k]}")
+    if dist.endswith("beta"):
+        body.setdefault("a", 1.0)
+        body.setdefault("b", 1.0)
     if dist.startswith("q_"):
         body.setdefault("q", 1)
     if dist.endswith("normal"):
@@ -318,10 +368,17 @@ def _check_command(raw: dict[str, Any]) -> None:
     if not isinstance(command, list) or not command or not all(isinstance(c, str) for c in command):
         raise UsageError(f"sweep config: command must be a list of strings such as ['${{env}}', 'python', '${{program}}', '${{args}}']; got {command!r}")
     for part in command:
-        if part.startswith("${") and part not in _COMMAND_MACROS:
+        if part.startswith("${") and part not in _COMMAND_MACROS and not envvar_name(part):
             raise UsageError(f"sweep config: command has unknown macro {part!r}; the macros are {', '.join(_COMMAND_MACROS)}")
     if "${program}" in command and program is None:
         raise UsageError("sweep config: command uses ${program} but the config has no program: add program: train.py")
+
+
+def envvar_name(part: str) -> str | None:
+    """``NAME`` of a ``${envvar:NAME}`` command part (the agent's environment variable NAME), else None."""
+    if part.startswith("${envvar:") and part.endswith("}") and len(part) > len("${envvar:}"):
+        return part[len("${envvar:") : -1]
+    return None
 
 
 def nest(flat: Mapping[tuple[str, ...], Any]) -> dict[str, Any]:

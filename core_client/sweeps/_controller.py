@@ -87,12 +87,35 @@ def propose(cfg: SweepConfig, trials: list[dict[str, Any]], rng: random.Random, 
     for t in trials:
         phase = trial_phase(t, now)
         if phase in ("pending", "running"):
-            history.append((flatten(t["params"], cfg.params), "running", None))
+            history.append((flatten(t["params"], cfg.params), "running", t))
         elif phase == "done" and t["run_state"] in ("finished", "stopped"):
             history.append((flatten(t["params"], cfg.params), "complete", metric_value(cfg, t)))
         else:
-            history.append((flatten(t["params"], cfg.params), "fail", None))
-    return Proposal(suggest(cfg, history, seed=rng.randrange(2**31)))
+            history.append((flatten(t["params"], cfg.params), "fail", t))
+    return Proposal(suggest(cfg, _imputed(cfg, history), seed=rng.randrange(2**31)))
+
+
+def _imputed(cfg: SweepConfig, history: list[tuple[Any, str, Any]]) -> list[tuple[Any, str, float | None]]:
+    """``history`` with the values wandb's ``metric.impute`` (failed, crashed and killed runs) and
+    ``impute_while_running`` (runs going on) ask for: ``latest`` (the run's last logged value), ``best`` or
+    ``worst`` (of the finished runs). Without them, or with nothing to take the value from, a failed run is a
+    failure to the optimiser and a running one pending."""
+    metric = (cfg.raw.get("metric") or {})
+    how = {"fail": metric.get("impute"), "running": metric.get("impute_while_running", "false")}
+    done = [v for _, state, v in history if state == "complete" and v is not None]
+    ranked = sorted(done, reverse=cfg.goal == "maximize")  # best first
+    out = []
+    for point, state, v in history:
+        if state == "complete":
+            out.append((point, state, v))
+            continue
+        rule, value = how[state], None
+        if rule == "latest":
+            value = metric_value(cfg, v)
+        elif rule in ("best", "worst") and ranked:
+            value = ranked[0] if rule == "best" else ranked[-1]
+        out.append((point, "complete", value) if value is not None else (point, state, None))
+    return out
 
 
 def next_trial(store: Store, sweep_id: str, agent: str, rng: random.Random | None = None) -> tuple[dict[str, Any] | None, str]:

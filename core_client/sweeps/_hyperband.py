@@ -5,7 +5,9 @@ Rungs are iteration counts (how many times the run has logged the sweep's metric
 as long as a run goes on), or with ``max_iter`` the counts ``max_iter / eta**k`` for ``k = s .. 1`` (``s``: 3
 when not given). When a run reaches a rung, its best value so far is kept
 in its trial (``rungs``); the run is stopped when that value is worse than the best
-``1/eta`` of every value the sweep's runs had at the same rung.
+``1/eta`` of every value the sweep's runs had at the same rung. ``strict: true`` keeps the value logged at the
+rung instead of the best so far (the original algorithm's condition: it stops more runs; wandb's docs say
+its default is false, as here).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["check_early_terminate", "rungs", "should_stop"]
 
-_KEYS = ("eta", "max_iter", "min_iter", "s", "type")
+_KEYS = ("eta", "max_iter", "min_iter", "s", "strict", "type")
 _MAX_RUNG = 2**31  # no run logs a metric more often than this
 
 
@@ -40,6 +42,8 @@ def check_early_terminate(raw: dict[str, Any]) -> None:
         v = et.get(key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < low):
             raise UsageError(f"sweep config: early_terminate.{key} must be a whole number >= {low}; got {v!r}")
+    if not isinstance(et.get("strict", False), bool):
+        raise UsageError(f"sweep config: early_terminate.strict is true or false; got {et['strict']!r}")
     if not (raw.get("metric") or {}).get("name"):
         raise UsageError('sweep config: early_terminate needs a metric to compare runs by: {"name": "val/loss", "goal": ...}')
 

@@ -90,14 +90,15 @@ def test_the_cli_agent_runs_the_program_with_command_macros_and_hyperband_stops_
         "args = sys.argv[1:]\n"
         "env = {k: v for k, v in os.environ.items() if k.startswith('TRACKLET_SWEEP_')}\n"
         "with tracklet.init() as run:\n"
-        "    with open(f'seen-{run.id}.json', 'w') as f: json.dump({'args': args, 'env': env, 'config': dict(run.config)}, f)\n"
+        "    from_file = [json.load(open(a)) for a in args if a.endswith('.json')]\n"
+        "    with open(f'seen-{run.id}.json', 'w') as f: json.dump({'args': args, 'env': env, 'config': dict(run.config), 'file': from_file}, f)\n"
         "    for i in range(200):\n"
         "        run.log({'loss': 1.0 if run.config['lr'] < 0.5 else 100.0})\n"
         "        time.sleep(0.02)\n"
     )
     config = {
         "program": "train.py", "method": "grid", "metric": {"name": "loss", "goal": "minimize"},
-        "command": ["${env}", "${interpreter}", "${program}", "--fixed", "${args_no_hyphens}", "${args_json}"],
+        "command": ["${env}", "${interpreter}", "${program}", "--fixed", "${args_no_hyphens}", "${args_json}", "${args_json_file}"],
         "parameters": {"lr": {"values": [0.1, 0.9]}, "opt": {"parameters": {"name": {"value": "adam"}}}},
         "early_terminate": {"type": "hyperband", "min_iter": 3, "eta": 3},
     }
@@ -107,7 +108,8 @@ def test_the_cli_agent_runs_the_program_with_command_macros_and_hyperband_stops_
     trials = tracklet.Api().sweep(sweep_id).trials()
     assert [t["run_state"] for t in trials] == ["finished", "stopped"]
     seen = json.loads((tmp_path / f"seen-{trials[0]['run_id']}.json").read_text())
-    assert seen["args"] == ["--fixed", "lr=0.1", "opt.name=adam", '{"lr": 0.1, "opt": {"name": "adam"}}']
+    assert seen["args"][:4] == ["--fixed", "lr=0.1", "opt.name=adam", '{"lr": 0.1, "opt": {"name": "adam"}}']
+    assert seen["file"] == [{"lr": 0.1, "opt": {"name": "adam"}}] and not os.path.exists(seen["args"][4])  # removed after the run
     assert seen["config"] == {"lr": 0.1, "opt": {"name": "adam"}}
     assert seen["env"]["TRACKLET_SWEEP_ID"] == sweep_id and seen["env"]["TRACKLET_SWEEP_PARAM_OPT_NAME"] == '"adam"'
     assert json.loads(seen["env"]["TRACKLET_SWEEP_PARAMS"]) == {"lr": 0.1, "opt": {"name": "adam"}}

@@ -1,5 +1,6 @@
 """The sweep configuration language: what is refused (before anything is stored), and what each distribution draws."""
 
+import json
 import math
 import random
 
@@ -22,7 +23,16 @@ def _cfg(**params):
     (_cfg(lr={"min": 0.1, "max": 0.01}), "min (0.1) must be below max (0.01)"),
     (_cfg(lr={"distribution": "log_uniform_values", "min": 0, "max": 1}), "needs min > 0"),
     (_cfg(lr={"distribution": "uniform", "min": 0}), "needs max"),
-    (_cfg(lr={"distribution": "beta", "min": 0, "max": 1}), "unknown distribution 'beta'"),
+    (_cfg(lr={"distribution": "beta", "min": 0, "max": 1}), "(distribution beta) does not take 'max'"),
+    (_cfg(lr={"distribution": "beta", "a": 0}), "a (of the beta distribution) must be > 0"),
+    (_cfg(lr={"distribution": "gamma"}), "unknown distribution 'gamma'"),
+    (_cfg(lr={"distribution": "categorical_w_probabilities", "values": [1, 2]}), "needs probabilities"),
+    ({**_cfg(a={"values": [1]}), "job": "me/train:v1"}, "'job' is a W&B Launch job"),
+    ({**_cfg(a={"values": [1]}), "scheduler": {"engine": "optuna"}}, "'scheduler' is a W&B Launch scheduler"),
+    ({**_cfg(a={"values": [1]}), "method": "custom"}, "method 'custom' is for W&B Launch schedulers"),
+    ({**_cfg(a={"values": [1]}), "controller": {"type": "remote"}}, "controller is {type: local} or {type: cloud}"),
+    ({**_cfg(a={"values": [1]}), "metric": {"name": "loss", "impute": "mean"}}, "metric.impute is one of latest, best, worst"),
+    ({**_cfg(a={"values": [1]}), "early_terminate": {"type": "hyperband", "min_iter": 3, "strict": "yes"}}, "strict is true or false"),
     (_cfg(lr={"distribution": "uniform", "min": 0, "max": 1, "values": [1]}), "does not take 'values'"),
     (_cfg(lr={"valus": [1, 2]}), "unknown key 'valus'"),
     (_cfg(lr={"values": []}), "non-empty list"),
@@ -63,6 +73,9 @@ def test_every_distribution_draws_inside_its_range_and_scale():
         n={"distribution": "normal", "mu": 5, "sigma": 0.1}, qn={"distribution": "q_normal", "q": 0.5},
         ln={"distribution": "log_normal", "mu": 0, "sigma": 1}, qln={"distribution": "q_log_normal", "q": 1},
         le={"distribution": "log_uniform", "min": 0, "max": 2},
+        qle={"distribution": "q_log_uniform", "min": 0, "max": 5, "q": 2},
+        be={"distribution": "beta", "a": 2, "b": 5}, qbe={"distribution": "q_beta", "q": 0.25},
+        cwp={"distribution": "categorical_w_probabilities", "values": [1, 2], "probabilities": [1.0, 0.0]},
     ))
     rng = random.Random(0)
     draws = [{p.name: p.sample(rng) for p in cfg.params} for _ in range(2000)]
@@ -78,6 +91,15 @@ def test_every_distribution_draws_inside_its_range_and_scale():
     assert abs(sum(d["n"] for d in draws) / len(draws) - 5) < 0.02
     assert all(d["qn"] * 2 == int(d["qn"] * 2) and d["ln"] > 0 and d["qln"] == round(d["qln"]) for d in draws)
     assert all(1 <= d["le"] <= math.exp(2) for d in draws)
+    assert all(0 <= d["qle"] <= math.exp(5) + 1 and d["qle"] % 2 == 0 for d in draws)
+    assert all(0 <= d["be"] <= 1 for d in draws) and abs(sum(d["be"] for d in draws) / len(draws) - 2 / 7) < 0.02
+    assert {d["qbe"] for d in draws} <= {0.0, 0.25, 0.5, 0.75, 1.0} and {d["cwp"] for d in draws} == {1}
+
+
+def test_keys_of_wandbs_schema_that_change_nothing_here_are_taken():
+    """A wandb sweep file written for `wandb controller --local` (or a manifest with kind/apiVersion) runs unchanged."""
+    cfg = check_config({**_cfg(a={"values": [1]}), "controller": {"type": "local"}, "kind": "sweep", "apiVersion": "v1"})
+    assert cfg.raw["controller"] == {"type": "local"}
 
 
 def test_nested_groups_become_dotted_arguments_and_nested_config():
@@ -95,6 +117,25 @@ def test_nested_groups_become_dotted_arguments_and_nested_config():
     assert build_command(custom, params, flat) == [
         "run", "lr=0.1", "optimizer.name=adam", "optimizer.beta=0.99", '{"lr": 0.1, "optimizer": {"name": "adam", "beta": 0.99}}',
     ]
+
+
+def test_every_wandb_command_macro(tmp_path, monkeypatch):
+    cfg = check_config({"method": "grid", "program": "train.py", "command": [
+        "${env}", "${interpreter}", "${program}", "${args_no_boolean_flags}", "${args_json_file}", "--tag", "${envvar:RUN_TAG}",
+    ], "parameters": {"lr": {"value": 0.1}, "fp16": {"value": True}, "compile": {"value": False}, "name": {"value": "a b"}}})
+    (point,) = cfg.grid()
+    params = nest(point)
+    flat = {".".join(k): v for k, v in point.items()}
+    monkeypatch.setenv("RUN_TAG", "nightly")
+    json_file = str(tmp_path / "params.json")
+    command = build_command(cfg.raw, params, flat, json_file)
+    assert command[2:] == ["train.py", "--lr=0.1", "--fp16", "--name=a b", json_file, "--tag", "nightly"]  # False: left out
+    assert json.loads((tmp_path / "params.json").read_text()) == {"lr": 0.1, "fp16": True, "compile": False, "name": "a b"}
+    monkeypatch.delenv("RUN_TAG")
+    with pytest.raises(tracklet.UsageError, match=r"uses \$\{envvar:RUN_TAG\}, but RUN_TAG is not set in this agent's environment"):
+        build_command(cfg.raw, params, flat, json_file)
+    with pytest.raises(tracklet.UsageError, match=r"unknown macro '\$\{envvar:\}'"):
+        check_config({**cfg.raw, "command": ["${envvar:}"]})
 
 
 def test_hyperband_rungs_and_the_kept_fraction():

@@ -167,6 +167,22 @@ def test_a_run_shorter_than_the_poll_records_its_rungs_and_a_later_bad_run_is_st
     assert bad["run_state"] == "stopped" and logged[bad["run_id"]] < 100
 
 
+@pytest.mark.parametrize("strict, kept", [(False, {"2": 1.0, "4": 1.0}), (True, {"2": 5.0, "4": 3.0})])
+def test_strict_hyperband_keeps_the_value_at_each_rung_not_the_best_so_far(tracklet_env, strict, kept):
+    config = {"method": "grid", "metric": {"name": "loss", "goal": "minimize"}, "parameters": {"a": {"value": 1}},
+              "early_terminate": {"type": "hyperband", "min_iter": 2, "eta": 2, "strict": strict}}
+    sweep_id = tracklet.sweep(config, project="p")
+
+    def train():
+        with tracklet.init() as run:
+            for loss in (1.0, 5.0, 4.0, 3.0):
+                run.log({"loss": loss})
+
+    tracklet.agent(sweep_id, function=train)
+    (trial,) = tracklet.Api().sweep(sweep_id).trials()
+    assert trial["rungs"] == kept
+
+
 def test_the_agent_reads_each_logged_value_of_the_metric_once_however_often_it_looks(tracklet_env, monkeypatch):
     monkeypatch.setenv("TRACKLET_SWEEP_POLL", "0.02")
     read = []
@@ -384,6 +400,14 @@ def test_the_sweep_finishes_once_a_run_reaches_the_metric_target(tracklet_env):
     assert tracklet.agent(maximize, function=train) == 1
 
 
+def _live_trial():
+    """A time and the fields of a trial claimed by this process, whose run is alive then (a trial's state comes from
+    its run_state)."""
+    now, me, here = 10_000.0, os.getpid(), os.uname().nodename
+    return now, {"status": "active", "claimed_at": now - 5, "pid": me, "host": here, "point": None,
+                 "run_pid": me, "run_host": here, "heartbeat_at": now - 1, "summary": {}}
+
+
 def test_bayes_is_told_finished_runs_failed_ones_as_failures_and_running_ones_as_pending(monkeypatch):
     pytest.importorskip("optuna")
     from tracklet.sweeps import _bayes
@@ -392,9 +416,7 @@ def test_bayes_is_told_finished_runs_failed_ones_as_failures_and_running_ones_as
 
     cfg = check_config({"method": "bayes", "metric": {"name": "loss"},
                         "parameters": {"lr": {"distribution": "log_uniform_values", "min": 1e-5, "max": 1e-1}}})
-    now, me, here = 10_000.0, os.getpid(), os.uname().nodename
-    base = {"status": "active", "claimed_at": now - 5, "pid": me, "host": here, "point": None,
-            "run_pid": me, "run_host": here, "heartbeat_at": now - 1, "summary": {}}
+    now, base = _live_trial()
     trials = [
         {**base, "params": {"lr": 1e-3}, "run_state": "finished", "summary": {"loss": 0.5}},
         {**base, "params": {"lr": 2e-3}, "run_state": "stopped", "summary": {"loss": 0.9}},  # hyperband stopped it
@@ -412,6 +434,33 @@ def test_bayes_is_told_finished_runs_failed_ones_as_failures_and_running_ones_as
         (1e-3, "complete", 0.5), (2e-3, "complete", 0.9), (3e-3, "fail", None), (4e-3, "fail", None),
         (5e-3, "running", None), (6e-3, "running", None), (7e-3, "complete", None)]
     assert 1e-5 <= point[("lr",)] <= 1e-1  # Optuna took all of it (the one with no metric as a failure)
+
+
+@pytest.mark.parametrize("impute, running, failed_as, running_as", [
+    ("worst", "latest", ("complete", 0.9), ("complete", 0.7)),
+    ("best", "false", ("complete", 0.5), ("running", None)),
+    ("latest", "worst", ("complete", 2.0), ("complete", 0.9)),  # the failed run's own last value; the crashed one has none
+])
+def test_metric_impute_tells_bayes_a_value_for_failed_and_running_runs(monkeypatch, impute, running, failed_as, running_as):
+    pytest.importorskip("optuna")
+    from tracklet.sweeps import _bayes
+    from tracklet.sweeps._config import check_config
+    from tracklet.sweeps._controller import propose
+
+    cfg = check_config({"method": "bayes", "metric": {"name": "loss", "impute": impute, "impute_while_running": running},
+                        "parameters": {"lr": {"distribution": "log_uniform_values", "min": 1e-5, "max": 1e-1}}})
+    now, base = _live_trial()
+    trials = [
+        {**base, "params": {"lr": 1e-3}, "run_state": "finished", "summary": {"loss": 0.5}},
+        {**base, "params": {"lr": 2e-3}, "run_state": "finished", "summary": {"loss": 0.9}},
+        {**base, "params": {"lr": 3e-3}, "run_state": "failed", "summary": {"loss": 2.0}},
+        {**base, "params": {"lr": 5e-3}, "run_state": "running", "summary": {"loss": 0.7}},
+    ]
+    told = []
+    suggest = _bayes.suggest
+    monkeypatch.setattr(_bayes, "suggest", lambda cfg, history, **kw: told.append(history) or suggest(cfg, history, **kw))
+    propose(cfg, trials, random.Random(0), now)
+    assert [(state, value) for _, state, value in told[0]] == [("complete", 0.5), ("complete", 0.9), failed_as, running_as]
 
 
 def test_the_issues_example_runs_with_import_tracklet_as_wandb(tracklet_env):
