@@ -275,14 +275,15 @@ def _generator(o: Op) -> Callable[..., Any]:
         if token is not None:
             _reset(token)
         gen = fn(*args, **kwargs)
-        if call is None:
+        if token is None:  # untraced
             return (yield from gen)
+        current = call or _UNSAMPLED  # a trace sampling dropped: the generator's own calls are dropped with it
         items: list[Any] = []
         sent: Any = None
         error: BaseException | None = None
         try:
             while True:
-                token = CURRENT.set(call)
+                token = CURRENT.set(current)
                 try:
                     item = gen.send(sent)
                 except StopIteration as stop:
@@ -296,7 +297,7 @@ def _generator(o: Op) -> Callable[..., Any]:
                     gen.close()
                     raise
                 except BaseException:
-                    token = CURRENT.set(call)
+                    token = CURRENT.set(current)
                     try:
                         item = gen.throw(*sys.exc_info()[:2])
                     except StopIteration as stop:
@@ -309,7 +310,8 @@ def _generator(o: Op) -> Callable[..., Any]:
             error = e
             raise
         finally:
-            _end(call, o, _gathered(items), error)
+            if call is not None:
+                _end(call, o, _gathered(items), error)
 
     return call_op
 
@@ -322,12 +324,13 @@ def _async_generator(o: Op) -> Callable[..., Any]:
         if token is not None:
             _reset(token)
         agen = fn(*args, **kwargs)
+        current = call or (None if token is None else _UNSAMPLED)  # sampled out: its calls are dropped with it
         items: list[Any] = []
         error: BaseException | None = None
         sent: Any = None
         try:
             while True:
-                token = CURRENT.set(call) if call is not None else None
+                token = CURRENT.set(current) if current is not None else None
                 try:
                     item = await agen.asend(sent)
                 except StopAsyncIteration:

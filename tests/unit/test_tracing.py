@@ -183,6 +183,32 @@ def test_sampling_keeps_or_drops_whole_traces_and_the_switch_turns_tracing_off(t
         tracklet.init_tracing("proj", sample_rate=2)
 
 
+def test_a_stream_sampling_dropped_takes_its_own_calls_with_it(tmp_path, monkeypatch):
+    from tracklet.tracing import _op
+
+    @tracklet.op
+    def tokens(n):
+        for i in range(n):
+            yield retrieve(str(i), k=1)[0]
+
+    @tracklet.op
+    async def atokens(n):
+        for i in range(n):
+            yield retrieve(str(i), k=1)[0]
+
+    async def consume():
+        return [t async for t in atokens(2)]
+
+    tracklet.init_tracing("proj", dir=str(tmp_path / "s"), sample_rate=0.5)
+    draws = iter([0.9, 0.9])  # both streams' traces dropped; a draw after them would keep a trace
+    monkeypatch.setattr(_op, "_random", lambda: next(draws, 0.1))
+    assert list(tokens(2)) == ["doc0", "doc0"] and asyncio.run(consume()) == ["doc0", "doc0"]
+    assert SqlStore(str(tmp_path / "s")).calls("proj") == []  # no retrieve call became a trace of its own
+    assert list(tokens(1)) == ["doc0"]  # a kept stream keeps its calls
+    kept = SqlStore(str(tmp_path / "s")).calls("proj")
+    assert [(c["op_name"], c["parent_id"] is None) for c in kept] == [("tokens", True), ("retrieve", False)]
+
+
 def test_an_edited_op_is_a_new_version(tmp_path, store):
     a, b = tmp_path / "a.py", tmp_path / "b.py"
     a.write_text("def f(x):\n    return x\n")
