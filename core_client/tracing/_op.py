@@ -20,6 +20,7 @@ from ..wal._wal import RecordType
 from . import _setup
 from ._call import Call
 from ._context import ATTRIBUTES, CURRENT
+from ._objects import add_prompts
 from ._usage import cost_of, merge_usage
 from ._values import encode, encode_fields
 
@@ -188,15 +189,18 @@ def _end(call: Call, o: Op, output: Any, error: BaseException | None) -> None:
                 "message": str(error), "traceback": "".join(traceback.format_exception(kind, error, error.__traceback__)),
             }
             tail = f'"status":"{status}","exc":{encode(exc)}'
-        usage = call.usage
+        usage, parent = call.usage, call.parent
+        if parent is not None and parent.id is None:
+            parent = None
         if usage:
             cost = cost_of(usage)
             tail += f',"usage":{encode(usage)},"cost":{"null" if cost is None else repr(cost)}'
-            parent = call.parent
-            if parent is not None and parent.id is not None:
+            if parent is not None:
                 merge_usage(parent.usage, usage)
         if call.summary:
             tail += f',"summary":{encode(call.summary)}'
+            if parent is not None and call.summary.get("prompts"):
+                add_prompts(parent, call.summary["prompts"])
         call.log.write(_END, f'{{"id":"{call.id}","t":{t!r},{tail}}}')
     except Exception as e:
         warn_once(f"op-end:{type(e).__name__}", f"tracklet: the end of a call of {o.name} could not be recorded ({type(e).__name__}: {e})")
