@@ -297,6 +297,39 @@ def test_api_reads_calls_with_children_exports_and_takes_feedback(store, tmp_pat
         api.call("nope")
 
 
+def test_api_filters_by_time_status_latency_tokens_cost_and_run(tmp_path):
+    import datetime
+    import time
+
+    @tracklet.op
+    def slow(x):
+        time.sleep(0.03)
+        if x == "bad":
+            raise ValueError(x)
+        return x
+
+    run = tracklet.init(project="filters")
+    rag("in a run")
+    run.finish()
+    tracklet.init_tracing("filters", dir=os.environ["TRACKLET_DIR"])
+    middle = datetime.datetime.now()
+    time.sleep(0.01)
+    slow("ok")
+    with pytest.raises(ValueError):
+        slow("bad")
+    api = tracklet.Api()
+
+    def ops(filter):
+        return [c.op_name for c in api.calls("filters", filter)]
+
+    assert ops({"run": run.id}) == ["rag", "retrieve", "generate"]
+    assert ops({"since": middle}) == ["slow", "slow"] and ops({"until": middle}) == ["rag", "retrieve", "generate"]
+    assert ops({"status": "error"}) == ["slow"] and ops({"min_latency_ms": 25}) == ["slow", "slow"]
+    assert ops({"max_latency_ms": 25, "roots": True}) == ["rag"]
+    assert ops({"min_tokens": 120}) == ["rag", "generate"] and ops({"min_cost": 1e-6}) == ["rag", "generate"]
+    assert [c.op_name for c in api.calls("filters", order="-cost")] == ["rag", "generate"]  # calls without cost left out
+
+
 def test_the_cli_lists_calls_and_prints_a_trace_tree(store, capsys):
     from tracklet.cli import main
 
