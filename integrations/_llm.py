@@ -94,7 +94,7 @@ class _Stream:
                 if self._gather.add(item) is not False:
                     yield item
         except BaseException as e:
-            finish_call(self._call, error=e)
+            finish_call(self._call, self._gather.output(), error=e)
             raise
         finish_call(self._call, self._gather.output())
 
@@ -130,7 +130,7 @@ class _AsyncStream:
                 if self._gather.add(item) is not False:
                     yield item
         except BaseException as e:
-            finish_call(self._call, error=e)
+            finish_call(self._call, self._gather.output(), error=e)
             raise
         finish_call(self._call, self._gather.output())
 

@@ -175,10 +175,13 @@ def _end(call: Call, o: Op, output: Any, error: BaseException | None) -> None:
     """Record a call's end: its output or exception, and its usage (added to its parent's)."""
     try:
         t = _now()
-        if error is None:
+        tail = ""
+        if error is None or output is not None:  # a stream cut short or failing keeps what it gave
             if o.postprocess_output is not None:
                 output = o.postprocess_output(output)
-            tail = f'"status":"ok","out":{encode(output)}'
+            tail = f'"out":{encode(output)},'
+        if error is None:
+            tail += '"status":"ok"'
         else:
             import traceback
 
@@ -188,7 +191,7 @@ def _end(call: Call, o: Op, output: Any, error: BaseException | None) -> None:
                 "type": kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}",
                 "message": str(error), "traceback": "".join(traceback.format_exception(kind, error, error.__traceback__)),
             }
-            tail = f'"status":"{status}","exc":{encode(exc)}'
+            tail += f'"status":"{status}","exc":{encode(exc)}'
         usage, parent = call.usage, call.parent
         if parent is not None and parent.id is None:
             parent = None
@@ -315,7 +318,7 @@ def _generator(o: Op) -> Callable[..., Any]:
             raise
         finally:
             if call is not None:
-                _end(call, o, _gathered(items), error)
+                _end(call, o, _gathered(items) if items or error is None else None, error)
 
     return call_op
 
@@ -344,7 +347,8 @@ def _async_generator(o: Op) -> Callable[..., Any]:
                         _reset(token)
                 items.append(item)
                 sent = yield item
-        except GeneratorExit:
+        except GeneratorExit as e:  # the consumer closed the stream: cancelled, as a sync generator's
+            error = e
             await agen.aclose()
             raise
         except BaseException as e:
@@ -352,7 +356,7 @@ def _async_generator(o: Op) -> Callable[..., Any]:
             raise
         finally:
             if call is not None:
-                _end(call, o, _gathered(items), error)
+                _end(call, o, _gathered(items) if items or error is None else None, error)
 
     return call_op
 

@@ -130,6 +130,20 @@ def test_generators_end_when_the_stream_ends_and_gather_their_output(store):
     assert [c["status"] for c in calls] == ["ok", "ok"]
     assert calls[0]["output"] == "t0 t1 t2 " and calls[1]["output"] == [0, 1, 2]
 
+    for t in tokens(5):  # the consumer stops early: cancelled, with what it read
+        break
+
+    async def stop_early():
+        stream = atokens(5)
+        async for i in stream:
+            if i == 1:
+                break
+        await stream.aclose()
+
+    asyncio.run(stop_early())
+    cut = store.calls("proj")[2:]
+    assert [(c["status"], c["output"]) for c in cut] == [("cancelled", "t0 "), ("cancelled", [0, 1])]
+
 
 def test_threads_from_the_context_executor_are_children(store):
     @tracklet.op
