@@ -64,6 +64,22 @@ def test_a_pipeline_is_one_trace_with_bound_inputs_outputs_and_usage_summed_to_t
     assert len(root["op_version"]) == 16
 
 
+def test_a_price_the_user_sets_costs_the_calls_of_that_model_and_its_dated_names(store, monkeypatch):
+    monkeypatch.setattr(tracklet.tracing._usage, "PRICES", dict(tracklet.tracing.PRICES))  # the table as it was, after
+    tracklet.set_price("my-finetune", input=0.3, output=1.2)
+
+    @tracklet.op
+    def ask(model):
+        record_usage(model, prompt_tokens=1000, completion_tokens=500)
+
+    ask("my-finetune-2026-01-01")
+    ask("unpriced-model")
+    priced, free = store.calls("proj")
+    assert priced["cost"] == pytest.approx((1000 * 0.3 + 500 * 1.2) / 1e6) and free["cost"] is None
+    with pytest.raises(ValueError, match="output must be dollars per million tokens"):
+        tracklet.set_price("x", input=1, output=-1)
+
+
 def test_an_exception_is_raised_unchanged_and_recorded_with_its_traceback(store):
     class Boom(Exception):
         pass
