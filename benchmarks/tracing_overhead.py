@@ -7,8 +7,10 @@ rounds alternating between them; each measures its own undecorated baseline in t
 Overhead per call = median over batches of 1,000 calls (100 for MLflow) (ns per call), traced minus undecorated. Two shapes:
 ``root`` (every call is a trace of its own) and ``child`` (calls inside one open parent call).
 
-Weave's ``@weave.op`` is not measured: ``weave.init`` needs a W&B server and account (there is no local
-store), and nothing outside this machine can be reached here.
+Weave's ``@weave.op`` is not measured: ``weave.init`` needs a W&B account and server. Checked again with
+weave 0.54.0, the newest release (2026-12-05): it has no local or offline store; ``init`` asks for a W&B API
+key, then fails with "Weave is not available on the server: Connection error" when its trace server's
+``/server_info`` cannot be reached, and nothing outside this machine can be reached here.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/tracing_overhead.py \\
         --compare-python /work/main/benchmarks/.venv-compare/bin/python --write
@@ -148,6 +150,7 @@ def main() -> None:
     args = p.parse_args()
     tools = [("tracklet", sys.executable)] + ([("mlflow", args.compare_python)] if args.compare_python else [])
     got: dict[str, list[dict]] = {t: [] for t, _ in tools}
+    args.load = [os.getloadavg()[0]]
     for r in range(args.rounds):
         for tool, python in (tools if r % 2 == 0 else tools[::-1]):
             sizes = (args.batches, args.per) if tool == "tracklet" else (args.slow_batches, args.slow_per)
@@ -155,6 +158,7 @@ def main() -> None:
             print(tool, got[tool][-1], file=sys.stderr)
     scale = run(sys.executable, SCALE, args.traces)
     print(scale, file=sys.stderr)
+    args.load.append(os.getloadavg()[0])
     text = render(got, scale, args)
     print(text)
     if args.write:
@@ -170,7 +174,8 @@ def render(got: dict[str, list[dict]], scale: dict, args: argparse.Namespace) ->
         "# Tracing overhead (issue 13)",
         "",
         f"`benchmarks/tracing_overhead.py` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, Python {platform.python_version()}, "
-        f"this 2-core machine shared with other work; medians of {args.rounds} rounds of {args.batches} batches of {args.per} calls, "
+        f"this 2-core machine shared with other work, load average {args.load[0]:.1f} at the start and {args.load[1]:.1f} at the end; "
+        f"medians of {args.rounds} rounds of {args.batches} batches of {args.per} calls, "
         f"MLflow {args.slow_batches} batches of {args.slow_per}: it is slow). "
         "Overhead = traced minus undecorated, per call, in the same process.",
         "",
@@ -185,7 +190,8 @@ def render(got: dict[str, list[dict]], scale: dict, args: argparse.Namespace) ->
         ratio = (med("mlflow", "root", "traced_ns") - med("mlflow", "root", "base_ns")) / max(1.0, med("tracklet", "root", "traced_ns") - med("tracklet", "root", "base_ns"))
         lines += ["", f"MLflow's `@mlflow.trace` (sqlite store) costs {ratio:.0f}x tracklet's `@tracklet.op` per root call."]
     lines += [
-        "", "Weave's `@weave.op` is not measured: `weave.init` needs a W&B server and account, none reachable here.",
+        "", "Weave's `@weave.op` is not measured: weave 0.54.0 (the newest release, checked 2026-12-05) has no local or offline "
+        "store; `weave.init` asks for a W&B API key and then needs its trace server (`/server_info`), none reachable here.",
         "",
         f"{scale['calls']:,} calls in {scale['traces']:,} traces of depth 3-5 (tracklet): made in {scale['made_s']:.2f} s; "
         f"**in the store {scale['in_store_s']:.2f} s** after the last call (target <= 5 s); "

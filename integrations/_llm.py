@@ -2,7 +2,10 @@
 
 A request is a call (``tracing.start_call``): its arguments the inputs, the response the output, its usage
 counted by ``usage(call, response)``. A streamed response (``stream=True``) is handed back wrapped so that
-the call ends when the stream does; ``gather(call)`` puts the stream's items back together as the output.
+the call ends when the stream does; ``gather(call, kwargs)`` puts the stream's items back together as the
+output, and its ``add(item)`` returns False for an item only the tracing asked for (``prepare`` changed the
+request), which the caller then never sees. Untraced (tracing off, a trace sampled out) the request goes as
+the caller wrote it.
 """
 
 from __future__ import annotations
@@ -29,24 +32,27 @@ def traced_sync(original: Any, name: str, usage: Any, gather: Any, prepare: Call
     """``original`` (a sync ``create``) traced as op ``name``."""
     @functools.wraps(original)
     def create(self: Any, *args: Any, **kwargs: Any) -> Any:
-        kwargs = prepare(kwargs)
-        call = start_call(name, request_inputs(args, kwargs))
+        sent = prepare(kwargs)
+        call = start_call(name, request_inputs(args, sent))
+        if call is None:
+            return original(self, *args, **kwargs)
         try:
-            r = original(self, *args, **kwargs)
+            r = original(self, *args, **sent)
         except BaseException as e:
             finish_call(call, error=e)
             raise
-        return _returned(call, r, kwargs, usage, gather, _Stream)
+        return _returned(call, r, kwargs, sent, usage, gather, _Stream)
 
     return create
 
 
-def _returned(call: Any, r: Any, kwargs: dict[str, Any], usage: Any, gather: Any, stream: Any) -> Any:
-    """What a traced ``create`` gives back: a stream that ends the call when it ends, else ``r`` with the call ended."""
-    if call is None:
-        return r
-    if kwargs.get("stream") is True:
-        return stream(r, call, gather(call))
+def _returned(call: Any, r: Any, kwargs: dict[str, Any], sent: dict[str, Any], usage: Any, gather: Any, stream: Any) -> Any:
+    """What a traced ``create`` gives back: a stream that ends the call when it ends, else ``r`` with the call ended.
+
+    ``kwargs``: the request as the caller wrote it; ``sent``: as it went (``prepare``'s changes).
+    """
+    if sent.get("stream") is True:
+        return stream(r, call, gather(call, kwargs))
     try:
         usage(call, r)
     finally:
@@ -58,14 +64,16 @@ def traced_async(original: Any, name: str, usage: Any, gather: Any, prepare: Cal
     """``original`` (an async ``create``) traced as op ``name``."""
     @functools.wraps(original)
     async def create(self: Any, *args: Any, **kwargs: Any) -> Any:
-        kwargs = prepare(kwargs)
-        call = start_call(name, request_inputs(args, kwargs))
+        sent = prepare(kwargs)
+        call = start_call(name, request_inputs(args, sent))
+        if call is None:
+            return await original(self, *args, **kwargs)
         try:
-            r = await original(self, *args, **kwargs)
+            r = await original(self, *args, **sent)
         except BaseException as e:
             finish_call(call, error=e)
             raise
-        return _returned(call, r, kwargs, usage, gather, _AsyncStream)
+        return _returned(call, r, kwargs, sent, usage, gather, _AsyncStream)
 
     return create
 
@@ -75,6 +83,7 @@ class _Stream:
 
     def __init__(self, stream: Any, call: Any, gather: Any) -> None:
         self._stream, self._call, self._gather = stream, call, gather
+        self._items: Any = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
@@ -82,24 +91,17 @@ class _Stream:
     def __iter__(self) -> Any:
         try:
             for item in self._stream:
-                self._gather.add(item)
-                yield item
+                if self._gather.add(item) is not False:
+                    yield item
         except BaseException as e:
-            finish_call(self._call, error=e)
+            finish_call(self._call, self._gather.output(), error=e)
             raise
         finish_call(self._call, self._gather.output())
 
     def __next__(self) -> Any:
-        try:
-            item = self._stream.__next__()
-        except StopIteration:
-            finish_call(self._call, self._gather.output())
-            raise
-        except BaseException as e:
-            finish_call(self._call, error=e)
-            raise
-        self._gather.add(item)
-        return item
+        if self._items is None:  # next() and a for loop read the same items, and end the call the same way
+            self._items = self.__iter__()
+        return next(self._items)
 
     def __enter__(self) -> _Stream:
         return self
@@ -117,6 +119,7 @@ class _AsyncStream:
 
     def __init__(self, stream: Any, call: Any, gather: Any) -> None:
         self._stream, self._call, self._gather = stream, call, gather
+        self._items: Any = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
@@ -124,24 +127,17 @@ class _AsyncStream:
     async def __aiter__(self) -> Any:
         try:
             async for item in self._stream:
-                self._gather.add(item)
-                yield item
+                if self._gather.add(item) is not False:
+                    yield item
         except BaseException as e:
-            finish_call(self._call, error=e)
+            finish_call(self._call, self._gather.output(), error=e)
             raise
         finish_call(self._call, self._gather.output())
 
     async def __anext__(self) -> Any:
-        try:
-            item = await self._stream.__anext__()
-        except StopAsyncIteration:
-            finish_call(self._call, self._gather.output())
-            raise
-        except BaseException as e:
-            finish_call(self._call, error=e)
-            raise
-        self._gather.add(item)
-        return item
+        if self._items is None:
+            self._items = self.__aiter__()
+        return await self._items.__anext__()
 
     async def __aenter__(self) -> _AsyncStream:
         return self

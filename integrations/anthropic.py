@@ -55,7 +55,7 @@ class _Gather:
     """A streamed message put back together: text deltas, the model and input tokens from ``message_start``,
     output tokens from ``message_delta``."""
 
-    def __init__(self, call: Any) -> None:
+    def __init__(self, call: Any, kwargs: dict[str, Any]) -> None:
         self.call, self.text, self.model, self.input_tokens, self.output_tokens, self.stop = call, [], None, 0, 0, None
 
     def add(self, event: Any) -> None:

@@ -5,7 +5,9 @@ by hand with ``patch()``; ``unpatch()`` undoes it. Each request is a call (a chi
 it) named ``openai.chat.completions.create`` or ``openai.responses.create``, with the request's
 arguments as inputs, the response as output and its token usage by model. A streamed chat completion
 asks for usage in its last chunk (``stream_options={"include_usage": True}``) unless the caller said
-otherwise; the call ends when the stream does, its output the text gathered from the chunks.
+otherwise, and that chunk (no choices, only usage) is kept from a caller who did not ask for it, so code
+that reads ``chunk.choices[0]`` runs as untraced; the call ends when the stream does, its output the text
+gathered from the chunks.
 """
 
 from __future__ import annotations
@@ -47,12 +49,15 @@ def unpatch() -> None:
     _sdk.unpatch()
 
 
+def _adds_usage_option(kwargs: dict[str, Any]) -> bool:
+    """Whether tracing asks for usage in a streamed chat completion's last chunk: the caller set no stream_options."""
+    options = kwargs.get("stream_options")
+    return bool(kwargs.get("stream")) and (options is None or type(options).__name__ in ("NotGiven", "Omit"))
+
+
 def _ask_usage(kwargs: dict[str, Any]) -> dict[str, Any]:
     """A streamed chat completion asks for usage in its last chunk, unless the caller set stream_options."""
-    options = kwargs.get("stream_options")
-    if kwargs.get("stream") and (options is None or type(options).__name__ in ("NotGiven", "Omit")):
-        return {**kwargs, "stream_options": {"include_usage": True}}
-    return kwargs
+    return {**kwargs, "stream_options": {"include_usage": True}} if _adds_usage_option(kwargs) else kwargs
 
 
 def _chat_usage(call: Any, r: Any) -> None:
@@ -70,10 +75,12 @@ def _responses_usage(call: Any, r: Any) -> None:
 class _ChatGather:
     """A streamed chat completion put back together: its text, model and usage."""
 
-    def __init__(self, call: Any) -> None:
+    def __init__(self, call: Any, kwargs: dict[str, Any]) -> None:
         self.call, self.text, self.model, self.usage, self.finish = call, [], None, None, None
+        self.hide_usage_chunk = _adds_usage_option(kwargs)  # the caller did not ask for it: their loop never sees it
 
-    def add(self, chunk: Any) -> None:
+    def add(self, chunk: Any) -> bool:
+        """Take in a chunk; False for the usage chunk that only tracing asked for."""
         self.model = getattr(chunk, "model", None) or self.model
         for choice in getattr(chunk, "choices", None) or ():
             delta = getattr(choice, "delta", None)
@@ -84,6 +91,8 @@ class _ChatGather:
         if getattr(chunk, "usage", None) is not None:
             self.usage = chunk.usage
             _chat_usage(self.call, chunk)
+            return not (self.hide_usage_chunk and not getattr(chunk, "choices", None))
+        return True
 
     def output(self) -> Any:
         out: dict[str, Any] = {"model": self.model, "choices": [{"message": {"role": "assistant", "content": "".join(self.text)}, "finish_reason": self.finish}]}
@@ -95,7 +104,7 @@ class _ChatGather:
 class _ResponsesGather:
     """A streamed response: the text of its deltas, and the final response (with usage) from ``response.completed``."""
 
-    def __init__(self, call: Any) -> None:
+    def __init__(self, call: Any, kwargs: dict[str, Any]) -> None:
         self.call, self.text, self.response = call, [], None
 
     def add(self, event: Any) -> None:

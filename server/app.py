@@ -75,7 +75,7 @@ _CALL = path("call_id", "a call id")
 _TRACE_LOG = path("log_id", "a trace log id: hex digits")
 _CALL_FILTERS = (
     query("project", required=True), _ENTITY, query("op"), query("trace_id"), query("parent_id"), query("run_id"),
-    query("status", enum=["running", "ok", "error", "cancelled", "crashed"]), query("kind"), query("feedback"),
+    query("status", enum=["running", "ok", "error", "cancelled", "crashed"]), query("kind"), query("feedback"), query("prompt"),
     query("since", "number"), query("until", "number"), query("min_latency_ms", "number"), query("max_latency_ms", "number"),
     query("min_tokens", "integer"), query("min_cost", "number"), query("roots", "boolean"),
     query("order", enum=list(CALL_ORDERS)),

@@ -17,7 +17,7 @@ from .log import _header_int
 
 __all__ = ["add_feedback", "append_trace_log", "call_one", "calls", "feedback", "otlp_traces", "put_calls", "trace_log_position"]
 
-_TEXT_FILTERS = ("op", "trace_id", "parent_id", "run_id", "status", "kind", "feedback")
+_TEXT_FILTERS = ("op", "trace_id", "parent_id", "run_id", "status", "kind", "feedback", "prompt")
 _NUMBER_FILTERS = ("since", "until", "min_latency_ms", "max_latency_ms", "min_cost")
 
 

@@ -83,8 +83,10 @@ class Api:
 
         ``filter`` keys: ``op``, ``trace_id``, ``parent_id``, ``run_id``, ``status``, ``kind``, ``since``,
         ``until`` (Unix seconds or datetimes), ``min_latency_ms``, ``max_latency_ms``, ``min_tokens``,
-        ``min_cost``, ``roots`` (True: trace roots only), ``feedback`` (a kind). ``order``: ``started_at``,
-        ``-latency_ms``, ``-total_tokens``, ``-cost``, ``op_name``, ``status`` (``-``: largest first).
+        ``min_cost``, ``roots`` (True: trace roots only), ``feedback`` (a kind), ``prompt`` (a published prompt's
+        ``name:vN`` or ``name:alias``, or ``name`` for any version: the calls that used it, and their parents).
+        ``order``: ``started_at``, ``-latency_ms``, ``-total_tokens``, ``-cost``, ``op_name``, ``status``
+        (``-``: largest first).
 
         >>> slowest = api.calls("my-llm-project", {"op": "generate"}, order="-latency_ms", limit=50)
         >>> slowest.to_pandas()
@@ -92,8 +94,35 @@ class Api:
         from ._calls import ApiCall, Calls, call_filters
 
         entity, _, name = project.rpartition("/")
-        docs = self._store.calls(name, entity or None, call_filters(filter), order, limit)
+        filters = call_filters(filter)
+        if isinstance(filters.get("prompt"), str):
+            filters["prompt"] = self._prompt_version(project, filters["prompt"])
+        docs = self._store.calls(name, entity or None, filters, order, limit)
         return Calls(ApiCall(self._store, d) for d in docs)
+
+    def _prompt_version(self, project: str, uri: str) -> str:
+        """``name:alias`` as the ``name:vN`` it points at (``name`` and ``name:vN`` as they are)."""
+        name, _, version = uri.partition(":")
+        if not version or (version[:1] == "v" and version[1:].isdigit()):
+            return uri
+        return f"{name}:{self.artifact(f'{project}/{uri}').version}"
+
+    def prompt_versions(self, project: str, name: str) -> list[dict[str, Any]]:
+        """Compare the versions of prompt ``name`` by what the calls that used them cost and scored.
+
+        One dict per version used, oldest first: ``version`` (``name:vN``); ``traces`` (the traces whose calls
+        formatted it, evaluations left out) with ``calls``, ``errors``, ``latency_ms``, ``total_tokens`` and
+        ``cost`` (means per trace; cost None without prices); ``evaluations`` run with it, each with its
+        ``name``, ``model``, ``scores`` (the summary per scorer), ``latency_ms``, ``total_tokens`` and ``cost``.
+
+        >>> for v in api.prompt_versions("my-llm-project", "qa"):
+        ...     print(v["version"], v["traces"]["latency_ms"], [e["scores"] for e in v["evaluations"]])
+        """
+        from ._calls import compare_prompt_versions
+
+        if not isinstance(name, str) or not name or ":" in name:
+            raise UsageError(f"prompt_versions() takes a published prompt's name such as 'qa' (no version), got {name!r}")
+        return compare_prompt_versions(name, self.calls(project, {"prompt": name}))
 
     def call(self, call_id: str) -> Any:
         """One call by id (``.children``, ``.trace()``, ``.feedback``); raises ``UsageError`` if there is none."""

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
     from ..store import Store
 
-__all__ = ["ApiCall", "Calls", "Feedback", "call_filters"]
+__all__ = ["ApiCall", "Calls", "Feedback", "call_filters", "compare_prompt_versions"]
 
 # Api.calls(filter=...) names -> the store's filter names
 _ALIASES = {"op_name": "op", "trace": "trace_id", "run": "run_id", "parent": "parent_id", "min_latency": "min_latency_ms",
@@ -111,3 +111,40 @@ class Calls(list):
         except ImportError:
             raise UsageError('to_pandas() needs pandas. Install it with: pip install "tracklet[pandas]"') from None
         return pd.DataFrame([c.to_dict() for c in self])
+
+
+def _mean(values: list[Any]) -> float | None:
+    found = [v for v in values if v is not None]
+    return sum(found) / len(found) if found else None
+
+
+def compare_prompt_versions(name: str, calls: list[ApiCall]) -> list[dict[str, Any]]:
+    """``Api.prompt_versions``: ``calls`` (those whose summary names a version of prompt ``name``) grouped by version."""
+    import re
+
+    own = re.compile(rf"{re.escape(name)}:v(\d+)")
+    versions: dict[int, dict[str, Any]] = {}
+    for c in calls:
+        used = [int(m.group(1)) for u in ((c.summary or {}).get("prompts") or []) if (m := own.fullmatch(str(u)))]
+        for n in used:
+            v = versions.setdefault(n, {"version": f"{name}:v{n}", "_roots": [], "evaluations": []})
+            if c.kind == "evaluation":
+                meta = (c.attributes or {}).get("_evaluation") or {}
+                v["evaluations"].append({
+                    "id": c.id, "name": meta.get("evaluation"), "model": meta.get("model"), "dataset": meta.get("dataset"),
+                    "started_at": c.started_at, "status": c.status, "scores": c.output, "latency_ms": c.latency_ms,
+                    "total_tokens": c.total_tokens, "cost": c.cost,
+                })
+            elif c.parent_id is None:
+                v["_roots"].append(c)
+    out = []
+    for n in sorted(versions):
+        v = versions[n]
+        roots = v.pop("_roots")
+        v["traces"] = {
+            "calls": len(roots), "errors": sum(1 for c in roots if c.status not in ("ok", "running")),
+            "latency_ms": _mean([c.latency_ms for c in roots]), "total_tokens": _mean([c.total_tokens or 0 for c in roots]),
+            "cost": _mean([c.cost for c in roots]),
+        }
+        out.append(v)
+    return out

@@ -41,7 +41,7 @@ __all__ = ["CALL_FILTERS", "CALL_ORDERS", "RUN_FIELDS", "Store", "run_fields"]
 #: the filters ``Store.calls`` takes, and its orders (``-``: largest first)
 CALL_FILTERS = (
     "op", "trace_id", "parent_id", "run_id", "status", "kind", "since", "until", "min_latency_ms", "max_latency_ms",
-    "min_tokens", "min_cost", "roots", "feedback",
+    "min_tokens", "min_cost", "roots", "feedback", "prompt",
 )
 CALL_ORDERS = (
     "started_at", "-started_at", "latency_ms", "-latency_ms", "total_tokens", "-total_tokens", "cost", "-cost",
@@ -303,7 +303,8 @@ class Store:
     ) -> list[dict[str, Any]]:
         """A project's calls matching ``filters`` (``op``, ``trace_id``, ``parent_id``, ``run_id``, ``status``,
         ``kind``, ``since``, ``until``, ``min_latency_ms``, ``max_latency_ms``, ``min_tokens``, ``min_cost``,
-        ``roots``, ``feedback``), by ``order`` (``started_at``, ``-latency_ms``, ``-total_tokens``, ``-cost``, ...)."""
+        ``roots``, ``feedback``, ``prompt``: ``name:vN``, or ``name`` for any version), by ``order``
+        (``started_at``, ``-latency_ms``, ``-total_tokens``, ``-cost``, ...)."""
         raise NotImplementedError
 
     def call(self, call_id: str) -> dict[str, Any] | None:

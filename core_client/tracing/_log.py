@@ -78,6 +78,12 @@ class TraceLog:
                 w.append(rtype, data)
             except Exception as e:  # the writer queues what the disk refuses; anything else is one warning
                 warn_once(f"trace-write:{self.path}", f"tracklet: a call record could not be written to {self.path}: {e}")
+            if w.error is not None:  # the disk refused it (full): queued in memory
+                warn_once(
+                    f"trace-disk:{self.path}",
+                    f"tracklet: cannot write calls to {self.path} ({w.error}); ops run as usual and their records wait "
+                    "in memory until the disk has room (beyond 64 MB the oldest are dropped)",
+                )
 
     def flush(self) -> None:
         w = self._writer
@@ -93,7 +99,14 @@ class TraceLog:
                 return
             writer.flush()
             end = writer.offset
+            lost, nbytes = writer.unwritten()
             writer.close()
+        if lost:
+            warn_once(
+                f"trace-lost:{self.path}",
+                f"tracklet: {lost} call records ({nbytes} bytes) could not be written to {self.path} ({writer.error or 'disk full'}); "
+                "those calls are missing or marked crashed in the store",
+            )
         if self._uploader is not None:
             left = self._uploader.finish(end, self._finish_timeout)
             if left:

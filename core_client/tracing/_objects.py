@@ -17,7 +17,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["Dataset", "Prompt", "Ref", "dataset_of_artifact", "publish", "ref"]
+__all__ = ["Dataset", "Prompt", "Ref", "add_prompts", "dataset_of_artifact", "publish", "ref"]
 
 _FILE = "object.json"
 
@@ -26,8 +26,8 @@ class Prompt:
     """A prompt: a template string, or chat messages (``[{"role", "content"}, ...]``) whose contents are templates.
 
     ``format(**values)`` fills ``{name}`` fields; once published (``tracklet.publish(prompt, name="qa")``),
-    every call that formats it records the version it used (its summary's ``prompts``), so versions can be
-    compared by latency, tokens, cost and scores.
+    every call that formats it records the version it used (its summary's ``prompts``, its parents' too), so
+    versions can be compared by latency, tokens, cost and scores (``tracklet.Api().prompt_versions``).
 
     >>> p = tracklet.Prompt("Answer briefly: {question}")
     >>> tracklet.publish(p, name="qa")
@@ -55,9 +55,7 @@ class Prompt:
             raise UsageError(f"Prompt.format() needs a value for {e.args[0]!r}") from None
         call = CURRENT.get()
         if self.ref is not None and call is not None and call.id is not None:
-            used = (call.summary or {}).get("prompts", [])
-            if self.ref.uri not in used:
-                call.set_summary(prompts=[*used, self.ref.uri])
+            add_prompts(call, [self.ref.uri])
         return out
 
     def __tracklet_value__(self) -> Any:
@@ -68,6 +66,15 @@ class Prompt:
 
     def __repr__(self) -> str:
         return f"Prompt({self.content!r}{', ' + self.ref.uri if self.ref else ''})"
+
+
+def add_prompts(call: Any, uris: list[str]) -> None:
+    """Record in ``call``'s summary (``prompts``) that it used these prompt versions; a call's parents record
+    its prompts too when it ends, as they do its usage, so a trace's root and an evaluation name every version used."""
+    used = (call.summary or {}).get("prompts", [])
+    new = [u for u in uris if u not in used]
+    if new:
+        call.set_summary(prompts=[*used, *new])
 
 
 class Dataset:

@@ -20,6 +20,7 @@ from ..wal._wal import RecordType
 from . import _setup
 from ._call import Call
 from ._context import ATTRIBUTES, CURRENT
+from ._objects import add_prompts
 from ._usage import cost_of, merge_usage
 from ._values import encode, encode_fields
 
@@ -174,10 +175,13 @@ def _end(call: Call, o: Op, output: Any, error: BaseException | None) -> None:
     """Record a call's end: its output or exception, and its usage (added to its parent's)."""
     try:
         t = _now()
-        if error is None:
+        tail = ""
+        if error is None or output is not None:  # a stream cut short or failing keeps what it gave
             if o.postprocess_output is not None:
                 output = o.postprocess_output(output)
-            tail = f'"status":"ok","out":{encode(output)}'
+            tail = f'"out":{encode(output)},'
+        if error is None:
+            tail += '"status":"ok"'
         else:
             import traceback
 
@@ -187,16 +191,19 @@ def _end(call: Call, o: Op, output: Any, error: BaseException | None) -> None:
                 "type": kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}",
                 "message": str(error), "traceback": "".join(traceback.format_exception(kind, error, error.__traceback__)),
             }
-            tail = f'"status":"{status}","exc":{encode(exc)}'
-        usage = call.usage
+            tail += f'"status":"{status}","exc":{encode(exc)}'
+        usage, parent = call.usage, call.parent
+        if parent is not None and parent.id is None:
+            parent = None
         if usage:
             cost = cost_of(usage)
             tail += f',"usage":{encode(usage)},"cost":{"null" if cost is None else repr(cost)}'
-            parent = call.parent
-            if parent is not None and parent.id is not None:
+            if parent is not None:
                 merge_usage(parent.usage, usage)
         if call.summary:
             tail += f',"summary":{encode(call.summary)}'
+            if parent is not None and call.summary.get("prompts"):
+                add_prompts(parent, call.summary["prompts"])
         call.log.write(_END, f'{{"id":"{call.id}","t":{t!r},{tail}}}')
     except Exception as e:
         warn_once(f"op-end:{type(e).__name__}", f"tracklet: the end of a call of {o.name} could not be recorded ({type(e).__name__}: {e})")
@@ -275,14 +282,15 @@ def _generator(o: Op) -> Callable[..., Any]:
         if token is not None:
             _reset(token)
         gen = fn(*args, **kwargs)
-        if call is None:
+        if token is None:  # untraced
             return (yield from gen)
+        current = call or _UNSAMPLED  # a trace sampling dropped: the generator's own calls are dropped with it
         items: list[Any] = []
         sent: Any = None
         error: BaseException | None = None
         try:
             while True:
-                token = CURRENT.set(call)
+                token = CURRENT.set(current)
                 try:
                     item = gen.send(sent)
                 except StopIteration as stop:
@@ -296,7 +304,7 @@ def _generator(o: Op) -> Callable[..., Any]:
                     gen.close()
                     raise
                 except BaseException:
-                    token = CURRENT.set(call)
+                    token = CURRENT.set(current)
                     try:
                         item = gen.throw(*sys.exc_info()[:2])
                     except StopIteration as stop:
@@ -309,7 +317,8 @@ def _generator(o: Op) -> Callable[..., Any]:
             error = e
             raise
         finally:
-            _end(call, o, _gathered(items), error)
+            if call is not None:
+                _end(call, o, _gathered(items) if items or error is None else None, error)
 
     return call_op
 
@@ -322,12 +331,13 @@ def _async_generator(o: Op) -> Callable[..., Any]:
         if token is not None:
             _reset(token)
         agen = fn(*args, **kwargs)
+        current = call or (None if token is None else _UNSAMPLED)  # sampled out: its calls are dropped with it
         items: list[Any] = []
         error: BaseException | None = None
         sent: Any = None
         try:
             while True:
-                token = CURRENT.set(call) if call is not None else None
+                token = CURRENT.set(current) if current is not None else None
                 try:
                     item = await agen.asend(sent)
                 except StopAsyncIteration:
@@ -337,7 +347,8 @@ def _async_generator(o: Op) -> Callable[..., Any]:
                         _reset(token)
                 items.append(item)
                 sent = yield item
-        except GeneratorExit:
+        except GeneratorExit as e:  # the consumer closed the stream: cancelled, as a sync generator's
+            error = e
             await agen.aclose()
             raise
         except BaseException as e:
@@ -345,7 +356,7 @@ def _async_generator(o: Op) -> Callable[..., Any]:
             raise
         finally:
             if call is not None:
-                _end(call, o, _gathered(items), error)
+                _end(call, o, _gathered(items) if items or error is None else None, error)
 
     return call_op
 

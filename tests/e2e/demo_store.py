@@ -171,6 +171,9 @@ except ValueError:
     pass
 with tracklet.attributes({"user": hostile}):
     rag(hostile)
+plain, loud = tracklet.Prompt("answer: {question}"), tracklet.Prompt("answer: {loud}")  # qa-prompt:v0 and v1
+tracklet.publish(plain, name="qa-prompt")
+tracklet.publish(loud, name="qa-prompt")
 run.finish()
 
 tracklet.init_tracing("llm")
@@ -185,11 +188,13 @@ class Length(tracklet.Scorer):
 
 @tracklet.op
 def echo_model(question: str) -> str:
-    return "answer: " + question
+    record_usage("tiny-llm", prompt_tokens=10, completion_tokens=5)
+    return plain.format(question=question)
 
 @tracklet.op
 def shouting_model(question: str) -> str:
-    return "answer: " + question.upper()
+    record_usage("tiny-llm", prompt_tokens=20, completion_tokens=5)
+    return loud.format(loud=question.upper())
 
 rows = [{"question": q, "expected": q} for q in ("two plus two", "capital of france", "ok")]
 for model in (echo_model, shouting_model):

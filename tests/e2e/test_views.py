@@ -114,6 +114,8 @@ def test_evaluations_side_by_side_link_to_their_calls(page, server):
     assert row == ["1", "0"]
     assert "diff" in page.locator("table.evals tr[data-key='exact.true_fraction']").get_attribute("class")
     assert "diff" not in page.locator("table.evals tr[data-key='Length.chars.mean']").get_attribute("class")
+    info = {k: page.locator(f"table.evals tr[data-info='{k}'] td.num").all_inner_texts() for k in ("prompts", "tokens", "cost")}
+    assert info == {"prompts": ["qa-prompt:v0", "qa-prompt:v1"], "tokens": ["45", "75"], "cost": ["$0.000090", "$0.00012"]}
     page.get_by_role("link", name="qa · shouting_model").click()
     wait_js(page, f"location.hash.includes({evals[1]['id']!r}) && document.querySelector('.call-tree')")
     tree = page.evaluate(TREE)

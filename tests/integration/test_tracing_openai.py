@@ -115,3 +115,33 @@ def test_unpatch_gives_the_client_back(setup):
     assert patched.__code__.co_filename.endswith("integrations/_llm.py")
     patcher.unpatch()
     assert Completions.create is patched.__wrapped__ and not Completions.create.__code__.co_filename.endswith("integrations/_llm.py")
+
+
+def test_a_stream_read_as_openai_documents_it_runs_as_untraced(setup):
+    srv, store = setup
+    client = openai.OpenAI(base_url=srv.url, api_key="test", max_retries=0)
+    aclient = openai.AsyncOpenAI(base_url=srv.url, api_key="test", max_retries=0)
+    setup_close(client)
+    messages = [{"role": "user", "content": "a b c"}]
+
+    def text(chunks):  # OpenAI's docs read every chunk's first choice: a usage-only chunk has none
+        return "".join(chunk.choices[0].delta.content or "" for chunk in chunks)
+
+    assert text(client.chat.completions.create(model="gpt-4o", messages=messages, stream=True)) == "c b a "
+    stream = client.chat.completions.create(model="gpt-4o", messages=messages, stream=True)
+    assert text(iter(lambda: next(stream, None), None)) == "c b a "  # next() skips it too
+
+    async def atext():
+        chunks = [c async for c in await aclient.chat.completions.create(model="gpt-4o", messages=messages, stream=True)]
+        await aclient.close()
+        return text(chunks)
+
+    assert asyncio.run(atext()) == "c b a "
+    asked = list(client.chat.completions.create(model="gpt-4o", messages=messages, stream=True, stream_options={"include_usage": True}))
+    assert asked[-1].choices == [] and asked[-1].usage.total_tokens == 6  # asked for by the caller: handed on
+    calls = store.calls("llm")
+    assert [c["total_tokens"] for c in calls] == [6, 6, 6, 6] and {c["status"] for c in calls} == {"ok"}
+    assert all(r[1]["stream_options"] == {"include_usage": True} for r in srv.requests)
+    tracklet.tracing.stop_tracing()  # patched, not tracing: the request goes as written
+    assert text(client.chat.completions.create(model="gpt-4o", messages=messages, stream=True)) == "c b a "
+    assert "stream_options" not in srv.requests[-1][1]

@@ -88,6 +88,22 @@ def test_a_model_object_trials_concurrency_and_the_run_summary(tmp_path):
     assert len(calls) == 1 and calls[0]["run_id"] == run.id
 
 
+def test_rows_in_flight_never_exceed_max_concurrency(tmp_path):
+    tracklet.init_tracing("evals", dir=str(tmp_path / "s"))
+    running, most = 0, 0
+
+    async def model(question):
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.01)
+        running -= 1
+        return question
+
+    tracklet.Evaluation(dataset=ROWS * 4, scorers=[exact], max_concurrency=3).evaluate_sync(model)
+    assert most == 3
+
+
 def test_bad_evaluations_are_refused_at_the_call():
     with pytest.raises(ValueError, match="no rows"):
         tracklet.Evaluation(dataset=[], scorers=[exact])

@@ -273,3 +273,25 @@ def test_media_steps_on_postgresql_answers_as_on_sqlite(pg_url, tracklet_env):
             store.media_steps(["ghost"])
     finally:
         store.close()
+
+
+def test_a_database_store_filters_calls_by_prompt_version_and_feedback(pg_url):
+    from tracklet.store.sql._store import SqlStore
+
+    migrate(pg_url)
+    store = SqlStore(url=pg_url)
+
+    def call(cid, prompts):
+        return {"start": {"id": cid, "trace": cid, "op": "answer", "t": 1.0},
+                "end": {"id": cid, "t": 2.0, "status": "ok", "summary": {"prompts": prompts}}}
+
+    store.put_calls("pg-calls", None, [call("a", ["qa:v0"]), call("b", ["qa:v1", "other:v0"]), call("c", ["qxa:v1"])])
+
+    def ids(filters):
+        return [c["id"] for c in store.calls("pg-calls", None, filters)]
+
+    assert ids({"prompt": "qa:v1"}) == ["b"] and ids({"prompt": "qa"}) == ["a", "b"]
+    assert ids({"prompt": "q_a:v1"}) == []  # "_" is a character, not LIKE's wildcard
+    store.add_feedback("a", "reaction", "👍")
+    assert ids({"feedback": "reaction", "prompt": "qa"}) == ["a"]
+    store.close()

@@ -64,6 +64,22 @@ def test_a_pipeline_is_one_trace_with_bound_inputs_outputs_and_usage_summed_to_t
     assert len(root["op_version"]) == 16
 
 
+def test_a_price_the_user_sets_costs_the_calls_of_that_model_and_its_dated_names(store, monkeypatch):
+    monkeypatch.setattr(tracklet.tracing._usage, "PRICES", dict(tracklet.tracing.PRICES))  # the table as it was, after
+    tracklet.set_price("my-finetune", input=0.3, output=1.2)
+
+    @tracklet.op
+    def ask(model):
+        record_usage(model, prompt_tokens=1000, completion_tokens=500)
+
+    ask("my-finetune-2026-01-01")
+    ask("unpriced-model")
+    priced, free = store.calls("proj")
+    assert priced["cost"] == pytest.approx((1000 * 0.3 + 500 * 1.2) / 1e6) and free["cost"] is None
+    with pytest.raises(ValueError, match="output must be dollars per million tokens"):
+        tracklet.set_price("x", input=1, output=-1)
+
+
 def test_an_exception_is_raised_unchanged_and_recorded_with_its_traceback(store):
     class Boom(Exception):
         pass
@@ -130,6 +146,20 @@ def test_generators_end_when_the_stream_ends_and_gather_their_output(store):
     assert [c["status"] for c in calls] == ["ok", "ok"]
     assert calls[0]["output"] == "t0 t1 t2 " and calls[1]["output"] == [0, 1, 2]
 
+    for t in tokens(5):  # the consumer stops early: cancelled, with what it read
+        break
+
+    async def stop_early():
+        stream = atokens(5)
+        async for i in stream:
+            if i == 1:
+                break
+        await stream.aclose()
+
+    asyncio.run(stop_early())
+    cut = store.calls("proj")[2:]
+    assert [(c["status"], c["output"]) for c in cut] == [("cancelled", "t0 "), ("cancelled", [0, 1])]
+
 
 def test_threads_from_the_context_executor_are_children(store):
     @tracklet.op
@@ -181,6 +211,32 @@ def test_sampling_keeps_or_drops_whole_traces_and_the_switch_turns_tracing_off(t
     assert tracklet.init_tracing("proj", dir=str(tmp_path / "s")) is None and _setup.TRACER is None
     with pytest.raises(ValueError, match="sample_rate=2"):
         tracklet.init_tracing("proj", sample_rate=2)
+
+
+def test_a_stream_sampling_dropped_takes_its_own_calls_with_it(tmp_path, monkeypatch):
+    from tracklet.tracing import _op
+
+    @tracklet.op
+    def tokens(n):
+        for i in range(n):
+            yield retrieve(str(i), k=1)[0]
+
+    @tracklet.op
+    async def atokens(n):
+        for i in range(n):
+            yield retrieve(str(i), k=1)[0]
+
+    async def consume():
+        return [t async for t in atokens(2)]
+
+    tracklet.init_tracing("proj", dir=str(tmp_path / "s"), sample_rate=0.5)
+    draws = iter([0.9, 0.9])  # both streams' traces dropped; a draw after them would keep a trace
+    monkeypatch.setattr(_op, "_random", lambda: next(draws, 0.1))
+    assert list(tokens(2)) == ["doc0", "doc0"] and asyncio.run(consume()) == ["doc0", "doc0"]
+    assert SqlStore(str(tmp_path / "s")).calls("proj") == []  # no retrieve call became a trace of its own
+    assert list(tokens(1)) == ["doc0"]  # a kept stream keeps its calls
+    kept = SqlStore(str(tmp_path / "s")).calls("proj")
+    assert [(c["op_name"], c["parent_id"] is None) for c in kept] == [("tokens", True), ("retrieve", False)]
 
 
 def test_an_edited_op_is_a_new_version(tmp_path, store):
@@ -269,6 +325,39 @@ def test_api_reads_calls_with_children_exports_and_takes_feedback(store, tmp_pat
     assert list(api.calls("proj", {"op": "generate"}).to_pandas()["total_tokens"]) == [120, 120]
     with pytest.raises(tracklet.UsageError, match="no call 'nope'"):
         api.call("nope")
+
+
+def test_api_filters_by_time_status_latency_tokens_cost_and_run(tmp_path):
+    import datetime
+    import time
+
+    @tracklet.op
+    def slow(x):
+        time.sleep(0.03)
+        if x == "bad":
+            raise ValueError(x)
+        return x
+
+    run = tracklet.init(project="filters")
+    rag("in a run")
+    run.finish()
+    tracklet.init_tracing("filters", dir=os.environ["TRACKLET_DIR"])
+    middle = datetime.datetime.now()
+    time.sleep(0.01)
+    slow("ok")
+    with pytest.raises(ValueError):
+        slow("bad")
+    api = tracklet.Api()
+
+    def ops(filter):
+        return [c.op_name for c in api.calls("filters", filter)]
+
+    assert ops({"run": run.id}) == ["rag", "retrieve", "generate"]
+    assert ops({"since": middle}) == ["slow", "slow"] and ops({"until": middle}) == ["rag", "retrieve", "generate"]
+    assert ops({"status": "error"}) == ["slow"] and ops({"min_latency_ms": 25}) == ["slow", "slow"]
+    assert ops({"max_latency_ms": 25, "roots": True}) == ["rag"]
+    assert ops({"min_tokens": 120}) == ["rag", "generate"] and ops({"min_cost": 1e-6}) == ["rag", "generate"]
+    assert [c.op_name for c in api.calls("filters", order="-cost")] == ["rag", "generate"]  # calls without cost left out
 
 
 def test_the_cli_lists_calls_and_prints_a_trace_tree(store, capsys):

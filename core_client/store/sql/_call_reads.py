@@ -44,6 +44,8 @@ CALL_FILTERS = {
     "min_cost": "c.cost >= :min_cost",
     "roots": None,  # True: only calls without a parent
     "feedback": "EXISTS (SELECT 1 FROM call_feedback f WHERE f.call_id = c.id AND f.kind = :feedback)",
+    # a prompt version in the summary's "prompts" (JSON text: the quoted "name:vN"); "name" alone: any version
+    "prompt": "c.summary LIKE :prompt ESCAPE '!'",
 }
 ORDERS = {
     "started_at": "c.started_at, c.id", "-started_at": "c.started_at DESC, c.id DESC",
@@ -67,6 +69,14 @@ def _doc(row: tuple[Any, ...], decoded: bool) -> dict[str, Any]:
     return doc
 
 
+def _prompt_pattern(uri: Any) -> str:
+    """The LIKE pattern of the ``prompt`` filter: ``"qa:v1"`` quoted as JSON holds it, ``qa`` any ``"qa:v...``."""
+    if not isinstance(uri, str) or not uri or '"' in uri or "\\" in uri:
+        raise UsageError(f"calls(): the prompt filter is a published prompt's 'name:vN' (or 'name'), got {uri!r}")
+    text = uri.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    return f'%"{text}"%' if ":" in uri else f'%"{text}:v%'
+
+
 def call_docs(
     q: Reader, project: str | None, entity: str | None, filters: dict[str, Any], order: str = "started_at",
     limit: int | None = None, offset: int = 0, call_id: str | None = None,
@@ -88,6 +98,8 @@ def call_docs(
             if value:
                 where.append("c.parent_id IS NULL")
             continue
+        if name == "prompt":
+            value = _prompt_pattern(value)
         where.append(CALL_FILTERS[name])
         params[name] = value
     if order not in ORDERS:

@@ -1,10 +1,11 @@
 // Evaluations: a project's tracklet.Evaluation calls side by side, evaluations as columns and each scorer's
-// summary values as rows; each column links to its evaluation's call tree (one call per row of the dataset).
+// summary values as rows, under the prompt versions each model used, its latency, tokens and cost; each column
+// links to its evaluation's call tree (one call per row of the dataset).
 
 import * as api from './api.js';
 import {fill, flatten, fmtTime, fmtValue, h} from './dom.js';
 import {link} from './state.js';
-import {fmtMs} from './traces.js';
+import {fmtCost, fmtMs} from './traces.js';
 
 export async function evaluationsView({main, project, setCrumbs, sectionNav}) {
   setCrumbs([['Projects', '#/'], [project, link(['p', project])], ['Evaluations', null]]);
@@ -21,8 +22,10 @@ export async function evaluationsView({main, project, setCrumbs, sectionNav}) {
   const head = h('tr', null, h('th', {scope: 'col'}, 'Scorer'), h('th', {scope: 'col'}, 'Value'), evals.map((e) => h('th', {scope: 'col'},
     h('a', {href: link(['p', project, 'traces', e.id])}, `${meta(e).evaluation || 'evaluation'} · ${meta(e).model || e.id}`),
     h('div', {class: 'muted small'}, `${fmtTime(e.started_at)}${e.status !== 'ok' ? ` · ${e.status}` : ''}`))));
+  const prompts = (e) => ((e.summary && e.summary.prompts) || []).join(', ') || null;  // tracklet.Prompt versions formatted
   const info = [['dataset', (e) => meta(e).dataset], ['rows', (e) => meta(e).rows], ['trials', (e) => meta(e).trials],
-    ['latency', (e) => fmtMs(e.latency_ms)]];
+    ['prompts', prompts], ['latency', (e) => fmtMs(e.latency_ms)], ['tokens', (e) => e.total_tokens],
+    ['cost', (e) => fmtCost(e.cost) || null]];
   let last = null;
   const rows = keys.map((k) => {
     const scorer = scorerOf(k);
@@ -38,7 +41,7 @@ export async function evaluationsView({main, project, setCrumbs, sectionNav}) {
   main.append(h('section', {'aria-labelledby': 'h-evals'}, h('h2', {id: 'h-evals'}, `${evals.length} evaluations`),
     h('div', {class: 'scroller wide'}, h('table', {class: 'grid evals', 'aria-label': 'Scorer summaries by evaluation'},
       h('thead', null, head),
-      h('tbody', null, info.map(([label, f]) => h('tr', {class: 'info'}, h('th', {scope: 'row'}, ''), h('td', {class: 'muted'}, label),
+      h('tbody', null, info.map(([label, f]) => h('tr', {class: 'info', 'data-info': label}, h('th', {scope: 'row'}, ''), h('td', {class: 'muted'}, label),
         evals.map((e) => h('td', {class: 'num'}, f(e) == null ? '' : String(f(e)))))), rows)))),
   h('p', {class: 'muted'}, 'Rows whose values differ between evaluations are highlighted. Each column opens the evaluation\'s calls: one per dataset row, with the model\'s and each scorer\'s calls under it.'));
   return {};
