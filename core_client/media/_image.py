@@ -20,7 +20,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable
 
-__all__ = ["Image", "Video", "png_bytes", "png_of_pixels"]
+__all__ = ["Image", "Video", "figure_png", "is_figure", "png_bytes", "png_of_pixels"]
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _IMAGE_FORMATS = {_PNG_MAGIC: "png", b"\xff\xd8\xff": "jpeg", b"GIF87a": "gif", b"GIF89a": "gif", b"BM": "bmp"}
@@ -147,8 +147,9 @@ class Image(Media):
 
     Args:
         data_or_path: a numpy array or torch tensor ((H, W), (H, W, C) or (C, H, W); C is 1, 3 or 4;
-            uint8, bools, or floats in 0-1), a PIL image, or the path of a PNG, JPEG, GIF, BMP or WebP file
-            (stored as it is).
+            uint8, bools, or floats in 0-1), a PIL image, a matplotlib figure (or ``matplotlib.pyplot``: its
+            current figure; drawn as PNG when the Image is made), or the path of a PNG, JPEG, GIF, BMP or WebP
+            file (stored as it is).
         caption: text shown with it.
         mode: a PIL mode (``"L"``, ``"RGB"``, ``"RGBA"``) to convert to (needs Pillow).
 
@@ -175,6 +176,11 @@ class Image(Media):
             if mode is not None:
                 self._pil = self._open().convert(mode)
                 self._data, self.format = None, "png"
+        elif is_figure(data_or_path):
+            self._data = figure_png(data_or_path)
+            if mode is not None:
+                self._pil = self._open().convert(mode)
+                self._data = None
         elif has("PIL") and _is_pil(data_or_path):
             self._pil = data_or_path.convert(mode) if mode is not None else data_or_path.copy()
         else:
@@ -235,10 +241,12 @@ class Image(Media):
         return self._bytes(), self._meta()
 
     def _meta(self) -> dict[str, Any]:
-        """The entry's ``meta``: format, width and height (but of a file stored as it is), caption."""
+        """The entry's ``meta``: format, width and height (of a file stored as it is: a PNG's only), caption."""
         meta: dict[str, Any] = {"format": self.format}
         if self._pixels is not None or self._pil is not None:
             meta["width"], meta["height"] = self._size()
+        elif self._data is not None and self._data.startswith(_PNG_MAGIC) and self._data[12:16] == b"IHDR":
+            meta["width"], meta["height"] = struct.unpack(">II", self._data[16:24])  # a PNG says its size first
         if self.caption is not None:
             meta["caption"] = self.caption
         return meta
@@ -269,6 +277,30 @@ def _is_pil(value: Any) -> bool:
     import PIL.Image
 
     return isinstance(value, PIL.Image.Image)
+
+
+def is_figure(value: Any) -> bool:
+    """A matplotlib figure, or ``matplotlib.pyplot`` itself (its current figure), which wandb's ``Image`` and
+    ``log()`` take; costs nothing where matplotlib was never imported."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is None and "matplotlib" not in sys.modules:
+        return False
+    if value is pyplot and pyplot is not None:
+        return True
+    return type(value).__module__.startswith("matplotlib.") and callable(getattr(value, "savefig", None))
+
+
+def figure_png(value: Any) -> bytes:
+    """The PNG of a matplotlib figure (of pyplot's current figure for ``pyplot``) as it is drawn now."""
+    import io
+
+    figure = value.gcf() if value is sys.modules.get("matplotlib.pyplot") else value
+    buf = io.BytesIO()
+    try:
+        figure.savefig(buf, format="png")
+    except Exception as e:  # a figure that cannot be drawn (a bad artist): said at the call, as for a bad array
+        raise UsageError(f"Image: the matplotlib figure could not be drawn as PNG ({type(e).__name__}: {e})") from None
+    return buf.getvalue()
 
 
 class Video(Media):

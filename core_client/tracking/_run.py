@@ -19,6 +19,7 @@ from .._errors import UsageError, warn_once
 from ._run_extras import RunExtras
 from ._summary import MetricDef, Summary, parse_metric_def
 from ._values import FAST_INT, MAX_STEP, NEG_FAST_INT, as_number, check_step, check_text, describe, flatten
+from ..media._image import Image, is_figure
 from ..media._log import is_media
 from ..media._log import queue as queue_media
 from ..wal._wal import MAX_RECORD, RecordType, WalWriter, json_payload
@@ -335,6 +336,8 @@ class Run(RunExtras):
                 texts[key] = value if value.isascii() else check_text(value, f"log() value for {key!r}:")
             elif is_media(value):  # before as_number: an image a step asks nothing of numbers' checks
                 media[key] = value
+            elif is_figure(value):  # wandb takes a matplotlib figure (or pyplot) as a value: stored as its image
+                media[key] = Image(value)
             else:
                 number = as_number(key, value)
                 if number is not None:

@@ -206,6 +206,37 @@ def test_images_from_arrays_tensors_pil_and_files_are_png_and_read_back(tmp_path
     assert stored.media("samples")[1]["meta"]["width"] == 6
 
 
+def test_matplotlib_figures_are_stored_as_their_png_as_wandb_takes_them():
+    """``wandb.Image(fig)``, ``wandb.log({"plot": fig})`` and ``wandb.log({"chart": plt})`` in wandb users' scripts."""
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import tracklet as wandb
+
+    fig, ax = plt.subplots(figsize=(3, 2), dpi=50)
+    ax.plot([0, 1, 2], [2, 0, 1], color="red")
+    wandb.init(project="media")
+    wandb.log({"confusion": wandb.Image(fig, caption="epoch 1"), "plot": fig})
+    plt.figure(figsize=(2, 2), dpi=40)
+    plt.bar([0, 1], [3, 4])
+    wandb.log({"chart": plt})
+    run_id = wandb.run.id
+    wandb.finish()
+    plt.close("all")
+    stored = wandb.Api().run(run_id)
+    assert stored.image("confusion").caption == "epoch 1"
+    for key, size in (("confusion", (150, 100)), ("plot", (150, 100)), ("chart", (80, 80))):
+        (entry,) = stored.media(key)
+        assert entry["kind"] == "image" and entry["meta"]["format"] == "png", entry
+        assert (entry["meta"]["width"], entry["meta"]["height"]) == size
+        pixels = stored.image(key).to_numpy()
+        assert pixels.shape[:2] == size[::-1] and len(np.unique(pixels.reshape(-1, pixels.shape[2]), axis=0)) > 2  # drawn
+    red = stored.image("plot").to_numpy()
+    assert ((red[:, :, 0] > 200) & (red[:, :, 1] < 80)).any()  # the line is there
+    assert stored.summary["chart"]["_type"] == "image"
+
+
 def test_the_same_image_every_step_is_one_blob(tracklet_env):
     run = tracklet.init(project="media")
     frame = np.arange(48, dtype=np.uint8).reshape(4, 4, 3)
