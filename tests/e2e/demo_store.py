@@ -115,7 +115,11 @@ run.log({"plots/loss": tracklet.plot.line(curve, "epoch", "loss", title="Loss by
          "plots/classes": tracklet.plot.bar(counts, "class", "count", title=script),
          "plots/dist": tracklet.plot.histogram(scores, "score", title="Scores"),
          "plots/series": tracklet.plot.line_series([0, 1, 2, 3], [[4, 3, 2, 1], [1, 2, 3, 4]], keys=["down", "up"],
-                                                   title="Two lines", xname="epoch")}, step=2)
+                                                   title="Two lines", xname="epoch"),
+         "plots/confusion": tracklet.plot.confusion_matrix(y_true=[0, 0, 1, 2, 2, 2], preds=[0, 1, 1, 2, 2, 0],
+                                                           class_names=["cat", "dog", "bird"], title="Confusion"),
+         "plots/roc": tracklet.plot.roc_curve([0, 0, 1, 1], [[0.9, 0.1], [0.6, 0.4], [0.65, 0.35], [0.2, 0.8]],
+                                              labels=["neg", "pos"])}, step=2)
 run.finish()
 '''
 

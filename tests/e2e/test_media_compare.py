@@ -70,6 +70,22 @@ def test_a_bar_plot_draws_one_bar_per_row_and_its_title_as_text(page, media_run)
     assert sum(counts) == 400 and len(counts) == 20
 
 
+def test_a_confusion_matrix_is_a_shaded_grid_and_a_roc_curve_a_line_per_class(page, media_run):
+    cells = _plot(page, media_run, "plots/confusion")
+    assert cells == {"actual": ["cat", "dog", "bird"], "predicted": ["cat", "dog", "bird"],
+                     "counts": [[1, 1, 0], [0, 1, 0], [1, 0, 2]]}
+    grid = page.get_by_role("table", name="Confusion: actual class (rows) by predicted class (columns)")
+    assert grid.locator("tbody tr").nth(2).locator("td").all_inner_texts() == ["1", "0", "2"]
+    assert grid.locator("tbody th").all_inner_texts() == ["cat", "dog", "bird"]
+    shades = grid.locator("td").evaluate_all("tds => tds.map(td => getComputedStyle(td).backgroundColor)")
+    assert shades[8] != shades[2]  # the largest count is shaded, an empty cell is not
+
+    x, neg, pos = _plot(page, media_run, "plots/roc")  # one line per class, false positive rate across
+    assert page.locator(".plot-figure .legend").inner_text().split() == ["neg", "pos"]
+    assert page.evaluate(f"{PLOT.format('plots/roc')}.axes.map(a => a.label)") == ["fpr", "tpr"]
+    assert x[0] == 0 and x[-1] == 1 and max(v for v in pos if v is not None) == 1
+
+
 def test_two_runs_images_side_by_side_follow_the_step_slider(page, compare):
     runs, digests = compare
     open_view(page, "#/p/compare?mkey=samples&mstep=8")

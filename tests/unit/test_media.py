@@ -259,6 +259,53 @@ def test_histograms_from_values_or_counts_read_back_with_wandbs_fields():
     assert stored.histogram("np").histogram == [1, 2, 1]
 
 
+def test_classifier_charts_as_wandb_plot_makes_them():
+    """wandb.plot.confusion_matrix, roc_curve and pr_curve, under import tracklet as wandb, checked by hand."""
+    import tracklet as wandb
+
+    wandb.init(project="media")
+    y_true = [0, 0, 1, 1]
+    probas = [[0.9, 0.1], [0.6, 0.4], [0.65, 0.35], [0.2, 0.8]]  # class 1's scores: 0.1, 0.4, 0.35, 0.8
+    wandb.log({
+        "cm": wandb.plot.confusion_matrix(y_true=[0, 1, 2, 2], preds=[0, 2, 2, 1], class_names=["a", "b", "c"]),
+        "cm_probs": wandb.plot.confusion_matrix(probs=probas, y_true=y_true),
+        "roc": wandb.plot.roc_curve(y_true, probas, labels=["neg", "pos"], classes_to_plot=[1]),
+        "pr": wandb.plot.pr_curve(y_true, probas, labels=["neg", "pos"], classes_to_plot=["pos"], interp_size=3),
+    })
+    run_id = wandb.run.id
+    wandb.finish()
+    stored = wandb.Api().run(run_id)
+    cm = stored.get_media("cm")
+    assert cm.spec["type"] == "confusion_matrix" and cm.table.columns == ["Actual", "Predicted", "nPredictions"]
+    counts = {(a, p): n for a, p, n in cm.table.data}
+    assert len(counts) == 9 and counts[("a", "a")] == counts[("b", "c")] == counts[("c", "c")] == counts[("c", "b")] == 1
+    assert sum(counts.values()) == 4
+    assert {(a, p): n for a, p, n in stored.get_media("cm_probs").table.data} == {("0", "0"): 2, ("0", "1"): 0, ("1", "0"): 1, ("1", "1"): 1}
+    roc = stored.get_media("roc")
+    assert roc.spec == {"type": "line", "x": "fpr", "y": "tpr", "stroke": "class", "title": "ROC"}
+    assert [row[1:] for row in roc.table.data] == [[0.0, 0.0], [0.0, 0.5], [0.5, 0.5], [0.5, 1.0], [1.0, 1.0]]  # sklearn's too
+    with pytest.warns(tracklet.TrackletWarning, match="leaves out class '2'"):  # absent from y_true: no curve
+        three = wandb.plot.roc_curve(y_true, [[*row, 0.0] for row in probas])
+    assert {row[0] for row in three.table.data} == {"0", "1"}
+    pr = stored.get_media("pr").table.data
+    assert [(c, r, round(p, 3)) for c, r, p in pr] == [("pos", 0.0, 1.0), ("pos", 0.5, 1.0), ("pos", 1.0, 0.667)]
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda p: p.confusion_matrix(y_true=[0, 1], preds=[0, 1], probs=[[1, 0], [0, 1]]), "give preds .* or probs .*, one of them"),
+    (lambda p: p.confusion_matrix(y_true=[0, 1], preds=[0]), "y_true has 2 examples and preds 1"),
+    (lambda p: p.confusion_matrix(y_true=[0, 3], preds=[0, 1], class_names=["a", "b"]), "2 class names for 4 classes"),
+    (lambda p: p.confusion_matrix(y_true=[0.5, 1], preds=[0, 1]), "holds class indices"),
+    (lambda p: p.roc_curve([0, 1], [[0.5, 0.5]]), r"one row of class probabilities per example \(2 rows\)"),
+    (lambda p: p.roc_curve([0, 0], [[0.5, 0.5], [0.4, 0.6]]), "no class has both examples of it and of other classes"),
+    (lambda p: p.pr_curve([0, 1], [[0.5, 0.5], [0.4, 0.6]], classes_to_plot=["cat"]), "classes_to_plot names 'cat'"),
+    (lambda p: p.pr_curve([0, 1], [[0.5, 0.5], [0.4, 0.6]], interp_size=1), "interp_size is a whole number >= 2"),
+])
+def test_classifier_charts_refuse_what_they_cannot_draw(make, words):
+    with pytest.raises(tracklet.UsageError, match=words):
+        make(tracklet.plot)
+
+
 def test_audio_video_html_and_charts_are_stored_and_read_back(tmp_path):
     run = tracklet.init(project="media")
     table = tracklet.Table(columns=["x", "y"], data=[[0, 1.0], [1, 0.5]])

@@ -1,5 +1,6 @@
-// A tracklet.plot chart (wandb's plot helpers: line, line_series, scatter, bar, histogram) drawn with uPlot from its
-// table's rows, read through the public GET /runs/{id}/table a page at a time, the first PLOT_ROWS rows at most.
+// A tracklet.plot chart (wandb's plot helpers: line, line_series, scatter, bar, histogram, roc_curve, pr_curve) drawn
+// with uPlot from its table's rows, read through the public GET /runs/{id}/table a page at a time, the first PLOT_ROWS
+// rows at most; a confusion_matrix is a grid of shaded cells (a table: readable as such by screen readers).
 
 import uPlot from '../vendor/uplot-1.6.32/uPlot.esm.js';
 import * as api from './api.js';
@@ -76,17 +77,52 @@ export function chartData(spec, columns, rows) {
     series: [...groups.keys()].map((label, i) => ({label, y: joined[i + 1]})), xLabel: spec.xname || spec.x, yLabel: spec.y};
 }
 
+/** A confusion matrix's cells: {actual: [class...], predicted: [class...], counts: [[n...] per actual class]}. */
+export function matrixData(spec, columns, rows) {
+  const ai = columns.indexOf(spec.actual), pi = columns.indexOf(spec.predicted), vi = columns.indexOf(spec.value);
+  const actual = new Map(), predicted = new Map(), cells = [];
+  for (const r of rows) {
+    const a = fmtValue(r[ai]), p = fmtValue(r[pi]);
+    if (!actual.has(a)) actual.set(a, actual.size);
+    if (!predicted.has(p)) predicted.set(p, predicted.size);
+    cells.push([actual.get(a), predicted.get(p), num(r[vi]) || 0]);
+  }
+  const counts = [...actual.keys()].map(() => new Array(predicted.size).fill(0));
+  for (const [a, p, n] of cells) counts[a][p] += n;
+  return {actual: [...actual.keys()], predicted: [...predicted.keys()], counts};
+}
+
+/** The grid of a confusion matrix: a row per actual class, a column per predicted one, each cell shaded by its count. */
+function matrixTable(m, title) {
+  const most = Math.max(1, ...m.counts.flat());
+  const body = m.actual.map((a, i) => h('tr', null, h('th', {scope: 'row'}, a), m.counts[i].map((n, j) => {
+    const cell = h('td', {class: n / most > 0.55 ? 'strong' : null, title: `actual ${a}, predicted ${m.predicted[j]}: ${n}`}, fmtValue(n));
+    cell.style.background = `color-mix(in srgb, var(--accent) ${Math.round((n / most) * 90)}%, transparent)`;
+    return cell;
+  })));
+  return h('table', {class: 'matrix'}, h('caption', {class: 'muted'}, `${title}: actual class (rows) by predicted class (columns)`),
+    h('thead', null, h('tr', null, h('th', {scope: 'col'}, 'actual \\ predicted'), m.predicted.map((p) => h('th', {scope: 'col'}, p)))),
+    h('tbody', null, body));
+}
+
 /**
  * A chart of a plot entry: its title, the chart (a role=img figure naming what it draws), the note "first N rows"
- * when its table is longer. `onPlot(u)` receives the uPlot (tests read its data).
+ * when its table is longer. `onPlot(u)` receives the uPlot (tests read its data); for a confusion matrix, an object
+ * with its cells as `data` and a `destroy()`, as a uPlot has.
  */
 export async function plotChart(runId, entry, {width = 640, height = 260, onPlot} = {}) {
   const spec = (entry.meta || {}).spec || {};
   const {columns, rows, total} = await plotRows(runId, entry);
-  const d = chartData(spec, columns, rows);
   const title = spec.title || entry.key;
   const shown = rows.length < total ? `first ${rows.length.toLocaleString('en')} of ${total.toLocaleString('en')} rows`
     : `${total.toLocaleString('en')} rows`;
+  if (spec.type === 'confusion_matrix') {
+    const m = matrixData(spec, columns, rows);
+    if (onPlot) onPlot({data: m, destroy() {}});
+    return h('div', {class: 'plot-figure', 'data-type': 'confusion_matrix'}, h('h3', {class: 'plot-title'}, title),
+      matrixTable(m, title), h('p', {class: 'muted plot-note'}, `confusion matrix of ${shown}`));
+  }
+  const d = chartData(spec, columns, rows);
   const box = h('div', {class: 'plot-chart', role: 'img', 'data-type': d.kind,
     'aria-label': `${spec.type} chart ${title}: ${d.yLabel} by ${d.xLabel}, ${d.series.length} series, ${shown}`});
   const styles = getComputedStyle(document.documentElement);
