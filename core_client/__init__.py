@@ -13,10 +13,17 @@ from .api._run import ApiRun as ApiRun
 from ._compat import AlertLevel as AlertLevel
 from ._compat import Settings as Settings
 from ._compat import login as login
+from ._compat import require as require
+from ._compat import setup as setup
+from ._compat import teardown as teardown
+from ._compat import termerror as termerror
+from ._compat import termlog as termlog
+from ._compat import termwarn as termwarn
 from .tracking._config import Config as Config
 from ._errors import StoreError as StoreError
 from ._errors import SyncError as SyncError
 from ._errors import TrackletError as TrackletError
+from ._errors import TrackletError as Error  # wandb's name for the base of its errors
 from ._errors import TrackletWarning as TrackletWarning
 from ._errors import UsageError as UsageError
 from .media import Audio as Audio
@@ -67,6 +74,10 @@ def __getattr__(name: str) -> object:
         from . import tracing
 
         return getattr(tracing, name)
+    if name == "util":  # wandb.util.generate_id(): the module, imported when asked for
+        import importlib
+
+        return importlib.import_module(f"{__name__}.util")
     raise AttributeError(f"module 'tracklet' has no attribute {name!r}")
 
 
@@ -82,6 +93,7 @@ __all__ = [
     "Audio",
     "Config",
     "ContextExecutor",
+    "Error",
     "Evaluation",
     "Histogram",
     "Html",
@@ -119,11 +131,17 @@ __all__ = [
     "plot",
     "publish",
     "ref",
+    "require",
     "run",
     "save",
     "set_price",
+    "setup",
     "summary",
     "sweep",
+    "teardown",
+    "termerror",
+    "termlog",
+    "termwarn",
     "unwatch",
     "use_artifact",
     "use_model",

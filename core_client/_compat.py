@@ -1,4 +1,5 @@
-"""wandb names a script calls that map onto tracklet's: ``login`` (a tracklet server's key), ``Settings``, ``AlertLevel``."""
+"""wandb names a script calls that map onto tracklet's: ``login`` (a tracklet server's key), ``Settings``, ``AlertLevel``,
+``termlog``/``termwarn``/``termerror``, and ``setup``/``teardown``/``require`` (what wandb's service needs)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ if TYPE_CHECKING:
 
 from ._errors import UsageError
 
-__all__ = ["AlertLevel", "Settings", "login"]
+__all__ = ["AlertLevel", "Settings", "login", "require", "setup", "teardown", "termerror", "termlog", "termwarn"]
 
 
 class AlertLevel(enum.Enum):
@@ -179,3 +180,64 @@ def _check(name: str, value: Any) -> None:
         from ._settings import _as_tags
 
         _as_tags(value)
+
+
+def _silent() -> bool:
+    from ._settings import resolve_settings
+
+    try:
+        return bool(resolve_settings().silent)
+    except Exception:  # settings that do not resolve are said by init(), not here
+        return False
+
+
+def termlog(string: str = "", newline: bool = True, repeat: bool = True, prefix: bool = True) -> None:
+    """A line on stderr as tracklet's own (``tracklet: ...``), unless settings say silent: wandb's ``termlog``."""
+    if not _silent():
+        _say(string, "", newline, prefix)
+
+
+def termwarn(string: str, newline: bool = True, repeat: bool = True, prefix: bool = True) -> None:
+    """A warning line on stderr (``tracklet: WARNING ...``), said even when silent: wandb's ``termwarn``."""
+    _say(string, "WARNING ", newline, prefix)
+
+
+def termerror(string: str, newline: bool = True, repeat: bool = True, prefix: bool = True) -> None:
+    """An error line on stderr (``tracklet: ERROR ...``), said even when silent: wandb's ``termerror``."""
+    _say(string, "ERROR ", newline, prefix)
+
+
+def _say(string: str, level: str, newline: bool, prefix: bool) -> None:
+    import sys
+
+    head = f"tracklet: {level}" if prefix else ""
+    text = "\n".join(head + line for line in str(string).split("\n"))
+    print(text, end="\n" if newline else "", file=sys.stderr, flush=True)
+
+
+def setup(settings: Any = None) -> None:
+    """wandb's ``setup()`` starts its service process before runs or child processes need it; tracklet has no
+    service (each process writes its run's log itself), so there is nothing to start. Settings are given to
+    ``init(settings=...)``: given here, they are said to be unused rather than dropped quietly."""
+    if settings is not None:
+        from ._errors import warn_once
+
+        warn_once("setup-settings", "tracklet: setup(settings=...) applies nothing (tracklet has no service to set "
+                  "up); pass the settings to tracklet.init(settings=...)")
+
+
+def teardown(exit_code: int | None = None) -> None:
+    """Finish the current run, if any, with ``exit_code``: what wandb's ``teardown()`` does before stopping its service."""
+    from .tracking import _init
+
+    if _init._current is not None:
+        _init._current.finish(exit_code=exit_code)
+
+
+def require(requirement: str | list[str] | None = None, experiment: Any = None) -> None:
+    """wandb's ``require("service")`` (or ``"core"``) switches on a feature of its client; tracklet's client has
+    no such switches (each is what tracklet always does), so there is nothing to switch on."""
+    names = [requirement] if not isinstance(requirement, (list, tuple)) else list(requirement)
+    for name in names:
+        if name is not None and not isinstance(name, str):
+            raise UsageError(f"require() takes feature names (strings); got {type(name).__name__}")

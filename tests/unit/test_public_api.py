@@ -14,7 +14,7 @@ PUBLIC = {
     "log", "run", "summary", "unwatch", "watch",
     # wandb's names a script calls (import tracklet as wandb)
     "AlertLevel", "Settings", "alert", "errors", "link_model", "log_artifact", "log_model", "login", "mark_preempting",
-    "save", "use_artifact", "use_model",
+    "save", "use_artifact", "use_model", "Error", "require", "setup", "teardown", "termerror", "termlog", "termwarn",
     # sweeps (tracklet.sweeps)
     "agent", "sweep",
     # rich values for log() (tracklet.media)

@@ -265,3 +265,32 @@ def test_runs_come_oldest_first_as_in_wandb():
     api = wandb.Api()
     assert [r.name for r in api.runs("order")] == names
     assert [r.name for r in api.runs("order", order="-created_at")] == names[::-1]
+
+
+# -- the service and terminal helpers wandb scripts call ----------------------------------------------------
+def test_terminal_helpers_service_calls_error_and_util_as_wandb_has_them(capfd, monkeypatch):
+    monkeypatch.setenv("TRACKLET_SILENT", "false")  # the suite's runs are silent
+    wandb.require("service")  # wandb's multiprocess recipe: nothing to switch on here
+    wandb.require(["core"])
+    wandb.setup()
+    run = wandb.init(project="compat")
+    wandb.termlog("epoch 1 done")
+    wandb.termwarn("lr is high")
+    wandb.termerror("two\nlines")
+    err = capfd.readouterr().err
+    assert "tracklet: epoch 1 done\n" in err and "tracklet: WARNING lr is high\n" in err
+    assert "tracklet: ERROR two\ntracklet: ERROR lines\n" in err
+    monkeypatch.setenv("TRACKLET_SILENT", "true")
+    wandb.termlog("hidden")
+    wandb.termwarn("shown")
+    err = capfd.readouterr().err
+    assert "hidden" not in err and "tracklet: WARNING shown" in err
+    wandb.teardown(exit_code=3)  # finishes the current run
+    assert wandb.run is None and wandb.Api().run(run.id).state == "failed"
+    with pytest.raises(wandb.Error):
+        wandb.init(project="p", resume="sometimes")  # a UsageError: every tracklet error is a wandb.Error
+    assert len(wandb.util.generate_id()) == 8
+    with pytest.warns(tracklet.TrackletWarning, match="pass the settings to tracklet.init"):
+        wandb.setup(settings=wandb.Settings(silent=True))
+    with pytest.raises(tracklet.UsageError, match="feature names"):
+        wandb.require(3)
