@@ -222,16 +222,17 @@ tracklet.agent(sweep_id, function=train, count=6)
 
 _LIVE = r'''
 import os, sys, time, tracklet
-run = tracklet.init(project="live", name="live-run", config={"lr": 0.1})
-for step in range(100):
+project, name, first, total, linger = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1"
+run = tracklet.init(project=project, name=name, config={"lr": 0.1})
+for step in range(first):
     run.log({"train/loss": 1.0 / (step + 1)})
-print("logged 100", flush=True)
+print(f"logged {first}", flush=True)
 while not os.path.exists("more"):
     time.sleep(0.05)
-for step in range(100, 200):
+for step in range(first, total):
     run.log({"train/loss": 1.0 / (step + 1)})
-print("logged 200", flush=True)
-while not os.path.exists("stop"):
+print(f"logged {total}", flush=True)
+while linger and not os.path.exists("stop"):
     time.sleep(0.05)
 run.finish()
 '''
@@ -248,10 +249,13 @@ def _run(code: str, folder: str, *args: object) -> None:
                    stdout=subprocess.DEVNULL)
 
 
-def start_live(folder: str, cwd: str) -> subprocess.Popen:
-    """A run in project ``live`` that logs 100 steps, 100 more once ``cwd/more`` exists, and ends once ``cwd/stop`` does."""
-    proc = subprocess.Popen([sys.executable, "-c", _LIVE], cwd=cwd, env=_env(folder), stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "logged 100"
+def start_live(folder: str, cwd: str, project: str = "live", name: str = "live-run", first: int = 100, total: int = 200,
+               linger: bool = True) -> subprocess.Popen:
+    """A run in ``project`` that logs ``first`` steps, up to ``total`` once ``cwd/more`` exists, and then ends (with
+    ``linger``, once ``cwd/stop`` exists)."""
+    proc = subprocess.Popen([sys.executable, "-c", _LIVE, project, name, str(first), str(total), "1" if linger else "0"],
+                            cwd=cwd, env=_env(folder), stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == f"logged {first}"
     return proc
 
 

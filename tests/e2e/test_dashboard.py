@@ -233,6 +233,37 @@ def test_a_live_run_is_marked_and_its_new_steps_are_fetched(page, demo, tmp_path
         proc.stdout.close()
 
 
+def test_live_runs_at_different_steps_each_get_their_own_new_steps(page, demo, tmp_path):
+    """Each live run is asked for the steps after its own last one (one run ahead must not make another skip steps),
+    and a run that ends between two refreshes still brings its last steps."""
+    from demo_store import start_live
+
+    fast = start_live(demo, str(tmp_path), project="live2", name="fast", first=100, total=200)
+    slow = start_live(demo, str(tmp_path), project="live2", name="slow", first=40, total=140, linger=False)
+    count = ("(name) => { const u = window.tracklet.charts.get('train/loss'); const i = u.series.findIndex(s => s.label === name);"
+             " return i > 0 ? u.data[i].filter(v => v != null).length : -1; }")
+    try:
+        open_view(page, "#/p/live2")
+        assert page.evaluate(count, "fast") == 100 and page.evaluate(count, "slow") == 40
+        page.evaluate("() => { window.__curveBodies = []; const f = window.fetch; window.fetch = (u, o) => {"
+                      " if (String(u).endsWith('/curves')) window.__curveBodies.push(JSON.parse(o.body)); return f(u, o); }; }")
+        (tmp_path / "more").touch()
+        assert fast.stdout.readline().strip() == "logged 200" and slow.stdout.readline().strip() == "logged 140"
+        slow.wait(timeout=30)  # ended: its last steps are still fetched
+        wait_js(page, f"({count})('fast') === 200 && ({count})('slow') === 140", timeout=20)
+        asked = page.evaluate("window.__curveBodies")
+        first_asks = {b["runs"][0]: b.get("min_step") for b in reversed(asked)}  # each run's first ask after the touch
+        names = {r["name"]: r["id"] for r in page.evaluate("window.tracklet.table.rows.map(r => ({name: r.name, id: r.id}))")}
+        assert first_asks[names["fast"]] == 100 and first_asks[names["slow"]] == 40
+        wait_js(page, "[...document.querySelectorAll('table.runs .state')].some(s => s.textContent === 'finished')", timeout=20)
+    finally:
+        (tmp_path / "more").touch()
+        (tmp_path / "stop").touch()
+        for proc in (fast, slow):
+            proc.wait(timeout=30)
+            proc.stdout.close()
+
+
 def test_grouped_runs_are_drawn_as_mean_and_band(page, runs):
     sel = ",".join(runs[n] for n in ("lora-r8", "lora-r16", "lora-r32"))
     open_view(page, f"#/p/demo?sel={sel}&group=config.batch_size&panels=val/loss")
