@@ -264,6 +264,57 @@ def test_live_runs_at_different_steps_each_get_their_own_new_steps(page, demo, t
             proc.stdout.close()
 
 
+# NVML as a machine with one GPU answers it: this CI machine has none, and the page is what is checked here
+_NVML = """
+class _Memory:
+    total = 80 * 1024 ** 3
+def nvmlInit(): pass
+def nvmlSystemGetDriverVersion(): return "550.54.15"
+def nvmlDeviceGetCount(): return 1
+def nvmlDeviceGetHandleByIndex(i): return i
+def nvmlDeviceGetName(h): return b"NVIDIA H100 80GB HBM3"
+def nvmlDeviceGetMemoryInfo(h): return _Memory()
+"""
+
+
+def test_the_environment_shows_git_commit_and_dirty_diff_command_packages_host_and_gpu(page, demo, tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git_env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x"}
+    (repo / "train.py").write_text("import tracklet\nrun = tracklet.init(project='env', name='dirty')\nrun.log({'loss': 1.0})\nrun.finish()\n")
+    for args in (["init", "-q"], ["add", "train.py"], ["commit", "-q", "-m", "first"]):
+        subprocess.run(["git", *args], cwd=repo, check=True, env=git_env)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+    with open(repo / "train.py", "a") as f:
+        f.write("print('uncommitted <b>change</b>')\n")
+    fake = tmp_path / "nvml"
+    fake.mkdir()
+    (fake / "pynvml.py").write_text(_NVML)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKLET_")}
+    env.update(TRACKLET_DIR=demo, TRACKLET_SILENT="true", TRACKLET_SYSTEM_INTERVAL="0", PYTHONPATH=str(fake))
+    subprocess.run([sys.executable, "train.py", "--lr", "0.1"], cwd=repo, env=env, check=True, stdout=subprocess.DEVNULL)
+    import httpx
+
+    (run_id,) = [r["id"] for r in httpx.get(f"{page.base}/api/v1/runs?project=env").json()]
+    open_view(page, f"#/p/env/run/{run_id}")
+    table = page.locator("table[aria-label=Environment]")
+    rows = dict(zip(table.locator("th").all_inner_texts(), table.locator("td").all_inner_texts()))
+    assert rows["command"].endswith("train.py --lr 0.1") and rows["host"] == socket.gethostname()
+    assert rows["gpu 0"] == "NVIDIA H100 80GB HBM3 · 80 GB · driver 550.54.15"
+    git = page.locator("table[aria-label=Git]").inner_text()
+    assert commit in git and "dirty\ttrue" in git
+    page.get_by_text("Uncommitted changes (diff against").click()
+    diff = page.get_by_label("Uncommitted changes").inner_text()
+    assert "+print('uncommitted <b>change</b>')" in diff and "diff --git a/train.py b/train.py" in diff  # as text
+    packages = page.locator("summary", has_text="Packages (").inner_text()
+    assert int(packages.split("(")[1].rstrip(")")) > 5
+
+
 def test_grouped_runs_are_drawn_as_mean_and_band(page, runs):
     sel = ",".join(runs[n] for n in ("lora-r8", "lora-r16", "lora-r32"))
     open_view(page, f"#/p/demo?sel={sel}&group=config.batch_size&panels=val/loss")
