@@ -1,0 +1,136 @@
+"""The rest of issue 12's dashboard, used as a user would: projects search, column picker, search by name or tag,
+hover legend, log scale, wall time, panel picker, editing a run, the model registry, a narrow window, the dark theme."""
+
+from __future__ import annotations
+
+import pytest
+
+from browser_helpers import wait_js
+from conftest import open_view
+from test_dashboard import NAMES, chart
+
+pytestmark = pytest.mark.e2e
+
+
+def test_projects_are_searched(page):
+    open_view(page, "#/")
+    projects = "[...document.querySelectorAll('main tbody tr td:first-child a')].map(a => a.textContent)"
+    assert {"demo", "llm", "media"} <= set(page.evaluate(projects))
+    page.get_by_label("Search projects").fill("DEM")
+    wait_js(page, f"JSON.stringify({projects}) === JSON.stringify(['demo'])")
+    assert "q=DEM" in page.url
+    page.get_by_label("Search projects").fill("no-such-project")
+    wait_js(page, "document.querySelector('main tbody').textContent.includes('No project matches')")
+
+
+def test_a_column_from_the_picker_sorts_and_runs_are_searched_by_name_or_tag(page):
+    open_view(page, "#/p/demo")
+    headers = "[...document.querySelectorAll('table.runs thead th[data-key]')].map(t => t.dataset.key)"
+    assert "summary.val/acc" not in page.evaluate(headers)
+    page.get_by_text("Columns", exact=True).click()
+    page.get_by_label("Find a column key").fill("val/acc")
+    page.get_by_label("summary.val/acc").check()
+    wait_js(page, f"{headers}.includes('summary.val/acc')")
+    assert "summary.val%2Facc" in page.url or "summary.val/acc" in page.url
+    page.locator("table.runs thead th[data-key='summary.val/acc'] button").click()  # ascending; runs without it last
+    assert page.evaluate(NAMES)[:3] == ["lora-r32", "lora-r16", "lora-r8"]  # a smaller r learns faster here
+    page.locator("table.runs thead th[data-key='summary.val/acc'] button").click()
+    assert page.evaluate(NAMES)[:3] == ["lora-r8", "lora-r16", "lora-r32"]
+    page.get_by_label("Search runs by name or tag").fill("R16")  # the name, any case
+    wait_js(page, f"JSON.stringify({NAMES}) === JSON.stringify(['lora-r16'])")
+    page.get_by_label("Search runs by name or tag").fill("long")  # a tag
+    wait_js(page, f"JSON.stringify({NAMES}) === JSON.stringify(['long-spike'])")
+    assert "q=long" in page.url
+
+
+def test_hover_legend_log_scale_wall_time_and_the_panel_picker(page, runs):
+    sel = ",".join(runs[n] for n in ("lora-r8", "lora-r32"))
+    open_view(page, f"#/p/demo?sel={sel}&panels=train/loss,val/loss")
+    assert sorted(page.evaluate("[...window.tracklet.charts.keys()]")) == ["train/loss", "val/loss"]
+    # hovering a panel: its legend names each run's value at that x
+    box = page.locator("figure.panel[data-key='train/loss'] .u-over").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.25, box["y"] + box["height"] / 2)
+    legend = page.locator("figure.panel[data-key='train/loss'] .legend")
+    wait_js(page, "!document.querySelector(\"figure.panel[data-key='train/loss'] .legend\").textContent.startsWith('last')")
+    at = chart(page, "train/loss", "u.data[0][u.cursor.idx]")
+    text = legend.inner_text()
+    assert text.startswith(f"{at} ·") and "lora-r8: " in text and "lora-r32: " in text
+    # log scale
+    page.get_by_label("Log scale").check()
+    wait_js(page, "window.tracklet.charts.get('train/loss').scales.y.distr === 3")
+    assert "log=1" in page.url
+    # wall time: a time axis of the runs' timestamps
+    page.get_by_label("X-axis").select_option("_timestamp")
+    wait_js(page, "window.tracklet.ready && window.tracklet.charts.get('train/loss') && "
+                  "window.tracklet.charts.get('train/loss').data[0][0] > 1.7e9")
+    assert chart(page, "train/loss", "u.scales.x.time") is True and "x=_timestamp" in page.url
+    assert chart(page, "train/loss", "u.scales.y.distr") == 3  # log scale kept
+    # the panel picker: one panel off
+    page.get_by_text("Panels", exact=True).click()
+    page.locator(".chart-tools .picker-list input[data-key='val/loss']").uncheck()
+    wait_js(page, "window.tracklet.ready && !window.tracklet.charts.has('val/loss') && window.tracklet.charts.has('train/loss')")
+    assert "panels=train%2Floss" in page.url or "panels=train/loss" in page.url
+
+
+def test_a_finished_run_is_renamed_tagged_and_noted(page, demo, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKLET_")}
+    env.update(TRACKLET_DIR=demo, TRACKLET_SILENT="true", TRACKLET_SYSTEM_INTERVAL="0")
+    code = "import tracklet\nrun = tracklet.init(project='edit', name='before')\nrun.log({'loss': 1.0})\nrun.finish()\n"
+    subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), env=env, check=True)
+    (run_id,) = [r["id"] for r in httpx.get(f"{page.base}/api/v1/runs?project=edit").json()]
+    open_view(page, f"#/p/edit/run/{run_id}")
+    page.get_by_label("Run name").fill("after")
+    page.get_by_label("Tags (comma separated)").fill("good, baseline")
+    page.get_by_role("textbox", name="Notes").fill("best so far")
+    page.get_by_role("button", name="Save").click()
+    wait_js(page, "document.getElementById('toast').textContent === 'Saved.'")
+    assert page.locator("#run-name").inner_text() == "after"
+    run = wait_js(page, "fetch('/api/v1/runs/" + run_id + "').then(r => r.json()).then(r => r.name === 'after' && r)")
+    assert run["tags"] == ["good", "baseline"] and run["notes"] == "best so far"
+    open_view(page, "#/p/edit")
+    assert page.evaluate(NAMES) == ["after"]
+    assert page.locator("table.runs tbody .tag").all_inner_texts() == ["good", "baseline"]
+
+
+def test_the_registry_shows_versions_aliases_and_the_audit_trail(page):
+    open_view(page, "#/")
+    page.get_by_role("link", name="Model registry").click()
+    page.get_by_role("link", name="chat-adapter").click()
+    wait_js(page, "document.querySelectorAll('main table').length === 2")
+    versions = page.locator("main section", has_text="Versions").locator("tbody tr")
+    assert versions.count() == 1
+    assert versions.first.locator(".alias").all_inner_texts() == ["production"]
+    assert "demo/adapter:v0" in versions.first.inner_text()
+    trail = page.locator("main section", has_text="Audit trail").locator("tbody tr")
+    actions = [trail.nth(i).locator("td").nth(2).inner_text() for i in range(trail.count())]
+    assert actions == ["link", "alias"] and "production" in trail.nth(1).inner_text()
+    versions.first.get_by_role("link").click()  # to the artifact version and its lineage
+    wait_js(page, "document.querySelector('.lineage .node.current')")
+    assert "adapter:v0" in page.locator(".lineage .node.current").inner_text()
+
+
+def test_the_workspace_in_a_narrow_window_and_the_dark_theme(browser, server, runs):
+    context = browser.new_context(viewport={"width": 400, "height": 900}, color_scheme="dark")
+    page = context.new_page()
+    problems = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    try:
+        page.goto(f"{server.url}/#/p/demo?sel={runs['lora-r8']}")
+        wait_js(page, "window.tracklet && window.tracklet.ready && window.tracklet.charts.get('train/loss')")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 400  # the page itself never scrolls sideways
+        right = page.evaluate("Math.max(...[...document.querySelectorAll('figure.panel')].map(f => f.getBoundingClientRect().right))")
+        assert right <= 400
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        rgb = [int(v) for v in background[background.index("(") + 1:background.index(")")].split(",")[:3]]
+        assert sum(rgb) < 3 * 80, background  # dark, following the system
+        page.get_by_label("Compare lora-r16").check()  # the table is still usable
+        wait_js(page, "window.tracklet.ready && window.tracklet.charts.get('train/loss').series.some(s => s.label === 'lora-r16')")
+    finally:
+        context.close()
+    assert not problems, problems
