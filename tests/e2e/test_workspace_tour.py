@@ -115,22 +115,15 @@ def test_the_registry_shows_versions_aliases_and_the_audit_trail(page):
     assert "adapter:v0" in page.locator(".lineage .node.current").inner_text()
 
 
-def test_the_workspace_in_a_narrow_window_and_the_dark_theme(browser, server, runs):
-    context = browser.new_context(viewport={"width": 400, "height": 900}, color_scheme="dark")
-    page = context.new_page()
-    problems = []
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    try:
-        page.goto(f"{server.url}/#/p/demo?sel={runs['lora-r8']}")
-        wait_js(page, "window.tracklet && window.tracklet.ready && window.tracklet.charts.get('train/loss')")
-        assert page.evaluate("document.documentElement.scrollWidth") <= 400  # the page itself never scrolls sideways
-        right = page.evaluate("Math.max(...[...document.querySelectorAll('figure.panel')].map(f => f.getBoundingClientRect().right))")
-        assert right <= 400
-        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
-        rgb = [int(v) for v in background[background.index("(") + 1:background.index(")")].split(",")[:3]]
-        assert sum(rgb) < 3 * 80, background  # dark, following the system
-        page.get_by_label("Compare lora-r16").check()  # the table is still usable
-        wait_js(page, "window.tracklet.ready && window.tracklet.charts.get('train/loss').series.some(s => s.label === 'lora-r16')")
-    finally:
-        context.close()
-    assert not problems, problems
+def test_the_workspace_in_a_narrow_window_and_the_dark_theme(make_page, runs):
+    page = make_page(viewport={"width": 400, "height": 900}, color_scheme="dark")
+    open_view(page, f"#/p/demo?sel={runs['lora-r8']}")
+    wait_js(page, "window.tracklet.charts.get('train/loss')")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400  # the page itself never scrolls sideways
+    right = page.evaluate("Math.max(...[...document.querySelectorAll('figure.panel')].map(f => f.getBoundingClientRect().right))")
+    assert right <= 400
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    rgb = [int(v) for v in background[background.index("(") + 1:background.index(")")].split(",")[:3]]
+    assert sum(rgb) < 3 * 80, background  # dark, following the system
+    page.get_by_label("Compare lora-r16").check()  # the table is still usable
+    wait_js(page, "window.tracklet.ready && window.tracklet.charts.get('train/loss').series.some(s => s.label === 'lora-r16')")
