@@ -127,3 +127,24 @@ def test_the_workspace_in_a_narrow_window_and_the_dark_theme(make_page, runs):
     assert sum(rgb) < 3 * 80, background  # dark, following the system
     page.get_by_label("Compare lora-r16").check()  # the table is still usable
     wait_js(page, "window.tracklet.ready && window.tracklet.charts.get('train/loss').series.some(s => s.label === 'lora-r16')")
+
+
+def test_the_config_is_compared_with_a_run_of_another_project(page, runs):
+    import httpx
+
+    other = httpx.get(f"{page.base}/api/v1/runs?project=tune").json()[0]
+    open_view(page, f"#/p/demo/run/{runs['lora-r16']}")
+    page.expected_console.append("status of 404")  # the unknown id below, asked on purpose
+    page.get_by_label("Compare the config with a run of any project, by id").fill("nosuchrun")
+    page.get_by_label("Compare the config with a run of any project, by id").press("Enter")
+    wait_js(page, "document.getElementById('toast').textContent.startsWith('No run nosuchrun')")
+    page.get_by_label("Compare the config with a run of any project, by id").fill(f"tune/{other['id']}")
+    page.get_by_label("Compare the config with a run of any project, by id").press("Enter")
+    wait_js(page, "document.querySelector('table.diff-table')")
+    assert f"diff={other['id']}" in page.url
+    assert page.get_by_label("Compare the config with another run").input_value() == other["id"]
+    differing = page.evaluate("[...document.querySelectorAll('table.diff-table tr.diff th')].map(t => t.textContent)")
+    assert "lora_r" in differing and set(other["config"]) & set(differing)
+    open_view(page, page.url.split("/", 3)[3])  # the link shows the same comparison
+    assert page.get_by_label("Compare the config with another run").input_value() == other["id"]
+    assert f"tune/{other['id']}" in page.get_by_label("Compare the config with another run").inner_text()

@@ -97,8 +97,27 @@ function deleteRun(run, project) {
 async function overview({run, project, params, panel}) {
   const others = (await api.projectRuns(project)).filter((r) => r.id !== run.id);
   const diffWith = params.get('diff');
-  const pick = h('select', {'aria-label': 'Compare the config with another run'},
-    h('option', {value: ''}, '— none —'), others.map((r) => h('option', {value: r.id, selected: r.id === diffWith}, `${r.name} (${r.id})`)));
+  if (diffWith && diffWith !== run.id && !others.some((r) => r.id === diffWith)) {  // a run of another project
+    try { others.unshift(await api.get(`/runs/${api.enc(diffWith)}`)); } catch (e) { toast(`No run ${diffWith} to compare with: ${e.message}`); }
+  }
+  const optionOf = (r) => h('option', {value: r.id, selected: r.id === diffWith},
+    `${r.name} (${r.project === run.project && (r.entity || null) === (run.entity || null) ? r.id : `${r.entity ? `${r.entity}/` : ''}${r.project}/${r.id}`})`);
+  const pick = h('select', {'aria-label': 'Compare the config with another run'}, h('option', {value: ''}, '— none —'), others.map(optionOf));
+  const byId = h('input', {type: 'search', placeholder: 'or any run id', size: 14, 'aria-label': 'Compare the config with a run of any project, by id',
+    spellcheck: 'false'});
+  byId.addEventListener('change', async () => {
+    const id = byId.value.trim().split('/').pop();
+    if (!id) return;
+    let other = others.find((r) => r.id === id);
+    if (!other) {
+      try { other = await api.get(`/runs/${api.enc(id)}`); } catch (e) { return toast(`No run ${id} to compare with: ${e.message}`); }
+      others.unshift(other);
+      pick.insertBefore(optionOf(other), pick.options[1] || null);
+    }
+    pick.value = other.id;
+    byId.value = '';
+    pick.dispatchEvent(new Event('change'));
+  });
   const onlyDiff = h('input', {type: 'checkbox', checked: params.get('only') === '1'});
   const configBox = h('div');
   const drawConfig = () => {
@@ -120,7 +139,7 @@ async function overview({run, project, params, panel}) {
   const {packages, git, gpus, argv, ...rest} = run.environment || {};
   fill(panel, h('div', {class: 'columns'},
     h('section', {'aria-labelledby': 'h-config'}, h('h2', {id: 'h-config'}, 'Config'),
-      h('div', {class: 'toolbar'}, h('label', null, 'Compare with ', pick), h('label', null, onlyDiff, ' only differences')), configBox),
+      h('div', {class: 'toolbar'}, h('label', null, 'Compare with ', pick), byId, h('label', null, onlyDiff, ' only differences')), configBox),
     h('section', {'aria-labelledby': 'h-summary'}, h('h2', {id: 'h-summary'}, 'Summary'),
       kvTable('Summary', Object.fromEntries(Object.entries(flatten(run.summary)).filter(([k]) => !k.startsWith('_'))))),
     h('section', {'aria-labelledby': 'h-edit'}, h('h2', {id: 'h-edit'}, 'Name, tags and notes'), editable(run),
