@@ -198,6 +198,8 @@ def test_the_api_key_is_asked_once_and_kept_in_an_httponly_cookie(browser, keyed
         page.goto("about:blank")
         page.goto(f"{srv.url}/#/")
         wait_js(page, "window.tracklet.ready && document.querySelector('main table')")
+        projects = page.evaluate("[...document.querySelectorAll('main tbody tr td:first-child a')].map(a => a.textContent)")
+        assert projects == ["demo"]  # the store holds more; the key reads only demo
         # a write with the cookie but without the dashboard's header is refused (CSRF)
         status = page.evaluate("async () => (await fetch('/api/v1/runs/x/edits', {method: 'POST', body: '{}'})).status")
         assert status == 403
