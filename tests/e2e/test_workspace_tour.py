@@ -148,3 +148,44 @@ def test_the_config_is_compared_with_a_run_of_another_project(page, runs):
     open_view(page, page.url.split("/", 3)[3])  # the link shows the same comparison
     assert page.get_by_label("Compare the config with another run").input_value() == other["id"]
     assert f"tune/{other['id']}" in page.get_by_label("Compare the config with another run").inner_text()
+
+
+def test_dragging_zooms_in_at_full_resolution_and_reset_and_double_click_zoom_out(page, runs):
+    open_view(page, f"#/p/demo?sel={runs['long-spike']}&panels=train/loss")
+    full = chart(page, "train/loss", "[u.data[0].length, u.data[0][0], u.data[0][u.data[0].length - 1]]")
+    over = page.locator("figure.panel[data-key='train/loss'] .u-over")
+    box = over.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.5, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5 + 3, y, steps=2)  # 3 px of ~1,000: about 300 steps
+    page.mouse.up()
+    wait_js(page, "(() => { const d = window.tracklet.charts.get('train/loss').data[0];"
+                  " return d.length > 100 && d.every((x, i) => !i || x - d[i - 1] === 1); })()")  # every step in the window
+    assert page.get_by_role("button", name="Reset zoom of train/loss").is_visible()
+    page.get_by_role("button", name="Reset zoom of train/loss").click()
+    wait_js(page, f"window.tracklet.charts.get('train/loss').data[0].length === {full[0]}")
+    assert chart(page, "train/loss", "[u.scales.x.min <= u.data[0][0], u.scales.x.max >= u.data[0][u.data[0].length - 1]]") == [True, True]
+    page.mouse.move(box["x"] + box["width"] * 0.2, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.2 + 3, y, steps=2)
+    page.mouse.up()
+    wait_js(page, f"window.tracklet.charts.get('train/loss').data[0].length !== {full[0]}")
+    over.dblclick()
+    wait_js(page, f"window.tracklet.charts.get('train/loss').data[0].length === {full[0]}")
+
+
+def test_artifacts_by_type_versions_aliases_and_metadata(page):
+    open_view(page, "#/p/demo")
+    page.get_by_role("navigation", name="Project sections").get_by_role("link", name="Artifacts").click()
+    wait_js(page, "document.querySelectorAll('main section[aria-label$=\" artifacts\"]').length >= 2")
+    assert page.locator("section[aria-label='dataset artifacts'] a").all_inner_texts() == ["corpus"]
+    assert page.locator("section[aria-label='model artifacts'] a").all_inner_texts() == ["adapter"]
+    page.get_by_role("link", name="adapter").click()
+    wait_js(page, "document.querySelector('ul.tree')")
+    head = page.locator("main h2", has_text="adapter:v0")
+    assert sorted(head.locator(".alias").all_inner_texts()) == ["best", "latest"]
+    assert page.locator("ul.tree li.file").inner_text().startswith("adapter.bin 4.0 KiB ")  # its size and digest
+    page.get_by_role("tab", name="Metadata").click()
+    wait_js(page, "document.querySelector('main pre.code')")
+    assert '"lora_r": 16' in page.locator("main pre.code").inner_text()
