@@ -244,6 +244,11 @@ def _env(folder: str) -> dict[str, str]:
     return env
 
 
+def run_python(folder: str, cwd: str, *args: str, **env: str) -> None:
+    """``python ARGS`` run in ``cwd`` as a user's script, storing into ``folder`` (``env`` added to its environment)."""
+    subprocess.run([sys.executable, *args], cwd=cwd, env={**_env(folder), **env}, check=True, stdout=subprocess.DEVNULL)
+
+
 def _run(code: str, folder: str, *args: object) -> None:
     subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=folder, env=_env(folder), check=True,
                    stdout=subprocess.DEVNULL)

@@ -283,7 +283,8 @@ def test_the_environment_shows_git_commit_and_dirty_diff_command_packages_host_a
     import os
     import socket
     import subprocess
-    import sys
+
+    from demo_store import run_python
 
     repo = tmp_path / "repo"
     repo.mkdir()
@@ -297,9 +298,7 @@ def test_the_environment_shows_git_commit_and_dirty_diff_command_packages_host_a
     fake = tmp_path / "nvml"
     fake.mkdir()
     (fake / "pynvml.py").write_text(_NVML)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKLET_")}
-    env.update(TRACKLET_DIR=demo, TRACKLET_SILENT="true", TRACKLET_SYSTEM_INTERVAL="0", PYTHONPATH=str(fake))
-    subprocess.run([sys.executable, "train.py", "--lr", "0.1"], cwd=repo, env=env, check=True, stdout=subprocess.DEVNULL)
+    run_python(demo, str(repo), "train.py", "--lr", "0.1", PYTHONPATH=str(fake))
     import httpx
 
     (run_id,) = [r["id"] for r in httpx.get(f"{page.base}/api/v1/runs?project=env").json()]
@@ -344,15 +343,11 @@ def test_the_runs_table_is_walked_with_the_keyboard(page):
 
 
 def test_system_metrics_are_read_when_asked_for(page, demo, tmp_path):
-    import os
-    import subprocess
-    import sys
+    from demo_store import run_python
 
     code = ("import time, tracklet\nrun = tracklet.init(project='sys', name='with-system')\n"
             "for i in range(10):\n    run.log({'train/loss': 1 / (i + 1)}); time.sleep(0.1)\nrun.finish()\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKLET_")}
-    env.update(TRACKLET_DIR=demo, TRACKLET_SILENT="true", TRACKLET_SYSTEM_INTERVAL="0.2")
-    subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), env=env, check=True)
+    run_python(demo, str(tmp_path), "-c", code, TRACKLET_SYSTEM_INTERVAL="0.2")
     open_view(page, "#/p/sys")
     assert not any(k.startswith("system/") for k in page.evaluate("[...window.tracklet.charts.keys()]"))
     page.get_by_text("system/ and other metrics").click()

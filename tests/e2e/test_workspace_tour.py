@@ -73,16 +73,12 @@ def test_hover_legend_log_scale_wall_time_and_the_panel_picker(page, runs):
 
 
 def test_a_finished_run_is_renamed_tagged_and_noted(page, demo, tmp_path):
-    import os
-    import subprocess
-    import sys
-
     import httpx
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKLET_")}
-    env.update(TRACKLET_DIR=demo, TRACKLET_SILENT="true", TRACKLET_SYSTEM_INTERVAL="0")
+    from demo_store import run_python
+
     code = "import tracklet\nrun = tracklet.init(project='edit', name='before')\nrun.log({'loss': 1.0})\nrun.finish()\n"
-    subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), env=env, check=True)
+    run_python(demo, str(tmp_path), "-c", code)
     (run_id,) = [r["id"] for r in httpx.get(f"{page.base}/api/v1/runs?project=edit").json()]
     open_view(page, f"#/p/edit/run/{run_id}")
     page.get_by_label("Run name").fill("after")
@@ -189,3 +185,31 @@ def test_artifacts_by_type_versions_aliases_and_metadata(page):
     page.get_by_role("tab", name="Metadata").click()
     wait_js(page, "document.querySelector('main pre.code')")
     assert '"lora_r": 16' in page.locator("main pre.code").inner_text()
+
+
+def test_a_run_page_lists_the_artifacts_it_used_and_produced(page, runs):
+    open_view(page, f"#/p/demo/run/{runs['lora-r16']}?tab=artifacts")
+    wait_js(page, "document.querySelectorAll('#tab-panel section').length === 2")
+    used = page.locator("#tab-panel section", has_text="Used")
+    made = page.locator("#tab-panel section", has_text="Produced")
+    assert used.get_by_role("link").all_inner_texts() == ["corpus:v0"] and "dataset" in used.inner_text()
+    assert made.get_by_role("link").all_inner_texts() == ["adapter:v0"] and "best" in made.inner_text()
+    made.get_by_role("link", name="adapter:v0").click()
+    wait_js(page, "document.querySelector('ul.tree')")
+    assert "/artifacts/adapter" in page.url
+
+
+def test_a_run_pages_system_tab_charts_its_system_metrics(page, demo, tmp_path):
+    import httpx
+
+    from demo_store import run_python
+
+    code = ("import time, tracklet\nrun = tracklet.init(project='sys-tab', name='sampled')\n"
+            "for i in range(10):\n    run.log({'loss': 1 / (i + 1)}); time.sleep(0.1)\nrun.finish()\n")
+    run_python(demo, str(tmp_path), "-c", code, TRACKLET_SYSTEM_INTERVAL="0.2")
+    (run_id,) = [r["id"] for r in httpx.get(f"{page.base}/api/v1/runs?project=sys-tab").json()]
+    open_view(page, f"#/p/sys-tab/run/{run_id}")
+    page.get_by_role("tab", name="System").click()
+    wait_js(page, "window.tracklet.ready && window.tracklet.charts.has('system/cpu_percent')")
+    assert chart(page, "system/cpu_percent", "u.data[0].length") >= 2  # sampled more than once, drawn against run time
+    assert page.get_by_role("tab", name="System").get_attribute("aria-selected") == "true" and "tab=system" in page.url
