@@ -213,3 +213,30 @@ def test_a_run_pages_system_tab_charts_its_system_metrics(page, demo, tmp_path):
     wait_js(page, "window.tracklet.ready && window.tracklet.charts.has('system/cpu_percent')")
     assert chart(page, "system/cpu_percent", "u.data[0].length") >= 2  # sampled more than once, drawn against run time
     assert page.get_by_role("tab", name="System").get_attribute("aria-selected") == "true" and "tab=system" in page.url
+
+
+def test_zooming_on_another_metric_as_x_fetches_that_window_at_full_resolution(page, demo, tmp_path):
+    import httpx
+
+    from demo_store import run_python
+
+    code = ("import tracklet\nrun = tracklet.init(project='tokens', name='by-tokens')\n"
+            "for step in range(20000):\n"
+            "    run.log({'train/loss': 9.0 if step == 12345 else 1.0 + (step % 7) * 0.01, 'tokens': step * 512})\n"
+            "run.finish()\n")
+    run_python(demo, str(tmp_path), "-c", code)
+    (run_id,) = [r["id"] for r in httpx.get(f"{page.base}/api/v1/runs?project=tokens").json()]
+    open_view(page, f"#/p/tokens?sel={run_id}&panels=train/loss&x=tokens")
+    xs = chart(page, "train/loss", "Array.from(u.data[0])")
+    assert len(xs) < 2_000 and chart(page, "train/loss", "Math.max(...u.data.slice(1).flat().filter(v => v != null))") == 9.0
+    lo, hi = 12_300 * 512, 12_400 * 512  # 101 steps around the spike
+    page.evaluate("() => { window.__curveBodies = []; const f = window.fetch; window.fetch = (u, o) => {"
+                  " if (String(u).endsWith('/curves')) window.__curveBodies.push(JSON.parse(o.body)); return f(u, o); }; }")
+    page.evaluate(f"() => window.tracklet.charts.get('train/loss').setScale('x', {{min: {lo}, max: {hi}}})")
+    wait_js(page, f"window.tracklet.charts.get('train/loss').data[0].length === 101")
+    (asked,) = page.evaluate("window.__curveBodies")
+    assert asked["x"] == "tokens" and asked["min_x"] == lo and asked["max_x"] == hi and "min_step" not in asked
+    assert chart(page, "train/loss", "Array.from(u.data[0])") == [step * 512 for step in range(12_300, 12_401)]
+    assert chart(page, "train/loss", f"u.data[1][u.data[0].indexOf({12_345 * 512})]") == 9.0  # every point, the spike's too
+    page.get_by_role("button", name="Reset zoom of train/loss").click()
+    wait_js(page, f"window.tracklet.charts.get('train/loss').data[0].length === {len(xs)}")

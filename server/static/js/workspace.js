@@ -288,13 +288,15 @@ class Charts {
     }
   }
 
-  /** Zoomed in on steps lo..hi: fetch that window at the panel's resolution (full resolution once few enough steps). */
+  /** Zoomed in on lo..hi of the x-axis (steps, seconds or another metric's values): fetch that window at the
+   * panel's resolution (full resolution once few enough points are in it). */
   zoom(panel, lo, hi) {
-    if (this.view.x !== '_step') return;  // other axes zoom what is drawn
     clearTimeout(panel.zoomTimer);
     panel.zoomTimer = setTimeout(async () => {
       const ids = [...this.full.get(panel.key).keys()];
-      const curves = await api.curves({runs: ids, keys: [panel.key], points: panel.width(), x: '_step', minStep: lo, maxStep: hi});
+      const x = this.view.x;
+      const range = x === '_step' ? {minStep: lo, maxStep: hi} : {minX: lo, maxX: hi};
+      const curves = await api.curves({runs: ids, keys: [panel.key], points: panel.width(), x, ...range});
       panel.settingData = true;
       panel.setSeries(this.seriesOf(panel.key, curves), {keepScale: true});
       panel.settingData = false;
