@@ -230,7 +230,7 @@ print(f"logged {first}", flush=True)
 while not os.path.exists("more"):
     time.sleep(0.05)
 for step in range(first, total):
-    run.log({"train/loss": 1.0 / (step + 1)})
+    run.log({"train/loss": 1.0 / (step + 1), **({"val/loss": 2.0 / (step + 1)} if step % 10 == 0 else {})})
 print(f"logged {total}", flush=True)
 while linger and not os.path.exists("stop"):
     time.sleep(0.05)
@@ -256,8 +256,8 @@ def _run(code: str, folder: str, *args: object) -> None:
 
 def start_live(folder: str, cwd: str, project: str = "live", name: str = "live-run", first: int = 100, total: int = 200,
                linger: bool = True) -> subprocess.Popen:
-    """A run in ``project`` that logs ``first`` steps, up to ``total`` once ``cwd/more`` exists, and then ends (with
-    ``linger``, once ``cwd/stop`` exists)."""
+    """A run in ``project`` that logs ``train/loss`` for ``first`` steps, up to ``total`` once ``cwd/more`` exists (and
+    ``val/loss`` every 10 of those), and then ends (with ``linger``, once ``cwd/stop`` exists)."""
     proc = subprocess.Popen([sys.executable, "-c", _LIVE, project, name, str(first), str(total), "1" if linger else "0"],
                             cwd=cwd, env=_env(folder), stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == f"logged {first}"

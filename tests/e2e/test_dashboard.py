@@ -226,6 +226,8 @@ def test_a_live_run_is_marked_and_its_new_steps_are_fetched(page, demo, tmp_path
         asked = page.evaluate("window.__curveBodies")
         assert asked and all(b.get("min_step") == 100 for b in asked[:1])  # only the steps after those held
         assert chart(page, "train/loss", "u.data[0].length") == 200
+        wait_js(page, "window.tracklet.charts.get('val/loss')", timeout=20)  # a metric logged since the page opened
+        assert chart(page, "val/loss", "Array.from(u.data[0])") == list(range(100, 200, 10))
         (tmp_path / "stop").touch()
         proc.wait(timeout=30)
         wait_js(page, "document.querySelector('table.runs .state').textContent === 'finished'", timeout=20)  # the row follows

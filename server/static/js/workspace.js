@@ -327,13 +327,21 @@ class Charts {
    * axis: each run's steps after the last one held for it, appended (one request per run,
    * as runs are at different steps). A series grown past ~3 points per pixel column is read again at the panel's
    * width, so a long live run stays within what the panel draws. On other x-axes the live runs' curves of each
-   * panel are read again at its width (their x is not a step to start after). */
+   * panel are read again at its width (their x is not a step to start after). A metric first logged since gets its
+   * panel. */
   async refreshLive(wasLive) {
     const gen = this.generation;
     const live = this.table.charted().filter((r) => wasLive.has(r.id)).map((r) => r.id);
+    if (!live.length) return;
     const keys = [...this.panels.keys()].filter((k) => !this.panels.get(k).system);
-    if (!live.length || !keys.length) return;
-    if (this.view.x !== '_step') return this.reread(live, keys);
+    if (keys.length) await (this.view.x === '_step' ? this.appendNew(gen, live, keys) : this.reread(live, keys));
+    if (gen !== this.generation) return;
+    const charted = this.table.charted();  // a metric a live run logs for the first time gets its panel
+    await this.addKeys(gen, charted.map((r) => r.id), this.summaryKeys(charted));
+  }
+
+  /** The steps of each live run after the last one held for it, appended to its curves. */
+  async appendNew(gen, live, keys) {
     const fresh = await Promise.all(live.map((id) => {
       let after = -Infinity;
       for (const k of keys) {
