@@ -340,8 +340,10 @@ def test_the_runs_table_is_walked_with_the_keyboard(page):
     page.keyboard.press("Space")
     wait_js(page, f"location.hash.includes('sel={second}')")
     page.keyboard.press("End")
-    assert page.evaluate("document.activeElement.closest('tr').dataset.run") == \
-        page.locator("table.runs tbody tr[data-run]").last.get_attribute("data-run")
+    last = page.locator("table.runs tbody tr[data-run]").last.get_attribute("data-run")
+    assert page.evaluate("document.activeElement.closest('tr').dataset.run") == last
+    page.keyboard.press("Enter")  # opens the run
+    wait_js(page, f"location.hash.startsWith('#/p/demo/run/{last}') && document.getElementById('run-name')")
 
 
 def test_system_metrics_are_read_when_asked_for(page, demo, tmp_path):
