@@ -83,7 +83,7 @@ def git_info(cwd: str, run_dir: str | None, max_diff: int = 10 * _MB) -> dict[st
         diff = _git(["diff", "HEAD"], cwd)
         if diff:
             path = os.path.join(run_dir, "diff.patch")
-            data = diff.encode()
+            data = diff.encode() + b"\n"  # _git strips it; without the last newline git apply calls the patch corrupt
             with open(path, "wb") as f:
                 f.write(data[:max_diff])
             inline = data[:_INLINE_DIFF]

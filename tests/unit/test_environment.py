@@ -43,7 +43,10 @@ def test_a_dirty_trees_diff_is_recorded_inline_and_in_the_run_folder(tmp_path, m
     (repo / "a.txt").write_text("one\n" + "".join(f"line {i}\n" for i in range(40)))
     info = _system.git_info(str(repo), str(run_dir))
     assert info["dirty"] is True and "+line 39" in info["diff"] and info["diff_truncated"] is False
-    assert (run_dir / "diff.patch").read_text() == info["diff"].rstrip("\n") and info["diff_bytes"] == len(info["diff"].rstrip("\n"))
+    assert (run_dir / "diff.patch").read_text() == info["diff"] and info["diff_bytes"] == len(info["diff"])
+    subprocess.run(["git", "checkout", "-q", "a.txt"], cwd=repo, check=True)
+    subprocess.run(["git", "apply", str(run_dir / "diff.patch")], cwd=repo, check=True)  # the change comes back
+    assert (repo / "a.txt").read_text().endswith("line 39\n")
     monkeypatch.setattr(_system, "_INLINE_DIFF", 200)  # a long diff: its first lines inline, cut at a line; the file whole
     info = _system.git_info(str(repo), str(run_dir))
     assert info["diff_truncated"] is True and len(info["diff"]) <= 200 and info["diff"].endswith("\n")
