@@ -66,6 +66,8 @@ _ENTITY = query("entity")
 _PROJECT_NAME = (path("project"), path("name", "the artifact's name"), _ENTITY)
 _KEYS = query("keys", array=True, description="metric names (repeat the parameter)")
 _STEPS = (query("min_step", "integer"), query("max_step", "integer"))
+_X_WINDOW = (query("min_x", "number", description="keep the points whose x (on the x axis) is at least this"),
+             query("max_x", "number", description="... and at most this (a zoomed chart)"))
 _KIND = query("kind", enum=["output", "input"])
 _DIGEST = path("digest", "a BLAKE3 digest: 64 hex characters")
 _VERSION = path("version_id", "an artifact version id (an integer)")
@@ -120,19 +122,20 @@ ROUTES: list[Endpoint] = [
        responses={"200": {"application/x-ndjson": {"type": "string"}}}),
     _e("GET", "/runs/{run_id}/curves", history.curves, "store.curves", _RUN,
        query("keys", array=True, required=True, description="metric names (repeat the parameter)"), *_STEPS,
-       query("points", "integer", minimum=1), query("x"), responses={"200": _OBJ}),
+       query("points", "integer", minimum=1), query("x"), *_X_WINDOW, responses={"200": _OBJ}),
     _e("GET", "/curves", history.curves_of_runs,
        "store.curves_of_runs: a chart of many runs in one request (run id -> key -> curve; 400 naming a missing run)",
        query("runs", array=True, required=True, description="run ids (repeat the parameter)"),
        query("keys", array=True, required=True, description="metric names (repeat the parameter)"), *_STEPS,
-       query("points", "integer", minimum=1), query("x"), responses={"200": _OBJ}),
+       query("points", "integer", minimum=1), query("x"), *_X_WINDOW, responses={"200": _OBJ}),
     _e("POST", "/curves", history.curves_of_runs, "store.curves_of_runs, its arguments as a JSON body (for many run ids)",
        responses={"200": _OBJ}, body={"application/json": {
            "type": "object", "required": ["runs", "keys"],
            "properties": {"runs": {"type": "array", "items": {"type": "string"}, "minItems": 1},
                           "keys": {"type": "array", "items": {"type": "string"}, "minItems": 1},
                           "min_step": {"type": "integer"}, "max_step": {"type": "integer"},
-                          "points": {"type": "integer", "minimum": 1}, "x": {"type": "string"}},
+                          "points": {"type": "integer", "minimum": 1}, "x": {"type": "string"},
+                          "min_x": {"type": "number"}, "max_x": {"type": "number"}},
        }}),
     _e("GET", "/runs/{run_id}/system", history.system, "store.system_metrics", _RUN, _KEYS, responses={"200": _LIST}),
     _e("GET", "/runs/{run_id}/logs", history.logs, "store.logs", _RUN, query("after", "integer", minimum=0),

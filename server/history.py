@@ -11,7 +11,7 @@ from starlette.responses import Response, StreamingResponse
 
 from tracklet.remote._wire import CURVES_TYPE, encode_curves
 
-from ._request import call, json_body, query_int, query_list, query_str, run_id_of, store_of, valid_run_id
+from ._request import call, json_body, query_float, query_int, query_list, query_str, run_id_of, store_of, valid_run_id
 from .auth import visible
 from .errors import ApiError, JsonResponse, log
 from .runs import run_for
@@ -66,8 +66,9 @@ async def curves(request: Request) -> JsonResponse:
     lo, hi = query_int(request, "min_step"), query_int(request, "max_step")
     points = query_int(request, "points", minimum=1, maximum=_MAX_POINTS)
     x = query_str(request, "x", "_step")
+    x_lo, x_hi = query_float(request, "min_x"), query_float(request, "max_x")
     await run_for(request, run_id)
-    found = await call(store_of(request).curves, run_id, wanted, lo, hi, points, x)
+    found = await call(store_of(request).curves, run_id, wanted, lo, hi, points, x, x_lo, x_hi)
     return _curves_response(request, {run_id: found}, lambda: _lean(found))
 
 
@@ -90,6 +91,15 @@ def _int_field(body: dict[str, Any], key: str, minimum: int | None = None, maxim
     if not lo <= value <= hi:
         raise ApiError(f"{key} must be between {lo} and {hi}; got {value}")
     return value
+
+
+def _float_field(body: dict[str, Any], key: str) -> float | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if type(value) not in (int, float) or value != value or value in (float("inf"), float("-inf")):
+        raise ApiError(f"{key} must be a finite number; got {json.dumps(value)[:40]}")
+    return float(value)
 
 
 def _key_name(value: str) -> str:
@@ -116,6 +126,7 @@ async def curves_of_runs(request: Request) -> JsonResponse:
         x = body.get("x", "_step")
         if not isinstance(x, str) or not x:
             raise ApiError("x must be a metric name, _step, _runtime or _timestamp")
+        x_lo, x_hi = _float_field(body, "min_x"), _float_field(body, "max_x")
     else:
         run_ids = [valid_run_id(r) for r in query_list(request, "runs") or []]
         wanted = query_list(request, "keys") or []
@@ -124,13 +135,14 @@ async def curves_of_runs(request: Request) -> JsonResponse:
         lo, hi = query_int(request, "min_step"), query_int(request, "max_step")
         points = query_int(request, "points", minimum=1, maximum=_MAX_POINTS)
         x = query_str(request, "x", "_step")
+        x_lo, x_hi = query_float(request, "min_x"), query_float(request, "max_x")
     if len(run_ids) > _MAX_RUNS:
         raise ApiError(f"at most {_MAX_RUNS} runs in one chart request; got {len(run_ids)}", status=413)
     if not visible(request, "*"):  # a key scoped to projects: each run's project is checked (a key on '*' needs no lookup)
         for run_id in dict.fromkeys(run_ids):
             await run_for(request, run_id)
     store = store_of(request)
-    found = await call(store.curves_of_runs, list(dict.fromkeys(run_ids)), wanted, lo, hi, points, x)
+    found = await call(store.curves_of_runs, list(dict.fromkeys(run_ids)), wanted, lo, hi, points, x, x_lo, x_hi)
     return _curves_response(request, found, lambda: {run_id: _lean(c) for run_id, c in found.items()})
 
 

@@ -139,8 +139,10 @@ class RemoteStore(Store):
         max_step: int | None = None,
         points: int | None = None,
         x: str = "_step",
+        min_x: float | None = None,
+        max_x: float | None = None,
     ) -> dict[str, dict[str, list[Any]]]:
-        params = _params(keys=list(keys), min_step=min_step, max_step=max_step, points=points, x=x)
+        params = _params(keys=list(keys), min_step=min_step, max_step=max_step, points=points, x=x, min_x=min_x, max_x=max_x)
         r = self._request("GET", f"/runs/{_q(run_id)}/curves", params=params, headers={"Accept": CURVES_TYPE})
         return _curves_of(r, run_id).get(run_id, {})
 
@@ -152,9 +154,12 @@ class RemoteStore(Store):
         max_step: int | None = None,
         points: int | None = None,
         x: str = "_step",
+        min_x: float | None = None,
+        max_x: float | None = None,
     ) -> dict[str, dict[str, dict[str, list[Any]]]]:
         """One request for a chart of many runs (``POST /curves``: the ids in the body, not the URL)."""
-        body = {"runs": list(run_ids), "keys": list(keys), "min_step": min_step, "max_step": max_step, "points": points, "x": x}
+        body = {"runs": list(run_ids), "keys": list(keys), "min_step": min_step, "max_step": max_step, "points": points, "x": x,
+                "min_x": min_x, "max_x": max_x}
         r = self._request("POST", "/curves", json={k: v for k, v in body.items() if v is not None}, headers={"Accept": CURVES_TYPE})
         return _curves_of(r)
 

@@ -132,11 +132,14 @@ class Store:
         max_step: int | None = None,
         points: int | None = None,
         x: str = "_step",
+        min_x: float | None = None,
+        max_x: float | None = None,
     ) -> dict[str, dict[str, list[Any]]]:
         """Numeric curves for charts: per key ``{"x": [...], "y": [...], "min": [...], "max": [...]}``.
 
         Full resolution when ``points`` is None; otherwise at most ``points`` buckets over the range,
-        each with its mean ``y`` and its ``min``/``max``, so a one-step spike always shows.
+        each with its mean ``y`` and its ``min``/``max``, so a one-step spike always shows. ``min_x``/``max_x``
+        keep the points whose x (on the ``x`` axis: a step, a time, another metric's value) lies in that window.
         """
         raise NotImplementedError
 
@@ -148,9 +151,11 @@ class Store:
         max_step: int | None = None,
         points: int | None = None,
         x: str = "_step",
+        min_x: float | None = None,
+        max_x: float | None = None,
     ) -> dict[str, dict[str, dict[str, list[Any]]]]:
         """``curves`` of several runs at once (a chart overlays them): run id -> key -> curve."""
-        return {i: self.curves(i, keys, min_step, max_step, points, x) for i in run_ids}
+        return {i: self.curves(i, keys, min_step, max_step, points, x, min_x, max_x) for i in run_ids}
 
     def system_metrics(self, run_id: str, keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """System metric rows by time: ``_timestamp``, ``_runtime`` and each ``system/...`` value."""

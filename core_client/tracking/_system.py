@@ -59,8 +59,14 @@ def _in_repository(cwd: str) -> bool:
         folder = parent
 
 
+# The uncommitted diff travels in the environment record (so a store, a server and the dashboard have it) up to
+# this size; the run folder's diff.patch keeps up to max_diff of it.
+_INLINE_DIFF = 256 << 10
+
+
 def git_info(cwd: str, run_dir: str | None, max_diff: int = 10 * _MB) -> dict[str, Any] | None:
-    """Commit, branch, remote and dirtiness of the repository around ``cwd``; the diff goes to ``diff.patch``."""
+    """Commit, branch, remote and dirtiness of the repository around ``cwd``; a dirty tree's diff against HEAD as
+    ``diff`` (its first 256 KiB, cut at a line) and, up to ``max_diff``, in the run folder's ``diff.patch``."""
     if not _in_repository(cwd):
         return None
     commit = _git(["rev-parse", "HEAD"], cwd)
@@ -77,11 +83,16 @@ def git_info(cwd: str, run_dir: str | None, max_diff: int = 10 * _MB) -> dict[st
         diff = _git(["diff", "HEAD"], cwd)
         if diff:
             path = os.path.join(run_dir, "diff.patch")
-            data = diff.encode()
+            data = diff.encode() + b"\n"  # _git strips it; without the last newline git apply calls the patch corrupt
             with open(path, "wb") as f:
                 f.write(data[:max_diff])
-            info["diff"] = "diff.patch"
-            info["diff_truncated"] = len(data) > max_diff
+            inline = data[:_INLINE_DIFF]
+            if len(data) > _INLINE_DIFF:
+                inline = inline[: inline.rfind(b"\n") + 1] or inline
+            info["diff"] = inline.decode("utf-8", "replace")
+            info["diff_bytes"] = len(data)
+            info["diff_truncated"] = len(inline) < len(data)
+            info["diff_file"] = "diff.patch"
     return info
 
 

@@ -69,19 +69,33 @@ _SANDBOXED = "Blocked script execution in 'about:srcdoc' because the document's 
 
 
 @pytest.fixture
-def page(browser, server):
+def make_page(browser, server):
+    """``make_page(**context_options)``: a page in a fresh context (a viewport, a colour scheme, ...); the test fails
+    on any script error or CSP violation it caused."""
+    made: list[tuple[Any, list[str]]] = []
+
+    def make(**options: Any) -> Any:
+        context = browser.new_context(**{"viewport": {"width": 1300, "height": 900}, **options})
+        pg = context.new_page()
+        problems: list[str] = []
+        pg.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        pg.expected_console = ["status of 401", _SANDBOXED]  # a test adds what it provokes on purpose (a 400 it asks for)
+        pg.on("console", lambda m: m.type == "error" and not any(e in m.text for e in pg.expected_console)
+              and problems.append(f"console: {m.text}"))
+        pg.base = server.url
+        made.append((context, problems))
+        return pg
+
+    yield make
+    for context, _ in made:
+        context.close()
+    assert not [p for _, problems in made for p in problems], made
+
+
+@pytest.fixture
+def page(make_page):
     """A page in a fresh context; the test fails on any script error or CSP violation it caused."""
-    context = browser.new_context(viewport={"width": 1300, "height": 900})
-    pg = context.new_page()
-    problems: list[str] = []
-    pg.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    pg.expected_console = ["status of 401", _SANDBOXED]  # a test adds what it provokes on purpose (a 400 it asks for)
-    pg.on("console", lambda m: m.type == "error" and not any(e in m.text for e in pg.expected_console)
-          and problems.append(f"console: {m.text}"))
-    pg.base = server.url
-    yield pg
-    context.close()
-    assert not problems, problems
+    return make_page()
 
 
 def open_view(page: Any, fragment: str) -> None:

@@ -231,16 +231,17 @@ tracklet.agent(sweep_id, function=train, count=6)
 
 _LIVE = r'''
 import os, sys, time, tracklet
-run = tracklet.init(project="live", name="live-run", config={"lr": 0.1})
-for step in range(100):
+project, name, first, total, linger = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1"
+run = tracklet.init(project=project, name=name, config={"lr": 0.1})
+for step in range(first):
     run.log({"train/loss": 1.0 / (step + 1)})
-print("logged 100", flush=True)
+print(f"logged {first}", flush=True)
 while not os.path.exists("more"):
     time.sleep(0.05)
-for step in range(100, 200):
-    run.log({"train/loss": 1.0 / (step + 1)})
-print("logged 200", flush=True)
-while not os.path.exists("stop"):
+for step in range(first, total):
+    run.log({"train/loss": 1.0 / (step + 1), **({"val/loss": 2.0 / (step + 1)} if step % 10 == 0 else {})})
+print(f"logged {total}", flush=True)
+while linger and not os.path.exists("stop"):
     time.sleep(0.05)
 run.finish()
 '''
@@ -252,15 +253,23 @@ def _env(folder: str) -> dict[str, str]:
     return env
 
 
+def run_python(folder: str, cwd: str, *args: str, **env: str) -> None:
+    """``python ARGS`` run in ``cwd`` as a user's script, storing into ``folder`` (``env`` added to its environment)."""
+    subprocess.run([sys.executable, *args], cwd=cwd, env={**_env(folder), **env}, check=True, stdout=subprocess.DEVNULL)
+
+
 def _run(code: str, folder: str, *args: object) -> None:
     subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=folder, env=_env(folder), check=True,
                    stdout=subprocess.DEVNULL)
 
 
-def start_live(folder: str, cwd: str) -> subprocess.Popen:
-    """A run in project ``live`` that logs 100 steps, 100 more once ``cwd/more`` exists, and ends once ``cwd/stop`` does."""
-    proc = subprocess.Popen([sys.executable, "-c", _LIVE], cwd=cwd, env=_env(folder), stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "logged 100"
+def start_live(folder: str, cwd: str, project: str = "live", name: str = "live-run", first: int = 100, total: int = 200,
+               linger: bool = True) -> subprocess.Popen:
+    """A run in ``project`` that logs ``train/loss`` for ``first`` steps, up to ``total`` once ``cwd/more`` exists (and
+    ``val/loss`` every 10 of those), and then ends (with ``linger``, once ``cwd/stop`` exists)."""
+    proc = subprocess.Popen([sys.executable, "-c", _LIVE, project, name, str(first), str(total), "1" if linger else "0"],
+                            cwd=cwd, env=_env(folder), stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == f"logged {first}"
     return proc
 
 

@@ -48,6 +48,7 @@ def main(only: list[str]) -> int:
             ("run-config-diff", f"#/p/demo/run/{runs['lora-r16']}?diff={runs['lora-r8']}", "light", 900),
             ("run-console", f"#/p/demo/run/{runs['lora-r16']}?tab=console", "light", 420),
             ("artifact-lineage", "#/p/demo/artifacts/adapter?tab=lineage", "light", 460),
+            ("artifacts", "#/p/demo/artifacts", "light", 420),
             ("registry", "#/registry/chat-adapter", "light", 560),
             ("run-media-table", table, "light", 760),
             ("run-media-image", f"#/p/media/run/{media}?tab=media&mkey=samples/image", "light", 420),

@@ -198,6 +198,8 @@ def test_the_api_key_is_asked_once_and_kept_in_an_httponly_cookie(browser, keyed
         page.goto("about:blank")
         page.goto(f"{srv.url}/#/")
         wait_js(page, "window.tracklet.ready && document.querySelector('main table')")
+        projects = page.evaluate("[...document.querySelectorAll('main tbody tr td:first-child a')].map(a => a.textContent)")
+        assert projects == ["demo"]  # the store holds more; the key reads only demo
         # a write with the cookie but without the dashboard's header is refused (CSRF)
         status = page.evaluate("async () => (await fetch('/api/v1/runs/x/edits', {method: 'POST', body: '{}'})).status")
         assert status == 403
@@ -224,6 +226,8 @@ def test_a_live_run_is_marked_and_its_new_steps_are_fetched(page, demo, tmp_path
         asked = page.evaluate("window.__curveBodies")
         assert asked and all(b.get("min_step") == 100 for b in asked[:1])  # only the steps after those held
         assert chart(page, "train/loss", "u.data[0].length") == 200
+        wait_js(page, "window.tracklet.charts.get('val/loss')", timeout=20)  # a metric logged since the page opened
+        assert chart(page, "val/loss", "Array.from(u.data[0])") == list(range(100, 200, 10))
         (tmp_path / "stop").touch()
         proc.wait(timeout=30)
         wait_js(page, "document.querySelector('table.runs .state').textContent === 'finished'", timeout=20)  # the row follows
@@ -231,6 +235,87 @@ def test_a_live_run_is_marked_and_its_new_steps_are_fetched(page, demo, tmp_path
         (tmp_path / "stop").touch()
         proc.wait(timeout=30)
         proc.stdout.close()
+
+
+def test_live_runs_at_different_steps_each_get_their_own_new_steps(page, demo, tmp_path):
+    """Each live run is asked for the steps after its own last one (one run ahead must not make another skip steps),
+    and a run that ends between two refreshes still brings its last steps."""
+    from demo_store import start_live
+
+    fast = start_live(demo, str(tmp_path), project="live2", name="fast", first=100, total=200)
+    slow = start_live(demo, str(tmp_path), project="live2", name="slow", first=40, total=140, linger=False)
+    count = ("(name) => { const u = window.tracklet.charts.get('train/loss'); const i = u.series.findIndex(s => s.label === name);"
+             " return i > 0 ? u.data[i].filter(v => v != null).length : -1; }")
+    try:
+        open_view(page, "#/p/live2")
+        assert page.evaluate(count, "fast") == 100 and page.evaluate(count, "slow") == 40
+        page.evaluate("() => { window.__curveBodies = []; const f = window.fetch; window.fetch = (u, o) => {"
+                      " if (String(u).endsWith('/curves')) window.__curveBodies.push(JSON.parse(o.body)); return f(u, o); }; }")
+        (tmp_path / "more").touch()
+        assert fast.stdout.readline().strip() == "logged 200" and slow.stdout.readline().strip() == "logged 140"
+        slow.wait(timeout=30)  # ended: its last steps are still fetched
+        wait_js(page, f"({count})('fast') === 200 && ({count})('slow') === 140", timeout=20)
+        asked = page.evaluate("window.__curveBodies")
+        first_asks = {b["runs"][0]: b.get("min_step") for b in reversed(asked)}  # each run's first ask after the touch
+        names = {r["name"]: r["id"] for r in page.evaluate("window.tracklet.table.rows.map(r => ({name: r.name, id: r.id}))")}
+        assert first_asks[names["fast"]] == 100 and first_asks[names["slow"]] == 40
+        wait_js(page, "[...document.querySelectorAll('table.runs .state')].some(s => s.textContent === 'finished')", timeout=20)
+    finally:
+        (tmp_path / "more").touch()
+        (tmp_path / "stop").touch()
+        for proc in (fast, slow):
+            proc.wait(timeout=30)
+            proc.stdout.close()
+
+
+# NVML as a machine with one GPU answers it: this CI machine has none, and the page is what is checked here
+_NVML = """
+class _Memory:
+    total = 80 * 1024 ** 3
+def nvmlInit(): pass
+def nvmlSystemGetDriverVersion(): return "550.54.15"
+def nvmlDeviceGetCount(): return 1
+def nvmlDeviceGetHandleByIndex(i): return i
+def nvmlDeviceGetName(h): return b"NVIDIA H100 80GB HBM3"
+def nvmlDeviceGetMemoryInfo(h): return _Memory()
+"""
+
+
+def test_the_environment_shows_git_commit_and_dirty_diff_command_packages_host_and_gpu(page, demo, tmp_path):
+    import os
+    import socket
+    import subprocess
+
+    from demo_store import run_python
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git_env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x"}
+    (repo / "train.py").write_text("import tracklet\nrun = tracklet.init(project='env', name='dirty')\nrun.log({'loss': 1.0})\nrun.finish()\n")
+    for args in (["init", "-q"], ["add", "train.py"], ["commit", "-q", "-m", "first"]):
+        subprocess.run(["git", *args], cwd=repo, check=True, env=git_env)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+    with open(repo / "train.py", "a") as f:
+        f.write("print('uncommitted <b>change</b>')\n")
+    fake = tmp_path / "nvml"
+    fake.mkdir()
+    (fake / "pynvml.py").write_text(_NVML)
+    run_python(demo, str(repo), "train.py", "--lr", "0.1", PYTHONPATH=str(fake))
+    import httpx
+
+    (run_id,) = [r["id"] for r in httpx.get(f"{page.base}/api/v1/runs?project=env").json()]
+    open_view(page, f"#/p/env/run/{run_id}")
+    table = page.locator("table[aria-label=Environment]")
+    rows = dict(zip(table.locator("th").all_inner_texts(), table.locator("td").all_inner_texts()))
+    assert rows["command"].endswith("train.py --lr 0.1") and rows["host"] == socket.gethostname()
+    assert rows["gpu 0"] == "NVIDIA H100 80GB HBM3 · 80 GB · driver 550.54.15"
+    git = page.locator("table[aria-label=Git]").inner_text()
+    assert commit in git and "dirty\ttrue" in git
+    page.get_by_text("Uncommitted changes (diff against").click()
+    diff = page.get_by_label("Uncommitted changes").inner_text()
+    assert "+print('uncommitted <b>change</b>')" in diff and "diff --git a/train.py b/train.py" in diff  # as text
+    packages = page.locator("summary", has_text="Packages (").inner_text()
+    assert int(packages.split("(")[1].rstrip(")")) > 5
 
 
 def test_grouped_runs_are_drawn_as_mean_and_band(page, runs):
@@ -255,20 +340,18 @@ def test_the_runs_table_is_walked_with_the_keyboard(page):
     page.keyboard.press("Space")
     wait_js(page, f"location.hash.includes('sel={second}')")
     page.keyboard.press("End")
-    assert page.evaluate("document.activeElement.closest('tr').dataset.run") == \
-        page.locator("table.runs tbody tr[data-run]").last.get_attribute("data-run")
+    last = page.locator("table.runs tbody tr[data-run]").last.get_attribute("data-run")
+    assert page.evaluate("document.activeElement.closest('tr').dataset.run") == last
+    page.keyboard.press("Enter")  # opens the run
+    wait_js(page, f"location.hash.startsWith('#/p/demo/run/{last}') && document.getElementById('run-name')")
 
 
 def test_system_metrics_are_read_when_asked_for(page, demo, tmp_path):
-    import os
-    import subprocess
-    import sys
+    from demo_store import run_python
 
     code = ("import time, tracklet\nrun = tracklet.init(project='sys', name='with-system')\n"
             "for i in range(10):\n    run.log({'train/loss': 1 / (i + 1)}); time.sleep(0.1)\nrun.finish()\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKLET_")}
-    env.update(TRACKLET_DIR=demo, TRACKLET_SILENT="true", TRACKLET_SYSTEM_INTERVAL="0.2")
-    subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), env=env, check=True)
+    run_python(demo, str(tmp_path), "-c", code, TRACKLET_SYSTEM_INTERVAL="0.2")
     open_view(page, "#/p/sys")
     assert not any(k.startswith("system/") for k in page.evaluate("[...window.tracklet.charts.keys()]"))
     page.get_by_text("system/ and other metrics").click()

@@ -31,7 +31,7 @@ ROUTES = [
     ("GET", r"/problems", "problems", ["run_id"]),
     ("GET", r"/runs/(?P<run_id>[^/]+)/keys", "keys", []),
     ("GET", r"/runs/(?P<run_id>[^/]+)/history", "history", ["keys*", "min_step", "max_step"]),
-    ("GET", r"/runs/(?P<run_id>[^/]+)/curves", "curves", ["keys*", "min_step", "max_step", "points", "x"]),
+    ("GET", r"/runs/(?P<run_id>[^/]+)/curves", "curves", ["keys*", "min_step", "max_step", "points", "x", "min_x", "max_x"]),
     ("POST", r"/curves", "curves_of_runs", []),
     ("GET", r"/runs/(?P<run_id>[^/]+)/system", "system_metrics", ["keys*"]),
     ("GET", r"/runs/(?P<run_id>[^/]+)/logs", "logs", ["after"]),
@@ -152,6 +152,10 @@ def test_every_store_method_is_its_route(store):
         "run_id": "r1", "keys": ["a", "b"], "min_step": "0", "max_step": "10", "points": "5", "x": "_step"}
     assert store.curves_of_runs(["r1", "r2"], ["a"], points=1000)["call"] == {
         "body": {"runs": ["r1", "r2"], "keys": ["a"], "points": 1000, "x": "_step"}}
+    assert store.curves("r1", ["a"], x="epoch", min_x=1.5, max_x=2)["call"] == {
+        "run_id": "r1", "keys": ["a"], "x": "epoch", "min_x": "1.5", "max_x": "2"}
+    assert store.curves_of_runs(["r1"], ["a"], x="_runtime", min_x=0.5, max_x=9.25)["call"] == {
+        "body": {"runs": ["r1"], "keys": ["a"], "x": "_runtime", "min_x": 0.5, "max_x": 9.25}}
     assert store.system_metrics("r1", ["system/cpu"])["call"]["keys"] == ["system/cpu"]
     assert store.logs("r1", after=4)["call"]["after"] == "4"
     assert store.media("r1", "eval/predictions", 3)["call"] == {"run_id": "r1", "key": "eval/predictions", "step": "3"}

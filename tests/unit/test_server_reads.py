@@ -87,6 +87,17 @@ def test_curves_of_many_runs_in_one_request(served):
                 {"runs": [run_id], "keys": ["loss"], "points": 0}, {"runs": ["../x"], "keys": ["loss"]}, [run_id]):
         r = api.post("/api/v1/curves", json=bad)
         assert r.status_code == 400 and r.json()["error"], bad
+    for bad in ("nine", True, None and 0):  # a window on the x-axis is a finite number
+        r = api.post("/api/v1/curves", json={"runs": [run_id], "keys": ["loss"], "x": "_runtime", "min_x": bad})
+        assert bad is None or (r.status_code == 400 and "min_x must be a finite number" in r.json()["error"]), bad
+    assert api.get(f"/api/v1/curves?runs={run_id}&keys=loss&max_x=inf").status_code == 400
+    runtime = store.curves(run_id, ["loss"], x="_runtime")["loss"]["x"]
+    lo, hi = runtime[len(runtime) // 4], runtime[len(runtime) // 2]
+    full = store.curves(run_id, ["loss"], x="_runtime", min_x=lo, max_x=hi)["loss"]
+    want = {run_id: {"loss": {"x": full["x"], "y": full["y"]}}}  # full resolution: min and max left out
+    assert _json(api.post("/api/v1/curves", json={"runs": [run_id], "keys": ["loss"], "x": "_runtime", "min_x": lo, "max_x": hi})) == want
+    assert _json(api.get(f"/api/v1/runs/{run_id}/curves?keys=loss&x=_runtime&min_x={lo}&max_x={hi}")) == want[run_id]
+    assert full["x"] and all(lo <= x <= hi for x in full["x"])
     r = api.get("/api/v1/curves?runs=nosuchrun&keys=loss")
     assert r.status_code == 400 and "nosuchrun" in r.json()["error"]
     assert api.get("/api/v1/curves?keys=loss").status_code == 400

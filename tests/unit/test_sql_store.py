@@ -93,6 +93,22 @@ def test_history_curves_and_logs(store):
     assert s.logs(rid, after=logs[0]["seq"]) == []
 
 
+def test_curves_in_a_window_of_any_x_axis(store):
+    s, ids = store
+    rid = ids["a"]
+    steps = s.curves(rid, ["loss"], x="_step", min_x=10.5, max_x=12.9)["loss"]  # on the step axis: whole steps within
+    assert steps["x"] == [11, 12]
+    assert s.curves(rid, ["loss"], min_step=0, max_step=11, min_x=10.5, points=100)["loss"]["x"] == [11]  # both bounds
+    lo, hi = 100 / 300, 200 / 300  # another metric as the x-axis: acc is step / 300
+    window = s.curves(rid, ["loss"], x="acc", min_x=lo, max_x=hi)["loss"]
+    assert window["x"] == [i / 300 for i in range(100, 201)] and window["y"][50] == 100.0  # step 150's spike inside
+    down = s.curves(rid, ["loss"], x="acc", min_x=lo, max_x=hi, points=5)["loss"]
+    assert len(down["x"]) == 5 and all(lo <= x <= hi for x in down["x"]) and max(down["max"]) == 100.0
+    runtime = s.curves(rid, ["loss"], x="_runtime")["loss"]["x"]
+    assert s.curves(rid, ["loss"], x="_runtime", min_x=runtime[-1] + 1)["loss"]["x"] == []
+    assert len(s.curves(rid, ["loss"], x="_runtime", max_x=runtime[-1])["loss"]["x"]) == 300
+
+
 def test_artifacts_and_registry(store):
     s, ids = store
     v = s.artifact("proj", None, "data", "best")

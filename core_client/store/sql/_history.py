@@ -193,11 +193,12 @@ def _value_rows(q: Any, pk: int, wanted: dict[str, int], lo: int, hi: int, creat
 
 def curves(
     q: Any, pk: int, wanted: dict[str, int], min_step: int | None, max_step: int | None, points: int | None,
-    x: str, x_kid: int | None, created: float,
+    x: str, x_kid: int | None, created: float, window: tuple[float | None, float | None] = (None, None),
 ) -> dict[str, dict[str, list[Any]]]:
     """Numeric curves for a chart, full or in ``points`` buckets of the x range with mean, min and max each.
 
-    A bucket keeps the min and max of the values in it, so a one-step spike survives any downsampling.
+    A bucket keeps the min and max of the values in it, so a one-step spike survives any downsampling. ``window``
+    (low, high; either None) keeps the points whose x lies in it: a zoomed chart of another axis than the step.
     """
     lo = -(2**63) if min_step is None else int(min_step)
     hi = 2**63 - 1 if max_step is None else int(max_step)
@@ -219,6 +220,11 @@ def curves(
                 else:
                     px.append(step if x == "_step" else ts / 1000.0 + (created if x == "_timestamp" else 0.0))
                 py.append(value)
+        if window != (None, None):
+            w_lo = -_INF if window[0] is None else window[0]
+            w_hi = _INF if window[1] is None else window[1]
+            kept = [i for i, xv in enumerate(px) if w_lo <= xv <= w_hi]
+            px, py = [px[i] for i in kept], [py[i] for i in kept]
         out[name] = _buckets(px, py, points)
     return out
 

@@ -7,6 +7,7 @@ Reads of a folder store first catch the database up with the run logs beside it,
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from contextlib import contextmanager
@@ -268,8 +269,10 @@ class SqlStore(Store):
         max_step: int | None = None,
         points: int | None = None,
         x: str = "_step",
+        min_x: float | None = None,
+        max_x: float | None = None,
     ) -> dict[str, dict[str, list[Any]]]:
-        return self.curves_of_runs([run_id], keys, min_step, max_step, points, x)[run_id]
+        return self.curves_of_runs([run_id], keys, min_step, max_step, points, x, min_x, max_x)[run_id]
 
     def curves_of_runs(
         self,
@@ -279,9 +282,16 @@ class SqlStore(Store):
         max_step: int | None = None,
         points: int | None = None,
         x: str = "_step",
+        min_x: float | None = None,
+        max_x: float | None = None,
     ) -> dict[str, dict[str, dict[str, list[Any]]]]:
         """``curves`` of several runs, on one connection (a chart of 100 runs is one question)."""
         from ._blocks import SINCE_SCHEMA
+
+        if x == "_step":  # a window of steps is a range scan (and the chart blocks serve it)
+            min_step = _window_bound(min_step, min_x, max)
+            max_step = _window_bound(max_step, max_x, min)
+            min_x = max_x = None
 
         blocks = points is not None and x == "_step"
         with self.reader() as q:
@@ -297,11 +307,12 @@ class SqlStore(Store):
         if dirty:
             self._make_blocks([r[0] for r in found.values()])
         with self.reader() as q:
-            return {i: self._curves(q, i, pk, created, keys, min_step, max_step, points, x) for i, (pk, created) in found.items()}
+            return {i: self._curves(q, i, pk, created, keys, min_step, max_step, points, x, (min_x, max_x))
+                    for i, (pk, created) in found.items()}
 
     def _curves(
         self, q: Reader, run_id: str, pk: int, created: float, keys: Sequence[str],
-        min_step: int | None, max_step: int | None, points: int | None, x: str,
+        min_step: int | None, max_step: int | None, points: int | None, x: str, window: tuple[float | None, float | None],
     ) -> dict[str, dict[str, list[Any]]]:
         from ._blocks import buckets
         from ._history import curves
@@ -317,7 +328,7 @@ class SqlStore(Store):
                 if found is not None:
                     out[name] = found
                     del wanted[name]
-        out.update(curves(q, pk, wanted, min_step, max_step, points, x, known.get(x), created))
+        out.update(curves(q, pk, wanted, min_step, max_step, points, x, known.get(x), created, window))
         return {k: out[k] for k in keys if k in out}
 
     def _make_blocks(self, run_pks: list[int]) -> None:
@@ -705,3 +716,11 @@ def _stored_digests(manifest: Any) -> set[str]:
     from ...artifacts.storage import Manifest
 
     return {e.digest for e in Manifest.from_json(from_json(manifest)) if e.ref is None}
+
+
+def _window_bound(step: int | None, bound: float | None, pick: Any) -> int | None:
+    """A step bound narrowed by an x-window's bound on the step axis (``pick``: ``max`` for the low end)."""
+    if bound is None:
+        return step
+    whole = math.ceil(bound) if pick is max else math.floor(bound)
+    return whole if step is None else pick(step, whole)

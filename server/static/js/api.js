@@ -65,13 +65,16 @@ export const signOut = () => del('/session');
 /**
  * Curves of many runs in one request, read as float64 arrays: {runId: {key: {x, y, min, max}}}.
  * `points` is the panel's width in pixels: each bucket brings its min and max, so a spike is never lost.
+ * `minStep`/`maxStep` bound the steps; `minX`/`maxX` the values on the `x` axis (a zoomed window of any axis).
  * Non-finite values become null (a gap in the line).
  */
-export async function curves({runs, keys, points, x, minStep, maxStep}) {
+export async function curves({runs, keys, points, x, minStep, maxStep, minX, maxX}) {
   const body = {runs, keys, x: x || '_step'};
   if (points) body.points = Math.max(1, Math.round(points));
   if (minStep != null) body.min_step = Math.floor(minStep);
   if (maxStep != null) body.max_step = Math.ceil(maxStep);
+  if (minX != null) body.min_x = minX;
+  if (maxX != null) body.max_x = maxX;
   const res = await request('POST', '/curves', {body, accept: CURVES});
   return decodeCurves(await res.arrayBuffer());
 }

@@ -2,7 +2,7 @@
 // digests, one-file download through the blobs route) and lineage, walkable both ways; the model registry.
 
 import * as api from './api.js';
-import {fill, fmtAgo, fmtBytes, fmtTime, h} from './dom.js';
+import {append, fill, fmtAgo, fmtBytes, fmtTime, h} from './dom.js';
 import {link} from './state.js';
 
 const VTABS = [['files', 'Files'], ['lineage', 'Lineage'], ['metadata', 'Metadata']];
@@ -18,7 +18,7 @@ export async function artifactsView(ctx) {
   const cols = await api.get('/artifact-collections', {project: p});
   const types = new Map();
   for (const c of cols) { if (!types.has(c.type)) types.set(c.type, []); types.get(c.type).push(c); }
-  main.append(cols.length ? [...types].map(([type, cs]) => h('section', {'aria-label': `${type} artifacts`}, h('h2', null, type),
+  append(main, cols.length ? [...types].map(([type, cs]) => h('section', {'aria-label': `${type} artifacts`}, h('h2', null, type),
     h('table', {class: 'grid'}, h('thead', null, h('tr', null, ['Name', 'Versions', 'Size', 'Updated'].map((t) => h('th', {scope: 'col'}, t)))),
       h('tbody', null, cs.map((c) => h('tr', null, h('td', null, h('a', {href: link(['p', project, 'artifacts', c.name])}, c.name)),
         h('td', {class: 'num'}, String(c.versions)), h('td', {class: 'num'}, fmtBytes(c.size)),

@@ -97,8 +97,27 @@ function deleteRun(run, project) {
 async function overview({run, project, params, panel}) {
   const others = (await api.projectRuns(project)).filter((r) => r.id !== run.id);
   const diffWith = params.get('diff');
-  const pick = h('select', {'aria-label': 'Compare the config with another run'},
-    h('option', {value: ''}, '— none —'), others.map((r) => h('option', {value: r.id, selected: r.id === diffWith}, `${r.name} (${r.id})`)));
+  if (diffWith && diffWith !== run.id && !others.some((r) => r.id === diffWith)) {  // a run of another project
+    try { others.unshift(await api.get(`/runs/${api.enc(diffWith)}`)); } catch (e) { toast(`No run ${diffWith} to compare with: ${e.message}`); }
+  }
+  const optionOf = (r) => h('option', {value: r.id, selected: r.id === diffWith},
+    `${r.name} (${r.project === run.project && (r.entity || null) === (run.entity || null) ? r.id : `${r.entity ? `${r.entity}/` : ''}${r.project}/${r.id}`})`);
+  const pick = h('select', {'aria-label': 'Compare the config with another run'}, h('option', {value: ''}, '— none —'), others.map(optionOf));
+  const byId = h('input', {type: 'search', placeholder: 'or any run id', size: 14, 'aria-label': 'Compare the config with a run of any project, by id',
+    spellcheck: 'false'});
+  byId.addEventListener('change', async () => {
+    const id = byId.value.trim().split('/').pop();
+    if (!id) return;
+    let other = others.find((r) => r.id === id);
+    if (!other) {
+      try { other = await api.get(`/runs/${api.enc(id)}`); } catch (e) { return toast(`No run ${id} to compare with: ${e.message}`); }
+      others.unshift(other);
+      pick.insertBefore(optionOf(other), pick.options[1] || null);
+    }
+    pick.value = other.id;
+    byId.value = '';
+    pick.dispatchEvent(new Event('change'));
+  });
   const onlyDiff = h('input', {type: 'checkbox', checked: params.get('only') === '1'});
   const configBox = h('div');
   const drawConfig = () => {
@@ -117,20 +136,37 @@ async function overview({run, project, params, panel}) {
   pick.addEventListener('change', () => { update({diff: pick.value}); drawConfig(); });
   onlyDiff.addEventListener('change', () => { update({only: onlyDiff.checked ? 1 : null}); drawConfig(); });
   drawConfig();
-  const env = run.environment || {};
-  const {packages, git, ...rest} = env;
-  const gitBox = git ? h('div', null, h('h3', null, 'Git'), kvTable('Git', Object.fromEntries(Object.entries(git).filter(([k]) => k !== 'diff'))),
-    git.diff ? h('details', null, h('summary', null, 'Uncommitted changes (diff)'), h('pre', {class: 'code'}, git.diff)) : null) : null;
+  const {packages, git, gpus, argv, ...rest} = run.environment || {};
   fill(panel, h('div', {class: 'columns'},
     h('section', {'aria-labelledby': 'h-config'}, h('h2', {id: 'h-config'}, 'Config'),
-      h('div', {class: 'toolbar'}, h('label', null, 'Compare with ', pick), h('label', null, onlyDiff, ' only differences')), configBox),
+      h('div', {class: 'toolbar'}, h('label', null, 'Compare with ', pick), byId, h('label', null, onlyDiff, ' only differences')), configBox),
     h('section', {'aria-labelledby': 'h-summary'}, h('h2', {id: 'h-summary'}, 'Summary'),
       kvTable('Summary', Object.fromEntries(Object.entries(flatten(run.summary)).filter(([k]) => !k.startsWith('_'))))),
     h('section', {'aria-labelledby': 'h-edit'}, h('h2', {id: 'h-edit'}, 'Name, tags and notes'), editable(run),
       deleteRun(run, project)),
     h('section', {'aria-labelledby': 'h-env'}, h('h2', {id: 'h-env'}, 'Environment'),
-      kvTable('Environment', {...flatten(rest), command: (rest.argv || []).join(' ')}), gitBox,
+      kvTable('Environment', {command: (argv || []).join(' '), ...flatten(rest), ...gpuRows(gpus)}), gitBox(git),
       packages ? h('details', null, h('summary', null, `Packages (${Object.keys(packages).length})`), kvTable('Packages', packages)) : null)));
+}
+
+/** The GPUs a run saw (NVML at its start), one row each: name, memory, driver. */
+function gpuRows(gpus) {
+  if (!Array.isArray(gpus)) return {};
+  if (!gpus.length) return {gpus: 'none'};
+  return Object.fromEntries(gpus.map((g, i) => [`gpu ${g.index ?? i}`,
+    [g.name, g.memory_gb != null ? `${g.memory_gb} GB` : null, g.driver ? `driver ${g.driver}` : null].filter(Boolean).join(' · ')]));
+}
+
+/** Commit, branch, remote, dirtiness, and a dirty tree's diff against HEAD (as the run recorded it). */
+function gitBox(git) {
+  if (!git) return h('p', {class: 'muted'}, 'Git: not run in a git repository (or git was not found).');
+  const {diff, diff_bytes: bytes, diff_truncated: cut, diff_file: file, ...facts} = git;
+  const text = typeof diff === 'string' && diff !== 'diff.patch' ? diff : null;  // older runs named the file only
+  return h('div', null, h('h3', null, 'Git'), kvTable('Git', facts),
+    text ? h('details', {class: 'git-diff'}, h('summary', null, `Uncommitted changes (diff against ${String(facts.commit || 'HEAD').slice(0, 12)}, ${fmtBytes(bytes ?? text.length)})`),
+      cut ? h('p', {class: 'muted'}, `The first ${fmtBytes(text.length)} are shown; the run's folder holds ${file || 'diff.patch'}.`) : null,
+      h('pre', {class: 'code', 'aria-label': 'Uncommitted changes'}, text))
+      : facts.dirty ? h('p', {class: 'muted'}, `Uncommitted changes: in ${file || diff || 'diff.patch'} in the run's folder.`) : null);
 }
 
 async function system({run, panel}) {

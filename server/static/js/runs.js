@@ -261,6 +261,11 @@ export class RunsTable {
   /** Arrow keys move between rows (the window of drawn rows follows); space ticks a row; Enter opens the run. */
   onKey(ev) {
     const row = ev.target.closest('tr[data-run]');
+    if (row && ev.key === 'Enter' && ev.target.matches('input')) {  // on a link Enter follows it already
+      ev.preventDefault();
+      location.hash = link(['p', this.state.project, 'run', row.dataset.run]);
+      return;
+    }
     if (!row || !['ArrowDown', 'ArrowUp', 'Home', 'End'].includes(ev.key)) return;
     ev.preventDefault();
     const at = this.items.findIndex((it) => it.row && it.row.id === row.dataset.run);

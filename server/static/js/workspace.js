@@ -48,7 +48,7 @@ export async function workspaceView({main, project, params, setCrumbs, sectionNa
     try {
       if (++ticks % 12 === 0 || running.length > 50) table.update(await api.projectRuns(project));
       else table.patch(await Promise.all(running.map((r) => api.get(`/runs/${api.enc(r.id)}`))));
-      await charts.refreshLive();
+      await charts.refreshLive(new Set(running.map((r) => r.id)));  // a run that just ended: its last steps too
     } catch (e) { console.warn('live refresh failed', e); }
   };
   live = setInterval(poll, LIVE_MS);
@@ -288,13 +288,15 @@ class Charts {
     }
   }
 
-  /** Zoomed in on steps lo..hi: fetch that window at the panel's resolution (full resolution once few enough steps). */
+  /** Zoomed in on lo..hi of the x-axis (steps, seconds or another metric's values): fetch that window at the
+   * panel's resolution (full resolution once few enough points are in it). */
   zoom(panel, lo, hi) {
-    if (this.view.x !== '_step') return;  // other axes zoom what is drawn
     clearTimeout(panel.zoomTimer);
     panel.zoomTimer = setTimeout(async () => {
       const ids = [...this.full.get(panel.key).keys()];
-      const curves = await api.curves({runs: ids, keys: [panel.key], points: panel.width(), x: '_step', minStep: lo, maxStep: hi});
+      const x = this.view.x;
+      const range = x === '_step' ? {minStep: lo, maxStep: hi} : {minX: lo, maxX: hi};
+      const curves = await api.curves({runs: ids, keys: [panel.key], points: panel.width(), x, ...range});
       panel.settingData = true;
       panel.setSeries(this.seriesOf(panel.key, curves), {keepScale: true});
       panel.settingData = false;
@@ -321,34 +323,68 @@ class Charts {
     }
   }
 
-  /** Live runs: fetch only the steps after the last one held, and append them. */
-  async refreshLive() {
-    if (this.view.x !== '_step') return;
-    const live = this.table.charted().filter((r) => r.state === 'running').map((r) => r.id);
-    if (!live.length || !this.panels.size) return;
+  /** Live runs (those running at the poll's start, so a run that just ended brings its last steps) on the step
+   * axis: each run's steps after the last one held for it, appended (one request per run,
+   * as runs are at different steps). A series grown past ~3 points per pixel column is read again at the panel's
+   * width, so a long live run stays within what the panel draws. On other x-axes the live runs' curves of each
+   * panel are read again at its width (their x is not a step to start after). A metric first logged since gets its
+   * panel. */
+  async refreshLive(wasLive) {
+    const gen = this.generation;
+    const live = this.table.charted().filter((r) => wasLive.has(r.id)).map((r) => r.id);
+    if (!live.length) return;
     const keys = [...this.panels.keys()].filter((k) => !this.panels.get(k).system);
-    let after = -Infinity;
-    for (const k of keys) for (const id of live) {
-      const c = this.full.get(k)?.get(id);
-      if (c && c.x.length) after = Math.max(after, c.x[c.x.length - 1]);
-    }
-    const minStep = after === -Infinity ? null : after + 1;
-    const fresh = await api.curves({runs: live, keys, x: '_step', minStep, points: 2000});
+    if (keys.length) await (this.view.x === '_step' ? this.appendNew(gen, live, keys) : this.reread(live, keys));
+    if (gen !== this.generation) return;
+    const charted = this.table.charted();  // a metric a live run logs for the first time gets its panel
+    await this.addKeys(gen, charted.map((r) => r.id), this.summaryKeys(charted));
+  }
+
+  /** The steps of each live run after the last one held for it, appended to its curves. */
+  async appendNew(gen, live, keys) {
+    const fresh = await Promise.all(live.map((id) => {
+      let after = -Infinity;
+      for (const k of keys) {
+        const c = this.full.get(k)?.get(id);
+        if (c && c.x.length) after = Math.max(after, c.x[c.x.length - 1]);
+      }
+      return api.curves({runs: [id], keys, x: '_step', minStep: after === -Infinity ? null : after + 1, points: 2000});
+    }));
+    if (gen !== this.generation) return;
+    const grown = new Set();
     for (const k of keys) {
-      const held = this.full.get(k);
-      if (!held) continue;
+      const panel = this.panels.get(k);
+      let held = this.full.get(k);
       let changed = false;
-      for (const id of live) {
-        const add = fresh[id] && fresh[id][k];
-        if (!add || !add.x.length) continue;
+      live.forEach((id, i) => {
+        const add = fresh[i][id] && fresh[i][id][k];
+        if (!add || !add.x.length) return;
+        if (!held) this.full.set(k, held = new Map());
         const old = held.get(id) || {x: [], y: [], min: null, max: null};
         const cat = (a, b, fallA, fallB) => [...(a || fallA), ...(b || fallB)];
         const both = old.min || add.min;
-        held.set(id, {x: cat(old.x, add.x), y: cat(old.y, add.y),
-          min: both ? cat(old.min, add.min, old.y, add.y) : null, max: both ? cat(old.max, add.max, old.y, add.y) : null});
+        const joined = {x: cat(old.x, add.x), y: cat(old.y, add.y),
+          min: both ? cat(old.min, add.min, old.y, add.y) : null, max: both ? cat(old.max, add.max, old.y, add.y) : null};
+        held.set(id, joined);
+        if (joined.x.length > 3 * panel.width()) grown.add(k);
         changed = true;
-      }
-      if (changed && this.panels.get(k).reset.hidden) this.reset(this.panels.get(k));  // a zoomed panel keeps its window
+      });
+      if (changed && !grown.has(k) && panel.reset.hidden) this.reset(panel);  // a zoomed panel keeps its window
+    }
+    if (grown.size) await this.reread(live, [...grown]);
+  }
+
+  /** The live runs' curves of ``keys`` read again whole, at the panels' width. */
+  async reread(live, keys) {
+    const gen = this.generation;
+    const curves = await api.curves({runs: live, keys, x: this.view.x, points: this.panels.get(keys[0]).width()});
+    if (gen !== this.generation) return;
+    for (const k of keys) {
+      const panel = this.panels.get(k);
+      if (!panel) continue;
+      if (!this.full.has(k)) this.full.set(k, new Map());
+      for (const id of live) if (curves[id] && curves[id][k] && curves[id][k].n) this.full.get(k).set(id, curves[id][k]);
+      if (panel.reset.hidden) this.reset(panel);
     }
   }
 
