@@ -152,6 +152,10 @@ class Image(Media):
             file (stored as it is).
         caption: text shown with it.
         mode: a PIL mode (``"L"``, ``"RGB"``, ``"RGBA"``) to convert to (needs Pillow).
+        masks: wandb's segmentation masks: ``{name: {"mask_data": (H, W) class ids 0-255, "class_labels": {id: name}}}``.
+        boxes: wandb's bounding boxes: ``{name: {"box_data": [{"position": {"minX", "maxX", "minY", "maxY"}
+            (fractions of the image, or pixels with ``"domain": "pixel"``), "class_id", "box_caption", "scores"}],
+            "class_labels": {id: name}}}``.
 
     Raises:
         UsageError: an impossible shape or dtype, NaN pixels, a missing or unknown file.
@@ -159,10 +163,13 @@ class Image(Media):
 
     kind = "image"
 
-    def __init__(self, data_or_path: Any, caption: str | None = None, mode: str | None = None, **_ignored: Any) -> None:
+    def __init__(self, data_or_path: Any, caption: str | None = None, mode: str | None = None, masks: Any = None,
+                 boxes: Any = None, **_ignored: Any) -> None:
         if caption is not None and not isinstance(caption, str):
             caption = str(caption)
         self.caption = caption
+        self._masks: dict[str, Any] = {}
+        self._boxes: dict[str, Any] = {}
         self._pixels: Any = None  # uint8 (H, W, C)
         self._pil: Any = None
         self._data: bytes | None = None  # stored bytes as given (a file)
@@ -190,6 +197,11 @@ class Image(Media):
                 self._pil = pil.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels).convert(mode)
             else:
                 self._pixels = pixels
+        if masks is not None or boxes is not None:
+            from ._overlays import check_boxes, check_masks
+
+            self._masks = {} if masks is None else check_masks(masks, self._known_size())
+            self._boxes = {} if boxes is None else check_boxes(boxes)
 
     @property
     def width(self) -> int:
@@ -198,6 +210,30 @@ class Image(Media):
     @property
     def height(self) -> int:
         return self._size()[1]
+
+    def _known_size(self) -> tuple[int, int] | None:
+        """(width, height) where it is known without decoding a file (an array, a PIL image, a PNG's header)."""
+        if self._pixels is not None or self._pil is not None:
+            return self._size()
+        if self._data is not None and self._data.startswith(_PNG_MAGIC) and self._data[12:16] == b"IHDR":
+            return struct.unpack(">II", self._data[16:24])
+        return None
+
+    @property
+    def masks(self) -> dict[str, dict[str, Any]]:
+        """wandb's ``masks``: ``{name: {"mask_data": (H, W) class ids, "class_labels": {id: name}}}`` (read back: needs Pillow)."""
+        from ._overlays import decode_masks, labels_back
+
+        if getattr(self, "_masks_meta", None):
+            return decode_masks(self._masks_meta, self._get)
+        return {n: {"mask_data": m["mask_data"], "class_labels": labels_back(m["class_labels"])} for n, m in self._masks.items()}
+
+    @property
+    def boxes(self) -> dict[str, dict[str, Any]]:
+        """wandb's ``boxes``: ``{name: {"box_data": [{"position", "class_id", "box_caption", "scores"}...], "class_labels"}}``."""
+        from ._overlays import labels_back
+
+        return {n: {"box_data": b["box_data"], "class_labels": labels_back(b["class_labels"])} for n, b in self._boxes.items()}
 
     def _size(self) -> tuple[int, int]:
         if self._pixels is not None:
@@ -238,7 +274,14 @@ class Image(Media):
         return buf.getvalue()
 
     def _encode(self, put: Callable[[bytes], tuple[str, int]]) -> tuple[bytes, dict[str, Any]]:
-        return self._bytes(), self._meta()
+        meta = self._meta()
+        if self._masks:
+            from ._overlays import encode_masks
+
+            meta["masks"] = encode_masks(self._masks, put)  # gray PNGs of their own, named in refs
+        if self._boxes:
+            meta["boxes"] = self._boxes
+        return self._bytes(), meta
 
     def _meta(self) -> dict[str, Any]:
         """The entry's ``meta``: format, width and height (of a file stored as it is: a PNG's only), caption."""
@@ -253,7 +296,9 @@ class Image(Media):
 
     def _raw_size(self) -> float:
         """Bytes of the pixels the encoder child would get (``_raw``); infinite where it gets none."""
-        return float("inf") if self._pixels is None else self._pixels.nbytes
+        if self._pixels is None or self._masks or self._boxes:  # what lies over it is stored with it, in process
+            return float("inf")
+        return self._pixels.nbytes
 
     def _raw(self) -> tuple[int, int, int, bytes]:
         """``(height, width, channels, pixels)`` for the encoder child (``_encoder``): an image made from an
@@ -267,6 +312,8 @@ class Image(Media):
         img.caption = meta.get("caption")
         img._pixels = img._pil = None
         img._data, img.format = data, meta.get("format", "png")
+        img._masks, img._boxes = {}, meta.get("boxes") or {}
+        img._masks_meta, img._get = meta.get("masks") or {}, get
         return img
 
     def __repr__(self) -> str:

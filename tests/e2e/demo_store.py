@@ -108,6 +108,17 @@ for i, label in enumerate(labels):
     tile[..., i % 3] = 255
     gallery.add_data(tracklet.Image(tile, caption=f"tile {label}"), label)
 run.log({"eval/predictions": table, "gallery": gallery}, step=2)
+seg = np.zeros((20, 40), dtype=np.uint8)
+seg[5:15, 4:14] = 1  # a "cat" square on the left, a "dog" one on the right
+seg[5:15, 24:34] = 2
+run.log({"segmentation": tracklet.Image(
+    np.full((20, 40, 3), 30, dtype=np.uint8), caption="seg at step 2",
+    masks={"prediction": {"mask_data": seg, "class_labels": {0: "background", 1: "cat", 2: "dog"}}},
+    boxes={"detections": {"box_data": [{"position": {"minX": 0.1, "maxX": 0.35, "minY": 0.25, "maxY": 0.75}, "class_id": 1,
+                                         "box_caption": "cat 0.92", "scores": {"confidence": 0.92}},
+                                        {"position": {"middle": [29, 10], "width": 10, "height": 10}, "domain": "pixel",
+                                         "class_id": 2}],
+                           "class_labels": {1: "cat", 2: "dog"}}})}, step=2)
 curve = tracklet.Table(columns=["epoch", "loss"], data=[[e, 1.0 / (e + 1)] for e in range(30)])
 counts = tracklet.Table(columns=["class", "count"], data=[[label, 10 * (i + 1)] for i, label in enumerate(labels)])
 scores = tracklet.Table(columns=["score"], data=[[float(v)] for v in rng.normal(0.0, 1.0, 400)])

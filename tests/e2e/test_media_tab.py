@@ -139,3 +139,22 @@ def test_an_mp4_plays_under_the_csp(page, media_run):
     wait_js(page, "document.querySelector('video').readyState >= 2 && document.querySelector('video').videoWidth === 16")
     assert page.evaluate("document.querySelector('video').duration") == pytest.approx(1.0, abs=0.05)  # 4 frames at 4 fps
     assert page.evaluate("document.querySelector('video').error") is None
+
+
+def test_masks_and_boxes_are_drawn_over_their_image_and_each_set_can_be_hidden(page, media_run):
+    _media(page, media_run, "&mkey=segmentation")
+    page.get_by_role("img", name="seg at step 2").wait_for()
+    wait_js(page, "document.querySelector('canvas[data-mask=prediction]')")
+    # the mask's pixels: clear where the class is 0, a class colour where the square is (read at the mask's own scale)
+    px = page.evaluate("""(() => { const c = document.querySelector('canvas[data-mask=prediction]').getContext('2d');
+      const at = (x, y) => [...c.getImageData(x, y, 1, 1).data];
+      return {bg: at(1, 1), cat: at(8, 10), dog: at(28, 10)}; })()""")
+    assert px["bg"][3] == 0 and px["cat"][3] > 0 and px["dog"][3] > 0 and px["cat"][:3] != px["dog"][:3]
+    boxes = page.evaluate("""[...document.querySelectorAll('svg[data-boxes=detections] rect')].map(r =>
+      ['x', 'y', 'width', 'height'].map(a => Math.round(Number(r.getAttribute(a)))))""")
+    assert boxes == [[4, 5, 10, 10], [24, 5, 10, 10]]  # fractions of 40x20, and pixels from a middle
+    assert page.locator("svg[data-boxes=detections] text").all_text_contents() == ["cat 0.92", "dog"]
+    assert page.locator(".overlay-legend li").all_inner_texts() == ["cat", "dog"]
+    page.get_by_label("boxes detections").uncheck()
+    assert page.locator("svg[data-boxes=detections]").is_hidden()
+    assert page.locator("canvas[data-mask=prediction]").is_visible()

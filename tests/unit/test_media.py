@@ -237,6 +237,45 @@ def test_matplotlib_figures_are_stored_as_their_png_as_wandb_takes_them():
     assert stored.summary["chart"]["_type"] == "image"
 
 
+def test_masks_and_boxes_are_kept_with_their_image_and_read_back_as_wandb_gives_them():
+    import tracklet as wandb
+
+    mask = np.zeros((6, 8), np.uint8)
+    mask[1:4, 2:6] = 3
+    boxes = {"pred": {"box_data": [{"position": {"middle": [4, 3], "width": 2, "height": 2}, "domain": "pixel",
+                                    "class_id": 3, "box_caption": "car", "scores": {"conf": 0.5}}],
+                      "class_labels": {3: "car"}}}
+    run = wandb.init(project="media")
+    for step in range(120):  # past the run's 100th image: the ones with masks are still stored with them
+        wandb.log({"seg": wandb.Image(np.zeros((6, 8, 3), np.uint8) + step, masks={"truth": {"mask_data": mask, "class_labels": {3: "car"}}},
+                                      boxes=boxes)})
+    wandb.finish()
+    stored = wandb.Api().run(run.id)
+    entries = stored.media("seg")
+    assert len(entries) == 120
+    last = stored.image("seg")
+    truth = last.masks["truth"]
+    assert truth["class_labels"] == {3: "car"} and truth["mask_data"].tolist() == mask.tolist()
+    assert last.boxes == {"pred": {"box_data": boxes["pred"]["box_data"], "class_labels": {3: "car"}}}
+    meta = entries[-1]["meta"]
+    assert meta["masks"]["truth"]["digest"] in entries[-1]["refs"]  # a blob of its own, kept while the entry is
+    assert stored.image("seg", step=5).masks["truth"]["mask_data"].sum() == mask.sum()
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"masks": {"m": {"mask_data": np.zeros((3, 3))}}}, r"mask_data is 3x3 \(width x height\) and the image 8x6"),
+    ({"masks": {"m": {"mask_data": np.full((6, 8), 300)}}}, "class ids run from 300 to 300; a mask holds 0-255"),
+    ({"masks": {"m": {"path": "mask.png"}}}, "a mask from a file is not taken"),
+    ({"masks": {"m": {"mask_data": np.zeros((6, 8)), "class_labels": {"a": "b"}}}}, "class_labels is a dict of class id"),
+    ({"boxes": {"b": {"box_data": [{"position": {"minX": 0}}]}}}, "position needs minX, maxX, minY, maxY"),
+    ({"boxes": {"b": {"box_data": [{"position": {"minX": 0, "maxX": "1", "minY": 0, "maxY": 1}}]}}}, "maxX must be a finite number"),
+    ({"boxes": {"b": {"box_data": [{"position": {"minX": 0, "maxX": 1, "minY": 0, "maxY": 1}, "domain": "cm"}]}}}, "domain is 'pixel'"),
+])
+def test_bad_masks_and_boxes_are_refused_where_the_image_is_made(kwargs, words):
+    with pytest.raises(tracklet.UsageError, match=words):
+        tracklet.Image(np.zeros((6, 8, 3), np.uint8), **kwargs)
+
+
 def test_the_same_image_every_step_is_one_blob(tracklet_env):
     run = tracklet.init(project="media")
     frame = np.arange(48, dtype=np.uint8).reshape(4, 4, 3)

@@ -14,6 +14,16 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
+const SVG = 'http://www.w3.org/2000/svg';
+
+/** An SVG element: attributes set one by one, children appended (strings as text). */
+export function svg(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) if (v != null) el.setAttribute(k, String(v));
+  for (const c of children.flat()) if (c != null) el.append(c instanceof Node ? c : String(c));
+  return el;
+}
+
 /** Append children (nodes, strings, arrays, null) as nodes or text. */
 export function append(el, children) {
   for (const c of [children].flat(Infinity)) {

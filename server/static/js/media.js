@@ -5,6 +5,7 @@
 import * as api from './api.js';
 import {fill, fmtBytes, fmtValue, h} from './dom.js';
 import {AUDIO_TYPES, IMAGE_TYPES, VIDEO_TYPES} from './mediatypes.js';
+import {withOverlays} from './overlays.js';
 import {plotChart} from './plotchart.js';
 import {TableView} from './tableview.js';
 import {update} from './state.js';
@@ -111,7 +112,8 @@ export async function render(e, runId, objectUrl, tableState, width, plots = [])
   if (e.kind === 'image' || (e.kind === 'video' && (m.format || 'gif') === 'gif')) {
     const type = IMAGE_TYPES[m.format || (e.kind === 'video' ? 'gif' : 'png')] || 'image/png';
     const zoom = m.width && m.width < 256 ? Math.floor(256 / m.width) : 1;  // a small image drawn larger, pixels kept sharp
-    return h('img', {src: await objectUrl(e.digest, type), alt, width: m.width && m.width * zoom, height: m.height && m.height * zoom});
+    const img = h('img', {src: await objectUrl(e.digest, type), alt, width: m.width && m.width * zoom, height: m.height && m.height * zoom});
+    return e.kind === 'image' && m.width ? withOverlays(img, m, m.width * zoom, m.height * zoom) : img;
   }
   if (e.kind === 'audio') return h('audio', {controls: true, src: await objectUrl(e.digest, AUDIO_TYPES[m.format] || 'audio/wav'), 'aria-label': alt});
   if (e.kind === 'video') return h('video', {controls: true, src: await objectUrl(e.digest, VIDEO_TYPES[m.format] || 'video/mp4'), 'aria-label': alt});

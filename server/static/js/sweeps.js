@@ -3,18 +3,8 @@
 // distributions, categorical axes for value lists) and the metric over trials. SVG built with DOM calls only.
 
 import * as api from './api.js';
-import {colorOf, fill, flatten, fmtAgo, fmtTime, fmtValue, h, toast} from './dom.js';
+import {colorOf, fill, flatten, fmtAgo, fmtTime, fmtValue, h, svg as s, toast} from './dom.js';
 import {link} from './state.js';
-
-const SVG = 'http://www.w3.org/2000/svg';
-
-/** An SVG element: attributes set one by one, children appended (strings as text). */
-function s(tag, attrs, ...children) {
-  const el = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs || {})) if (v != null) el.setAttribute(k, String(v));
-  for (const c of children.flat()) if (c != null) el.append(c instanceof Node ? c : String(c));
-  return el;
-}
 
 // what `tracklet sweep pause|resume|stop|cancel` does (core_client/sweeps/_sweep.py ACTIONS): action -> [state, only from]
 const ACTIONS = {
