@@ -66,5 +66,5 @@ def record_usage(model: str, prompt_tokens: int = 0, completion_tokens: int = 0,
     from ._context import CURRENT
 
     call = CURRENT.get()
-    if call is not None and call.id is not None:
-        add_usage(call.usage, str(model or "unknown"), prompt_tokens or 0, completion_tokens or 0, total_tokens)
+    if call is not None:
+        call.add_usage(model, prompt_tokens, completion_tokens, total_tokens)  # under the live calls' lock

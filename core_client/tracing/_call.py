@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["Call"]
+__all__ = ["LIVE", "Call"]
+
+# Held while a live call's usage or prompts change: children running in threads end into the same parent, and
+# ``d[k] += n`` is a read and a write another thread can come between (a lost update, seen with 8 threads).
+LIVE = threading.Lock()
 
 
 class Call:
@@ -35,7 +41,8 @@ class Call:
         from ._usage import add_usage
 
         if self.id is not None:
-            add_usage(self.usage, str(model or "unknown"), prompt_tokens or 0, completion_tokens or 0, total_tokens)
+            with LIVE:
+                add_usage(self.usage, str(model or "unknown"), prompt_tokens or 0, completion_tokens or 0, total_tokens)
 
     def set_summary(self, **values: Any) -> None:
         """Store ``values`` with the call when it ends."""

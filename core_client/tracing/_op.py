@@ -18,7 +18,7 @@ from .._errors import warn_once
 from ..tracking import _init as _run_state
 from ..wal._wal import RecordType
 from . import _setup
-from ._call import Call
+from ._call import LIVE, Call
 from ._context import ATTRIBUTES, CURRENT
 from ._objects import add_prompts
 from ._usage import cost_of, merge_usage
@@ -199,11 +199,13 @@ def _end(call: Call, o: Op, output: Any, error: BaseException | None) -> None:
             cost = cost_of(usage)
             tail += f',"usage":{encode(usage)},"cost":{"null" if cost is None else repr(cost)}'
             if parent is not None:
-                merge_usage(parent.usage, usage)
+                with LIVE:
+                    merge_usage(parent.usage, usage)
         if call.summary:
             tail += f',"summary":{encode(call.summary)}'
             if parent is not None and call.summary.get("prompts"):
-                add_prompts(parent, call.summary["prompts"])
+                with LIVE:
+                    add_prompts(parent, call.summary["prompts"])
         call.log.write(_END, f'{{"id":"{call.id}","t":{t!r},{tail}}}')
     except Exception as e:
         warn_once(f"op-end:{type(e).__name__}", f"tracklet: the end of a call of {o.name} could not be recorded ({type(e).__name__}: {e})")

@@ -177,6 +177,32 @@ def test_threads_from_the_context_executor_are_children(store):
     assert all(c["parent_id"] == root["id"] for c in calls["work"])
 
 
+def test_children_in_threads_add_their_usage_to_the_parent_without_losing_any(store):
+    import sys
+
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads change hands as often as they can: a lost update would show
+    try:
+        @tracklet.op
+        def ask(i):
+            tracklet.get_current_call().add_usage("m", 1, 1)
+            return i
+
+        @tracklet.op
+        def fan_out():
+            tracklet.get_current_call().add_usage("m", 0, 0)  # the parent counts requests of its own meanwhile
+            with tracklet.ContextExecutor(max_workers=8) as pool:
+                list(pool.map(ask, range(4000)))
+                for _ in range(500):
+                    tracklet.get_current_call().add_usage("m", 1, 0)
+
+        fan_out()
+    finally:
+        sys.setswitchinterval(before)
+    (root,) = by_op(store)["fan_out"]
+    assert root["usage"]["m"] == {"prompt_tokens": 4500, "completion_tokens": 4000, "total_tokens": 8500, "requests": 4501}
+
+
 def test_attributes_postprocessing_and_what_cannot_be_stored(store):
     class Opaque:
         def __repr__(self):
