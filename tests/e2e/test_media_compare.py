@@ -114,6 +114,14 @@ def test_two_runs_images_side_by_side_follow_the_step_slider(page, compare):
     wait_js(page, f"JSON.stringify(Object.values({shown}).map(v => v[0]).sort()) === '[0,4]'")
     assert page.evaluate(shown) == at(0, 4)
 
+    page.wait_for_load_state("networkidle")  # the neighbouring steps were read ahead: moving on asks for nothing
+    asked = []
+    page.on("request", lambda r: asked.append(r.url))
+    page.keyboard.press("ArrowRight")
+    wait_js(page, f"window.tracklet.mediaReady && JSON.stringify(Object.values({shown}).map(v => v[0]).sort()) !== '[0,4]'")
+    wait_js(page, f"Object.values({shown}).every(v => v[2] === 24)")
+    assert [u for u in asked if "/media" in u or "/blobs/" in u] == []
+
 
 def test_a_histogram_key_a_table_key_and_a_plot_key_across_runs(page, compare):
     runs, _ = compare

@@ -20,6 +20,8 @@ export function stepAtOrBefore(steps, step) {
   return found;
 }
 
+const BLOBS_HELD = 400;  // images of the steps around the slider's, for 20 runs and more
+
 export class MediaCompare {
   /** `view`: {mkey, mstep} as read from the URL (written back as they change). */
   constructor(el, project, view) {
@@ -28,6 +30,7 @@ export class MediaCompare {
     this.view = view;
     this.index = new Map();  // run id -> {key: {kind, steps}}
     this.entries = new Map();  // run id, key, step -> Promise of the entries there
+    this.blobs = new Map();  // digest -> Promise of its bytes: the last BLOBS_HELD read or prefetched
     this.urls = [];  // blob: URLs of the values drawn now
     this.plots = [];  // and their uPlots
     this.generation = 0;
@@ -43,6 +46,35 @@ export class MediaCompare {
       this.entries.set(id, p);
     }
     return this.entries.get(id);
+  }
+
+  /** A blob's bytes, read once while it is among the last BLOBS_HELD asked for. */
+  blobBytes(digest) {
+    let p = this.blobs.get(digest);
+    if (p) {
+      this.blobs.delete(digest);  // kept as the newest
+    } else {
+      p = api.blobBytes(digest);
+      p.catch(() => this.blobs.delete(digest));
+    }
+    this.blobs.set(digest, p);
+    while (this.blobs.size > BLOBS_HELD) this.blobs.delete(this.blobs.keys().next().value);
+    return p;
+  }
+
+  /** Read, in the background, what the slider's neighbouring steps show (the entries, and the images' bytes), so
+   * moving it one step draws from memory. */
+  prefetch(key, steps, index) {
+    for (const i of [index + 1, index - 1]) {
+      if (i < 0 || i >= steps.length) continue;
+      for (const [run, k] of key.runs) {
+        const at = stepAtOrBefore(k.steps, steps[i]);
+        if (at == null) continue;
+        this.entriesAt(run.id, key.key, at).then((entries) => {
+          for (const e of entries) if (e.kind === 'image') this.blobBytes(e.digest).catch(() => {});
+        }, () => {});
+      }
+    }
   }
 
   /** Read the runs' keys and steps (those not held, in one request), then draw the key picker, the step slider
@@ -107,6 +139,7 @@ export class MediaCompare {
       label.textContent = `step ${s}`;
       slider.setAttribute('aria-valuetext', `step ${s}`);
       await this.drawColumns(gen, key, s, columns);
+      if (gen === this.generation) this.prefetch(key, steps, steps.indexOf(s));
     };
     slider.addEventListener('input', () => {
       const s = steps[Number(slider.value)];
@@ -125,7 +158,7 @@ export class MediaCompare {
     window.tracklet.mediaReady = false;
     const urls = [], plots = [];
     const objectUrl = async (digest, type) => {
-      const url = URL.createObjectURL(new Blob([await api.blobBytes(digest)], {type}));
+      const url = URL.createObjectURL(new Blob([await this.blobBytes(digest)], {type}));
       urls.push(url);
       return url;
     };
