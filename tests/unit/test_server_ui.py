@@ -81,6 +81,21 @@ def test_projects_say_their_last_activity_and_live_runs(open_app):
     assert team["last_activity"] == pytest.approx(run["finished_at"])
 
 
+def test_a_project_began_with_its_first_run_even_when_the_store_took_it_in_later(tmp_path):
+    import time
+
+    import tracklet
+    from tracklet.store.sql._store import SqlStore
+
+    run = tracklet.init(project="late", dir=str(tmp_path / "s"))  # the unit tier's runs leave ingest to readers
+    run.log({"loss": 1.0})
+    run.finish()
+    time.sleep(1.2)  # the store takes the run in at the first read, after it ended
+    (project,) = SqlStore(str(tmp_path / "s")).projects()
+    started = SqlStore(str(tmp_path / "s")).run(run.id)
+    assert project["created_at"] == pytest.approx(started["created_at"]) and project["created_at"] <= project["last_activity"]
+
+
 def test_open_server_needs_no_session(open_app):
     _, app = open_app
     c = ServerClient(app)

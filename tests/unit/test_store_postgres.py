@@ -199,6 +199,8 @@ def test_a_database_store_takes_edits_of_a_finished_run_only(pg_url, tracklet_en
     store.edit_run(run.id, [(RecordType.UPDATE, {"name": "second"}), (RecordType.SUMMARY, {"set": {"best": 3}})])
     got = store.run(run.id)
     assert (got["name"], got["summary"]["best"], got["state"]) == ("second", 3, "finished")
+    (project,) = store.projects()  # began with its run, though the store took the run in after it started
+    assert (project["name"], project["runs"]) == ("pg", 1) and project["created_at"] == pytest.approx(got["created_at"])
     with pytest.raises(UsageError, match="no run 'nope'"):
         store.edit_run("nope", [(RecordType.UPDATE, {"name": "x"})])
     store.close()

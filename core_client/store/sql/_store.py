@@ -127,7 +127,10 @@ class SqlStore(Store):
     # -- projects and runs ------------------------------------------------------------------------
     def projects(self, entity: str | None = None) -> list[dict[str, Any]]:
         sql = (
-            "SELECT p.entity, p.name, p.created_at, COUNT(r.pk), "
+            # a project is made when its first record is stored, which can be long after its runs began (a run
+            # synced later, a store that caught up): it began with its first run
+            "SELECT p.entity, p.name, CASE WHEN MIN(r.created_at) < p.created_at THEN MIN(r.created_at) ELSE p.created_at END, "
+            "COUNT(r.pk), "
             "MAX(COALESCE(r.finished_at, r.heartbeat_at, r.created_at)), SUM(CASE WHEN r.state = 'running' THEN 1 ELSE 0 END) "
             "FROM projects p LEFT JOIN runs r ON r.project_id = p.id"
             + (" WHERE p.entity = :entity" if entity is not None else "")
