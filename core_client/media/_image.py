@@ -216,7 +216,7 @@ class Image(Media):
         if self._pixels is not None or self._pil is not None:
             return self._size()
         if self._data is not None and self._data.startswith(_PNG_MAGIC) and self._data[12:16] == b"IHDR":
-            return struct.unpack(">II", self._data[16:24])
+            return struct.unpack(">II", self._data[16:24])  # a PNG says its size first
         return None
 
     @property
@@ -286,10 +286,9 @@ class Image(Media):
     def _meta(self) -> dict[str, Any]:
         """The entry's ``meta``: format, width and height (of a file stored as it is: a PNG's only), caption."""
         meta: dict[str, Any] = {"format": self.format}
-        if self._pixels is not None or self._pil is not None:
-            meta["width"], meta["height"] = self._size()
-        elif self._data is not None and self._data.startswith(_PNG_MAGIC) and self._data[12:16] == b"IHDR":
-            meta["width"], meta["height"] = struct.unpack(">II", self._data[16:24])  # a PNG says its size first
+        size = self._known_size()
+        if size is not None:
+            meta["width"], meta["height"] = size
         if self.caption is not None:
             meta["caption"] = self.caption
         return meta

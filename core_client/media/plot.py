@@ -197,21 +197,24 @@ def _class_curves(where: str, y_true: Any, y_probas: Any, labels: Any, classes_t
     return Chart(table, {"type": "line", "x": axes[0], "y": axes[1], "stroke": "class", "title": _title(title)})
 
 
-def _roc(np: Any, positive: Any, score: Any) -> tuple[Any, Any]:
+def _at_thresholds(np: Any, positive: Any, score: Any) -> tuple[Any, Any]:
+    """At each distinct score, highest first: how many examples score at least that (``kept``), and how many of
+    them are positive (``tp``)."""
     order = np.argsort(-score, kind="mergesort")
     score, positive = score[order], positive[order]
     last = np.r_[np.flatnonzero(np.diff(score)), len(score) - 1]  # the last example at each distinct threshold
-    tp = np.cumsum(positive)[last]
-    fp = (last + 1) - tp
+    return last + 1, np.cumsum(positive)[last]
+
+
+def _roc(np: Any, positive: Any, score: Any) -> tuple[Any, Any]:
+    kept, tp = _at_thresholds(np, positive, score)
+    fp = kept - tp
     return np.r_[0.0, fp / fp[-1]], np.r_[0.0, tp / tp[-1]]
 
 
 def _pr(np: Any, positive: Any, score: Any, levels: int) -> tuple[Any, Any]:
-    order = np.argsort(-score, kind="mergesort")
-    score, positive = score[order], positive[order]
-    last = np.r_[np.flatnonzero(np.diff(score)), len(score) - 1]
-    tp = np.cumsum(positive)[last]
-    precision, recall = tp / (last + 1), tp / tp[-1]
+    kept, tp = _at_thresholds(np, positive, score)
+    precision, recall = tp / kept, tp / tp[-1]
     best = np.maximum.accumulate(precision[::-1])[::-1]  # the best precision at this recall or above
     grid = np.linspace(0.0, 1.0, levels)
     at = np.searchsorted(recall, grid, side="left")
