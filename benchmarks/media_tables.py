@@ -16,11 +16,17 @@ up); and the stored size against the same DataFrame written as Parquet by pyarro
 Images (each tool): a loop of ``--steps`` steps, each doing a fixed amount of numpy work
 (``--work`` matrix products of 128x128, about 0.09 ms each here) and making a new 64x64 RGB
 array; one loop logs nothing, one logs the array as the tool's ``Image`` every step (tracklet
-also a third: ``in_process``, its uploads thread encoding, the child process turned off). Wall
-time of the loop, and of ``finish()`` after it (which waits for every image to be stored). The
+also a third: ``in_process``, the PNGs made on its uploads thread instead of by the store). Wall
+time of the loop, of ``finish()`` after it, and (tracklet) until every image is readable from
+the store (``Api().run(..).media(..)``: the worker, or this reader, has made every PNG). The
 loops rotate over the repeats (which goes first rotates too); best of each. CPU: the process's
-(every thread, up to the end of ``finish()``) and its children's that ended meanwhile (tracklet's
-encoder child, ended by ``finish()``).
+(every thread, up to the end of ``finish()``), its children's that ended meanwhile, and the
+store's ingest worker's (read from ``/proc``, up to every image readable).
+
+tracklet's ``sibling`` mode is a control: the loop logging nothing while a plain process spins
+(no memory, no disk) for as much CPU, over the loop's time, as the ingest worker used in the last
+``images`` loop. On a machine whose cores are not independent (this 2-vCPU VM) it shows what
+that much work beside the loop costs the loop, whoever does it.
 """
 
 from __future__ import annotations
@@ -184,33 +190,82 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def _worker_cpu() -> float:
+    """CPU seconds of the ingest workers this process started and has not reaped (``/proc``; 0 elsewhere)."""
+    try:
+        from tracklet.store.sql._spawn import _spawned
+    except ImportError:
+        return 0.0
+    total = 0.0
+    for pid in list(_spawned):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+_BURN = """
+import sys, time
+duty = float(sys.argv[1])
+while True:
+    end = time.perf_counter() + duty * 1e-3
+    while time.perf_counter() < end:
+        pass
+    time.sleep((1 - duty) * 1e-3)
+"""
+
+
+def _burner(duty: float):
+    """A process that spins ``duty`` of each millisecond, touching no memory or disk, until killed."""
+    import subprocess
+
+    return subprocess.Popen([sys.executable, "-c", _BURN, repr(duty)])
+
+
 def bench_images(tool: str, steps: int, work: int, repeats: int) -> dict:
     """The image loop logging nothing, then an image a step, alternating over the repeats (which goes first too).
 
-    tracklet's modes: ``images`` (as shipped: a stream is encoded by the run's child process) and
-    ``in_process`` (``media._log.USE_CHILD = False``: encoded on the run's uploads thread, as before).
+    tracklet's modes: ``images`` (as shipped: pixels in the run's log, PNGs made by the store's worker),
+    ``in_process`` (``media._log.RAW_IMAGES = False``: encoded on the run's uploads thread), and ``sibling``.
     """
-    modes = ["nothing", "images"] + (["in_process"] if tool == "tracklet" else [])
-    out: dict = {f"{m}_{k}": [] for m in modes for k in ("s", "finish_s", "cpu_s", "child_cpu_s")}
+    modes = ["nothing", "images"] + (["in_process", "sibling"] if tool == "tracklet" else [])
+    out: dict = {f"{m}_{k}": [] for m in modes for k in ("s", "finish_s", "cpu_s", "child_cpu_s", "worker_cpu_s")}
+    side_duty = None  # the last images loop's child + worker CPU over its time: what the sibling spins
     for r in range(repeats):
         order = modes[r % len(modes):] + modes[: r % len(modes)]
         for mode in order:
+            if mode == "sibling" and side_duty is None:
+                order.append(mode)  # after this repeat's images loop
+                continue
             root = tempfile.mkdtemp(prefix=f"media-bench-img-{tool}-")
             try:
                 run, log_image, finish = _image_run(tool, root, mode)
-                c0, k0 = time.process_time(), _children_cpu()
-                loop = _image_loop(steps, work, None if mode == "nothing" else log_image)
+                burner = _burner(side_duty) if mode == "sibling" else None
+                c0, k0, w0 = time.process_time(), _children_cpu(), _worker_cpu()
+                loop = _image_loop(steps, work, None if mode in ("nothing", "sibling") else log_image)
+                if burner is not None:
+                    burner.kill()
+                    burner.wait()
                 t1 = time.perf_counter()
                 finish()  # waits for every image to be stored (tracklet: and ends its child)
                 fin = time.perf_counter() - t1
-                out[f"{mode}_s"].append(loop)
-                out[f"{mode}_finish_s"].append(fin)
-                out[f"{mode}_cpu_s"].append(time.process_time() - c0)
-                out[f"{mode}_child_cpu_s"].append(_children_cpu() - k0)
-                if mode != "nothing" and tool == "tracklet":
+                cpu = time.process_time() - c0
+                if mode in ("images", "in_process") and tool == "tracklet":
                     import tracklet
 
                     assert len(tracklet.Api(dir=root).run(run.id).media("sample")) == steps  # every image stored
+                    out.setdefault(f"{mode}_stored_s", []).append(time.perf_counter() - t1)
+                out[f"{mode}_s"].append(loop)
+                out[f"{mode}_finish_s"].append(fin)
+                out[f"{mode}_cpu_s"].append(cpu)
+                out[f"{mode}_child_cpu_s"].append(_children_cpu() - k0)
+                out[f"{mode}_worker_cpu_s"].append(_worker_cpu() - w0)
+                if mode == "images" and tool == "tracklet":
+                    side = out["images_child_cpu_s"][-1] + out["images_worker_cpu_s"][-1]
+                    side_duty = min(1.0, side / (loop + out["images_stored_s"][-1]))
             finally:
                 shutil.rmtree(root, ignore_errors=True)
     return out
@@ -222,7 +277,7 @@ def _image_run(tool: str, root: str, mode: str):
         import tracklet
         from tracklet.media import _log
 
-        _log.USE_CHILD = mode != "in_process"
+        _log.RAW_IMAGES = mode != "in_process"
         run = tracklet.init(project="bench", dir=root, silent=True, console="off")
         run.log({"loss": 0.0})  # as a training script has: the worker is not what is timed
         return run, lambda step, pixels: run.log({"sample": tracklet.Image(pixels)}), run.finish
@@ -276,14 +331,15 @@ def _print_images(args: argparse.Namespace, im: dict) -> None:
     nothing, cn = min(im["nothing_s"]), min(im["nothing_cpu_s"])
     print(f"{args.tool}: {args.steps:,} steps of {args.work} products, a new 64x64 RGB image each (best of {args.repeats})")
     print(f"  loop, logging nothing          {nothing:8.2f} s   CPU {cn:.2f} s")
-    for mode in ("images", "in_process"):
-        if f"{mode}_s" not in im:
+    labels = {"images": "an Image a step", "in_process": "an Image a step, in process", "sibling": "nothing, a spinner beside"}
+    for mode, label in labels.items():
+        if not im.get(f"{mode}_s"):
             continue
         loop, fin = min(im[f"{mode}_s"]), min(im[f"{mode}_finish_s"])
-        cpu, child = min(im[f"{mode}_cpu_s"]), min(im[f"{mode}_child_cpu_s"])
-        label = "an Image a step" if mode == "images" else "an Image a step, in process"
-        print(f"  loop, {label:<24} {loop:8.2f} s  (+{(loop / nothing - 1) * 100:.1f}%)   finish() {fin:.2f} s "
-              f"(loop + finish +{((loop + fin) / nothing - 1) * 100:.1f}%)   CPU {cpu:.2f} s + children {child:.2f} s")
+        cpu, child, worker = min(im[f"{mode}_cpu_s"]), min(im[f"{mode}_child_cpu_s"]), min(im[f"{mode}_worker_cpu_s"])
+        stored = f"   every image readable {min(im[f'{mode}_stored_s']):.2f} s after the loop" if im.get(f"{mode}_stored_s") else ""
+        print(f"  loop, {label:<24} {loop:8.2f} s  (+{(loop / nothing - 1) * 100:.1f}%)   finish() {fin:.2f} s{stored}"
+              f"   CPU {cpu:.2f} s + children {child:.2f} s + worker {worker:.2f} s")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from .._errors import UsageError
-from ..store._layout import TRACE_LOG_SUFFIX, TRACES, log_path, runs_dir, traces_dir
+from ..store._layout import TRACE_LOG_SUFFIX, TRACES, log_path, runs_dir, store_of_log, traces_dir
 
 __all__ = ["add_parser", "find_wals", "log_bytes"]
 
@@ -60,12 +60,6 @@ def find_trace_logs(path: str) -> list[str]:
     return sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(TRACE_LOG_SUFFIX))
 
 
-def _store_of(wal: str) -> str | None:
-    """The store folder a WAL sits in (``STORE/runs/ID/run.tlog``), if it sits in one."""
-    runs = os.path.dirname(os.path.dirname(wal))
-    return os.path.dirname(runs) if os.path.basename(runs) == "runs" else None
-
-
 def cmd_sync(args: argparse.Namespace) -> int:
     from .._errors import SyncError
     from .._settings import resolve_settings
@@ -101,7 +95,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     renamed: list[tuple[str, str]] = []
     refused: list[tuple[str, str]] = []
     for wal in wals:
-        root = target_given or _store_of(wal) or resolve_settings({}).dir
+        root = target_given or store_of_log(wal) or resolve_settings({}).dir
         run_id = os.path.basename(os.path.dirname(wal))
         base = done
         done += log_bytes(wal)

@@ -1,9 +1,9 @@
 """``Image`` (stored as PNG, once by content) and ``Video`` (a file as it is, or frames made into a GIF by Pillow,
 an MP4 or a WebM by PyAV: ``_video.py``).
 
-An array is checked and copied when the object is made; the PNG is written on the run's
-background thread by a small encoder of its own (zlib, filter 0), so an array needs numpy
-but not Pillow. Pillow is needed for PIL images, for ``mode=``, for GIFs and to read pixels back.
+An array is checked and copied when the object is made; ``log()`` writes its pixels to the run's
+log and the store makes the PNG (``_pixels``), with a small encoder of its own (zlib, filter 0),
+so an array needs numpy but not Pillow. Pillow is needed for PIL images, for ``mode=``, for GIFs and to read pixels back.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import zlib
 
 from .._errors import UsageError
 from ._base import Media, has, need
+from ._pixels import MAX_PIXELS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ def png_bytes(pixels: Any) -> bytes:
 
 
 def png_of_pixels(h: int, w: int, c: int, pixels: bytes) -> bytes:
-    """:func:`png_bytes` of the bytes of a C-ordered uint8 (H, W, C) array, without numpy (the encoder child's)."""
+    """:func:`png_bytes` of the bytes of a C-ordered uint8 (H, W, C) array, without numpy (the store's, for an IMAGE record: ``_pixels``)."""
     row = w * c
     view = memoryview(pixels)
     return png_of_rows(w, h, c, b"\0" + b"\0".join([view[i : i + row] for i in range(0, h * row, row)]))
@@ -293,17 +294,9 @@ class Image(Media):
             meta["caption"] = self.caption
         return meta
 
-    def _raw_size(self) -> float:
-        """Bytes of the pixels the encoder child would get (``_raw``); infinite where it gets none."""
-        if self._pixels is None or self._masks or self._boxes:  # what lies over it is stored with it, in process
-            return float("inf")
-        return self._pixels.nbytes
-
-    def _raw(self) -> tuple[int, int, int, bytes]:
-        """``(height, width, channels, pixels)`` for the encoder child (``_encoder``): an image made from an
-        array only (a PIL image, a file or ``mode=`` is stored in process)."""
-        h, w, c = self._pixels.shape
-        return h, w, c, self._pixels.tobytes()
+    def _pixels_only(self) -> bool:
+        """Whether ``log()`` may write this image as its pixels (``_pixels``): an array, nothing drawn over it, not huge."""
+        return self._pixels is not None and not self._masks and not self._boxes and self._pixels.nbytes <= MAX_PIXELS
 
     @classmethod
     def _decode(cls, data: bytes, meta: dict[str, Any], get: Callable[[str], bytes]) -> Image:

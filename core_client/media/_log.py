@@ -6,8 +6,8 @@ There each value is encoded (Parquet, PNG, ...), stored once by content digest i
 folder's blob store (``<dir>/blobs``), and one MEDIA record (docs/wal-format.md) names the key,
 step, kind and digest of every value of that ``log()`` call. The record is written only after
 its blobs are stored, under the blob folder's removal lock, as an artifact's is: a delete never
-removes a blob a record is about to name. A run that logs a stream of images has their PNGs made
-and stored by a child process (``_encoder``), so that work takes neither the GIL nor the loop's core.
+removes a blob a record is about to name. An image that is only pixels goes another way: ``log()``
+writes its pixels to the run's log at once (``_pixels``), and the store makes its PNG.
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ import weakref
 
 from .._errors import UsageError, warn_once
 from ._base import Media
+from ._image import Image
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["is_media", "queue"]
+__all__ = ["is_media", "queue", "split"]
 
 _stores: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()  # run -> its blob store
 _batches: weakref.WeakKeyDictionary[Any, _Batch] = weakref.WeakKeyDictionary()  # run -> its media waiting to be stored
@@ -33,8 +34,7 @@ DRAIN_EVERY = 0.02
 # The records of a drain are made in bursts of this many log() calls, the GIL let go between them: the
 # training thread waits for one burst, not the whole drain (a 0.26 ms step: +16-19% against +20-22% without).
 YIELD_EVERY = 8
-USE_CHILD = True  # False: every image is encoded and stored on the uploads thread
-CHILD_AFTER = 100  # images a run stores in process before it starts its child: a stream of them pays for its start
+RAW_IMAGES = True  # False: an image of pixels is encoded and stored on the uploads thread too (a benchmark's comparison)
 
 
 def is_media(value: Any) -> bool:
@@ -49,14 +49,25 @@ def is_media(value: Any) -> bool:
     return False
 
 
-def queue(run: Any, step: int, t: float, items: dict[str, Any]) -> None:
-    """Store ``items`` (key -> media object or list of them) off the training thread, then record them at ``step``."""
-    if run.disabled or run.dir is None:
-        return
-    frozen = []
+def split(items: dict[str, Any], pixels_ok: bool = True) -> tuple[list[tuple[str, int, Any]], list[tuple[str, int, Media]]]:
+    """``log()``'s rich values (key -> media object or list of them) as ``(key, index in a list or -1, object)``:
+    the images ``log()`` writes as pixels (``_pixels``; none unless ``pixels_ok``), and the rest, for ``queue``."""
+    images, rest = [], []
     for key, value in items.items():
         listed = isinstance(value, (list, tuple))
-        frozen += [(key, i if listed else -1, m._freeze()) for i, m in enumerate(value if listed else [value])]
+        for i, m in enumerate(value if listed else [value]):
+            if pixels_ok and RAW_IMAGES and type(m) is Image and m._pixels_only():
+                images.append((key, i if listed else -1, m))
+            else:
+                rest.append((key, i if listed else -1, m))
+    return images, rest
+
+
+def queue(run: Any, step: int, t: float, items: list[tuple[str, int, Media]]) -> None:
+    """Store ``items`` (``split``'s rest) off the training thread, then record them at ``step``."""
+    if run.disabled or run.dir is None:
+        return
+    frozen = [(key, idx, m._freeze()) for key, idx, m in items]
     run._start_worker()  # a log() of media alone registers no metric key, which is what starts it otherwise
     batch = _batches.get(run)
     if batch is None:
@@ -68,10 +79,6 @@ class _Batch:
     """The media ``log()`` calls of one run waiting for the uploads thread: one job stores all that have
     queued up by the time it runs, under one removal lock (an image a step, 10,000 steps: the lock's
     open and flock were a fifth of the thread's time per image when taken for each).
-
-    Images from arrays go to the run's encoder child (``_encoder``) once the run has stored
-    ``CHILD_AFTER`` of them in process; everything else, and everything once the child failed,
-    is encoded and stored here.
     """
 
     def __init__(self, run: Any) -> None:
@@ -79,8 +86,6 @@ class _Batch:
         self.pending: list[tuple[int, float, list[tuple[str, int, Media]]]] = []
         self.lock = threading.Lock()
         self.last = 0.0  # when the last drain began (time.monotonic)
-        self.child: Any = None  # the encoder child; False once it failed (or cannot be used)
-        self.images = 0  # images stored in process while there is no child
 
     def add(self, step: int, t: float, items: list[tuple[str, int, Media]]) -> None:
         with self.lock:
@@ -107,12 +112,11 @@ class _Batch:
         from ..wal._wal import RecordType
 
         with store.removal_lock():  # a delete waits until the records naming these blobs are written
-            stored = self._by_child(store, calls)
             records = []
             for i, (step, t, items) in enumerate(calls):
                 if i % YIELD_EVERY == YIELD_EVERY - 1:
                     time.sleep(0)  # lets go of the GIL
-                r = _store_call(self.run, store, step, t, items, stored)
+                r = _store_call(self.run, store, step, t, items)
                 if r is not None:
                     records.append(r)
             self.run._record_many(RecordType.MEDIA, [r for r, _ in records], [p for _, p in records])
@@ -122,44 +126,6 @@ class _Batch:
                 for key, value in media_summary(record).items():
                     described.setdefault(key, value)
         self.run.summary.observe_media(described)
-
-    def _by_child(self, store: Any, calls: list[tuple[int, float, list[tuple[str, int, Media]]]]) -> dict[int, tuple[str, int]]:
-        """id(image) -> ``(digest, size)`` for the arrays of ``calls`` the encoder child stored."""
-        if self.child is False or not USE_CHILD:
-            return {}
-        from . import _encoder
-        from ._image import Image
-
-        todo = [m for _, _, items in calls for _, _, m in items if type(m) is Image and m._raw_size() <= _encoder.MAX_PIXELS]
-        if not todo:
-            return {}
-        if self.child is None:
-            if self.images < CHILD_AFTER:
-                self.images += len(todo)
-                return {}
-            from ..artifacts.storage._blobs import LocalBlobStore
-
-            if type(store) is not LocalBlobStore:  # a store by URL (TRACKLET_BLOB_URL) is written in process
-                self.child = False
-                return {}
-        answers: list[Any] = []
-        try:
-            if self.child is None:
-                self.child = _encoder.Child(store.directory)
-                self.run._uploads.at_finish(self.child.close)
-            while len(answers) < len(todo):  # round trips of at most ROUND_TRIP bytes of pixels
-                raw, size = [], 0
-                for m in todo[len(answers) :]:
-                    if raw and size + m._raw_size() > _encoder.ROUND_TRIP:
-                        break
-                    raw.append(m._raw())
-                    size += m._raw_size()
-                answers += self.child.store(raw)
-        except Exception:  # ChildGone, or a platform without select() on pipes: in process from now on; nothing is lost
-            if self.child:
-                self.child.close(kill=True)
-            self.child = False
-        return {id(m): a for m, a in zip(todo, answers) if type(a) is tuple}
 
 
 def _blob_store(run: Any) -> Any:
@@ -171,29 +137,23 @@ def _blob_store(run: Any) -> Any:
     return store
 
 
-def _store_call(
-    run: Any, store: Any, step: int, t: float, items: list[tuple[str, int, Media]], stored: dict[int, tuple[str, int]]
-) -> tuple[dict[str, Any], bytes] | None:
-    """Store the values of one ``log()`` call (but those in ``stored``: id -> digest and size) and return its
-    MEDIA record and the record's JSON; None, and a warning, when a value could not be stored."""
+def _store_call(run: Any, store: Any, step: int, t: float, items: list[tuple[str, int, Media]]) -> tuple[dict[str, Any], bytes] | None:
+    """Store the values of one ``log()`` call and return its MEDIA record and the record's JSON; None, and a
+    warning, when a value could not be stored."""
     from ..wal._wal import json_payload
 
     try:
         out = []
         for key, idx, media in items:
             refs: list[str] = []
-            done = stored.get(id(media))
-            if done is not None:
-                (digest, size), meta = done, media._meta()  # type: ignore[attr-defined]
-            else:
 
-                def put(data: bytes, refs: list[str] = refs) -> tuple[str, int]:
-                    found = store.put_bytes(data)
-                    refs.append(found[0])
-                    return found
+            def put(data: bytes, refs: list[str] = refs) -> tuple[str, int]:
+                found = store.put_bytes(data)
+                refs.append(found[0])
+                return found
 
-                data, meta = media._encode(put)
-                digest, size = store.put_bytes(data)
+            data, meta = media._encode(put)
+            digest, size = store.put_bytes(data)
             if idx >= 0:
                 meta = {**meta, "in_list": True}  # read back as a list, even of one
             item = {"key": key, "idx": max(idx, 0), "kind": media.kind, "digest": digest, "size": size, "meta": meta}

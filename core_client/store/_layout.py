@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["ACTIVE", "BLOBS", "CACHE", "DB_FILE", "DELETED", "INGEST_ERROR", "LOCK", "LOG", "RUNS", "db_path", "log_path", "run_dir", "runs_dir", "trace_log_path", "traces_dir"]
+__all__ = ["ACTIVE", "BLOBS", "CACHE", "DB_FILE", "DELETED", "INGEST_ERROR", "LOCK", "LOG", "RUNS", "db_path", "log_path", "run_dir", "runs_dir", "store_of_log", "trace_log_path", "traces_dir"]
 
 DB_FILE = "tracklet.db"
 RUNS = "runs"
@@ -44,6 +44,12 @@ def run_dir(root: str, run_id: str) -> str:
 def log_path(root: str, run_id: str) -> str:
     """The run's log as written (``run.tlog``; ``wal._logfile`` also finds its compressed form)."""
     return os.path.join(root, RUNS, run_id, LOG)
+
+
+def store_of_log(path: str) -> str | None:
+    """The store folder a run's log sits in (``<root>/runs/<id>/run.tlog``), or None where it sits in none."""
+    runs = os.path.dirname(os.path.dirname(os.path.abspath(path)))
+    return os.path.dirname(runs) if os.path.basename(runs) == RUNS else None
 
 
 def traces_dir(root: str) -> str:

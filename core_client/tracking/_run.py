@@ -22,6 +22,9 @@ from ._values import FAST_INT, MAX_STEP, NEG_FAST_INT, as_number, check_step, ch
 from ..media._image import Image, is_figure
 from ..media._log import is_media
 from ..media._log import queue as queue_media
+from ..media._log import split as split_media
+from ..media._pixels import describe as describe_images
+from ..media._pixels import image_record
 from ..wal._wal import MAX_RECORD, RecordType, WalWriter, json_payload
 
 TYPE_CHECKING = False
@@ -64,7 +67,7 @@ class _NullWriter:
     def append_json(self, rtype: int, obj: Any) -> int:
         return 0
 
-    def append_history(self, step: int, t: float, pairs: list, tail: bytes | None) -> None:
+    def append_history(self, step: int, t: float, pairs: list, tail: bytes | None, then: Any = None) -> None:
         struct.pack(f"<q{len(pairs) >> 1}d", step, *pairs[1::2])  # refuses what a real WAL would, as a real one does
 
     def append_key(self, key_id: int, name: str) -> None:
@@ -283,15 +286,18 @@ class Run(RunExtras):
                 s = step  # past 2**63-1: refused below
             else:
                 s = check_step(step)
-            media = None
+            media = images = None
             if pairs is None:
                 if s > MAX_STEP:
                     raise _step_error(step)
                 pairs, tail, flat, media = self._encode_slow(data)
+                if media:
+                    images, media = split_media(media, self._dir is not None)
             else:
                 tail, flat = None, data
             try:
-                self._writer.append_history(s, t, pairs, tail)
+                # the step's images as pixels go in the same write (media._pixels): one system call a step
+                self._writer.append_history(s, t, pairs, tail, None if not images else (RecordType.IMAGE, image_record(s, t, images)))
             except struct.error:  # pack() refused the step or an int beyond float64: nothing is written
                 if s > MAX_STEP:
                     raise _step_error(step) from None
@@ -308,6 +314,9 @@ class Run(RunExtras):
                 self._warned_steps = late = True
             if media:
                 queue_media(self, s, t, media)  # in step order with the history records: under the lock
+            if images:
+                self.summary.observe_media(describe_images(s, images))
+                self._start_worker()
         if self._writer.error is not None:
             self._report_write_error()
         if late:

@@ -8,6 +8,7 @@ keeps those aggregates instead (``summary[name] == {"min": ..., "max": ...}``); 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Mapping
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs ~4 ms of `import tracklet`
@@ -147,7 +148,8 @@ class Summary:
         self._explicit: dict[str, Any] = {}
         self._aggs: dict[str, _Agg] = {}
         self._hidden: set[str] = set()
-        self._media: dict[str, Any] = {}  # replaced whole, never changed in place: the uploads thread writes it
+        self._media: dict[str, Any] = {}  # replaced whole, never changed in place: read without the lock
+        self._media_lock = threading.Lock()  # two writers: log() (images as pixels) and the uploads thread (the rest)
         self._on_set = on_set
 
     # -- fed by the run ----------------------------------------------------------------------
@@ -159,8 +161,11 @@ class Summary:
                 self._aggs[key].observe(flat[key])
 
     def observe_media(self, values: dict[str, Any]) -> None:
-        """Record the descriptions of stored rich values (``wal._media.media_summary``); called by the uploads thread only."""
-        self._media = {**self._media, **values}
+        """Record the descriptions of rich values (``wal._media.media_summary``); a key keeps the one of its highest
+        step (the uploads thread describes a table after ``log()`` described an image of a later step)."""
+        with self._media_lock:
+            media = self._media
+            self._media = {**media, **{k: v for k, v in values.items() if k not in media or _step(v) >= _step(media[k])}}
 
     def apply_def(self, key: str, mdef: MetricDef) -> None:
         """Make ``key`` follow ``mdef``'s aggregates from now on."""
@@ -201,8 +206,9 @@ class Summary:
         self._explicit.pop(key, None)
         self._last.pop(key, None)
         self._aggs.pop(key, None)
-        if key in self._media:
-            self._media = {k: v for k, v in self._media.items() if k != key}
+        with self._media_lock:
+            if key in self._media:
+                self._media = {k: v for k, v in self._media.items() if k != key}
         if self._on_set is not None:
             self._on_set({}, [key])
 
@@ -257,3 +263,8 @@ class Summary:
 
     def __repr__(self) -> str:
         return f"Summary({self.as_dict()!r})"
+
+
+def _step(description: Any) -> int:
+    step = description.get("step") if type(description) is dict else None
+    return step if type(step) is int else -1

@@ -89,6 +89,7 @@ class RecordType:
     TRACE = 21  # JSON, first in a trace log: project, pid, host, log_id
     CALL_START = 22  # JSON: an op call began: ids, op, inputs, attributes, run
     CALL_END = 23  # JSON: an op call ended: output or exception, usage, cost
+    IMAGE = 24  # binary: images of one log() as pixels (u32 n, n bytes of JSON, the pixels); made PNG where the log is stored
 
 
 class Record:
@@ -212,14 +213,20 @@ class WalWriter:
         if frames:
             self._write(b"".join(frames))
 
-    def append_history(self, step: int, t: float, pairs: list, tail: bytes | None) -> None:
-        """Write a HISTORY record; ``pairs`` is a flat list ``[key_id, value, ...]``."""
+    def append_history(self, step: int, t: float, pairs: list, tail: bytes | None, then: tuple[int, bytes] | None = None) -> None:
+        """Write a HISTORY record; ``pairs`` is a flat list ``[key_id, value, ...]``. ``then``: a record
+        ``(type, payload)`` written right after it, in the same system call (a step's images as pixels)."""
         seq = self.seq
         body = _hist_struct(len(pairs) >> 1).pack(RecordType.HISTORY, seq, step, t, len(pairs) >> 1, *pairs)
         self.seq = seq + 1  # after pack(): a value it refuses (an int beyond float64) uses up no seq
         if tail:
             body += tail
-        self._write(PREFIX.pack(len(body), zlib.crc32(body)) + body)
+        data = PREFIX.pack(len(body), zlib.crc32(body)) + body
+        if then is not None:
+            body = BODY_HEAD.pack(then[0], seq + 1) + then[1]
+            self.seq = seq + 2
+            data = b"".join((data, PREFIX.pack(len(body), zlib.crc32(body)), body))
+        self._write(data)
 
     def append_key(self, key_id: int, name: str) -> None:
         self.append(RecordType.KEY, struct.pack("<I", key_id) + name.encode())

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
 import tracklet
 from server_client import ServerClient, earlier_garbage_collected, make_app  # noqa: F401 (a fixture)
+from tracklet.cli import main
 from tracklet.store.sql._store import SqlStore
 
 pytestmark = pytest.mark.unit
@@ -60,7 +62,7 @@ def test_a_deleted_runs_media_blobs_go_unless_something_else_lists_them(tracklet
     to the store lists are removed."""
     root = str(tracklet_env)
     gone = tracklet.init(project="p", dir=root)
-    gone.log({"own": _image(1), "shared": _image(2), "in_artifact": _image(3), "pending": _image(4)})
+    gone.log({"own": _image(1), "shared": _image(2), "in_artifact": _image(3), "pending": tracklet.Histogram([1, 2, 3]), "pixels": _image(4)})
     gone.log({"cells": tracklet.Table(columns=["img"], data=[[_image(5)]])})  # an image nested in a table
     gone.finish()
     kept = tracklet.init(project="p", dir=root)
@@ -73,8 +75,8 @@ def test_a_deleted_runs_media_blobs_go_unless_something_else_lists_them(tracklet
     art.add_file(_blob_file(store, digest["in_artifact"], tracklet_env), "three.png")
     with tracklet.init(project="p", dir=root) as user:
         user.log_artifact(art).wait()
-    offline = tracklet.init(project="p", dir=root, mode="offline")  # its record never reaches the store
-    offline.log({"later": _image(4)})
+    offline = tracklet.init(project="p", dir=root, mode="offline")  # its records never reach the store
+    offline.log({"later": tracklet.Histogram([1, 2, 3]), "again": _image(4)})
     offline.finish()
 
     tracklet.Api().run(f"p/{gone.id}").delete()
@@ -83,6 +85,9 @@ def test_a_deleted_runs_media_blobs_go_unless_something_else_lists_them(tracklet
     assert not blobs.exists(digest["own"]) and not blobs.exists(digest["cells"]) and not blobs.exists(nested)
     assert blobs.exists(digest["shared"]) and blobs.exists(digest["in_artifact"]) and blobs.exists(digest["pending"])
     assert tracklet.Api().run(f"p/{kept.id}").image("same") is not None
+    # the offline run's image is pixels in its log, not a digest: the blob may go, and syncing makes it again
+    assert main(["sync", offline.dir]) == 0
+    assert np.array_equal(tracklet.Api().run(f"p/{offline.id}").image("again").to_numpy(), _image(4).to_numpy())
 
 
 def _blob_file(store, digest, folder):

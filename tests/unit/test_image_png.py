@@ -76,4 +76,4 @@ def test_the_array_is_copied_when_the_image_is_made():
     pixels = np.zeros((2, 2, 3), np.uint8)
     image = tracklet.Image(pixels)
     pixels[:] = 9
-    assert image._raw() == (2, 2, 3, bytes(12))
+    assert image.to_numpy().tobytes() == bytes(12)

@@ -105,9 +105,11 @@ def test_the_server_history_route_streams_the_descriptions(tmp_path):
 def test_postgresql_gives_the_same_rows(pg_url, tracklet_env):
     from tracklet.store.sql._migrate import migrate
 
+    from tracklet.artifacts.storage import blob_store_of
+
     run = _run_with_media()
     migrate(pg_url)
-    store = SqlStore(url=pg_url)
+    store = SqlStore(url=pg_url, blobs=blob_store_of(str(tracklet_env)))  # images logged as pixels get their PNGs there
     try:
         with open(os.path.join(run.dir, "run.tlog"), "rb") as f:
             store.append_log(run.id, 0, f.read())

@@ -59,7 +59,7 @@ def test_bytes_kept_but_not_stored_are_answered_as_held(setup, monkeypatch, capl
 
     run_id, data, api = setup
 
-    def refuse(engine, path, run_id):
+    def refuse(engine, path, run_id, **kwargs):
         raise SyncError("the store refused it")
 
     monkeypatch.setattr(_remote_log, "ingest_run", refuse)

@@ -130,3 +130,14 @@ def test_config_and_summary_changes_too_large_for_one_record_are_refused(monkeyp
     run.config.update({"short": "y" * 100})
     run.finish()
     assert tracklet.Api().run(run.id).config == {"short": "y" * 100}
+
+
+def test_a_media_key_keeps_the_description_of_its_highest_step():
+    from tracklet.tracking._summary import Summary
+
+    s = Summary()
+    s.observe_media({"k": {"_type": "image", "step": 6, "digest": None}})  # log() wrote an image as pixels at step 6
+    s.observe_media({"k": {"_type": "table", "step": 5, "digest": "ab"}, "t": {"_type": "table", "step": 5, "digest": "cd"}})
+    assert s["k"]["step"] == 6 and s["t"]["digest"] == "cd"  # the uploads thread's later word on step 5 does not win
+    s.observe_media({"k": {"_type": "image", "step": 6, "digest": "ef"}})
+    assert s["k"]["digest"] == "ef"

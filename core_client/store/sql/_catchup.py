@@ -22,8 +22,10 @@ __all__ = ["STALE_AFTER", "catch_up", "mark_crashed", "mark_silent_runs"]
 
 
 
-def catch_up(engine: Engine, root: str, include_offline: bool = False, include_remote: bool = True) -> int:
+def catch_up(engine: Engine, root: str, include_offline: bool = False, include_remote: bool = True, blob_store: Callable[[], Any] | None = None) -> int:
     """Ingest what local runs under ``root/runs`` wrote but the store lacks; returns records ingested.
+
+    ``blob_store()``: where images logged as pixels get their PNGs (default: the folder's blob store).
 
     ``include_remote=False`` skips stored runs that arrive over HTTP (mode ``remote``): the server's
     ``append_log`` stores each batch before it answers, so a reader catching them up mid-append only
@@ -61,7 +63,7 @@ def catch_up(engine: Engine, root: str, include_offline: bool = False, include_r
         if run_id in served and row is not None and size is not None and wait_for_worker(root, run_id, size):
             continue  # the worker is storing it: waiting costs less than decoding it twice
         try:
-            total += ingest_run(engine, wal, run_id)
+            total += ingest_run(engine, wal, run_id, blob_store=blob_store)
         except SyncError as e:
             warn_once(f"catch-up:{wal}", f"tracklet: skipped {wal}: {e}")
     mark_crashed(engine, root)

@@ -11,6 +11,7 @@ import json
 import os
 import struct
 import time
+from contextlib import nullcontext
 from itertools import chain, repeat
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -31,7 +32,7 @@ from ...wal._wal import (
     log_identity,
 )
 from ...wal._logfile import log_size, read_loss_report
-from ...wal._media import media_summary
+from ...wal._media import media_summary, undigested
 from .._liveness import STALE_AFTER
 from . import _schema as S
 from ._engine import write_transaction
@@ -92,7 +93,8 @@ class _Batch:
     artifact_ops: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)  # in WAL order
     skipped: list[tuple[int, int]] = field(default_factory=list)  # damaged bytes of the log, (start, end)
     losses: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # LOSS records: (offset, record)
-    media: list[dict[str, Any]] = field(default_factory=list)  # MEDIA records, in log order
+    media: list[dict[str, Any] | None] = field(default_factory=list)  # MEDIA records, in log order (IMAGE: None until stored)
+    images: list[tuple[int, int, bytes]] = field(default_factory=list)  # IMAGE records: (index in media, offset, payload)
 
 
 _pair_structs: dict[int, struct.Struct] = {}
@@ -155,7 +157,10 @@ def _decode(reader: WalReader, offset: int, created: float | None, after_seq: in
             b.replace_after_history = False
             continue
         payload = bytes(buf[start:stop])
-        if rt == RecordType.KEY:
+        if rt == RecordType.IMAGE:  # its PNGs are made by _store_images, before the batch's transaction
+            b.images.append((len(b.media), end, payload))
+            b.media.append(None)
+        elif rt == RecordType.KEY:
             b.keys.append(decode_key(payload))
         elif rt == RecordType.SYSTEM:
             t, pairs = decode_system(payload)
@@ -214,12 +219,14 @@ def ingest_run(
     wal_path: str,
     run_id: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    blob_store: Callable[[], Any] | None = None,
 ) -> int:
     """Ingest every whole record of ``wal_path`` not yet in the store; returns how many.
 
     Safe to call from several processes at once and to repeat: nothing doubles. A log that is
     not the one the store's rows of this run came from (another run that took the same id) is
-    refused with a ``SyncError``: two logs never merge.
+    refused with a ``SyncError``: two logs never merge. The PNGs of images logged as pixels go to
+    ``blob_store()`` (default: the blob store of the store folder the log sits in), asked for when a batch holds one.
     """
     run_id = run_id or os.path.basename(os.path.dirname(wal_path))
     total = 0
@@ -227,7 +234,7 @@ def ingest_run(
     identity: str | None = None
     with WalReader(wal_path) as reader:
         while True:
-            found = _ingest_batch(engine, reader, wal_path, run_id, size, identity)
+            found = _ingest_batch(engine, reader, wal_path, run_id, size, identity, blob_store=blob_store)
             if found is None:
                 return total
             records, size, identity, end = found
@@ -236,11 +243,12 @@ def ingest_run(
                 progress(end, size or end)
 
 
-def ingest_bytes(engine: Engine, run_id: str, offset: int, data: bytes, log_id: str | None = None) -> int:
+def ingest_bytes(engine: Engine, run_id: str, offset: int, data: bytes, log_id: str | None = None, blob_store: Callable[[], Any] | None = None) -> int:
     """Store the records of ``data``, run ``run_id``'s log from byte ``offset`` (a batch sent to a server).
 
     What the store holds already is skipped, so a retried or replayed batch adds nothing; the
-    store's offset moves only past whole records. Returns the offset the store holds after.
+    store's offset moves only past whole records. Returns the offset the store holds after. The
+    PNGs of images logged as pixels go to ``blob_store()`` (a batch holding such images needs it).
 
     Raises:
         SyncError: a gap (``offset`` past what the store holds: send from there; ``.offset`` says
@@ -264,8 +272,36 @@ def ingest_bytes(engine: Engine, run_id: str, offset: int, data: bytes, log_id: 
             raise SyncError(f"run {run_id!r}: the store holds {held} bytes of its log, and this batch starts at {offset}: send from {held}", offset=held)
         if held >= end:
             return held
-        if _ingest_batch(engine, reader, label, run_id, end, identity, fixed=True) is None:
+        if _ingest_batch(engine, reader, label, run_id, end, identity, fixed=True, blob_store=blob_store) is None:
             return _held(engine, run_id)[0]
+
+
+def _blobs_of(wal_path: str, fixed: bool) -> Any:
+    """The blob store of the store folder ``wal_path`` sits in: where a local log's images get their PNGs."""
+    from ...artifacts.storage import blob_store_of
+    from .._layout import store_of_log
+
+    root = None if fixed else store_of_log(wal_path)
+    if root is None:
+        raise SyncError(f"{wal_path} holds images logged as pixels, and no blob store was given to store their PNGs in")
+    return blob_store_of(root)
+
+
+def _store_images(b: _Batch, blobs: Any, wal_path: str) -> None:
+    """Make and store the PNGs of the batch's IMAGE records, each becoming the MEDIA record that names them.
+
+    A record whose pixels do not add up (written by no tracklet) is skipped and said once; a blob that
+    cannot be written raises, and the batch is stored later, from the same records.
+    """
+    from ...media._pixels import store_images
+
+    for i, end, payload in b.images:
+        try:
+            b.media[i] = store_images(payload, blobs)
+        except (ValueError, KeyError, TypeError) as e:
+            warn_once(f"image-record:{wal_path}:{end}", f"tracklet: an IMAGE record of {wal_path} ending at offset {end} "
+                      f"cannot be read ({e!r}); its images are skipped, the rest of the log is stored")
+    b.media = [m for m in b.media if m is not None]
 
 
 def _held(engine: Engine, run_id: str) -> tuple[int, str | None]:
@@ -278,7 +314,7 @@ def _held(engine: Engine, run_id: str) -> tuple[int, str | None]:
 
 def _ingest_batch(
     engine: Engine, reader: WalReader, wal_path: str, run_id: str, size: int | None, identity: str | None,
-    fixed: bool = False,
+    fixed: bool = False, blob_store: Callable[[], Any] | None = None,
 ) -> tuple[int, int | None, str | None, int] | None:
     """Store the next batch of the log; None when there is nothing more, else (records, size, identity, end offset).
 
@@ -312,13 +348,20 @@ def _ingest_batch(
             raise SyncError(f"cannot read {wal_path} at offset {offset}: {e}") from None
         if batch.records == 0:
             return None
-        with write_transaction(engine, lock=run_id) as conn:
-            row = conn.execute(select(S.runs).where(S.runs.c.run_id == run_id)).mappings().first()
-            if (row["wal_offset"] if row else 0) != offset:
-                continue  # another ingester moved on meanwhile: read again from its offset
-            if conn.dialect.name == "sqlite":
-                conn.exec_driver_sql(_CHECKPOINT_EVERY)
-            _apply(conn, row, run_id, batch, wal_path, identity)
+        blobs = None
+        if batch.images:
+            blobs = blob_store() if blob_store is not None else _blobs_of(wal_path, fixed)
+        # a delete waits until the rows naming the images' new blobs are in (it cannot see them in the log)
+        with blobs.removal_lock() if batch.images else nullcontext():
+            if batch.images:
+                _store_images(batch, blobs, wal_path)
+            with write_transaction(engine, lock=run_id) as conn:
+                row = conn.execute(select(S.runs).where(S.runs.c.run_id == run_id)).mappings().first()
+                if (row["wal_offset"] if row else 0) != offset:
+                    continue  # another ingester moved on meanwhile: read again from its offset
+                if conn.dialect.name == "sqlite":
+                    conn.exec_driver_sql(_CHECKPOINT_EVERY)
+                _apply(conn, row, run_id, batch, wal_path, identity)
         if batch.skipped:
             damaged = sum(e - s for s, e in batch.skipped)
             warn_once(
@@ -585,8 +628,8 @@ def _summarise(conn: Connection, run_pk: int, state: dict[str, Any], defs: list[
     if b.last_values:
         replaced = None
     for op in b.summary_ops:
-        if "replace" in op:
-            last, explicit = {**last, **op["replace"]}, {}
+        if "replace" in op:  # an image's description without its digest (logged as pixels) keeps the store's
+            last, explicit = {**last, **{k: v for k, v in op["replace"].items() if k not in last or not undigested(v)}}, {}
         explicit.update(op.get("set", {}))
         for key in op.get("del", []):
             explicit.pop(key, None)
@@ -596,6 +639,7 @@ def _summarise(conn: Connection, run_pk: int, state: dict[str, Any], defs: list[
         last.update(media_summary(record))
     if b.replace_after_history:
         replaced = next(op["replace"] for op in reversed(b.summary_ops) if "replace" in op)
+        replaced = {k: last.get(k, v) if undigested(v) else v for k, v in replaced.items()}
     new_state = {"last": last, "explicit": explicit}
     if replaced is not None:
         new_state["replaced"] = replaced

@@ -21,7 +21,7 @@ import struct
 import threading
 import time
 import zlib
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import Engine, select
 
@@ -149,7 +149,9 @@ def _open_exclusive(path: str, wait: float) -> int:
             time.sleep(0.01)
 
 
-def append_log(engine: Engine, root: str, run_id: str, offset: int, data: bytes, log_id: str | None = None) -> int:
+def append_log(
+    engine: Engine, root: str, run_id: str, offset: int, data: bytes, log_id: str | None = None, blob_store: Callable[[], Any] | None = None,
+) -> int:
     """Keep ``data`` (the run's log from ``offset``) in ``root/runs/<id>/run.tlog`` and store its records.
 
     Returns the bytes held now. Raises ``UsageError`` for bytes that are not whole log records (nothing
@@ -179,7 +181,7 @@ def append_log(engine: Engine, root: str, run_id: str, offset: int, data: bytes,
                 _remove_empty(path)
             os.close(fd)
         try:
-            ingest_run(engine, path, run_id)
+            ingest_run(engine, path, run_id, blob_store=blob_store)
         except SyncError as e:
             # The bytes are kept: the log is the source of truth, and a rebuilt store reads them. A refusal
             # here would tell the client its log was not taken (it reads a 409 as "another log").
@@ -189,7 +191,7 @@ def append_log(engine: Engine, root: str, run_id: str, offset: int, data: bytes,
     return held
 
 
-def append_to_database(engine: Engine, run_id: str, offset: int, data: bytes, log_id: str | None = None) -> int:
+def append_to_database(engine: Engine, run_id: str, offset: int, data: bytes, log_id: str | None = None, blob_store: Callable[[], Any] | None = None) -> int:
     """Store ``data`` (run ``run_id``'s log from ``offset``) in a database store that keeps no log file.
 
     The same checks and answers as :func:`append_log`: ``UsageError`` for bytes that are not whole
@@ -202,7 +204,7 @@ def append_to_database(engine: Engine, run_id: str, offset: int, data: bytes, lo
     if _new_from(run_id, offset, len(data), held, here, log_id, bounds, starts_run) is None:
         return held  # a replay of what is held
     try:
-        return ingest_bytes(engine, run_id, offset, data, log_id)
+        return ingest_bytes(engine, run_id, offset, data, log_id, blob_store=blob_store)
     except SyncError as e:
         raise _refused(str(e), e.offset if e.offset is not None else held) from None
 

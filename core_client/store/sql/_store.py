@@ -90,7 +90,7 @@ class SqlStore(Store):
             if not os.path.isdir(self.root):
                 raise UsageError(f"no tracklet store at {self.root}; pass dir= or set TRACKLET_DIR to where your runs are")
             self._engine = open_local(self.root)
-        catch_up(self._engine, self.root, include_remote=not self._remote_caught_up)
+        catch_up(self._engine, self.root, include_remote=not self._remote_caught_up, blob_store=self._blobs)
         self._remote_caught_up = True
         return self._engine
 
@@ -456,8 +456,8 @@ class SqlStore(Store):
         from ._remote_log import append_log, append_to_database
 
         if self.url is not None:  # a database store keeps no log file: the records go straight in
-            return append_to_database(self.engine(), run_id, offset, data, log_id)
-        return append_log(open_local(self.root), self.root, run_id, offset, data, log_id)  # no catch-up: it stores its own log
+            return append_to_database(self.engine(), run_id, offset, data, log_id, blob_store=self._blobs)
+        return append_log(open_local(self.root), self.root, run_id, offset, data, log_id, blob_store=self._blobs)  # no catch-up: it stores its own log
 
     # -- artifacts, lineage and the registry --------------------------------------------------------
     def artifact(self, project: str, entity: str | None, name: str, alias: str) -> dict[str, Any] | None:
