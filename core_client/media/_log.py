@@ -19,6 +19,7 @@ import weakref
 from .._errors import UsageError, warn_once
 from ._base import Media
 from ._image import Image
+from ._pixels import RECORD_PIXELS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -53,11 +54,13 @@ def split(items: dict[str, Any], pixels_ok: bool = True) -> tuple[list[tuple[str
     """``log()``'s rich values (key -> media object or list of them) as ``(key, index in a list or -1, object)``:
     the images ``log()`` writes as pixels (``_pixels``; none unless ``pixels_ok``), and the rest, for ``queue``."""
     images, rest = [], []
+    room = RECORD_PIXELS if pixels_ok and RAW_IMAGES else 0
     for key, value in items.items():
         listed = isinstance(value, (list, tuple))
         for i, m in enumerate(value if listed else [value]):
-            if pixels_ok and RAW_IMAGES and type(m) is Image and m._pixels_only():
+            if room and type(m) is Image and m._pixels_only() and m._pixels.nbytes <= room:
                 images.append((key, i if listed else -1, m))
+                room -= m._pixels.nbytes
             else:
                 rest.append((key, i if listed else -1, m))
     return images, rest

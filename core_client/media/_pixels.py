@@ -20,9 +20,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["MAX_PIXELS", "describe", "image_record", "store_images"]
+__all__ = ["MAX_PIXELS", "RECORD_PIXELS", "describe", "image_record", "store_images"]
 
 MAX_PIXELS = 16 << 20  # bytes of pixels an image may have to be written as them; a larger one is encoded in process
+RECORD_PIXELS = 48 << 20  # bytes of pixels in one IMAGE record (a record is at most wal MAX_RECORD, 64 MiB); the rest in process
 
 
 def image_record(step: int, t: float, images: list[tuple[str, int, Any]]) -> bytes:

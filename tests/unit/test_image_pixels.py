@@ -158,3 +158,17 @@ def test_decode_images_refuses_sizes_that_do_not_add_up():
         decode_images(good[:-1])
     with pytest.raises(ValueError, match="after its last image"):
         decode_images(good + b"x")
+
+
+def test_a_log_call_with_more_pixels_than_a_record_holds_stores_the_rest_in_process(tracklet_env, monkeypatch):
+    from tracklet.media import _pixels
+
+    monkeypatch.setattr(_log, "RECORD_PIXELS", 3 * 192)  # three 8x8 RGB images a record
+    run = tracklet.init(project="px")
+    run.log({"many": [tracklet.Image(frame(i)) for i in range(5)]})
+    run.finish()
+    types = record_types(tracklet_env, run.id)
+    assert types.count(RecordType.IMAGE) == 1 and types.count(RecordType.MEDIA) == 1
+    back = tracklet.Api().run(run.id).image("many")
+    assert [np.array_equal(b.to_numpy(), frame(i)) for i, b in enumerate(back)] == [True] * 5
+    assert _pixels.RECORD_PIXELS + 16 * 1024 * 1024 <= 64 * 1024 * 1024  # a record stays within the log's limit
