@@ -182,18 +182,11 @@ def _check(name: str, value: Any) -> None:
         _as_tags(value)
 
 
-def _silent() -> bool:
-    from ._settings import resolve_settings
-
-    try:
-        return bool(resolve_settings().silent)
-    except Exception:  # settings that do not resolve are said by init(), not here
-        return False
-
-
 def termlog(string: str = "", newline: bool = True, repeat: bool = True, prefix: bool = True) -> None:
     """A line on stderr as tracklet's own (``tracklet: ...``), unless settings say silent: wandb's ``termlog``."""
-    if not _silent():
+    from ._settings import is_silent
+
+    if not is_silent():
         _say(string, "", newline, prefix)
 
 

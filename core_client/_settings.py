@@ -352,6 +352,16 @@ def resolve_settings(args: Mapping[str, Any] | None = None, environ: Mapping[str
     )
 
 
+def is_silent(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether settings say tracklet is silent (``TRACKLET_SILENT``, ``WANDB_SILENT``, the settings file).
+
+    Settings that do not resolve count as not silent: ``init()`` says what is wrong with them, not a log line."""
+    try:
+        return resolve_settings(environ=environ).silent
+    except Exception:
+        return False
+
+
 def _server(values: dict[str, Any], sources: dict[str, str]) -> tuple[str | None, str | None]:
     """The server (normalised) and its key: given, or from the credentials file ``tracklet login`` wrote."""
     from .remote._credentials import credentials_file, default_base_url, key_for, normalize_url

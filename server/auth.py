@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from tracklet.store.sql._auth import KeyStore, Principal
+from tracklet.store.sql import KeyStore, Principal
 
 from .errors import ApiError, Forbidden, Unauthorized
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from tracklet.store.sql._remote_log import check_batch
+from tracklet.store.sql import check_batch
 from tracklet.wal._wal import RecordType, WalReader
 
 from ._request import call, json_body, query_bool, query_float, query_int, query_str, read_body, store_of

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from tracklet.store.sql._remote_log import check_batch, first_run_record_of
+from tracklet.store.sql import check_batch, first_run_record_of
 
 from ._request import call, read_body, run_id_of, store_of
 from .auth import require, require_any

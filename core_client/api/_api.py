@@ -55,7 +55,7 @@ class Api:
 
             self._store: Store = RemoteStore(settings.base_url, settings.api_key)
         else:
-            from ..store.sql._store import SqlStore
+            from ..store.sql import SqlStore
 
             self._store = SqlStore(self._root)
 

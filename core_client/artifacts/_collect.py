@@ -28,7 +28,7 @@ def delete_run_and_blobs(store: Any, run_id: str) -> list[str]:
     Returns the digests removed. Blobs stay where that cannot be known safely: a database store or a blob
     folder that other stores log into, a log holding a record it could not write yet, an unreadable log.
     """
-    from ..store.sql._store import SqlStore
+    from ..store.sql import SqlStore
 
     if not isinstance(store, SqlStore) or store.url is not None:
         store.delete_run(run_id)  # a server's or a database's blobs are shared: never collected from here

@@ -175,7 +175,7 @@ def _store_and_record(run: Any, art: Artifact, aliases: list[str], use: bool) ->
             # A wait() may follow: the worker numbers the version now, not this process, not at its next look.
             # Not while finish() waits for this upload: it starts and wakes the worker once the run's log is
             # synced, and a worker woken now would take a core from finish()'s last steps (up to 4 ms).
-            from ..store.sql._spawn import wake_worker
+            from ..store.sql import wake_worker
 
             run._start_worker()
             wake_worker(run._settings.dir)
@@ -258,9 +258,7 @@ def wait_for(art: Artifact, timeout: float | None) -> None:
         return
     if _already_stored(art) or _wait_for_worker(art, run):
         return
-    from ..store.sql._engine import open_local
-    from ..store.sql._ingest import ingest_run
-    from ..store.sql._store import SqlStore
+    from ..store.sql import SqlStore, ingest_run, open_local
 
     ingest_run(open_local(art._root), log_path(art._root, run.id), run.id)
     found = SqlStore(art._root).artifact_by_digest(art._project, art._entity, art.name, art._digest)
@@ -292,7 +290,7 @@ def _already_stored(art: Artifact) -> bool:
     The run's ARTIFACT record is in its WAL all the same; ingest adds the lineage edge and
     moves the requested aliases onto this version.
     """
-    from ..store.sql._lite import artifact_version
+    from ..store.sql import artifact_version
 
     found = artifact_version(art._root, art._project, art._entity, art.name, art._digest)
     if found is None:
@@ -303,8 +301,7 @@ def _already_stored(art: Artifact) -> bool:
 
 def _wait_for_worker(art: Artifact, run: Any, stall: float = 5.0) -> bool:
     """Let the ingest worker store the record and read the version with sqlite3 (no SQLAlchemy import)."""
-    from ..store.sql._lite import artifact_version, wait_for_worker
-    from ..store.sql._spawn import worker_running
+    from ..store.sql import artifact_version, wait_for_worker, worker_running
 
     if not worker_running(art._root) or not wait_for_worker(art._root, run.id, art._wal_end, stall):
         return False  # no worker, or it is stuck: store it ourselves

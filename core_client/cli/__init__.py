@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # before Exception, which it is: `tracklet table ... | head` ends quietly
         return 0
     except Exception as e:
-        from ..store.sql._damage import damaged, is_damage
+        from ..store.sql import damaged, is_damage
 
         if not is_damage(e):
             raise

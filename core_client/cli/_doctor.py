@@ -48,7 +48,7 @@ class _Skip(Exception):
 
 
 def _rebuild(root: str) -> None:
-    from ..store.sql._health import rebuild
+    from ..store.sql import rebuild
 
     print(f"  rebuild          moving the database aside and reading every run log under {os.path.join(root, 'runs')} ...")
     done = rebuild(root)
@@ -104,7 +104,7 @@ def _environment_lines(s: Any) -> list[str]:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     from .. import __version__
-    from ..store.sql._spawn import worker_running
+    from ..store.sql import worker_running
     from .._settings import DEFAULT_DIR, LEGACY_DIR, resolve_settings, settings_file
 
     s = resolve_settings({"dir": args.dir})
@@ -137,7 +137,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             )
         if args.rebuild:
             _rebuild(s.dir)
-        from ..store.sql._health import check_database
+        from ..store.sql import check_database
 
         damage = check_database(s.dir)
         if damage is not None:

@@ -94,9 +94,7 @@ def _root(args: argparse.Namespace) -> str:
 
 def _keys(args: argparse.Namespace, engine: Any = None) -> Any:
     """The keys of the store served: in the database of ``--db`` (every replica reads them there), else in the folder's."""
-    from ..store.sql._auth import KeyStore
-    from ..store.sql._engine import make_engine, open_local
-    from ..store.sql._spawn import make_store_dir
+    from ..store.sql import KeyStore, make_engine, make_store_dir, open_local
 
     if engine is not None:
         return KeyStore(engine)
@@ -138,15 +136,11 @@ def _blob_store(url: str | None, root: str | None) -> Any:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from ..store.sql._migrate import migrate
-    from ..store.sql._schema import SCHEMA_VERSION
-    from ..store.sql._urls import normalize_url, safe_url
+    from ..store.sql import migrate, migration_summary
 
     if not args.db:
         raise UsageError("--migrate upgrades a database named by --db; a folder store (--dir) is upgraded when it is opened")
-    before = migrate(args.db)
-    was = "no schema" if before is None else f"schema version {before}"
-    print(f"{safe_url(normalize_url(args.db))}: {was} -> schema version {SCHEMA_VERSION}", flush=True)
+    print(migration_summary(args.db, migrate(args.db)), flush=True)
     return 0
 
 
@@ -202,8 +196,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         from tracklet.server.auth import KeyAuth
     except ImportError as e:
         raise UsageError(f"the server needs its extra ({e.name} is missing): {_INSTALL}") from None
-    from ..store.sql._store import SqlStore
-    from ..store.sql._spawn import make_store_dir
+    from ..store.sql import SqlStore, make_store_dir
 
     if args.migrate:
         return _migrate(args)

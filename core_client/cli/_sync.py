@@ -63,9 +63,7 @@ def find_trace_logs(path: str) -> list[str]:
 def cmd_sync(args: argparse.Namespace) -> int:
     from .._errors import SyncError
     from .._settings import resolve_settings
-    from ..store.sql._catchup import mark_crashed
-    from ..store.sql._engine import checkpoint, open_local
-    from ..store.sql._ingest import ingest_run
+    from ..store.sql import checkpoint, ingest_run, mark_crashed, open_local
     from ._progress import Progress
 
     wals = [w for p in args.paths for w in find_wals(p)]

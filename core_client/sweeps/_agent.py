@@ -65,13 +65,9 @@ def _say(message: str) -> None:
     """A line about the agent's progress on stderr, unless settings say silent (``TRACKLET_SILENT``, ``WANDB_SILENT``).
 
     What changes a run (a hyperband stop, a cancel) or fails is said even then."""
-    from .._settings import resolve_settings
+    from .._settings import is_silent
 
-    try:
-        silent = resolve_settings().silent
-    except Exception:  # settings that do not resolve are said by init(), not here
-        silent = False
-    if not silent:
+    if not is_silent():
         print(message, file=sys.stderr, flush=True)
 
 class _Agent:

@@ -84,7 +84,7 @@ class Background:
                 if now - last_beat >= HEARTBEAT_EVERY - 0.05:
                     run._record_json(RecordType.HEARTBEAT, {"t": time.time()})
                     last_beat = now
-                from ..store.sql._spawn import reap_workers
+                from ..store.sql import reap_workers
 
                 reap_workers()
             except Exception as e:

@@ -212,7 +212,7 @@ def _auto_resume(settings: Any) -> Any:
     if run_id is None:
         run_id, id_source = new_run_id(), "default"
     try:
-        from ..store.sql._spawn import make_store_dir
+        from ..store.sql import make_store_dir
 
         make_store_dir(settings.dir, settings.private)
         with open(path, "w", encoding="utf-8") as f:
@@ -272,7 +272,7 @@ def start_new_run(settings: Any, run_id: str, created_at: float, resumed_from: A
 
     runs_dir = runs_folder(settings.dir)
     run_dir = os.path.join(runs_dir, run_id)
-    from ..store.sql._spawn import make_store_dir
+    from ..store.sql import make_store_dir
 
     try:
         make_store_dir(settings.dir, settings.private)

@@ -167,7 +167,7 @@ def prepare_run(settings: Any, config_values: dict[str, Any], request: tuple[str
     run.config.update(config_values, allow_val_change=state is not None)
 
     if settings.mode == "local":
-        from ..store.sql._spawn import register_active_run
+        from ..store.sql import register_active_run
 
         register_active_run(settings.dir, run_id)
     elif settings.mode == "remote":

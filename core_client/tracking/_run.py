@@ -448,7 +448,7 @@ class Run(RunExtras):
             return
         self._worker_started = True
         if self.mode == "local" and self._dir is not None:
-            from ..store.sql._spawn import ensure_worker
+            from ..store.sql import ensure_worker
 
             try:
                 ensure_worker(self._settings.dir)
@@ -627,7 +627,7 @@ class Run(RunExtras):
             except Exception as e:  # a tracking failure never escapes into the user's script
                 warn_once(f"finish-callback:{e!r}", f"tracklet: while finishing run {self._id}: {e!r}")
         if self.mode == "local" and self._dir is not None:
-            from ..store.sql._spawn import ingest_problem, wake_worker
+            from ..store.sql import ingest_problem, wake_worker
 
             self._start_worker()
             wake_worker(self._settings.dir)  # the run's last records reach the store now, not at the next poll

@@ -139,7 +139,7 @@ class RunExtras:
             self._writer.flush()
             self._writer.sync()
         if self.mode == "local" and self._dir is not None:
-            from ..store.sql._spawn import wake_worker
+            from ..store.sql import wake_worker
 
             self._start_worker()
             wake_worker(self._settings.dir)

@@ -66,3 +66,13 @@ def test_import_tracklet_loads_no_server_module():
 
     r = run_python("import sys, tracklet; print(sorted(m for m in sys.modules if m.startswith(('starlette', 'uvicorn', 'tracklet.server'))))")
     assert r.stdout.strip() == "[]", r.stderr
+
+
+def test_migrate_says_the_database_and_its_schema_versions(tracklet_env, tmp_path, capsys):
+    from tracklet.store.sql._schema import SCHEMA_VERSION
+
+    url = f"sqlite:///{tmp_path / 'team.db'}"
+    assert main(["server", "--db", url, "--migrate"]) == 0  # SQLite upgrades when opened: no version before
+    assert capsys.readouterr().out == f"{url}: no schema -> schema version {SCHEMA_VERSION}\n"
+    assert main(["server", "--migrate"]) == 1  # a folder store is upgraded when opened
+    assert "--migrate upgrades a database named by --db" in capsys.readouterr().err

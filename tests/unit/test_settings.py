@@ -5,7 +5,7 @@ import os
 import pytest
 
 import tracklet
-from tracklet._settings import resolve_settings
+from tracklet._settings import is_silent, resolve_settings
 
 
 def test_precedence(tmp_path, monkeypatch):
@@ -19,6 +19,31 @@ def test_precedence(tmp_path, monkeypatch):
     assert resolve_settings({}).project == "from-env"
     assert resolve_settings({"project": "from-arg"}).project == "from-arg"
     assert resolve_settings({}).name is None
+
+
+def test_is_silent_reads_the_silent_setting_and_counts_bad_settings_as_not_silent(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRACKLET_SILENT", "true")  # the suite's own value
+    assert is_silent() is True
+    monkeypatch.setenv("TRACKLET_SILENT", "false")
+    assert is_silent() is False
+    monkeypatch.delenv("TRACKLET_SILENT")
+    assert is_silent() is False  # the default
+    monkeypatch.setenv("WANDB_SILENT", "1")  # a wandb script's variable
+    assert is_silent() is True
+    monkeypatch.delenv("WANDB_SILENT")
+    ini = tmp_path / "settings.ini"
+    ini.write_text("[default]\nsilent = yes\n")
+    monkeypatch.setenv("TRACKLET_CONFIG_FILE", str(ini))
+    assert is_silent() is True
+    assert is_silent(environ={"TRACKLET_SILENT": "off"}) is False  # an environment given replaces os.environ's
+    # settings that do not resolve: init() says what is wrong; a log line is not held back nor raises
+    monkeypatch.setenv("TRACKLET_SILENT", "maybe")
+    assert is_silent() is False
+    monkeypatch.setenv("TRACKLET_SILENT", "true")
+    monkeypatch.setenv("TRACKLET_MODE", "cloud")
+    with pytest.raises(tracklet.UsageError):
+        resolve_settings()
+    assert is_silent() is False
 
 
 def test_entity_in_project_and_resume_forms():

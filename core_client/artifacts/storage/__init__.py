@@ -34,6 +34,7 @@ bad path, an unsafe manifest or reference); ``DownloadConflictError`` (a ``Usage
 ``MissingBlobError`` and ``CorruptBlobError`` (``StoreError``) for a store that lacks or mangled a blob.
 """
 
+from ..._lazy import lazy_attribute
 from ._blobs import BlobStore as BlobStore
 from ._blobs import LocalBlobStore as LocalBlobStore
 from ._blobs import blob_store_of as blob_store_of
@@ -64,12 +65,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module, __name__), name)
+    value = lazy_attribute(__name__, _LAZY, name)
     globals()[name] = value
     return value
 

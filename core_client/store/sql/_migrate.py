@@ -16,7 +16,7 @@ from ._schema import SCHEMA_VERSION
 from ._urls import normalize_url, safe_url
 from ._versions import stored_version, upgrade
 
-__all__ = ["migrate"]
+__all__ = ["migrate", "migration_summary"]
 
 # a constant key for pg_advisory_xact_lock: two servers started with --migrate at once take turns
 _PG_LOCK = 0x747261636B6C6574  # "tracklet"
@@ -47,6 +47,12 @@ def migrate(url: str) -> int | None:
         engine.dispose()
 
 
+def migration_summary(url: str, before: int | None) -> str:
+    """The line ``--migrate`` prints: the database (password masked), the version it had and the one it has now."""
+    was = "no schema" if before is None else f"schema version {before}"
+    return f"{safe_url(normalize_url(url))}: {was} -> schema version {SCHEMA_VERSION}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
@@ -57,8 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     except StoreError as e:
         print(f"tracklet: {e}", file=sys.stderr)
         return 1
-    was = "no schema" if before is None else f"schema version {before}"
-    print(f"{safe_url(normalize_url(args[0]))}: {was} -> schema version {SCHEMA_VERSION}")
+    print(migration_summary(args[0], before))
     return 0
 
 
