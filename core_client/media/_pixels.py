@@ -26,8 +26,9 @@ MAX_PIXELS = 16 << 20  # bytes of pixels an image may have to be written as them
 RECORD_PIXELS = 48 << 20  # bytes of pixels in one IMAGE record (a record is at most wal MAX_RECORD, 64 MiB); the rest in process
 
 
-def image_record(step: int, t: float, images: list[tuple[str, int, Any]]) -> bytes:
-    """The IMAGE record of one ``log()``'s ``images`` (key, index in a list or -1, an ``Image`` of pixels) at ``step``.
+def image_record(step: int, t: float, images: list[tuple[str, int, Any]]) -> list[Any]:
+    """The IMAGE record of one ``log()``'s ``images`` (key, index in a list or -1, an ``Image`` of pixels) at ``step``,
+    as the byte buffers ``wal._media.encode_images`` gives (the pixels not copied).
 
     Its JSON is written by hand (the keys and caption quoted by ``json``'s own C quoting): ``json.dumps``
     of the same took a seventh of an image's cost on the training thread.

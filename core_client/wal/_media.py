@@ -58,10 +58,11 @@ def media_digests(record: dict[str, Any]) -> set[str]:
     return found
 
 
-def encode_images(head: bytes, pixels: list[Any]) -> bytes:
-    """An IMAGE record's payload: ``head`` (the JSON of ``{"t", "step", "items"}``), then each image's pixels
-    (C-ordered uint8 rows, ``height * width * channels`` bytes: any buffer, a numpy array as it is)."""
-    return b"".join((_U32.pack(len(head)), head, *pixels))
+def encode_images(head: bytes, pixels: list[Any]) -> list[Any]:
+    """An IMAGE record's payload as byte buffers, in order (``b"".join`` of them is the payload): ``head`` (the
+    JSON of ``{"t", "step", "items"}``), then each image's pixels (C-ordered uint8 rows, ``height * width *
+    channels`` bytes: a C-contiguous numpy array as it is, not copied)."""
+    return [_U32.pack(len(head)), head, *[memoryview(p).cast("B") for p in pixels]]
 
 
 def decode_images(payload: bytes) -> tuple[dict[str, Any], list[memoryview]]:

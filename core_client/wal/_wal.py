@@ -161,6 +161,14 @@ def json_payload(obj: Any) -> bytes:
         return json.dumps(obj, separators=(",", ":"), allow_nan=True).encode()
 
 
+_WRITEV = hasattr(os, "writev")  # not on Windows: the parts are joined there
+_MAX_PARTS = 512  # buffers in one writev (POSIX guarantees 16, Linux and macOS take 1024); more are joined
+
+
+def _joined(data: bytes | list) -> bytes:
+    return b"".join(data) if type(data) is list else data
+
+
 class WalWriter:
     """Appends records to one run's log; each append reaches the OS before it returns.
 
@@ -213,20 +221,25 @@ class WalWriter:
         if frames:
             self._write(b"".join(frames))
 
-    def append_history(self, step: int, t: float, pairs: list, tail: bytes | None, then: tuple[int, bytes] | None = None) -> None:
+    def append_history(self, step: int, t: float, pairs: list, tail: bytes | None, then: tuple[int, list] | None = None) -> None:
         """Write a HISTORY record; ``pairs`` is a flat list ``[key_id, value, ...]``. ``then``: a record
-        ``(type, payload)`` written right after it, in the same system call (a step's images as pixels)."""
+        ``(type, payload as a list of byte buffers)`` written right after it, in the same system call
+        (a step's images as pixels)."""
         seq = self.seq
         body = _hist_struct(len(pairs) >> 1).pack(RecordType.HISTORY, seq, step, t, len(pairs) >> 1, *pairs)
         self.seq = seq + 1  # after pack(): a value it refuses (an int beyond float64) uses up no seq
         if tail:
             body += tail
         data = PREFIX.pack(len(body), zlib.crc32(body)) + body
-        if then is not None:
-            body = BODY_HEAD.pack(then[0], seq + 1) + then[1]
-            self.seq = seq + 2
-            data = b"".join((data, PREFIX.pack(len(body), zlib.crc32(body)), body))
-        self._write(data)
+        if then is None:
+            self._write(data)
+            return
+        head, parts = BODY_HEAD.pack(then[0], seq + 1), then[1]  # parts: buffers, never joined (pixels are not copied)
+        crc = zlib.crc32(head)
+        for part in parts:
+            crc = zlib.crc32(part, crc)
+        self.seq = seq + 2
+        self._write([data, PREFIX.pack(len(head) + sum(map(len, parts)), crc), head, *parts])
 
     def append_key(self, key_id: int, name: str) -> None:
         self.append(RecordType.KEY, struct.pack("<I", key_id) + name.encode())
@@ -236,19 +249,23 @@ class WalWriter:
         self.append(RecordType.SYSTEM, payload)
 
     # -- the one place bytes meet the file -----------------------------------------------
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes | list) -> None:
+        """Write ``data``, whole records: bytes, or a list of buffers written as one (``os.writev``: not copied first)."""
+        if type(data) is list and (not _WRITEV or len(data) > _MAX_PARTS):
+            data = b"".join(data)
         if self._pending and not self._flush_pending():
-            self._queue(data)
+            self._queue(_joined(data))
             return
+        size = sum(map(len, data)) if type(data) is list else len(data)
         try:
-            n = os.write(self._fd, data)
+            n = os.writev(self._fd, data) if type(data) is list else os.write(self._fd, data)
         except OSError as e:
             self.error = e
-            self._queue(data)
+            self._queue(_joined(data))
             return
-        if n != len(data):  # a short write (disk full): never leave half a record
-            self._short_write(n, len(data))
-            self._queue(data)
+        if n != size:  # a short write (disk full): never leave half a record
+            self._short_write(n, size)
+            self._queue(_joined(data))
             return
         self.offset += n
         if self.dropped != self._reported[0]:

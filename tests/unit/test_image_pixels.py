@@ -151,7 +151,7 @@ def test_an_image_record_whose_pixels_do_not_add_up_is_skipped_and_said(tracklet
 def test_decode_images_refuses_sizes_that_do_not_add_up():
     from tracklet.wal._media import encode_images
 
-    good = encode_images(b'{"t": 0, "step": 0, "items": [{"key": "a", "idx": 0, "shape": [2, 2, 1]}]}', [bytes(4)])
+    good = b"".join(encode_images(b'{"t": 0, "step": 0, "items": [{"key": "a", "idx": 0, "shape": [2, 2, 1]}]}', [bytes(4)]))
     record, pixels = decode_images(good)
     assert record["items"][0]["key"] == "a" and bytes(pixels[0]) == bytes(4)
     with pytest.raises(ValueError, match="does not fit"):

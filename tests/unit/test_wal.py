@@ -164,3 +164,31 @@ def test_full_disk_keeps_records_in_memory_and_never_writes_half_a_record(tmp_pa
     recs = list(WalReader(str(path)).records())
     assert recs[-1].end == int(offset)  # the file ends on a whole record
     assert [decode_history(r.payload)[0] for r in recs] == list(range(len(recs)))
+
+
+def test_a_step_with_images_on_a_full_disk_is_never_half_written_and_reaches_the_file_later(tmp_path):
+    # RLIMIT_FSIZE: writev(2) writes part of a step's records, then fails; the writer truncates and queues them whole
+    path = tmp_path / "run.tlog"
+    code = f"""
+        import resource, signal
+        from tracklet.wal._wal import WalWriter, RecordType
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+        resource.setrlimit(resource.RLIMIT_FSIZE, (10000, hard))
+        w = WalWriter({str(path)!r})
+        for i in range(5):
+            w.append_history(i, 1.0, [1, float(i)], None, (RecordType.IMAGE, [b"ab", memoryview(bytes([i]) * 3000)]))
+        print(w.pending_bytes > 0, w.error is not None, w.offset)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
+        w.append_history(5, 1.0, [1, 5.0], None)
+        print(w.pending_bytes, w.offset)
+    """
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, check=True)
+    first, second = out.stdout.splitlines()
+    queued, errored, offset = first.split()
+    assert queued == "True" and errored == "True" and int(offset) <= 10000
+    pending, end = second.split()
+    assert pending == "0" and os.path.getsize(path) == int(end)
+    recs = list(WalReader(str(path)).records())
+    assert [r.type for r in recs] == [RecordType.HISTORY, RecordType.IMAGE] * 5 + [RecordType.HISTORY]
+    assert [r.payload for r in recs if r.type == RecordType.IMAGE] == [b"ab" + bytes([i]) * 3000 for i in range(5)]
