@@ -230,7 +230,7 @@ def ingest_run(
     """
     run_id = run_id or os.path.basename(os.path.dirname(wal_path))
     total = 0
-    size = log_size(wal_path)  # None: a compressed log, read to its end
+    size = at_call = log_size(wal_path)  # None: a compressed log, read to its end
     identity: str | None = None
     with WalReader(wal_path) as reader:
         while True:
@@ -241,6 +241,10 @@ def ingest_run(
             total += records
             if progress is not None:
                 progress(end, size or end)
+            if at_call is not None and end >= at_call:
+                # what was written before the call is in: a live log's newer records wait for the next call, so
+                # the worker takes a live run's records a poll's worth at a time, not a few at a time as they come
+                return total
 
 
 def ingest_bytes(engine: Engine, run_id: str, offset: int, data: bytes, log_id: str | None = None, blob_store: Callable[[], Any] | None = None) -> int:

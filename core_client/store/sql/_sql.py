@@ -25,10 +25,17 @@ def insert_ignore(conn: Connection, table: Any, rows: list[dict[str, Any]] | dic
     conn.execute(_insert(conn, table).on_conflict_do_nothing(), rows)
 
 
+_upserts: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], Any] = {}  # statements are immutable: made once
+
+
 def upsert(conn: Connection, table: Any, rows: list[dict[str, Any]] | dict[str, Any], keys: tuple[str, ...], cols: tuple[str, ...]) -> None:
     """Insert rows, or set ``cols`` of the row with the same ``keys``: the last write wins."""
-    stmt = _insert(conn, table)
-    conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in cols}), rows)
+    at = (conn.dialect.name, table.name, keys, cols)
+    stmt = _upserts.get(at)
+    if stmt is None:  # making it took ~0.25 ms, paid by every ingest batch with media
+        stmt = _insert(conn, table)
+        stmt = _upserts[at] = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in cols})
+    conn.execute(stmt, rows)
 
 
 def project_id_for(conn: Connection, entity: str | None, name: str) -> int:
