@@ -190,21 +190,26 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _worker_cpu() -> float:
-    """CPU seconds of the ingest workers this process started and has not reaped (``/proc``; 0 elsewhere)."""
+def _worker_cpu() -> dict[int, float]:
+    """CPU seconds of each ingest worker this process started and has not reaped, by pid (``/proc``; none elsewhere).
+    A worker reaped meanwhile is counted in ``_children_cpu``."""
     try:
         from tracklet.store.sql._spawn import _spawned
     except ImportError:
-        return 0.0
-    total = 0.0
+        return {}
+    out = {}
     for pid in list(_spawned):
         try:
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+            out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
         except (OSError, ValueError, IndexError):
             pass
-    return total
+    return out
+
+
+def _worker_cpu_since(before: dict[int, float]) -> float:
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in _worker_cpu().items())
 
 
 _BURN = """
@@ -262,7 +267,7 @@ def bench_images(tool: str, steps: int, work: int, repeats: int) -> dict:
                 out[f"{mode}_finish_s"].append(fin)
                 out[f"{mode}_cpu_s"].append(cpu)
                 out[f"{mode}_child_cpu_s"].append(_children_cpu() - k0)
-                out[f"{mode}_worker_cpu_s"].append(_worker_cpu() - w0)
+                out[f"{mode}_worker_cpu_s"].append(_worker_cpu_since(w0))
                 if mode == "images" and tool == "tracklet":
                     side = out["images_child_cpu_s"][-1] + out["images_worker_cpu_s"][-1]
                     side_duty = min(1.0, side / (loop + out["images_stored_s"][-1]))

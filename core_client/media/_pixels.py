@@ -1,13 +1,13 @@
 """Images logged as pixels: ``log()`` writes them to the run's log as they are (an IMAGE record), and
 whoever stores the log makes their PNGs (the store's worker, a reader catching up, the server, ``tracklet sync``).
 
-An image a step at a quarter-millisecond step: making the PNG in the training process (an uploads
-thread, or a child process fed through a pipe by that thread) cost the loop 20-27% there, most of it
-the process's own CPU (the thread's GIL, the pipe; benchmarks/RESULTS.md). Written as pixels, an image
-costs the training thread one record in the write it makes for the step anyway; its PNG is the same
-bytes as the in-process encoder makes (same digest: stored once), made where the record is ingested.
-The price is disk: a log holds the pixels (a 64x64 RGB image is 12 KiB; its PNG 2-12 KiB) until the
-store's worker compresses the ended run's log.
+Why: making the PNG in the training process (an uploads thread, or a child process fed through a pipe
+by that thread) took the GIL, a thread's wake-ups and a pipe's copies from the loop every step. Written
+as pixels, an image costs the training thread one record in the write it makes for the step anyway
+(``os.writev``: the pixels are not copied in Python), and an image logged just before a crash is in the
+log. Its PNG is the bytes the in-process encoder makes (same digest: stored once). The price is disk:
+a log holds the pixels (a 64x64 RGB image is 12 KiB; its PNG 2-12 KiB), gzipped with the rest of the
+log once the run has ended (as the log's own records are). Measured in benchmarks/RESULTS.md ("its pixels in the run's log").
 """
 
 from __future__ import annotations
