@@ -221,7 +221,7 @@ def ingest_run(
     progress: Callable[[int, int], None] | None = None,
     blob_store: Callable[[], Any] | None = None,
 ) -> int:
-    """Ingest every whole record of ``wal_path`` not yet in the store; returns how many.
+    """Ingest every whole record of ``wal_path`` written before the call and not yet in the store; returns how many.
 
     Safe to call from several processes at once and to repeat: nothing doubles. A log that is
     not the one the store's rows of this run came from (another run that took the same id) is
