@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from json.encoder import encode_basestring_ascii as quote  # json.dumps' own, in C
 
-from ..wal._media import decode_images, encode_images
+from ..wal._media import decode_images, describe_into, encode_images
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -54,12 +54,7 @@ def describe(step: int, images: list[tuple[str, int, Any]]) -> dict[str, Any]:
         one = {"digest": None, "size": None, "format": "png", "width": w, "height": h}
         if image.caption is not None:
             one["caption"] = image.caption
-        if idx < 0:
-            out[key] = {"_type": "image", "step": step, **one}
-        else:
-            entry = out.setdefault(key, {"_type": "image", "step": step, "count": 0, "items": []})
-            entry["items"].append(one)
-            entry["count"] += 1
+        describe_into(out, key, "image", step, one, idx >= 0)
     return out
 
 

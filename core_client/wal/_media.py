@@ -19,7 +19,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["decode_images", "encode_images", "media_digests", "media_summary", "undigested"]
+__all__ = ["decode_images", "describe_into", "encode_images", "media_digests", "media_summary", "undigested"]
 
 _U32 = struct.Struct("<I")
 
@@ -31,13 +31,19 @@ def media_summary(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
     for item in record.get("items") or []:
         meta = {k: v for k, v in (item.get("meta") or {}).items() if k != "in_list"}
         one = {"digest": item["digest"], "size": item.get("size"), **meta}
-        if (item.get("meta") or {}).get("in_list"):
-            entry = out.setdefault(item["key"], {"_type": item["kind"], "step": step, "count": 0, "items": []})
-            entry["items"].append(one)
-            entry["count"] += 1
-        else:
-            out[item["key"]] = {"_type": item["kind"], "step": step, **one}
+        describe_into(out, item["key"], item["kind"], step, one, bool((item.get("meta") or {}).get("in_list")))
     return out
+
+
+def describe_into(out: dict[str, Any], key: str, kind: str, step: Any, one: dict[str, Any], in_list: bool) -> None:
+    """Put the description ``one`` of a value (digest, size, meta) under ``key`` in ``out``: as it is, or among the
+    ``items`` of the key's list."""
+    if in_list:
+        entry = out.setdefault(key, {"_type": kind, "step": step, "count": 0, "items": []})
+        entry["items"].append(one)
+        entry["count"] += 1
+    else:
+        out[key] = {"_type": kind, "step": step, **one}
 
 
 def undigested(value: Any) -> bool:

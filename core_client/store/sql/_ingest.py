@@ -11,10 +11,10 @@ import json
 import os
 import struct
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager
 from itertools import chain, repeat
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import Connection, Engine, func, select
 
@@ -157,7 +157,7 @@ def _decode(reader: WalReader, offset: int, created: float | None, after_seq: in
             b.replace_after_history = False
             continue
         payload = bytes(buf[start:stop])
-        if rt == RecordType.IMAGE:  # its PNGs are made by _store_images, before the batch's transaction
+        if rt == RecordType.IMAGE:  # its PNGs are made by _images_stored, before the batch's transaction
             b.images.append((len(b.media), end, payload))
             b.media.append(None)
         elif rt == RecordType.KEY:
@@ -291,21 +291,30 @@ def _blobs_of(wal_path: str, fixed: bool) -> Any:
     return blob_store_of(root)
 
 
-def _store_images(b: _Batch, blobs: Any, wal_path: str) -> None:
-    """Make and store the PNGs of the batch's IMAGE records, each becoming the MEDIA record that names them.
+@contextmanager
+def _images_stored(b: _Batch, blob_store: Callable[[], Any] | None, wal_path: str, fixed: bool) -> Iterator[None]:
+    """Make and store the PNGs of the batch's IMAGE records, each becoming the MEDIA record that names them, and
+    hold the blob folder's removal lock until the block (the batch's transaction) ends: a delete cannot see
+    these blobs in the log, so it waits until the rows naming them are in.
 
     A record whose pixels do not add up (written by no tracklet) is skipped and said once; a blob that
     cannot be written raises, and the batch is stored later, from the same records.
     """
+    if not b.images:
+        yield
+        return
     from ...media._pixels import store_images
 
-    for i, end, payload in b.images:
-        try:
-            b.media[i] = store_images(payload, blobs)
-        except (ValueError, KeyError, TypeError) as e:
-            warn_once(f"image-record:{wal_path}:{end}", f"tracklet: an IMAGE record of {wal_path} ending at offset {end} "
-                      f"cannot be read ({e!r}); its images are skipped, the rest of the log is stored")
-    b.media = [m for m in b.media if m is not None]
+    blobs = blob_store() if blob_store is not None else _blobs_of(wal_path, fixed)
+    with blobs.removal_lock():
+        for i, end, payload in b.images:
+            try:
+                b.media[i] = store_images(payload, blobs)
+            except (ValueError, KeyError, TypeError) as e:
+                warn_once(f"image-record:{wal_path}:{end}", f"tracklet: an IMAGE record of {wal_path} ending at offset {end} "
+                          f"cannot be read ({e!r}); its images are skipped, the rest of the log is stored")
+        b.media = [m for m in b.media if m is not None]
+        yield
 
 
 def _held(engine: Engine, run_id: str) -> tuple[int, str | None]:
@@ -352,13 +361,7 @@ def _ingest_batch(
             raise SyncError(f"cannot read {wal_path} at offset {offset}: {e}") from None
         if batch.records == 0:
             return None
-        blobs = None
-        if batch.images:
-            blobs = blob_store() if blob_store is not None else _blobs_of(wal_path, fixed)
-        # a delete waits until the rows naming the images' new blobs are in (it cannot see them in the log)
-        with blobs.removal_lock() if batch.images else nullcontext():
-            if batch.images:
-                _store_images(batch, blobs, wal_path)
+        with _images_stored(batch, blob_store, wal_path, fixed):
             with write_transaction(engine, lock=run_id) as conn:
                 row = conn.execute(select(S.runs).where(S.runs.c.run_id == run_id)).mappings().first()
                 if (row["wal_offset"] if row else 0) != offset:
